@@ -1,0 +1,56 @@
+#include "sim/registry.h"
+
+#include <stdexcept>
+
+#include "sim/cartpole.h"
+#include "sim/pendulum.h"
+
+namespace sim {
+
+namespace {
+template <class Env>
+std::function<std::unique_ptr<SimEnvironment>()> maker() {
+    return [] { return std::make_unique<Env>(); };
+}
+} // namespace
+
+void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
+    out.push_back({"CartPole-v1", "Balance a pole on a cart (discrete push left/right)", maker<CartPoleEnv>()});
+    out.push_back({"Pendulum-v1", "Swing up and hold an underpowered pendulum (continuous torque)", maker<PendulumEnv>()});
+}
+
+const std::vector<EnvInfo>& registry() {
+    static const std::vector<EnvInfo> envs = [] {
+        std::vector<EnvInfo> v;
+        registerBuiltinEnvironments(v);
+        return v;
+    }();
+    return envs;
+}
+
+std::unique_ptr<SimEnvironment> makeEnvironment(const std::string& id) {
+    for (const EnvInfo& e : registry())
+        if (e.id == id) return e.make();
+    return nullptr;
+}
+
+core::EnvFactory environmentFactory(const std::string& id) {
+    for (const EnvInfo& e : registry()) {
+        if (e.id == id) {
+            auto make = e.make;
+            return [make]() -> std::unique_ptr<core::Environment> { return make(); };
+        }
+    }
+    throw std::invalid_argument("unknown environment '" + id + "' (known: " + knownEnvironmentIds() + ")");
+}
+
+std::string knownEnvironmentIds() {
+    std::string s;
+    for (const EnvInfo& e : registry()) {
+        if (!s.empty()) s += ", ";
+        s += e.id;
+    }
+    return s;
+}
+
+} // namespace sim
