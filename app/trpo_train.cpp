@@ -1,0 +1,239 @@
+// trpo-train: the engine headless. Parses and validates everything before any work starts;
+// bad input gets a message naming the problem and exit code 2.
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/presets.h"
+#include "core/run_writer.h"
+#include "core/serialization.h"
+#include "core/trainer.h"
+#include "sim/registry.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void onSignal(int) { g_stop = true; }
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "trpo-train: %s\n", msg.c_str());
+    return 2;
+}
+
+std::string flagName(const std::string& key) {
+    std::string s = key;
+    for (char& c : s)
+        if (c == '_') c = '-';
+    return s;
+}
+
+double parseNumber(const QString& text, const char* flag) {
+    bool ok = false;
+    const double v = text.toDouble(&ok);
+    if (!ok) throw core::ConfigError(std::string("--") + flag + ": '" + text.toStdString() + "' is not a number");
+    return v;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName("trpo-train");
+    QCoreApplication::setApplicationVersion(TRPO_VERSION);
+
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "Train a TRPO policy headless. Settings are layered: built-in defaults, then the environment's preset\n"
+        "(resources/presets/<env>.json), then --config FILE, then the flags below. Writes a run directory with\n"
+        "config.json, progress.csv, events.jsonl, checkpoints/ and policy.json.");
+    p.addHelpOption();
+    p.addVersionOption();
+    p.addOption({"list-envs", "List the environment ids and exit."});
+    p.addOption({"steps", "Budget of environment steps (default 1e6).", "N"});
+    p.addOption({"iterations", "Budget of iterations.", "N"});
+    p.addOption({"target-return", "Stop once the mean return of the last 20 finished episodes reaches R.", "R"});
+    p.addOption({"out", "Run directory to write (default runs/<env>-seed<seed>).", "DIR"});
+    p.addOption({"config", "JSON configuration file (the studio's config.json works too).", "FILE"});
+    p.addOption({"resume", "Continue the run in DIR from its latest checkpoint.", "DIR"});
+    p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
+    p.addOption({"quiet", "Print only the final summary."});
+    for (const core::ConfigField& f : core::configFields()) {
+        const std::string range = (f.type == "double" || f.type == "int")
+                                      ? " [" + std::to_string(f.min).substr(0, 8) + " .. " + std::to_string(f.max).substr(0, 12) + "]"
+                                      : "";
+        p.addOption({QString::fromStdString(flagName(f.key)),
+                     QString::fromStdString(f.help + range + (f.hot ? "" : " (cold)")), "VALUE"});
+    }
+    if (!p.parse(app.arguments())) return fail(p.errorText().toStdString() + " (see --help)");
+    if (p.isSet("help")) {
+        std::fputs(p.helpText().toStdString().c_str(), stdout);
+        return 0;
+    }
+    if (p.isSet("version")) {
+        std::printf("trpo-train %s\n", TRPO_VERSION);
+        return 0;
+    }
+    if (!p.positionalArguments().isEmpty())
+        return fail("unexpected argument '" + p.positionalArguments().first().toStdString() + "' (see --help)");
+    if (p.isSet("list-envs")) {
+        for (const sim::EnvInfo& e : sim::registry()) std::printf("%-28s %s\n", e.id.c_str(), e.description.c_str());
+        return 0;
+    }
+
+    // ---- settings ----------------------------------------------------------------------
+    core::TrpoConfig cfg;
+    std::int64_t budgetSteps = 1000000;
+    int budgetIterations = -1;
+    std::optional<double> target;
+    int checkpointEvery = 10;
+    std::filesystem::path outDir;
+    const bool resume = p.isSet("resume");
+    try {
+        if (p.isSet("steps")) {
+            const double v = parseNumber(p.value("steps"), "steps");
+            if (!(v >= 1 && v <= 1e12)) throw core::ConfigError("--steps must be between 1 and 1e12");
+            budgetSteps = static_cast<std::int64_t>(v);
+        }
+        if (p.isSet("iterations")) {
+            const double v = parseNumber(p.value("iterations"), "iterations");
+            if (!(v >= 1 && v <= 1e9) || v != std::floor(v))
+                throw core::ConfigError("--iterations must be a whole number between 1 and 1e9");
+            budgetIterations = static_cast<int>(v);
+            if (!p.isSet("steps")) budgetSteps = std::numeric_limits<std::int64_t>::max();
+        }
+        if (p.isSet("target-return")) {
+            target = parseNumber(p.value("target-return"), "target-return");
+            if (!std::isfinite(*target)) throw core::ConfigError("--target-return must be finite");
+        }
+        if (p.isSet("checkpoint-every")) {
+            const double v = parseNumber(p.value("checkpoint-every"), "checkpoint-every");
+            if (!(v >= 0 && v <= 1e9) || v != std::floor(v))
+                throw core::ConfigError("--checkpoint-every must be a whole number >= 0");
+            checkpointEvery = static_cast<int>(v);
+        }
+
+        if (resume) {
+            if (p.isSet("config") || p.isSet("env"))
+                throw core::ConfigError("--resume takes its configuration from the run; drop --config/--env");
+            outDir = p.value("resume").toStdString();
+            cfg = core::RunDirectory::open(outDir).readConfig();
+        } else {
+            std::string envId = cfg.env;
+            std::string configText;
+            if (p.isSet("config")) {
+                const std::string path = p.value("config").toStdString();
+                try {
+                    configText = core::readFileText(path);
+                } catch (const std::exception& e) {
+                    throw core::ConfigError(e.what());
+                }
+                core::TrpoConfig probe;
+                try {
+                    core::applyConfigJson(probe, configText);
+                } catch (const core::ConfigError& e) {
+                    throw core::ConfigError(path + ": " + e.what());
+                }
+                envId = probe.env;
+                if (p.isSet("env")) envId = p.value("env").toStdString();
+                cfg = core::presetConfig(envId);
+                try {
+                    core::applyConfigJson(cfg, configText);
+                } catch (const core::ConfigError& e) {
+                    throw core::ConfigError(path + ": " + e.what());
+                }
+            } else {
+                if (p.isSet("env")) envId = p.value("env").toStdString();
+                cfg = core::presetConfig(envId);
+            }
+        }
+        for (const core::ConfigField& f : core::configFields()) {
+            const QString name = QString::fromStdString(flagName(f.key));
+            if (!p.isSet(name)) continue;
+            if (resume && !f.hot && f.key != "threads")
+                throw core::ConfigError("--" + flagName(f.key) + " is a cold setting and cannot change on --resume");
+            try {
+                core::setConfigValue(cfg, f.key, p.value(name).toStdString());
+            } catch (const core::ConfigError& e) {
+                throw core::ConfigError("--" + flagName(f.key) + ": " + e.what());
+            }
+        }
+        if (!sim::makeEnvironment(cfg.env))
+            throw core::ConfigError("unknown environment '" + cfg.env + "' (known: " + sim::knownEnvironmentIds() + ")");
+        cfg.validate();
+    } catch (const core::ConfigError& e) {
+        return fail(e.what());
+    } catch (const core::FileError& e) {
+        return fail(e.what());
+    }
+
+    // ---- run ---------------------------------------------------------------------------
+    try {
+        if (outDir.empty())
+            outDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
+                                    : std::filesystem::path("runs") / (cfg.env + "-seed" + std::to_string(cfg.seed));
+        core::Trainer trainer(cfg, sim::environmentFactory(cfg.env));
+        core::RunDirectory run = resume ? core::RunDirectory::open(outDir) : core::RunDirectory::create(outDir, cfg);
+        if (resume) {
+            run.loadCheckpoint(trainer);
+            // hot flags given on the command line apply from the next iteration
+            for (const core::ConfigEvent& e : trainer.applyHotConfig(cfg))
+                run.appendEvent(e.iteration, "hyperparameter",
+                                nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
+            run.writeConfig(trainer.config());
+            run.appendEvent(trainer.iteration(), "resumed", "{}");
+        } else {
+            run.appendEvent(0, "started", nlohmann::json{{"env", cfg.env}, {"seed", cfg.seed}}.dump());
+        }
+        const bool quiet = p.isSet("quiet");
+        if (!quiet)
+            std::printf("trpo-train: %s, seed %llu, %d x %d steps per iteration, delta %g -> %s\n", cfg.env.c_str(),
+                        static_cast<unsigned long long>(cfg.seed), cfg.numEnvs, cfg.stepsPerIteration / cfg.numEnvs,
+                        cfg.delta, outDir.string().c_str());
+        std::signal(SIGINT, onSignal);
+        std::signal(SIGTERM, onSignal);
+        const char* why = "budget reached";
+        int startIteration = trainer.iteration();
+        while (true) {
+            if (g_stop) {
+                why = "interrupted";
+                break;
+            }
+            if (trainer.envSteps() >= budgetSteps) break;
+            if (budgetIterations >= 0 && trainer.iteration() - startIteration >= budgetIterations) break;
+            const core::IterationStats s = trainer.iterate();
+            run.appendProgress(s);
+            if (!s.accepted)
+                run.appendEvent(s.iteration, "line_search_failed",
+                                nlohmann::json{{"reason", core::outcomeName(s.outcome)}}.dump());
+            if (!quiet) {
+                std::printf("%s\n", core::progressLine(s).c_str());
+                std::fflush(stdout);
+            }
+            if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) run.saveCheckpoint(trainer);
+            if (target && s.recentReturnMean && *s.recentReturnMean >= *target &&
+                static_cast<int>(trainer.recentReturns().size()) >= core::Trainer::kRecentEpisodes) {
+                why = "target return reached";
+                break;
+            }
+        }
+        run.saveCheckpoint(trainer);
+        run.writePolicyJson(trainer);
+        run.appendEvent(trainer.iteration(), "stopped", nlohmann::json{{"reason", why}}.dump());
+        const auto r = trainer.recentReturnMean();
+        std::printf("trpo-train: %s after %d iterations, %lld steps, %.2f s; mean return of the last %zu episodes: %s\n",
+                    why, trainer.iteration(), static_cast<long long>(trainer.envSteps()), trainer.wallSeconds(),
+                    trainer.recentReturns().size(), r ? std::to_string(*r).c_str() : "-");
+        return 0;
+    } catch (const core::ConfigError& e) {
+        return fail(e.what());
+    } catch (const core::FileError& e) {
+        return fail(e.what());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
+        return 1;
+    }
+}

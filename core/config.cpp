@@ -1,0 +1,262 @@
+#include "core/config.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace core {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string fmt(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
+
+// an accessor pair per field: text <-> value
+struct Accessor {
+    std::function<std::string(const TrpoConfig&)> get;
+    std::function<void(TrpoConfig&, const std::string&)> set;
+};
+
+[[noreturn]] void bad(const std::string& key, const std::string& text, const std::string& why) {
+    throw ConfigError("invalid value '" + text + "' for " + key + ": " + why);
+}
+
+double parseDouble(const std::string& key, const std::string& t) {
+    try {
+        size_t pos = 0;
+        const double v = std::stod(t, &pos);
+        if (pos != t.size()) bad(key, t, "not a number");
+        return v;
+    } catch (const std::logic_error&) {
+        bad(key, t, "not a number");
+    }
+}
+long long parseInt(const std::string& key, const std::string& t) {
+    // accept 1e6 style too, when it is an exact integer
+    const double v = parseDouble(key, t);
+    if (std::floor(v) != v || std::fabs(v) > 9e15) bad(key, t, "not an integer");
+    return static_cast<long long>(v);
+}
+bool parseBool(const std::string& key, const std::string& t) {
+    if (t == "true" || t == "1" || t == "on" || t == "yes") return true;
+    if (t == "false" || t == "0" || t == "off" || t == "no") return false;
+    bad(key, t, "expected true or false");
+}
+std::vector<int> parseIntList(const std::string& key, const std::string& t) {
+    std::vector<int> out;
+    std::stringstream ss(t);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) bad(key, t, "expected sizes like 64,64");
+        out.push_back(static_cast<int>(parseInt(key, item)));
+    }
+    if (out.empty()) bad(key, t, "expected at least one layer size, like 64,64");
+    return out;
+}
+std::string listText(const std::vector<int>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s;
+}
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Entry {
+    ConfigField field;
+    Accessor acc;
+};
+
+#define DBL(member) \
+    Accessor{[](const TrpoConfig& c) { return fmt(c.member); }, \
+             [](TrpoConfig& c, const std::string& t) { c.member = parseDouble(#member, t); }}
+#define INT(member) \
+    Accessor{[](const TrpoConfig& c) { return std::to_string(c.member); }, \
+             [](TrpoConfig& c, const std::string& t) { c.member = static_cast<int>(parseInt(#member, t)); }}
+#define BOOL(member) \
+    Accessor{[](const TrpoConfig& c) { return std::string(c.member ? "true" : "false"); }, \
+             [](TrpoConfig& c, const std::string& t) { c.member = parseBool(#member, t); }}
+#define LIST(member) \
+    Accessor{[](const TrpoConfig& c) { return listText(c.member); }, \
+             [](TrpoConfig& c, const std::string& t) { c.member = parseIntList(#member, t); }}
+
+const std::vector<Entry>& entries() {
+    // clang-format off
+    static const std::vector<Entry> e = {
+        {{"env", "string", false, 0, 0, false, "Environment id (see --list-envs)."},
+         {[](const TrpoConfig& c) { return c.env; }, [](TrpoConfig& c, const std::string& t) { c.env = t; }}},
+        {{"seed", "int", false, 0, 9e15, false, "Random seed: same seed and config give identical runs."},
+         {[](const TrpoConfig& c) { return std::to_string(c.seed); },
+          [](TrpoConfig& c, const std::string& t) {
+              const long long v = parseInt("seed", t);
+              if (v < 0) bad("seed", t, "must be >= 0");
+              c.seed = static_cast<std::uint64_t>(v);
+          }}},
+        {{"hidden", "int-list", false, 1, 1024, false, "Policy hidden layer sizes, e.g. 64,64."}, LIST(hidden)},
+        {{"value_hidden", "int-list", false, 1, 1024, false, "Value network hidden layer sizes, e.g. 64,64."}, LIST(valueHidden)},
+        {{"activation", "enum", false, 0, 0, false, "Hidden activation of both networks: tanh or relu."},
+         {[](const TrpoConfig& c) { return std::string(c.activation == Activation::Tanh ? "tanh" : "relu"); },
+          [](TrpoConfig& c, const std::string& t) {
+              if (t == "tanh") c.activation = Activation::Tanh;
+              else if (t == "relu") c.activation = Activation::Relu;
+              else bad("activation", t, "expected tanh or relu");
+          }}},
+        {{"normalize_obs", "bool", false, 0, 1, false, "Normalise observations by a running mean/std (clipped)."}, BOOL(normalizeObs)},
+        {{"obs_clip", "double", false, 0.1, 1e6, false, "Clip of normalised observations."}, DBL(obsClip)},
+        {{"normalize_reward", "bool", false, 0, 1, false, "Scale rewards by the running std of the discounted return (clip 10)."}, BOOL(normalizeReward)},
+        {{"log_std_init", "double", false, -10, 5, false, "Initial log standard deviation of a Gaussian policy."}, DBL(logStdInit)},
+        {{"num_envs", "int", false, 1, 256, false, "Environment copies sampled per iteration (each gets steps_per_iteration / num_envs steps)."}, INT(numEnvs)},
+        {{"baseline", "enum", false, 0, 0, false, "Value function: mlp (Adam-fitted network) or linear (rllab's linear-feature baseline)."},
+         {[](const TrpoConfig& c) { return std::string(c.baseline == BaselineKind::Mlp ? "mlp" : "linear"); },
+          [](TrpoConfig& c, const std::string& t) {
+              if (t == "mlp") c.baseline = BaselineKind::Mlp;
+              else if (t == "linear") c.baseline = BaselineKind::Linear;
+              else bad("baseline", t, "expected mlp or linear");
+          }}},
+        {{"delta", "double", true, 1e-6, 10, true, "Trust-region radius δ: the largest mean KL(π_old‖π_new) one update may take. Larger steps learn faster but less safely; 0.01 is the usual choice."}, DBL(delta)},
+        {{"cg_iters", "int", true, 1, 200, false, "Conjugate-gradient iterations that approximate (F + damping·I)⁻¹g."}, INT(cgIters)},
+        {{"cg_damping", "double", true, 0, 10, true, "Damping added to the Fisher matrix; stabilises CG when F is nearly singular."}, DBL(cgDamping)},
+        {{"cg_tolerance", "double", true, 0, 1, false, "CG stops early once the squared residual falls below this."}, DBL(cgTolerance)},
+        {{"backtrack_coeff", "double", true, 0.01, 0.99, false, "Line search shrinks the step by this factor after each rejected trial."}, DBL(backtrackCoeff)},
+        {{"max_backtracks", "int", true, 0, 100, false, "Line-search backtracks after the full step before the update is rejected."}, INT(maxBacktracks)},
+        {{"gamma", "double", true, 0, 1, false, "Discount factor γ."}, DBL(gamma)},
+        {{"lambda", "double", true, 0, 1, false, "GAE λ: bias (0) versus variance (1) of the advantage estimates."}, DBL(lambda)},
+        {{"steps_per_iteration", "int", true, 2, 10000000, true, "Environment steps collected per update (all copies together)."}, INT(stepsPerIteration)},
+        {{"value_lr", "double", true, 1e-7, 1, true, "Adam learning rate of the value network."}, DBL(valueLr)},
+        {{"value_epochs", "int", true, 0, 1000, false, "Passes over the batch when fitting the value network."}, INT(valueEpochs)},
+        {{"value_minibatch", "int", true, 1, 10000000, true, "Minibatch size of the value fit."}, INT(valueMinibatch)},
+        {{"entropy_coeff", "double", true, 0, 1, false, "Weight of the mean policy entropy added to the surrogate (TRPO normally uses 0)."}, DBL(entropyCoeff)},
+        {{"normalize_advantages", "bool", true, 0, 1, false, "Standardise advantages in each batch."}, BOOL(normalizeAdvantages)},
+        {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
+    };
+    // clang-format on
+    return e;
+}
+#undef DBL
+#undef INT
+#undef BOOL
+#undef LIST
+
+const Entry* findEntry(const std::string& key) {
+    for (const auto& e : entries())
+        if (e.field.key == key) return &e;
+    return nullptr;
+}
+
+} // namespace
+
+const std::vector<ConfigField>& configFields() {
+    static const std::vector<ConfigField> f = [] {
+        std::vector<ConfigField> out;
+        for (const auto& e : entries()) out.push_back(e.field);
+        return out;
+    }();
+    return f;
+}
+
+const ConfigField* findConfigField(const std::string& key) {
+    const Entry* e = findEntry(key);
+    return e ? &e->field : nullptr;
+}
+
+std::string configValue(const TrpoConfig& c, const std::string& key) {
+    const Entry* e = findEntry(key);
+    if (!e) throw ConfigError("unknown setting '" + key + "'");
+    return e->acc.get(c);
+}
+
+void setConfigValue(TrpoConfig& c, const std::string& key, const std::string& text) {
+    const Entry* e = findEntry(key);
+    if (!e) throw ConfigError("unknown setting '" + key + "'");
+    e->acc.set(c, text);
+}
+
+void TrpoConfig::validate() const {
+    auto range = [](const char* key, double v, double lo, double hi) {
+        if (!(v >= lo && v <= hi))
+            throw ConfigError(std::string(key) + " = " + fmt(v) + " is out of range [" + fmt(lo) + ", " + fmt(hi) + "]");
+    };
+    if (env.empty()) throw ConfigError("env must name an environment");
+    for (const auto& e : entries()) {
+        const ConfigField& f = e.field;
+        if (f.type == "double" || f.type == "int") {
+            range(f.key.c_str(), std::stod(e.acc.get(*this)), f.min, f.max);
+        } else if (f.type == "int-list") {
+            const std::vector<int>& v = f.key == "hidden" ? hidden : valueHidden;
+            if (v.empty() || v.size() > 8)
+                throw ConfigError(f.key + " must have between 1 and 8 layers");
+            for (int s : v) range(f.key.c_str(), s, f.min, f.max);
+        }
+    }
+    if (gamma >= 1.0 && gamma != 1.0) range("gamma", gamma, 0, 1);
+    if (stepsPerIteration < numEnvs * 2)
+        throw ConfigError("steps_per_iteration = " + std::to_string(stepsPerIteration) +
+                          " must be at least 2 x num_envs (" + std::to_string(2 * numEnvs) + ")");
+}
+
+std::string configToJson(const TrpoConfig& c) {
+    json j = json::object();
+    for (const auto& e : entries()) {
+        const std::string v = e.acc.get(c);
+        const std::string& t = e.field.type;
+        if (t == "double") j[e.field.key] = std::stod(v);
+        else if (t == "int") j[e.field.key] = std::stoll(v);
+        else if (t == "bool") j[e.field.key] = (v == "true");
+        else if (t == "int-list") j[e.field.key] = (e.field.key == "hidden" ? c.hidden : c.valueHidden);
+        else j[e.field.key] = v;
+    }
+    return j.dump(2);
+}
+
+void applyConfigJson(TrpoConfig& c, const std::string& text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError(std::string("malformed JSON: ") + e.what());
+    }
+    if (!j.is_object()) throw ConfigError("expected a JSON object of settings");
+    TrpoConfig out = c;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& key = it.key();
+        if (key == "format" || key == "version" || key == "studio_version" || key == "comment") continue;
+        const Entry* e = findEntry(key);
+        if (!e) throw ConfigError("unknown setting '" + key + "'");
+        const json& v = it.value();
+        std::string text;
+        if (v.is_string()) text = v.get<std::string>();
+        else if (v.is_boolean()) text = v.get<bool>() ? "true" : "false";
+        else if (v.is_number_integer()) text = std::to_string(v.get<long long>());
+        else if (v.is_number()) text = fmt(v.get<double>());
+        else if (v.is_array()) {
+            for (size_t i = 0; i < v.size(); ++i) {
+                if (!v[i].is_number_integer()) throw ConfigError(key + " must be a list of integers");
+                text += (i ? "," : "") + std::to_string(v[i].get<long long>());
+            }
+        } else
+            throw ConfigError("setting '" + key + "' has an unsupported value type");
+        if (e->field.type != "string" && e->field.type != "enum" && v.is_string() && e->field.type != "int-list")
+            throw ConfigError("setting '" + key + "' must be a " + e->field.type + ", not a string");
+        e->acc.set(out, text);
+    }
+    c = out;
+}
+
+std::vector<ConfigChange> diffConfigs(const TrpoConfig& a, const TrpoConfig& b, bool hotOnly) {
+    std::vector<ConfigChange> out;
+    for (const auto& e : entries()) {
+        if (hotOnly && !e.field.hot) continue;
+        const std::string va = e.acc.get(a), vb = e.acc.get(b);
+        if (va != vb) out.push_back({e.field.key, va, vb});
+    }
+    return out;
+}
+
+} // namespace core

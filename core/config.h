@@ -1,0 +1,88 @@
+// TrpoConfig: every setting of a run, with defaults (SB3-contrib's TRPO unless noted) and
+// one table of field descriptions (name, range, hot/cold, meaning) that serves validate(),
+// the JSON loader, trpo-train --help and the studio's tooltips.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace core {
+
+// thrown for a bad configuration value; message names the field and its allowed range
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+enum class Activation { Tanh, Relu };
+enum class BaselineKind { Mlp, Linear };
+
+struct TrpoConfig {
+    // --- cold: need a reset ---
+    std::string env = "CartPole-v1";
+    std::uint64_t seed = 1;
+    std::vector<int> hidden{64, 64};      // policy hidden layer sizes
+    std::vector<int> valueHidden{64, 64}; // value network hidden layer sizes
+    Activation activation = Activation::Tanh;
+    bool normalizeObs = false;            // running mean/std observation filter
+    double obsClip = 10.0;                // clip of normalised observations
+    bool normalizeReward = false;         // scale rewards by the running std of the discounted return
+    double logStdInit = 0.0;              // initial log-std of a Gaussian policy
+    int numEnvs = 1;                      // environment copies sampled in parallel
+    BaselineKind baseline = BaselineKind::Mlp;
+
+    // --- hot: applied at the next iteration boundary ---
+    double delta = 0.01;          // max mean KL(pi_old || pi_new) per update
+    int cgIters = 15;             // conjugate-gradient iterations
+    double cgDamping = 0.1;       // damping added to the Fisher matrix
+    double cgTolerance = 1e-10;   // CG stops when r^T r falls below this
+    double backtrackCoeff = 0.8;  // line-search shrink factor
+    int maxBacktracks = 10;       // line-search tries after the full step
+    double gamma = 0.99;          // discount
+    double lambda = 0.95;         // GAE lambda
+    int stepsPerIteration = 2048; // environment steps per update (all copies together)
+    double valueLr = 1e-3;        // critic Adam learning rate
+    int valueEpochs = 10;         // critic epochs per update
+    int valueMinibatch = 128;     // critic minibatch size
+    double entropyCoeff = 0.0;    // weight of the mean entropy added to the surrogate
+    bool normalizeAdvantages = true;
+
+    // --- run control (not hyperparameters) ---
+    int threads = 2; // sampling threads; results do not depend on it
+
+    // throws ConfigError naming the first bad field and its allowed range
+    void validate() const;
+};
+
+// one entry per configurable field: the single place each one is documented
+struct ConfigField {
+    std::string key;      // JSON key, snake_case (CLI flag: --key with '-' for '_')
+    std::string type;     // "double", "int", "bool", "string", "int-list", "enum"
+    bool hot;             // applied live at the next iteration boundary
+    double min, max;      // allowed range (numbers; list entries)
+    bool logScale;        // a log slider suits it
+    std::string help;     // tooltip / --help text
+};
+const std::vector<ConfigField>& configFields();
+const ConfigField* findConfigField(const std::string& key);
+
+// string form of a field's current value ("0.01", "64,64", "true", "tanh")
+std::string configValue(const TrpoConfig& c, const std::string& key);
+// parses `text` into field `key`; throws ConfigError naming the field on a bad value
+void setConfigValue(TrpoConfig& c, const std::string& key, const std::string& text);
+
+// JSON text <-> config (unknown keys and bad values throw ConfigError); fields missing
+// from the JSON keep their current values, so presets layer over defaults
+std::string configToJson(const TrpoConfig& c);
+void applyConfigJson(TrpoConfig& c, const std::string& jsonText);
+
+// the hot fields whose values differ: (key, old text, new text)
+struct ConfigChange {
+    std::string key, from, to;
+};
+std::vector<ConfigChange> diffConfigs(const TrpoConfig& a, const TrpoConfig& b, bool hotOnly);
+
+} // namespace core

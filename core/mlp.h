@@ -1,0 +1,70 @@
+// A multilayer perceptron laid out over one flat parameter vector.
+//
+// Layer l maps h_l (in_l x N, one sample per column) to h_{l+1} = act(W_l h_l + b_l), the
+// last layer is linear. In the flat vector, layer l stores W_l (out_l x in_l, column-major)
+// followed by b_l (out_l). The network holds no parameters and no activations: forward(),
+// backward() and jvp() take θ and a Workspace, so a const Mlp is safe to share across
+// threads (one Workspace per thread), as MuJoCo splits mjModel from mjData.
+#pragma once
+
+#include <Eigen/Dense>
+#include <vector>
+
+#include "core/config.h"
+
+namespace core {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+using ParamRef = Eigen::Ref<const VectorXd>;
+
+// activations of one forward pass: h[0] = input, h[L] = output (L = number of layers)
+struct MlpWorkspace {
+    std::vector<MatrixXd> h;
+    std::vector<MatrixXd> dh; // forward-mode tangents (jvp) or back-propagated errors
+};
+
+class Mlp {
+public:
+    Mlp() = default;
+    // sizes = {inputs, hidden..., outputs}
+    Mlp(std::vector<int> sizes, Activation act);
+
+    int numParams() const { return m_numParams; }
+    int inputs() const { return m_sizes.front(); }
+    int outputs() const { return m_sizes.back(); }
+    int numLayers() const { return static_cast<int>(m_sizes.size()) - 1; }
+    const std::vector<int>& sizes() const { return m_sizes; }
+    Activation activation() const { return m_act; }
+
+    // offsets of W_l and b_l inside θ
+    int weightOffset(int l) const { return m_offsets[l]; }
+    int biasOffset(int l) const { return m_offsets[l] + m_sizes[l + 1] * m_sizes[l]; }
+
+    // orthogonal initialisation (gain per layer, SB3 style: sqrt(2) hidden, outGain last), zero biases
+    void initialize(Eigen::Ref<VectorXd> theta, double outGain, class Rng& rng) const;
+
+    // input: inputs x N. Fills ws.h; returns a reference to the output (outputs x N).
+    const MatrixXd& forward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& input, MlpWorkspace& ws) const;
+
+    // reverse mode after forward(): dOut (outputs x N) = dLoss/dOutput. Accumulates
+    // dLoss/dθ into grad (grad += ...). Overwrites ws.dh.
+    void backward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& dOut, MlpWorkspace& ws,
+                  Eigen::Ref<VectorXd> grad) const;
+
+    // forward mode after forward(): returns J v, the directional derivative of the output
+    // along parameter direction v (outputs x N). Overwrites ws.dh.
+    const MatrixXd& jvp(const ParamRef& theta, const ParamRef& v, MlpWorkspace& ws) const;
+
+private:
+    std::vector<int> m_sizes;
+    std::vector<int> m_offsets;
+    int m_numParams = 0;
+    Activation m_act = Activation::Tanh;
+};
+
+// tanh evaluated with Eigen's vectorised exp (Eigen vectorises tanh for float only);
+// exact to ~1e-16 absolute, saturates cleanly at ±1
+void fastTanhInPlace(Eigen::Ref<MatrixXd> x);
+
+} // namespace core

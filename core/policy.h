@@ -1,0 +1,74 @@
+// Stochastic policies over an Mlp: a categorical policy (logits = network output) for
+// discrete actions and a diagonal Gaussian with a state-independent log-std for continuous
+// ones. θ = [network parameters, log-std (Gaussian only)].
+//
+// Everything a TRPO update needs is here: log-probabilities, their gradient, KL and entropy,
+// and the exact Fisher-vector product in Gauss-Newton form F v = (1/N) Σ_i J_iᵀ M_i J_i v,
+// with J_i the Jacobian of the distribution parameters and M_i the Fisher of the
+// distribution in its own parameters (diag(p) - p pᵀ for logits; diag(1/σ²) for the mean and
+// 2 for each log-std entry). See TRPO_REFERENCE.md §1.2(b).
+#pragma once
+
+#include <Eigen/Dense>
+
+#include "core/environment.h"
+#include "core/mlp.h"
+
+namespace core {
+
+class Rng;
+
+// a batch of distributions: logits or means (outputs x N), plus what is derived from them
+struct DistBatch {
+    MatrixXd out;    // logits (n x N) or means (dim x N)
+    MatrixXd logp;   // categorical: log-softmax of out (n x N)
+    MatrixXd p;      // categorical: softmax (n x N)
+    VectorXd logStd; // Gaussian: log-std (dim)
+};
+
+class Policy {
+public:
+    Policy() = default;
+    Policy(int obsDim, const Space& actionSpace, const std::vector<int>& hidden, Activation act);
+
+    bool discrete() const { return m_discrete; }
+    int obsDim() const { return m_net.inputs(); }
+    int outputs() const { return m_net.outputs(); }       // logits or action dims
+    int actionDim() const { return m_discrete ? 1 : outputs(); }
+    int numParams() const { return m_net.numParams() + (m_discrete ? 0 : outputs()); }
+    const Mlp& net() const { return m_net; }
+    int logStdOffset() const { return m_net.numParams(); }
+
+    // SB3-style initialisation: orthogonal, gain 0.01 on the action head, log-std = logStdInit
+    VectorXd initialParams(Rng& rng, double logStdInit) const;
+
+    // forward pass on obs (obsDim x N); caches activations in ws for gradients and FVPs
+    void distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, MlpWorkspace& ws,
+                      DistBatch& d) const;
+
+    // log π(a_i | s_i) for actions (actionDim x N; a discrete action is its index)
+    VectorXd logProb(const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions) const;
+    // per-sample KL(old || cur) and entropy
+    VectorXd kl(const DistBatch& old, const DistBatch& cur) const;
+    VectorXd entropy(const DistBatch& d) const;
+
+    // grad += d/dθ [ Σ_i w_i log π(a_i|s_i) + entCoeff · mean_i H_i ], using the activations
+    // cached in ws by distribution() at the same θ
+    void logProbGradient(const ParamRef& theta, const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
+                         const Eigen::Ref<const VectorXd>& w, double entCoeff, MlpWorkspace& ws,
+                         Eigen::Ref<VectorXd> grad) const;
+
+    // out = F v (no damping), using the activations cached in ws and the distributions d
+    // at the same θ. ws.dh is overwritten; ws.h is kept, so CG can call this repeatedly.
+    void fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, MlpWorkspace& ws,
+                             Eigen::Ref<VectorXd> out) const;
+
+    // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)
+    void sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const;
+
+private:
+    Mlp m_net;
+    bool m_discrete = true;
+};
+
+} // namespace core

@@ -1,0 +1,42 @@
+#include "core/presets.h"
+
+#include <cstdlib>
+#include <unistd.h>
+
+#include "core/serialization.h"
+
+namespace core {
+
+namespace fs = std::filesystem;
+
+std::optional<fs::path> findPresetFile(const std::string& envId) {
+    std::vector<fs::path> dirs;
+    if (const char* d = std::getenv("TRPO_PRESET_DIR")) dirs.emplace_back(d);
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) dirs.push_back(exe.parent_path() / ".." / "share" / "trpo-studio" / "presets");
+#ifdef TRPO_RESOURCE_DIR
+    dirs.emplace_back(fs::path(TRPO_RESOURCE_DIR) / "presets");
+#endif
+    for (const fs::path& d : dirs) {
+        const fs::path p = d / (envId + ".json");
+        if (fs::is_regular_file(p, ec)) return p;
+    }
+    return std::nullopt;
+}
+
+TrpoConfig presetConfig(const std::string& envId) {
+    TrpoConfig c;
+    c.env = envId;
+    if (auto p = findPresetFile(envId)) {
+        try {
+            applyConfigJson(c, readFileText(*p));
+        } catch (const ConfigError& e) {
+            throw ConfigError(p->string() + ": " + e.what());
+        }
+        c.env = envId;
+    }
+    return c;
+}
+
+} // namespace core

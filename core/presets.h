@@ -1,0 +1,19 @@
+// Per-environment default hyperparameters: resources/presets/<env id>.json, shared by
+// trpo-train and the studio. Search order: $TRPO_PRESET_DIR, <exe>/../share/trpo-studio/presets,
+// the source tree's resources/presets (compiled in).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+
+namespace core {
+
+std::optional<std::filesystem::path> findPresetFile(const std::string& envId);
+// defaults with the environment's preset layered on (env set to envId); throws ConfigError
+// when a preset file exists but is malformed
+TrpoConfig presetConfig(const std::string& envId);
+
+} // namespace core

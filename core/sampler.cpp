@@ -1,0 +1,182 @@
+#include "core/sampler.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+namespace core {
+
+struct Sampler::Copy {
+    std::unique_ptr<Environment> env;
+    Rng rng;
+    VectorXd obs; // current raw observation
+    std::uint64_t episodeSeed = 0;
+    std::vector<double> actionsSinceReset;
+    double episodeReturn = 0;
+    int episodeLength = 0;
+    double discountedReturn = 0;
+    MlpWorkspace ws;
+    DistBatch dist;
+    MatrixXd x;           // obsDim x 1, normalised observation
+    VectorXd action, envAction;
+
+    void startEpisode() {
+        episodeSeed = rng.next();
+        env->reset(episodeSeed, std::span<double>(obs.data(), obs.size()));
+        actionsSinceReset.clear();
+        episodeReturn = 0;
+        episodeLength = 0;
+    }
+};
+
+Sampler::Sampler(EnvFactory factory, int numEnvs, std::uint64_t seed) {
+    if (numEnvs < 1) throw std::invalid_argument("Sampler needs at least one environment copy");
+    for (int e = 0; e < numEnvs; ++e) {
+        auto c = std::make_unique<Copy>();
+        c->env = factory();
+        if (!c->env) throw std::invalid_argument("environment factory returned nothing");
+        if (e == 0) m_spec = c->env->spec();
+        c->rng = Rng::stream(seed, static_cast<std::uint64_t>(e));
+        c->obs.resize(m_spec.observation.dim());
+        c->action.resize(m_spec.action.dim());
+        c->envAction.resize(m_spec.action.dim());
+        c->startEpisode();
+        m_copies.push_back(std::move(c));
+    }
+}
+
+Sampler::~Sampler() = default;
+
+void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
+                      const RewardScaler& rewardScaler, double gamma, int T, Batch& out,
+                      std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots) {
+    Copy& c = *m_copies[e];
+    const Space& as = m_spec.action;
+    const int ad = as.dim();
+    for (int k = 0; k < T; ++k) {
+        const int col = e * T + k;
+        out.rawObs.col(col) = c.obs;
+        c.x = c.obs;
+        obsNorm.normalize(c.x);
+        out.obs.col(col) = c.x;
+        out.timestep(col) = c.episodeLength;
+        policy.distribution(theta, c.x, c.ws, c.dist);
+        policy.sample(c.dist, 0, c.rng, false, c.action.data());
+        out.actions.col(col) = c.action;
+        out.logp(col) = policy.logProb(c.dist, c.action)(0);
+        // the sample is clipped only when applied to the environment
+        for (int j = 0; j < ad; ++j)
+            c.envAction(j) = as.isDiscrete() ? c.action(j) : std::clamp(c.action(j), as.low[j], as.high[j]);
+        const StepResult r = c.env->step(std::span<const double>(c.envAction.data(), ad),
+                                         std::span<double>(c.obs.data(), c.obs.size()));
+        c.actionsSinceReset.insert(c.actionsSinceReset.end(), c.envAction.data(), c.envAction.data() + ad);
+        c.episodeReturn += r.reward;
+        ++c.episodeLength;
+        c.discountedReturn = c.discountedReturn * gamma + r.reward;
+        out.rawReturnsForScaler(col) = c.discountedReturn;
+        out.rewards(col) = rewardScaler.scale(r.reward);
+        out.terminated[col] = r.terminated ? 1 : 0;
+        out.truncated[col] = (r.truncated && !r.terminated) ? 1 : 0;
+        out.segmentEnd[col] = (k == T - 1) ? 1 : 0;
+        const bool done = r.terminated || r.truncated;
+        if (done) {
+            episodes.push_back({c.episodeReturn, c.episodeLength});
+            c.discountedReturn = 0;
+            if (!r.terminated) boots.emplace_back(col, c.obs); // V(s_T) of the truncated episode
+            c.startEpisode();
+        } else if (k == T - 1) {
+            boots.emplace_back(col, c.obs); // batch cut: V of the next observation
+        }
+    }
+}
+
+void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
+                      const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads,
+                      Batch& out) {
+    const int E = numEnvs();
+    const int T = std::max(1, stepsPerIteration / E);
+    const int N = E * T;
+    const int od = m_spec.observation.dim(), ad = m_spec.action.dim();
+    out.numEnvs = E;
+    out.stepsPerEnv = T;
+    out.obs.resize(od, N);
+    out.rawObs.resize(od, N);
+    out.actions.resize(ad, N);
+    out.logp.resize(N);
+    out.rewards.resize(N);
+    out.rawReturnsForScaler.resize(N);
+    out.terminated.assign(N, 0);
+    out.truncated.assign(N, 0);
+    out.segmentEnd.assign(N, 0);
+    out.timestep.resize(N);
+
+    std::vector<std::vector<Episode>> eps(E);
+    std::vector<std::vector<std::pair<int, VectorXd>>> boots(E);
+    const int nThreads = std::clamp(threads, 1, E);
+    if (nThreads == 1) {
+        for (int e = 0; e < E; ++e)
+            runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, out, eps[e], boots[e]);
+    } else {
+        std::vector<std::thread> pool;
+        for (int w = 0; w < nThreads; ++w) {
+            pool.emplace_back([&, w] {
+                for (int e = w; e < E; e += nThreads)
+                    runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, out, eps[e], boots[e]);
+            });
+        }
+        for (auto& t : pool) t.join();
+    }
+
+    // merge per-copy results in copy order (fixed, thread-independent)
+    out.episodes.clear();
+    out.bootIndex.clear();
+    int nb = 0;
+    for (int e = 0; e < E; ++e) nb += static_cast<int>(boots[e].size());
+    out.bootObs.resize(od, nb);
+    out.bootTimestep.resize(nb);
+    int b = 0;
+    for (int e = 0; e < E; ++e) {
+        out.episodes.insert(out.episodes.end(), eps[e].begin(), eps[e].end());
+        for (auto& [col, o] : boots[e]) {
+            out.bootIndex.push_back(col);
+            out.bootObs.col(b) = o;
+            out.bootTimestep(b) = out.timestep(col) + 1;
+            ++b;
+        }
+    }
+    // boot observations go through the same (frozen) normaliser as the batch
+    obsNorm.normalize(out.bootObs);
+}
+
+std::vector<CopyState> Sampler::state() const {
+    std::vector<CopyState> s;
+    for (const auto& c : m_copies)
+        s.push_back({c->rng.state(), c->episodeSeed, c->actionsSinceReset, c->episodeReturn, c->episodeLength,
+                     c->discountedReturn});
+    return s;
+}
+
+void Sampler::setState(const std::vector<CopyState>& s) {
+    if (s.size() != m_copies.size())
+        throw std::runtime_error("checkpoint has " + std::to_string(s.size()) + " environment copies, expected " +
+                                 std::to_string(m_copies.size()));
+    const int ad = m_spec.action.dim();
+    for (size_t e = 0; e < s.size(); ++e) {
+        Copy& c = *m_copies[e];
+        const CopyState& cs = s[e];
+        if (cs.actionsSinceReset.size() % ad != 0)
+            throw std::runtime_error("checkpoint action history has the wrong size");
+        c.episodeSeed = cs.episodeSeed;
+        c.env->reset(c.episodeSeed, std::span<double>(c.obs.data(), c.obs.size()));
+        for (size_t k = 0; k < cs.actionsSinceReset.size(); k += ad)
+            c.env->step(std::span<const double>(cs.actionsSinceReset.data() + k, ad),
+                        std::span<double>(c.obs.data(), c.obs.size()));
+        c.actionsSinceReset = cs.actionsSinceReset;
+        c.episodeReturn = cs.episodeReturn;
+        c.episodeLength = cs.episodeLength;
+        c.discountedReturn = cs.discountedReturn;
+        c.rng.setState(cs.rng);
+    }
+}
+
+} // namespace core

@@ -1,0 +1,77 @@
+// The sampler: N environment copies stepped with the current policy until the batch holds
+// stepsPerIteration steps, spread over worker threads. Each copy has its own RNG stream
+// derived from (seed, index) and its own slice of the batch (copy-major), and every copy's
+// arithmetic is the same whatever the thread count, so results do not depend on it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/environment.h"
+#include "core/normalizer.h"
+#include "core/policy.h"
+#include "core/rng.h"
+
+namespace core {
+
+struct Episode {
+    double ret = 0; // undiscounted, unscaled return
+    int length = 0;
+};
+
+// one iteration's data; sample k of copy e is column e*T + k
+struct Batch {
+    int numEnvs = 0, stepsPerEnv = 0;
+    MatrixXd obs;     // obsDim x N, as the policy saw them (normalised if on)
+    MatrixXd rawObs;  // obsDim x N, raw (for the normaliser update)
+    MatrixXd actions; // actionDim x N, unclipped samples
+    VectorXd logp;    // log π_old(a|s), N
+    VectorXd rewards; // N, scaled if reward normalisation is on
+    VectorXd rawReturnsForScaler; // N, running discounted returns (reward normaliser update)
+    std::vector<std::uint8_t> terminated, truncated, segmentEnd;
+    Eigen::VectorXi timestep; // step index within the episode, N
+    // observations to bootstrap from (truncations and batch cuts): their step index in the batch
+    MatrixXd bootObs;         // obsDim x B
+    std::vector<int> bootIndex;
+    Eigen::VectorXi bootTimestep;
+    std::vector<Episode> episodes; // finished in this batch, copy by copy in time order
+    int size() const { return numEnvs * stepsPerEnv; }
+};
+
+// replayable state of one environment copy (for checkpoints): the seed of the running
+// episode and the actions taken since its reset
+struct CopyState {
+    Rng::State rng;
+    std::uint64_t episodeSeed = 0;
+    std::vector<double> actionsSinceReset;
+    double episodeReturn = 0;
+    int episodeLength = 0;
+    double discountedReturn = 0; // reward normaliser's running return
+};
+
+class Sampler {
+public:
+    Sampler(EnvFactory factory, int numEnvs, std::uint64_t seed);
+    ~Sampler();
+
+    const EnvSpec& spec() const { return m_spec; }
+    int numEnvs() const { return static_cast<int>(m_copies.size()); }
+
+    void collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
+                 const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads, Batch& out);
+
+    std::vector<CopyState> state() const;
+    // restores the copies by replaying each episode's actions since its reset
+    void setState(const std::vector<CopyState>& s);
+
+private:
+    struct Copy;
+    void runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
+                 const RewardScaler& rewardScaler, double gamma, int T, Batch& out,
+                 std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots);
+    EnvSpec m_spec;
+    std::vector<std::unique_ptr<Copy>> m_copies;
+};
+
+} // namespace core

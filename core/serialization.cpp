@@ -1,0 +1,284 @@
+#include "core/serialization.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+constexpr char kMagic[8] = {'T', 'R', 'P', 'O', 'S', 'T', 'D', '\0'};
+constexpr std::size_t kHeader = 8 + 4 + 4 + 8 + 8;
+
+template <typename T>
+void put(std::vector<std::uint8_t>& out, T v) {
+    std::uint8_t b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    out.insert(out.end(), b, b + sizeof(T));
+}
+template <typename T>
+T get(const std::uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+} // namespace
+
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t n) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= data[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::vector<std::uint8_t> encodeContainer(ContainerKind kind, const std::vector<std::uint8_t>& payload) {
+    std::vector<std::uint8_t> out(kMagic, kMagic + 8);
+    put<std::uint32_t>(out, kContainerVersion);
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(kind));
+    put<std::uint64_t>(out, payload.size());
+    put<std::uint64_t>(out, fnv1a64(payload.data(), payload.size()));
+    out.insert(out.end(), payload.begin(), payload.end());
+    return out;
+}
+
+std::vector<std::uint8_t> decodeContainer(ContainerKind kind, const std::vector<std::uint8_t>& b) {
+    if (b.empty()) throw std::runtime_error("the file is empty");
+    if (b.size() < 8 || std::memcmp(b.data(), kMagic, 8) != 0)
+        throw std::runtime_error("not a TRPO Studio checkpoint (unrecognised header)");
+    if (b.size() < kHeader) throw std::runtime_error("the file is truncated (incomplete header)");
+    const auto version = get<std::uint32_t>(b.data() + 8);
+    if (version != kContainerVersion)
+        throw std::runtime_error("unsupported format version " + std::to_string(version) + " (this build reads version " +
+                                 std::to_string(kContainerVersion) + ")");
+    const auto k = get<std::uint32_t>(b.data() + 12);
+    if (k != static_cast<std::uint32_t>(kind))
+        throw std::runtime_error("wrong kind of file (kind " + std::to_string(k) + ")");
+    const auto size = get<std::uint64_t>(b.data() + 16);
+    const auto sum = get<std::uint64_t>(b.data() + 24);
+    if (b.size() - kHeader < size)
+        throw std::runtime_error("the file is truncated: " + std::to_string(b.size() - kHeader) + " of " +
+                                 std::to_string(size) + " payload bytes present");
+    if (b.size() - kHeader > size) throw std::runtime_error("the file has trailing bytes after its payload");
+    if (fnv1a64(b.data() + kHeader, size) != sum) throw std::runtime_error("checksum mismatch: the file is corrupted");
+    return std::vector<std::uint8_t>(b.begin() + kHeader, b.end());
+}
+
+std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    if (!f) throw FileError(p.string() + ": cannot open for reading");
+    std::vector<std::uint8_t> out((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (f.bad()) throw FileError(p.string() + ": read error");
+    return out;
+}
+
+std::string readFileText(const std::filesystem::path& p) {
+    const auto b = readFileBytes(p);
+    return std::string(b.begin(), b.end());
+}
+
+namespace {
+void writeAtomic(const std::filesystem::path& p, const char* data, std::size_t n) {
+    const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    const std::string tmp = (dir / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw FileError(p.string() + ": cannot write (" + std::strerror(errno) + ")");
+    std::size_t done = 0;
+    while (done < n) {
+        const ssize_t w = ::write(fd, data + done, n - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            const std::string why = std::strerror(errno);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw FileError(p.string() + ": write failed (" + why + ")");
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        throw FileError(p.string() + ": could not flush to disk");
+    }
+    if (std::rename(tmp.c_str(), p.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        throw FileError(p.string() + ": could not replace the file (" + why + ")");
+    }
+}
+} // namespace
+
+void writeFileAtomic(const std::filesystem::path& p, const std::string& data) { writeAtomic(p, data.data(), data.size()); }
+void writeFileAtomic(const std::filesystem::path& p, const std::vector<std::uint8_t>& data) {
+    writeAtomic(p, reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+// ---- policy.json ----------------------------------------------------------------------
+
+namespace {
+using json = nlohmann::json;
+
+json spaceJson(const Space& s) {
+    if (s.isDiscrete()) return {{"type", "discrete"}, {"n", s.n}};
+    json lo = json::array(), hi = json::array();
+    for (double v : s.low) lo.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
+    for (double v : s.high) hi.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
+    return {{"type", "box"}, {"low", lo}, {"high", hi}};
+}
+double boundFrom(const json& v) {
+    if (v.is_number()) return v.get<double>();
+    if (v == "inf") return INFINITY;
+    if (v == "-inf") return -INFINITY;
+    throw std::runtime_error("space bound is not a number");
+}
+Space spaceFrom(const json& j) {
+    const std::string t = j.at("type").get<std::string>();
+    if (t == "discrete") {
+        const int n = j.at("n").get<int>();
+        if (n < 1 || n > 1000000) throw std::runtime_error("discrete space size out of range");
+        return Space::discrete(n);
+    }
+    if (t != "box") throw std::runtime_error("unknown space type '" + t + "'");
+    std::vector<double> lo, hi;
+    for (const auto& v : j.at("low")) lo.push_back(boundFrom(v));
+    for (const auto& v : j.at("high")) hi.push_back(boundFrom(v));
+    if (lo.empty() || lo.size() != hi.size() || lo.size() > 100000) throw std::runtime_error("box bounds have bad sizes");
+    return Space::box(lo, hi);
+}
+} // namespace
+
+std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
+    json j;
+    j["format"] = "trpo-studio-policy";
+    j["version"] = 1;
+    j["env_id"] = s.envId;
+    j["observation_space"] = spaceJson(s.observationSpace);
+    j["action_space"] = spaceJson(s.actionSpace);
+    const Mlp& net = s.policy.net();
+    j["distribution"] = s.policy.discrete() ? "categorical" : "diagonal_gaussian";
+    j["activation"] = net.activation() == Activation::Tanh ? "tanh" : "relu";
+    j["layer_sizes"] = net.sizes();
+    json layers = json::array();
+    for (int l = 0; l < net.numLayers(); ++l) {
+        const int out = net.sizes()[l + 1], in = net.sizes()[l];
+        Eigen::Map<const MatrixXd> W(s.theta.data() + net.weightOffset(l), out, in);
+        json rows = json::array();
+        for (int r = 0; r < out; ++r) {
+            std::vector<double> row(in);
+            for (int c = 0; c < in; ++c) row[c] = W(r, c);
+            rows.push_back(row);
+        }
+        const VectorXd b = s.theta.segment(net.biasOffset(l), out);
+        layers.push_back({{"weight", rows}, {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
+    }
+    j["layers"] = layers;
+    if (!s.policy.discrete()) {
+        const VectorXd ls = s.theta.tail(s.policy.outputs());
+        j["log_std"] = std::vector<double>(ls.data(), ls.data() + ls.size());
+    }
+    const int od = s.observationSpace.dim();
+    VectorXd mean = s.normalizer.enabled ? s.normalizer.rms.mean : VectorXd::Zero(od);
+    VectorXd var = s.normalizer.enabled ? s.normalizer.rms.var : VectorXd::Ones(od);
+    j["obs_normalizer"] = {{"enabled", s.normalizer.enabled},
+                           {"mean", std::vector<double>(mean.data(), mean.data() + mean.size())},
+                           {"var", std::vector<double>(var.data(), var.data() + var.size())},
+                           {"epsilon", 1e-8},
+                           {"clip", s.normalizer.clip}};
+    json meta_j = json::parse(meta.extraJson.empty() ? "{}" : meta.extraJson);
+    meta_j["algorithm"] = "TRPO";
+    meta_j["seed"] = meta.seed;
+    meta_j["iteration"] = s.iteration;
+    meta_j["env_steps"] = s.envSteps;
+    meta_j["studio_version"] = TRPO_VERSION;
+    json dh = json::array();
+    for (auto& [it, d] : meta.deltaHistory) dh.push_back({{"iteration", it}, {"delta", d}});
+    meta_j["delta_history"] = dh;
+    j["metadata"] = meta_j;
+    return j.dump(1);
+}
+
+SnapshotPtr policyFromJson(const std::string& text) {
+    if (text.empty()) throw std::runtime_error("the file is empty");
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw std::runtime_error(std::string("not valid JSON: ") + e.what());
+    }
+    try {
+        if (!j.is_object() || j.value("format", "") != "trpo-studio-policy")
+            throw std::runtime_error("not a TRPO Studio policy file (format field missing)");
+        const int version = j.at("version").get<int>();
+        if (version != 1)
+            throw std::runtime_error("unsupported policy format version " + std::to_string(version) + " (expected 1)");
+        auto s = std::make_shared<PolicySnapshot>();
+        s->envId = j.at("env_id").get<std::string>();
+        s->observationSpace = spaceFrom(j.at("observation_space"));
+        s->actionSpace = spaceFrom(j.at("action_space"));
+        const std::string act = j.at("activation").get<std::string>();
+        if (act != "tanh" && act != "relu") throw std::runtime_error("unknown activation '" + act + "'");
+        const auto sizes = j.at("layer_sizes").get<std::vector<int>>();
+        if (sizes.size() < 2 || sizes.size() > 10) throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
+        for (int v : sizes)
+            if (v < 1 || v > 4096) throw std::runtime_error("a layer size is out of range");
+        if (sizes.front() != s->observationSpace.dim())
+            throw std::runtime_error("network input size does not match the observation space");
+        if (sizes.back() != s->actionSpace.policyOutputs())
+            throw std::runtime_error("network output size does not match the action space");
+        const bool discrete = j.at("distribution").get<std::string>() == "categorical";
+        if (discrete != s->actionSpace.isDiscrete())
+            throw std::runtime_error("distribution does not match the action space");
+        std::vector<int> hidden(sizes.begin() + 1, sizes.end() - 1);
+        s->policy = Policy(sizes.front(), s->actionSpace, hidden, act == "tanh" ? Activation::Tanh : Activation::Relu);
+        s->theta = VectorXd::Zero(s->policy.numParams());
+        const Mlp& net = s->policy.net();
+        const json& layers = j.at("layers");
+        if (!layers.is_array() || static_cast<int>(layers.size()) != net.numLayers())
+            throw std::runtime_error("layers: expected " + std::to_string(net.numLayers()) + " layers");
+        for (int l = 0; l < net.numLayers(); ++l) {
+            const int out = sizes[l + 1], in = sizes[l];
+            const auto rows = layers[l].at("weight").get<std::vector<std::vector<double>>>();
+            const auto bias = layers[l].at("bias").get<std::vector<double>>();
+            if (static_cast<int>(rows.size()) != out || static_cast<int>(bias.size()) != out)
+                throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
+            Eigen::Map<MatrixXd> W(s->theta.data() + net.weightOffset(l), out, in);
+            for (int r = 0; r < out; ++r) {
+                if (static_cast<int>(rows[r].size()) != in)
+                    throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
+                for (int c = 0; c < in; ++c) W(r, c) = rows[r][c];
+                s->theta(net.biasOffset(l) + r) = bias[r];
+            }
+        }
+        if (!discrete) {
+            const auto ls = j.at("log_std").get<std::vector<double>>();
+            if (static_cast<int>(ls.size()) != s->policy.outputs()) throw std::runtime_error("log_std has the wrong size");
+            for (size_t k = 0; k < ls.size(); ++k) s->theta(s->policy.logStdOffset() + static_cast<int>(k)) = ls[k];
+        }
+        if (!s->theta.allFinite()) throw std::runtime_error("weights contain non-finite values");
+        const json& nj = j.at("obs_normalizer");
+        s->normalizer.enabled = nj.at("enabled").get<bool>();
+        s->normalizer.clip = nj.at("clip").get<double>();
+        const auto mean = nj.at("mean").get<std::vector<double>>();
+        const auto var = nj.at("var").get<std::vector<double>>();
+        const size_t od = static_cast<size_t>(s->observationSpace.dim());
+        if (mean.size() != od || var.size() != od) throw std::runtime_error("normaliser has the wrong size");
+        s->normalizer.rms.mean = Eigen::Map<const VectorXd>(mean.data(), od);
+        s->normalizer.rms.var = Eigen::Map<const VectorXd>(var.data(), od);
+        if (!s->normalizer.rms.mean.allFinite() || (s->normalizer.rms.var.array() < 0).any() || !(s->normalizer.clip > 0))
+            throw std::runtime_error("normaliser values are invalid");
+        if (j.contains("metadata")) {
+            s->iteration = j["metadata"].value("iteration", 0);
+            s->envSteps = j["metadata"].value("env_steps", 0LL);
+        }
+        return s;
+    } catch (const json::exception& e) {
+        throw std::runtime_error(std::string("missing or mistyped field: ") + e.what());
+    }
+}
+
+} // namespace core

@@ -1,0 +1,77 @@
+// IterationStats: every diagnostic one training iteration reports (DESIGN.md §4), in one
+// value type that feeds progress.csv, the CLI line and the studio's plots alike.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace core {
+
+enum class LineSearchOutcome {
+    Accepted,
+    KlExceeded,           // every trial broke the KL bound (or the last one did)
+    NoImprovement,        // the last trial kept KL but did not improve the surrogate
+    NonFinite,            // NaN/inf in the gradient, direction, or a trial
+    NonPositiveCurvature, // xᵀ(F + damping·I)x <= 0
+    ZeroGradient,         // g = 0: nothing to do
+};
+const char* outcomeName(LineSearchOutcome o); // snake_case: "accepted", "kl_exceeded", ...
+
+struct LineSearchTrial {
+    double fraction = 0;            // step fraction (backtrackCoeff^j)
+    double kl = 0;                  // mean KL(π_old || π_trial)
+    double surrogate = 0;           // surrogate at the trial
+    double actualImprovement = 0;   // surrogate - surrogate_before
+    double expectedImprovement = 0; // fraction · β gᵀx
+    bool accepted = false;
+};
+
+struct IterationStats {
+    int iteration = 0;            // 1-based
+    std::int64_t envSteps = 0;    // total environment steps so far
+    double wallSeconds = 0;       // since the run started (accumulated over resumes)
+    int episodes = 0;             // episodes finished in this iteration
+    std::optional<double> returnMean, returnMin, returnMax, returnStd, lengthMean;
+    std::optional<double> recentReturnMean; // mean of the last 20 finished episodes (any iteration)
+
+    double delta = 0;
+    double surrogateBefore = 0, surrogateAfter = 0;
+    double expectedImprovement = 0, actualImprovement = 0, improvementRatio = 0;
+    double klMean = 0, klMax = 0; // of the step taken (0 when rejected)
+    bool accepted = false;
+    LineSearchOutcome outcome = LineSearchOutcome::Accepted;
+    int backtracks = 0;
+    double stepFraction = 0;
+    std::vector<LineSearchTrial> trials;
+
+    int cgIterations = 0;
+    std::vector<double> cgResiduals; // |r| before the first and after each CG iteration
+    double gradNorm = 0, stepNorm = 0, xFx = 0, beta = 0;
+
+    double entropy = 0;           // mean policy entropy (nats)
+    std::vector<double> stdPerDim; // Gaussian std per action dimension (empty for discrete)
+    double stdMean = 0;
+
+    double valueLossBefore = 0, valueLossAfter = 0;
+    double explainedVarianceBefore = 0, explainedVarianceAfter = 0;
+    double advantageMean = 0, advantageStd = 0; // before standardisation
+
+    double secondsSampling = 0, secondsAdvantages = 0, secondsGradient = 0, secondsCg = 0,
+           secondsLineSearch = 0, secondsValueFit = 0;
+    double stepsPerSecond = 0; // this iteration's env steps / its wall time
+
+    // the hot hyperparameters in force during this iteration
+    int cgItersSetting = 0;
+    double cgDamping = 0;
+};
+
+// progress.csv: header (DESIGN.md §4 column names plus extras) and one row; empty fields
+// where no episode finished
+std::string csvHeader();
+std::string csvRow(const IterationStats& s);
+// one human line for the CLI
+std::string progressLine(const IterationStats& s);
+
+} // namespace core

@@ -1,0 +1,157 @@
+#include "core/value_function.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+namespace core {
+
+void Adam::step(Eigen::Ref<VectorXd> theta, const VectorXd& grad) {
+    ++t;
+    m = beta1 * m + (1.0 - beta1) * grad;
+    v = beta2 * v + (1.0 - beta2) * grad.cwiseAbs2();
+    const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+    const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+    const double stepSize = lr * std::sqrt(bc2) / bc1;
+    theta.array() -= stepSize * m.array() / (v.array().sqrt() + eps * std::sqrt(bc2));
+}
+
+double explainedVariance(const VectorXd& pred, const VectorXd& target) {
+    const double n = static_cast<double>(target.size());
+    if (n < 2) return 0.0;
+    const double varY = (target.array() - target.mean()).square().sum() / n;
+    const VectorXd diff = target - pred;
+    const double varD = (diff.array() - diff.mean()).square().sum() / n;
+    return varY == 0.0 ? 0.0 : 1.0 - varD / varY;
+}
+
+MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng) {
+    std::vector<int> sizes{obsDim};
+    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+    sizes.push_back(1);
+    m_net = Mlp(sizes, act);
+    m_theta.resize(m_net.numParams());
+    m_net.initialize(m_theta, 1.0, rng);
+    m_adam.reset(m_net.numParams());
+}
+
+VectorXd MlpValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
+    MlpWorkspace ws;
+    return m_net.forward(m_theta, obs, ws).row(0).transpose();
+}
+
+FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
+                                const TrpoConfig& cfg, Rng& rng) {
+    FitResult r;
+    const int n = static_cast<int>(returns.size());
+    VectorXd pred = predict(obs, timestep);
+    r.lossBefore = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceBefore = explainedVariance(pred, returns);
+
+    m_adam.lr = cfg.valueLr;
+    const int mb = std::min(cfg.valueMinibatch, n);
+    std::vector<int> idx(n);
+    std::iota(idx.begin(), idx.end(), 0);
+    MlpWorkspace ws;
+    MatrixXd x(obs.rows(), mb);
+    VectorXd y(mb), grad(m_theta.size());
+    MatrixXd dOut;
+    for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
+        // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
+        for (int i = n - 1; i > 0; --i) std::swap(idx[i], idx[static_cast<int>(rng.below(i + 1))]);
+        for (int start = 0; start < n; start += mb) {
+            const int b = std::min(mb, n - start);
+            if (x.cols() != b) {
+                x.resize(obs.rows(), b);
+                y.resize(b);
+            }
+            for (int k = 0; k < b; ++k) {
+                x.col(k) = obs.col(idx[start + k]);
+                y(k) = returns(idx[start + k]);
+            }
+            const MatrixXd& out = m_net.forward(m_theta, x, ws);
+            dOut = (2.0 / b) * (out.row(0) - y.transpose());
+            grad.setZero();
+            m_net.backward(m_theta, dOut, ws, grad);
+            m_adam.step(m_theta, grad);
+        }
+    }
+    pred = predict(obs, timestep);
+    r.lossAfter = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    return r;
+}
+
+VectorXd MlpValueFunction::state() const {
+    VectorXd s(3 * m_theta.size() + 1);
+    s << m_theta, m_adam.m, m_adam.v, static_cast<double>(m_adam.t);
+    return s;
+}
+
+void MlpValueFunction::setState(const VectorXd& s) {
+    const Eigen::Index p = m_theta.size();
+    if (s.size() != 3 * p + 1) throw std::runtime_error("value function state has the wrong size");
+    m_theta = s.segment(0, p);
+    m_adam.m = s.segment(p, p);
+    m_adam.v = s.segment(2 * p, p);
+    m_adam.t = static_cast<long long>(s(3 * p));
+}
+
+LinearFeatureBaseline::LinearFeatureBaseline(int obsDim) : m_obsDim(obsDim) {
+    m_coeffs = VectorXd::Zero(2 * obsDim + 4);
+}
+
+MatrixXd LinearFeatureBaseline::features(const MatrixXd& obs, const Eigen::VectorXi& timestep) const {
+    // rllab: [clip(o, ±10), clip(o, ±10)², t/100, (t/100)², (t/100)³, 1]
+    const Eigen::Index n = obs.cols();
+    MatrixXd f(2 * m_obsDim + 4, n);
+    const MatrixXd o = obs.cwiseMax(-10.0).cwiseMin(10.0);
+    f.topRows(m_obsDim) = o;
+    f.middleRows(m_obsDim, m_obsDim) = o.array().square();
+    const Eigen::RowVectorXd t = timestep.cast<double>().transpose() / 100.0;
+    f.row(2 * m_obsDim) = t;
+    f.row(2 * m_obsDim + 1) = t.array().square();
+    f.row(2 * m_obsDim + 2) = t.array().cube();
+    f.row(2 * m_obsDim + 3).setOnes();
+    return f;
+}
+
+VectorXd LinearFeatureBaseline::predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const {
+    return features(obs, timestep).transpose() * m_coeffs;
+}
+
+FitResult LinearFeatureBaseline::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
+                                     const TrpoConfig&, Rng&) {
+    FitResult r;
+    const double n = static_cast<double>(returns.size());
+    VectorXd pred = predict(obs, timestep);
+    r.lossBefore = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceBefore = explainedVariance(pred, returns);
+    const MatrixXd f = features(obs, timestep);
+    const MatrixXd ff = f * f.transpose();
+    const VectorXd fy = f * returns;
+    double reg = 1e-5;
+    for (int attempt = 0; attempt < 5; ++attempt, reg *= 10) {
+        const VectorXd c = (ff + reg * MatrixXd::Identity(ff.rows(), ff.cols())).ldlt().solve(fy);
+        if (c.allFinite()) {
+            m_coeffs = c;
+            break;
+        }
+    }
+    pred = predict(obs, timestep);
+    r.lossAfter = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    return r;
+}
+
+void LinearFeatureBaseline::setState(const VectorXd& s) {
+    if (s.size() != m_coeffs.size()) throw std::runtime_error("linear baseline state has the wrong size");
+    m_coeffs = s;
+}
+
+std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, int obsDim, Rng& rng) {
+    if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(obsDim);
+    return std::make_unique<MlpValueFunction>(obsDim, cfg.valueHidden, cfg.activation, rng);
+}
+
+} // namespace core

@@ -1,0 +1,78 @@
+// Critics: an MLP fitted by Adam in minibatch epochs on the returns (SB3-contrib's
+// default), or rllab's linear-feature baseline fitted by ridge regression.
+#pragma once
+
+#include <Eigen/Dense>
+#include <memory>
+
+#include "core/config.h"
+#include "core/mlp.h"
+#include "core/rng.h"
+
+namespace core {
+
+struct Adam {
+    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-5;
+    VectorXd m, v;
+    long long t = 0;
+    void reset(int n) {
+        m = VectorXd::Zero(n);
+        v = VectorXd::Zero(n);
+        t = 0;
+    }
+    void step(Eigen::Ref<VectorXd> theta, const VectorXd& grad);
+};
+
+struct FitResult {
+    double lossBefore = 0, lossAfter = 0;
+    double explainedVarianceBefore = 0, explainedVarianceAfter = 0;
+};
+
+double explainedVariance(const VectorXd& pred, const VectorXd& target);
+
+class ValueFunction {
+public:
+    virtual ~ValueFunction() = default;
+    // obs: obsDim x N; timestep: step index within the episode (N)
+    virtual VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const = 0;
+    virtual FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
+                          const TrpoConfig& cfg, Rng& rng) = 0;
+    // flat state for checkpoints (parameters and optimiser)
+    virtual VectorXd state() const = 0;
+    virtual void setState(const VectorXd& s) = 0;
+};
+
+class MlpValueFunction : public ValueFunction {
+public:
+    MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng);
+    VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
+    FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
+                  Rng& rng) override;
+    VectorXd state() const override;
+    void setState(const VectorXd& s) override;
+    const VectorXd& params() const { return m_theta; }
+
+private:
+    Mlp m_net;
+    VectorXd m_theta;
+    Adam m_adam;
+};
+
+class LinearFeatureBaseline : public ValueFunction {
+public:
+    explicit LinearFeatureBaseline(int obsDim);
+    VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
+    FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
+                  Rng& rng) override;
+    VectorXd state() const override { return m_coeffs; }
+    void setState(const VectorXd& s) override;
+
+private:
+    MatrixXd features(const MatrixXd& obs, const Eigen::VectorXi& timestep) const; // F x N
+    int m_obsDim;
+    VectorXd m_coeffs;
+};
+
+std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, int obsDim, Rng& rng);
+
+} // namespace core
