@@ -1,0 +1,51 @@
+// Helpers shared by the core tests: finite differences and small random problems.
+#pragma once
+
+#include <Eigen/Dense>
+#include <functional>
+#include <string>
+
+#include "core/rng.h"
+
+namespace testutil {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+inline VectorXd randomVector(int n, core::Rng& rng, double scale = 1.0) {
+    VectorXd v(n);
+    for (int i = 0; i < n; ++i) v(i) = scale * rng.normal();
+    return v;
+}
+inline MatrixXd randomMatrix(int r, int c, core::Rng& rng, double scale = 1.0) {
+    MatrixXd m(r, c);
+    for (int j = 0; j < c; ++j)
+        for (int i = 0; i < r; ++i) m(i, j) = scale * rng.normal();
+    return m;
+}
+
+// central-difference gradient of f at x
+inline VectorXd numericGradient(const std::function<double(const VectorXd&)>& f, const VectorXd& x, double h = 1e-6) {
+    VectorXd g(x.size());
+    VectorXd xp = x;
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+        const double xi = x(i);
+        xp(i) = xi + h;
+        const double fp = f(xp);
+        xp(i) = xi - h;
+        const double fm = f(xp);
+        xp(i) = xi;
+        g(i) = (fp - fm) / (2 * h);
+    }
+    return g;
+}
+
+inline double relError(const VectorXd& a, const VectorXd& b) {
+    const double d = (a - b).norm();
+    const double s = std::max(a.norm(), b.norm());
+    return s == 0 ? d : d / s;
+}
+
+inline std::string sourceDir() { return TRPO_TEST_SOURCE_DIR; }
+
+} // namespace testutil
