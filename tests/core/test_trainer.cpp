@@ -1,0 +1,275 @@
+// The trainer end to end on the Box2D environments: determinism (whatever the thread
+// count), save/load/continue equals never stopping, bad checkpoints and configs give clear
+// errors, and small learning tests.
+#include <QtTest>
+#include <filesystem>
+#include <sstream>
+
+#include "core/presets.h"
+#include "core/run_writer.h"
+#include "core/serialization.h"
+#include "core/trainer.h"
+#include "sim/registry.h"
+
+using namespace core;
+
+namespace {
+
+// progress.csv rows without the timing columns (wall_seconds, seconds_*, steps_per_second)
+std::string withoutTiming(const IterationStats& s) {
+    std::stringstream in(csvRow(s)), hdr(csvHeader());
+    std::string cell, name, out;
+    while (std::getline(hdr, name, ',')) {
+        std::getline(in, cell, ',');
+        if (name == "wall_seconds" || name.rfind("seconds_", 0) == 0 || name == "steps_per_second") continue;
+        out += cell + ",";
+    }
+    return out;
+}
+
+TrpoConfig smallConfig(const std::string& env) {
+    TrpoConfig c = presetConfig(env);
+    c.stepsPerIteration = 512;
+    c.numEnvs = 4;
+    c.valueEpochs = 3;
+    c.seed = 42;
+    return c;
+}
+
+} // namespace
+
+class TestTrainer : public QObject {
+    Q_OBJECT
+private slots:
+    void deterministicAcrossThreadCounts_data() {
+        QTest::addColumn<QString>("env");
+        QTest::addColumn<bool>("normalize");
+        QTest::newRow("CartPole") << "CartPole-v1" << false;
+        QTest::newRow("Pendulum+normalisers") << "Pendulum-v1" << true;
+    }
+    void deterministicAcrossThreadCounts() {
+        QFETCH(QString, env);
+        QFETCH(bool, normalize);
+        std::vector<std::string> rows[2];
+        VectorXd thetas[2];
+        for (int k = 0; k < 2; ++k) {
+            TrpoConfig c = smallConfig(env.toStdString());
+            c.normalizeObs = c.normalizeReward = normalize;
+            c.threads = k + 1;
+            Trainer t(c, sim::environmentFactory(c.env));
+            for (int i = 0; i < 5; ++i) rows[k].push_back(withoutTiming(t.iterate()));
+            thetas[k] = t.theta();
+        }
+        QCOMPARE(rows[0], rows[1]);
+        QVERIFY(std::memcmp(thetas[0].data(), thetas[1].data(), sizeof(double) * thetas[0].size()) == 0);
+    }
+
+    void resumeEqualsNeverStopping() {
+        TrpoConfig c = smallConfig("Pendulum-v1");
+        c.normalizeObs = c.normalizeReward = true;
+        Trainer straight(c, sim::environmentFactory(c.env));
+        std::vector<std::string> a;
+        for (int i = 0; i < 6; ++i) a.push_back(withoutTiming(straight.iterate()));
+
+        std::vector<std::string> b;
+        std::vector<std::uint8_t> saved;
+        {
+            Trainer first(c, sim::environmentFactory(c.env));
+            for (int i = 0; i < 3; ++i) b.push_back(withoutTiming(first.iterate()));
+            saved = first.saveState();
+        } // the first trainer is gone: nothing survives but the bytes
+        Trainer second(c, sim::environmentFactory(c.env));
+        second.loadState(saved);
+        QCOMPARE(second.iteration(), 3);
+        for (int i = 0; i < 3; ++i) b.push_back(withoutTiming(second.iterate()));
+        QCOMPARE(a, b);
+        QVERIFY(straight.theta() == second.theta());
+    }
+
+    void badCheckpointsAreRejectedWithoutDamage() {
+        TrpoConfig c = smallConfig("CartPole-v1");
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        const std::vector<std::uint8_t> good = t.saveState();
+        const VectorXd thetaBefore = t.theta();
+
+        auto expectError = [&](std::vector<std::uint8_t> bytes, const QString& needle) {
+            try {
+                t.loadState(bytes);
+                QFAIL(qPrintable("no error for " + needle));
+            } catch (const std::runtime_error& e) {
+                QVERIFY2(QString(e.what()).contains(needle, Qt::CaseInsensitive), e.what());
+            }
+            QVERIFY(t.theta() == thetaBefore);
+            QCOMPARE(t.iteration(), 1);
+        };
+        expectError({}, "empty");
+        expectError(std::vector<std::uint8_t>(good.begin(), good.begin() + good.size() / 2), "truncated");
+        std::vector<std::uint8_t> flipped = good;
+        flipped[flipped.size() - 10] ^= 0x40;
+        expectError(flipped, "checksum");
+        std::vector<std::uint8_t> version = good;
+        version[8] = 99;
+        expectError(version, "version");
+        expectError(std::vector<std::uint8_t>(100, 0x5a), "not a TRPO Studio checkpoint");
+
+        // a checkpoint of another environment
+        TrpoConfig pc = smallConfig("Pendulum-v1");
+        Trainer other(pc, sim::environmentFactory(pc.env));
+        expectError(other.saveState(), "environment");
+    }
+
+    void mutatedCheckpointsNeverCrash() {
+        TrpoConfig c = smallConfig("CartPole-v1");
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        const std::vector<std::uint8_t> good = t.saveState();
+        Rng rng(5);
+        int rejected = 0;
+        for (int k = 0; k < 300; ++k) {
+            std::vector<std::uint8_t> m = good;
+            if (k % 3 == 0)
+                m.resize(rng.below(m.size()));
+            else
+                for (int f = 0; f < 1 + k % 4; ++f) m[rng.below(m.size())] ^= static_cast<std::uint8_t>(1u << rng.below(8));
+            try {
+                t.loadState(m);
+            } catch (const std::runtime_error&) {
+                ++rejected;
+            }
+        }
+        QCOMPARE(rejected, 300); // the checksum catches every mutation
+    }
+
+    void configValidationNamesTheField() {
+        TrpoConfig c;
+        c.delta = -1;
+        try {
+            c.validate();
+            QFAIL("accepted delta -1");
+        } catch (const ConfigError& e) {
+            QVERIFY(QString(e.what()).contains("delta"));
+            QVERIFY(QString(e.what()).contains("range"));
+        }
+        TrpoConfig d;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "{\"delta\": 0.01,"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "{\"no_such_thing\": 1}"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "{\"cg_iters\": 2.5}"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "{\"hidden\": \"big\"}"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "[1,2]"));
+        QCOMPARE(d.delta, 0.01); // nothing applied from the failed loads
+        // round trip
+        TrpoConfig e;
+        e.delta = 0.037;
+        e.hidden = {32, 16};
+        e.activation = Activation::Relu;
+        TrpoConfig f;
+        applyConfigJson(f, configToJson(e));
+        QVERIFY(diffConfigs(e, f, false).empty());
+    }
+
+    void hotChangesApplyAtTheNextIteration() {
+        TrpoConfig c = smallConfig("CartPole-v1");
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        TrpoConfig next = t.config();
+        next.delta = 0.05;
+        next.hidden = {8}; // cold: ignored by applyHotConfig
+        const auto ev = t.applyHotConfig(next);
+        QCOMPARE(ev.size(), size_t(1));
+        QCOMPARE(ev[0].key, std::string("delta"));
+        QCOMPARE(ev[0].iteration, 2);
+        QCOMPARE(t.iterate().delta, 0.05);
+        QCOMPARE(t.config().hidden, (std::vector<int>{64, 64}));
+        next.delta = -3;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, t.applyHotConfig(next));
+        QCOMPARE(t.config().delta, 0.05);
+    }
+
+    void policyJsonRoundTrip_data() {
+        QTest::addColumn<QString>("env");
+        QTest::newRow("CartPole") << "CartPole-v1";
+        QTest::newRow("Pendulum") << "Pendulum-v1";
+    }
+    void policyJsonRoundTrip() {
+        QFETCH(QString, env);
+        TrpoConfig c = smallConfig(env.toStdString());
+        c.normalizeObs = true;
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        t.iterate();
+        const SnapshotPtr a = t.snapshot();
+        const SnapshotPtr b = policyFromJson(policyToJson(*a, PolicyMetadata{}));
+        Rng r1(3), r2(3), ro(4);
+        std::vector<double> act1(a->actionSpace.dim()), act2(a->actionSpace.dim());
+        for (int i = 0; i < 200; ++i) {
+            std::vector<double> o(a->observationSpace.dim());
+            for (double& x : o) x = ro.normal();
+            a->act(o, r1, false, act1);
+            b->act(o, r2, false, act2);
+            QCOMPARE(act1, act2);
+        }
+        // malformed policy files say what is wrong
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(""));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson("{\"format\":\"trpo-studio-policy\"}"));
+        std::string text = policyToJson(*a, PolicyMetadata{});
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(text.substr(0, text.size() / 2)));
+    }
+
+    void cartPoleLearnsWithin100kSteps() {
+        // the shipped CartPole preset, fixed seed: mean of the last 20 episodes >= 475
+        TrpoConfig c = presetConfig("CartPole-v1");
+        c.seed = 1;
+        Trainer t(c, sim::environmentFactory(c.env));
+        bool solved = false;
+        while (t.envSteps() < 100000 && !solved) {
+            const IterationStats s = t.iterate();
+            solved = t.recentReturns().size() == 20 && *s.recentReturnMean >= 475.0;
+        }
+        qInfo("CartPole: %s after %lld steps (last-20 mean %.1f)", solved ? "solved" : "NOT solved",
+              static_cast<long long>(t.envSteps()), t.recentReturnMean().value_or(0));
+        QVERIFY(solved);
+    }
+
+    void pendulumReturnRises() {
+        TrpoConfig c = presetConfig("Pendulum-v1");
+        c.seed = 1;
+        Trainer t(c, sim::environmentFactory(c.env));
+        std::optional<double> first;
+        while (t.envSteps() < 60000) {
+            const IterationStats s = t.iterate();
+            if (!first && t.recentReturns().size() == 20) first = s.recentReturnMean;
+        }
+        const double last = *t.recentReturnMean();
+        qInfo("Pendulum: first last-20 mean %.1f, after %lld steps %.1f", *first, static_cast<long long>(t.envSteps()),
+              last);
+        QVERIFY(last > *first + 300.0);
+    }
+
+    void runDirectoryLayout() {
+        const auto dir = std::filesystem::temp_directory_path() / ("trpo-test-run-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        TrpoConfig c = smallConfig("CartPole-v1");
+        Trainer t(c, sim::environmentFactory(c.env));
+        RunDirectory run = RunDirectory::create(dir, c);
+        for (int i = 0; i < 3; ++i) run.appendProgress(t.iterate());
+        run.saveCheckpoint(t);
+        run.writePolicyJson(t);
+        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "checkpoints/latest.ckpt", "policy.json"})
+            QVERIFY2(std::filesystem::exists(dir / f), f);
+        // a second create() refuses to overwrite the run
+        QVERIFY_THROWS_EXCEPTION(FileError, RunDirectory::create(dir, c));
+        // resume: config and checkpoint back, CSV trimmed to the checkpoint
+        run.appendProgress(t.iterate()); // a row past the checkpoint
+        RunDirectory again = RunDirectory::open(dir);
+        Trainer u(again.readConfig(), sim::environmentFactory(c.env));
+        again.loadCheckpoint(u);
+        QCOMPARE(u.iteration(), 3);
+        const std::string csv = readFileText(dir / "progress.csv");
+        QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 4L);
+        std::filesystem::remove_all(dir);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTrainer)
+#include "test_trainer.moc"

@@ -1,0 +1,229 @@
+// Conjugate gradient and the line search, by their properties.
+#include <QtTest>
+
+#include "core/gae.h"
+#include "core/trpo.h"
+#include "support/test_util.h"
+
+using namespace core;
+using namespace testutil;
+
+namespace {
+struct Problem {
+    Policy policy;
+    VectorXd theta;
+    MatrixXd obs, actions;
+    VectorXd adv, oldLogp;
+};
+Problem makeProblem(bool discrete, std::uint64_t seed) {
+    Rng rng(seed);
+    Problem p;
+    const Space as = discrete ? Space::discrete(4) : Space::box({-2, -2, -2}, {2, 2, 2});
+    p.policy = Policy(5, as, {16, 16}, Activation::Tanh);
+    p.theta = p.policy.initialParams(rng, 0.0);
+    p.theta.head(p.policy.net().numParams()) += randomVector(p.policy.net().numParams(), rng, 0.2);
+    const int n = 256;
+    p.obs = randomMatrix(5, n, rng);
+    MlpWorkspace ws;
+    DistBatch d;
+    p.policy.distribution(p.theta, p.obs, ws, d);
+    p.actions.resize(p.policy.actionDim(), n);
+    for (int i = 0; i < n; ++i) p.policy.sample(d, i, rng, false, p.actions.col(i).data());
+    p.oldLogp = p.policy.logProb(d, p.actions);
+    p.adv = randomVector(n, rng);
+    return p;
+}
+} // namespace
+
+class TestTrpo : public QObject {
+    Q_OBJECT
+private slots:
+    void cgSolvesRandomSpdSystems_data() {
+        QTest::addColumn<int>("n");
+        QTest::newRow("n=5") << 5;
+        QTest::newRow("n=40") << 40;
+        QTest::newRow("n=120") << 120;
+    }
+    void cgSolvesRandomSpdSystems() {
+        QFETCH(int, n);
+        Rng rng(n);
+        const MatrixXd a = randomMatrix(n, n, rng);
+        const MatrixXd A = a * a.transpose() + 0.5 * MatrixXd::Identity(n, n);
+        const VectorXd b = randomVector(n, rng);
+        const CgResult r = conjugateGradient([&](const VectorXd& v, VectorXd& out) { out = A * v; }, b, 10 * n, 1e-20);
+        QVERIFY((A * r.x - b).norm() / b.norm() < 1e-8);
+        QVERIFY(r.residualNorms.front() == b.norm());
+        QVERIFY(r.residualNorms.back() < 1e-8 * b.norm() + 1e-10);
+    }
+    void cgStopsAtTolerance() {
+        const MatrixXd A = MatrixXd::Identity(4, 4) * 2.0;
+        const VectorXd b = VectorXd::Ones(4);
+        const CgResult r = conjugateGradient([&](const VectorXd& v, VectorXd& out) { out = A * v; }, b, 50, 1e-10);
+        QCOMPARE(r.iterations, 1); // exact after one step on a multiple of I
+        QVERIFY((r.x - 0.5 * b).norm() < 1e-14);
+    }
+
+    void acceptedStepsRespectTheTrustRegion_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<double>("delta");
+        for (double d : {1e-4, 1e-2, 0.1, 1.0}) {
+            QTest::newRow(qPrintable(QString("categorical δ=%1").arg(d))) << true << d;
+            QTest::newRow(qPrintable(QString("gaussian δ=%1").arg(d))) << false << d;
+        }
+    }
+    void acceptedStepsRespectTheTrustRegion() {
+        QFETCH(bool, discrete);
+        QFETCH(double, delta);
+        for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+            Problem p = makeProblem(discrete, seed);
+            VectorXd theta = p.theta;
+            IterationStats s;
+            UpdateSettings us;
+            us.delta = delta;
+            trpoUpdate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, us, s);
+            QCOMPARE(s.trials.size(), size_t(s.accepted ? s.backtracks + 1 : us.maxBacktracks + 1));
+            if (s.accepted) {
+                // re-measure independently: KL <= δ and the surrogate improved
+                MlpWorkspace ws;
+                DistBatch ref;
+                p.policy.distribution(p.theta, p.obs, ws, ref);
+                const SurrogateEval e = evaluateSurrogate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, ref, 0.0);
+                QVERIFY(e.klMean <= delta);
+                QVERIFY(e.surrogate > s.surrogateBefore);
+                QCOMPARE(e.klMean, s.klMean);
+                QVERIFY(std::abs(s.stepFraction - std::pow(us.backtrackCoeff, s.backtracks)) < 1e-15);
+            } else {
+                QVERIFY(theta == p.theta);
+            }
+            for (const LineSearchTrial& t : s.trials)
+                if (t.accepted) QVERIFY(t.kl <= delta && t.actualImprovement > 0);
+        }
+    }
+
+    void failedLineSearchRestoresThetaBitForBit() {
+        // a Gaussian policy asked to shrink its std (A = 1 - z²) with a large δ: KL in the
+        // log-std grows faster than its quadratic model, so the only trial (no backtracks)
+        // breaks the bound; θ must come back bit for bit
+        Rng rng(21);
+        Policy policy(1, Space::box({-5}, {5}), {4}, Activation::Tanh);
+        const VectorXd theta0 = policy.initialParams(rng, 0.0);
+        const int n = 512;
+        const MatrixXd obs = MatrixXd::Zero(1, n);
+        MatrixXd actions(1, n);
+        VectorXd adv(n);
+        for (int i = 0; i < n; ++i) {
+            actions(0, i) = rng.normal();
+            adv(i) = 1.0 - actions(0, i) * actions(0, i);
+        }
+        MlpWorkspace ws;
+        DistBatch d;
+        policy.distribution(theta0, obs, ws, d);
+        const VectorXd oldLogp = policy.logProb(d, actions);
+        UpdateSettings us;
+        us.delta = 2.0;
+        us.maxBacktracks = 0;
+        VectorXd theta = theta0;
+        IterationStats s;
+        trpoUpdate(policy, theta, {obs, actions, adv, oldLogp}, us, s);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.outcome, LineSearchOutcome::KlExceeded);
+        QCOMPARE(s.trials.size(), size_t(1));
+        QVERIFY(s.trials[0].kl > us.delta);
+        QCOMPARE(s.klMean, 0.0);
+        QVERIFY(std::memcmp(theta.data(), theta0.data(), sizeof(double) * theta.size()) == 0);
+
+        // with backtracking allowed, a smaller fraction is accepted and is inside the region
+        us.maxBacktracks = 20;
+        us.backtrackCoeff = 0.5;
+        IterationStats s2;
+        trpoUpdate(policy, theta, {obs, actions, adv, oldLogp}, us, s2);
+        QVERIFY(s2.accepted);
+        QVERIFY(s2.backtracks >= 1);
+        QVERIFY(s2.klMean <= us.delta);
+        QVERIFY(s2.stdMean < 1.0 || std::exp(theta(policy.logStdOffset())) < 1.0);
+    }
+
+    void vanishingStepIsNoImprovement() {
+        // δ = 1e-300 makes θ + βx == θ in floating point: the surrogate cannot improve
+        Problem p = makeProblem(true, 6);
+        VectorXd theta = p.theta;
+        IterationStats s;
+        UpdateSettings us;
+        us.delta = 1e-300;
+        us.maxBacktracks = 0;
+        trpoUpdate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, us, s);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.outcome, LineSearchOutcome::NoImprovement);
+        QVERIFY(theta == p.theta);
+    }
+
+    void zeroAdvantagesGiveZeroGradient() {
+        Problem p = makeProblem(false, 3);
+        VectorXd theta = p.theta;
+        IterationStats s;
+        const VectorXd zeros = VectorXd::Zero(p.adv.size());
+        trpoUpdate(p.policy, theta, {p.obs, p.actions, zeros, p.oldLogp}, UpdateSettings{}, s);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.outcome, LineSearchOutcome::ZeroGradient);
+        QVERIFY(theta == p.theta);
+    }
+
+    void rejectsWhenEveryTrialBreaksTheBound() {
+        // with a large δ the quadratic model is badly wrong for a saturated softmax: whatever
+        // happens, each trial's reason is consistent and a failure leaves θ untouched
+        for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+            Problem p = makeProblem(true, seed);
+            VectorXd theta = p.theta;
+            IterationStats s;
+            UpdateSettings us;
+            us.delta = 5.0;
+            us.maxBacktracks = 2;
+            us.backtrackCoeff = 0.9;
+            trpoUpdate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, us, s);
+            if (!s.accepted) {
+                QVERIFY(std::memcmp(theta.data(), p.theta.data(), sizeof(double) * theta.size()) == 0);
+                QCOMPARE(s.klMean, 0.0);
+                QVERIFY(s.outcome == LineSearchOutcome::KlExceeded || s.outcome == LineSearchOutcome::NoImprovement);
+            }
+        }
+    }
+
+    void nonFiniteGradientIsReported() {
+        Problem p = makeProblem(false, 2);
+        VectorXd theta = p.theta;
+        VectorXd adv = p.adv;
+        adv(3) = std::numeric_limits<double>::quiet_NaN();
+        IterationStats s;
+        trpoUpdate(p.policy, theta, {p.obs, p.actions, adv, p.oldLogp}, UpdateSettings{}, s);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.outcome, LineSearchOutcome::NonFinite);
+        QVERIFY(theta == p.theta);
+    }
+
+    void gaeHandExample() {
+        // two copies' segments in one batch: [r=1,1,1 terminated] [r=1,1 truncated (V_T=10)] [r=2 cut (V=4)]
+        const VectorXd r = (VectorXd(6) << 1, 1, 1, 1, 1, 2).finished();
+        const VectorXd v = (VectorXd(6) << 0.5, 0.5, 0.5, 2, 2, 3).finished();
+        const std::vector<std::uint8_t> term{0, 0, 1, 0, 0, 0}, trunc{0, 0, 0, 0, 1, 0}, end{0, 0, 0, 0, 0, 1};
+        VectorXd boot = VectorXd::Zero(6);
+        boot(4) = 10;
+        boot(5) = 4;
+        const double g = 0.9, l = 0.5;
+        const VectorXd a = computeGae({r, v, term, trunc, end, boot, g, l});
+        // by hand, back to front
+        const double d5 = 2 + g * 4 - 3;           // 2.6
+        const double d4 = 1 + g * 10 - 2;          // 8.0 (truncation bootstraps)
+        const double d3 = 1 + g * 2 - 2;           // 0.8
+        const double d2 = 1 - 0.5;                 // terminal
+        const double d1 = 1 + g * 0.5 - 0.5, d0 = d1;
+        QVERIFY(std::abs(a(5) - d5) < 1e-12);
+        QVERIFY(std::abs(a(4) - d4) < 1e-12);
+        QVERIFY(std::abs(a(3) - (d3 + g * l * d4)) < 1e-12);
+        QVERIFY(std::abs(a(2) - d2) < 1e-12);
+        QVERIFY(std::abs(a(1) - (d1 + g * l * d2)) < 1e-12);
+        QVERIFY(std::abs(a(0) - (d0 + g * l * (d1 + g * l * d2))) < 1e-12);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTrpo)
+#include "test_trpo.moc"
