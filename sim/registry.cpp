@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "sim/acrobot.h"
 #include "sim/cartpole.h"
 #include "sim/lunar_lander.h"
 #include "sim/pendulum.h"
@@ -18,6 +19,7 @@ std::function<std::unique_ptr<SimEnvironment>()> maker() {
 void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
     out.push_back({"CartPole-v1", "Balance a pole on a cart (discrete push left/right)", maker<CartPoleEnv>()});
     out.push_back({"Pendulum-v1", "Swing up and hold an underpowered pendulum (continuous torque)", maker<PendulumEnv>()});
+    out.push_back({"Acrobot-v1", "Swing a two-link arm's tip above the bar (discrete torque)", maker<AcrobotEnv>()});
     out.push_back({"LunarLander-v3", "Land on the pad with main and side engines (discrete 4)",
                    [] { return std::make_unique<LunarLanderEnv>(false); }});
     out.push_back({"LunarLanderContinuous-v3", "Land on the pad with throttled engines (continuous 2)",
