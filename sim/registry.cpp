@@ -5,6 +5,7 @@
 #include "sim/acrobot.h"
 #include "sim/cartpole.h"
 #include "sim/lunar_lander.h"
+#include "sim/mountain_car.h"
 #include "sim/pendulum.h"
 
 namespace sim {
@@ -20,6 +21,8 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
     out.push_back({"CartPole-v1", "Balance a pole on a cart (discrete push left/right)", maker<CartPoleEnv>()});
     out.push_back({"Pendulum-v1", "Swing up and hold an underpowered pendulum (continuous torque)", maker<PendulumEnv>()});
     out.push_back({"Acrobot-v1", "Swing a two-link arm's tip above the bar (discrete torque)", maker<AcrobotEnv>()});
+    out.push_back({"MountainCarContinuous-v0", "Drive an underpowered car up the hill (continuous force)",
+                   maker<MountainCarContinuousEnv>()});
     out.push_back({"LunarLander-v3", "Land on the pad with main and side engines (discrete 4)",
                    [] { return std::make_unique<LunarLanderEnv>(false); }});
     out.push_back({"LunarLanderContinuous-v3", "Land on the pad with throttled engines (continuous 2)",
