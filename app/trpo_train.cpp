@@ -62,11 +62,10 @@ int main(int argc, char** argv) {
     p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
     p.addOption({"quiet", "Print only the final summary."});
     for (const core::ConfigField& f : core::configFields()) {
-        const std::string range = (f.type == "double" || f.type == "int")
-                                      ? " [" + std::to_string(f.min).substr(0, 8) + " .. " + std::to_string(f.max).substr(0, 12) + "]"
-                                      : "";
+        char range[80] = "";
+        if (f.type == "double" || f.type == "int") std::snprintf(range, sizeof range, " [%g .. %g]", f.min, f.max);
         p.addOption({QString::fromStdString(flagName(f.key)),
-                     QString::fromStdString(f.help + range + (f.hot ? "" : " (cold)")), "VALUE"});
+                     QString::fromStdString(f.help + std::string(range) + (f.hot ? "" : " (cold)")), "VALUE"});
     }
     if (!p.parse(app.arguments())) return fail(p.errorText().toStdString() + " (see --help)");
     if (p.isSet("help")) {

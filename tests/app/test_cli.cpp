@@ -1,0 +1,117 @@
+// trpo-train as a user runs it: bad flags, out-of-range values and broken config files give
+// a message naming the problem and exit code 2; a short run writes the run directory and
+// --resume continues it.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+struct Result {
+    int code;
+    QString out, err;
+};
+Result run(const QStringList& args) {
+    QProcess p;
+    p.start(TRPO_TRAIN_EXE, args);
+    if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void badInput_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("unknown flag") << QStringList{"--frobnicate"} << "frobnicate";
+        QTest::newRow("delta not a number") << QStringList{"--delta", "abc"} << "delta";
+        QTest::newRow("delta out of range") << QStringList{"--delta", "-0.5"} << "delta";
+        QTest::newRow("gamma too big") << QStringList{"--gamma", "1.5"} << "gamma";
+        QTest::newRow("cg iters fractional") << QStringList{"--cg-iters", "2.5"} << "cg";
+        QTest::newRow("hidden malformed") << QStringList{"--hidden", "64,,64"} << "hidden";
+        QTest::newRow("unknown env") << QStringList{"--env", "NoSuchEnv-v0"} << "NoSuchEnv-v0";
+        QTest::newRow("steps zero") << QStringList{"--steps", "0"} << "steps";
+        QTest::newRow("missing config") << QStringList{"--config", "/nonexistent/cfg.json"} << "cfg.json";
+        QTest::newRow("resume missing") << QStringList{"--resume", "/nonexistent/run"} << "run";
+        QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
+    }
+    void badInput() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        const Result r = run(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+    }
+
+    void malformedConfigFiles_data() {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("empty") << QByteArray() << "JSON";
+        QTest::newRow("truncated") << QByteArray("{\"delta\": 0.0") << "JSON";
+        QTest::newRow("unknown key") << QByteArray("{\"deltaa\": 0.02}") << "deltaa";
+        QTest::newRow("wrong type") << QByteArray("{\"delta\": \"big\"}") << "delta";
+        QTest::newRow("out of range") << QByteArray("{\"lambda\": 7}") << "lambda";
+        QTest::newRow("binary") << QByteArray("\x00\xff\x13\x37garbage", 12) << "JSON";
+    }
+    void malformedConfigFiles() {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, needle);
+        QTemporaryDir dir;
+        const QString path = dir.filePath("cfg.json");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(content);
+        f.close();
+        const Result r = run({"--config", path, "--out", dir.filePath("run")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(dir.filePath("run/progress.csv")));
+    }
+
+    void shortRunAndResume() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("run");
+        Result r = run({"--env", "CartPole-v1", "--iterations", "3", "--steps-per-iteration", "256", "--out", out,
+                        "--quiet"});
+        QCOMPARE(r.code, 0);
+        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "checkpoints/latest.ckpt", "policy.json"})
+            QVERIFY2(QFileInfo::exists(out + "/" + f), f);
+        // the same directory again is refused rather than overwritten
+        r = run({"--env", "CartPole-v1", "--iterations", "1", "--out", out});
+        QCOMPARE(r.code, 2);
+        // resume with a hot change
+        r = run({"--resume", out, "--iterations", "2", "--delta", "0.02", "--quiet"});
+        QCOMPARE(r.code, 0);
+        QFile csv(out + "/progress.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(csv.readAll().count('\n'), 6); // header + 5 iterations
+        QFile ev(out + "/events.jsonl");
+        QVERIFY(ev.open(QIODevice::ReadOnly));
+        QVERIFY(ev.readAll().contains("\"key\":\"delta\""));
+        // a cold change on resume is refused
+        r = run({"--resume", out, "--iterations", "1", "--hidden", "8"});
+        QCOMPARE(r.code, 2);
+        // a corrupted checkpoint is named
+        QFile ck(out + "/checkpoints/latest.ckpt");
+        QVERIFY(ck.open(QIODevice::ReadWrite));
+        ck.resize(ck.size() / 2);
+        ck.close();
+        r = run({"--resume", out, "--iterations", "1"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("latest.ckpt") && r.err.contains("truncated"), qPrintable(r.err));
+    }
+
+    void listEnvsAndHelp() {
+        Result r = run({"--list-envs"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("CartPole-v1") && r.out.contains("Pendulum-v1"));
+        r = run({"--help"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("--delta") && r.out.contains("--target-return"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
