@@ -31,6 +31,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 namespace sim {
 
@@ -52,6 +53,8 @@ CartPoleEnv::CartPoleEnv() {
     m_spec.frameRate = 50.0;
     buildWorld();
 }
+
+CartPoleEnv::CartPoleEnv(core::EnvSpec spec) : m_spec(std::move(spec)) { buildWorld(); }
 
 void CartPoleEnv::buildWorld() {
     b2World& world = newWorld(b2Vec2(0.0f, static_cast<float>(-kGravity)));
@@ -144,8 +147,8 @@ void CartPoleEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     writeObservation(obs);
 }
 
-core::StepResult CartPoleEnv::stepEpisode(std::span<const double> action, std::span<double> obs) {
-    m_force = action[0] >= 0.5 ? kForceMag : -kForceMag;
+void CartPoleEnv::advance(double force) {
+    m_force = force;
     m_cart->ApplyForceToCenter(b2Vec2(static_cast<float>(m_force), 0.0f), true);
 
     // centripetal pre-correction of the pole's COM velocity (see the header comment)
@@ -156,7 +159,10 @@ core::StepResult CartPoleEnv::stepEpisode(std::span<const double> action, std::s
 
     m_world->Step(dt, kVelocityIterations, kPositionIterations);
     setState(state()); // re-seat on the joints, consistent velocities
+}
 
+core::StepResult CartPoleEnv::stepEpisode(std::span<const double> action, std::span<double> obs) {
+    advance(action[0] >= 0.5 ? kForceMag : -kForceMag);
     writeObservation(obs);
     const double x = obs[0], theta = obs[2];
     const bool terminated = x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold || theta > kThetaThreshold;

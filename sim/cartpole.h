@@ -34,19 +34,25 @@ public:
     void setState(const State& s);
 
 protected:
+    // for variants (CartPoleSwingUp): same bodies, another spec
+    explicit CartPoleEnv(core::EnvSpec spec);
     void resetEpisode(std::uint64_t seed, std::span<double> obs) override;
     core::StepResult stepEpisode(std::span<const double> action, std::span<double> obs) override;
-
-private:
+    // a fresh world with the cart and pole
     void buildWorld();
-    void writeObservation(std::span<double> obs) const;
+    // applies `force` (N) to the cart for one 0.02 s step
+    void advance(double force);
 
     core::EnvSpec m_spec;
     core::Rng m_rng;
-    b2Body* m_cart = nullptr;
-    b2Body* m_pole = nullptr;
     bool m_done = false;    // terminated earlier in this episode (later steps earn 0)
     double m_force = 0.0;   // last applied force, N (HUD)
+
+private:
+    void writeObservation(std::span<double> obs) const;
+
+    b2Body* m_cart = nullptr;
+    b2Body* m_pole = nullptr;
 };
 
 } // namespace sim

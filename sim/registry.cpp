@@ -4,6 +4,7 @@
 
 #include "sim/acrobot.h"
 #include "sim/cartpole.h"
+#include "sim/cartpole_swingup.h"
 #include "sim/lunar_lander.h"
 #include "sim/mountain_car.h"
 #include "sim/pendulum.h"
@@ -23,6 +24,8 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
     out.push_back({"Acrobot-v1", "Swing a two-link arm's tip above the bar (discrete torque)", maker<AcrobotEnv>()});
     out.push_back({"MountainCarContinuous-v0", "Drive an underpowered car up the hill (continuous force)",
                    maker<MountainCarContinuousEnv>()});
+    out.push_back({"CartPoleSwingUp-v0", "Swing the hanging pole up and balance it, cart centred (continuous force)",
+                   maker<CartPoleSwingUpEnv>()});
     out.push_back({"LunarLander-v3", "Land on the pad with main and side engines (discrete 4)",
                    [] { return std::make_unique<LunarLanderEnv>(false); }});
     out.push_back({"LunarLanderContinuous-v3", "Land on the pad with throttled engines (continuous 2)",
