@@ -1,0 +1,142 @@
+// The registry, drawing and viewer perturbations of every registered environment.
+#include <QtTest>
+
+#include <cmath>
+#include <set>
+
+#include "env_test_util.h"
+#include "sim/box2d_env.h"
+#include "sim/mountain_car.h"
+#include "sim/registry.h"
+
+Q_DECLARE_METATYPE(std::string)
+
+namespace {
+
+// a point inside the first dynamic polygon of the world, or nullopt
+std::optional<sim::Vec2> pointOnDynamicBody(const sim::Box2DEnvironment& env) {
+    if (!env.world()) return std::nullopt;
+    for (const b2Body* b = env.world()->GetBodyList(); b; b = b->GetNext()) {
+        if (b->GetType() != b2_dynamicBody) continue;
+        for (const b2Fixture* f = b->GetFixtureList(); f; f = f->GetNext())
+            if (f->GetType() == b2Shape::e_polygon)
+                return sim::toVec(b2Mul(b->GetTransform(), static_cast<const b2PolygonShape*>(f->GetShape())->m_centroid));
+    }
+    return std::nullopt;
+}
+
+// runs 20 null-action steps from seed 1, optionally dragging whatever is under `grabAt`
+// towards grabAt + (0.6, 0.4); returns the final observation
+std::vector<double> rollout(const std::string& id, std::optional<sim::Vec2> grabAt, bool* grabbed) {
+    auto env = sim::makeEnvironment(id);
+    const auto& spec = env->spec();
+    std::vector<double> obs(static_cast<std::size_t>(spec.observation.dim()));
+    std::vector<double> act(static_cast<std::size_t>(spec.action.dim()), 0.0);
+    env->reset(1, obs);
+    if (grabAt) {
+        *grabbed = env->grab(*grabAt);
+        env->moveGrab({grabAt->x + 0.6f, grabAt->y + 0.4f});
+    }
+    for (int i = 0; i < 20; ++i) {
+        if (spec.action.isDiscrete()) act[0] = i % spec.action.n; // keeps CartPole and Acrobot near rest
+        env->step(act, obs);
+    }
+    if (grabAt) env->release();
+    return obs;
+}
+
+} // namespace
+
+class TestRegistry : public QObject {
+    Q_OBJECT
+
+private slots:
+    void ids() {
+        const auto& envs = sim::registry();
+        QVERIFY(!envs.empty());
+        QCOMPARE(QString::fromStdString(envs.front().id), QString("CartPole-v1"));
+        std::set<std::string> seen;
+        for (const auto& e : envs) {
+            QVERIFY2(seen.insert(e.id).second, e.id.c_str());
+            QVERIFY(!e.description.empty());
+            auto env = e.make();
+            QVERIFY(env);
+            QCOMPARE(env->spec().id, e.id);
+        }
+        for (const char* id : {"CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCarContinuous-v0", "CartPoleSwingUp-v0",
+                               "LunarLander-v3", "LunarLanderContinuous-v3"})
+            QVERIFY2(seen.count(id), id);
+        QVERIFY(sim::makeEnvironment("NoSuchEnv-v0") == nullptr);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sim::environmentFactory("NoSuchEnv-v0"));
+        auto factory = sim::environmentFactory("Pendulum-v1");
+        QCOMPARE(factory()->spec().id, std::string("Pendulum-v1"));
+        QVERIFY(sim::knownEnvironmentIds().find("LunarLander-v3") != std::string::npos);
+    }
+
+    void eachEnv_data() {
+        QTest::addColumn<std::string>("id");
+        for (const auto& e : sim::registry()) QTest::newRow(e.id.c_str()) << e.id;
+    }
+
+    void drawList_data() { eachEnv_data(); }
+    void drawList() {
+        QFETCH(std::string, id);
+        auto env = sim::makeEnvironment(id);
+        const auto& spec = env->spec();
+        std::vector<double> obs(static_cast<std::size_t>(spec.observation.dim()));
+        std::vector<double> act(static_cast<std::size_t>(spec.action.dim()), 0.0);
+        env->reset(3, obs);
+        for (int step = 0; step < 2; ++step) {
+            sim::DrawList dl;
+            dl.primitives.push_back({}); // draw() must clear
+            env->draw(dl);
+            QVERIFY(dl.primitives.size() >= 3);
+            const auto& cam = dl.camera;
+            QVERIFY(std::isfinite(cam.centre.x) && std::isfinite(cam.centre.y));
+            QVERIFY(cam.width > 0.1f && cam.width < 1000.f && cam.height > 0.1f && cam.height < 1000.f);
+            const float aspect = cam.width / cam.height;
+            QVERIFY(aspect > 0.5f && aspect < 3.f);
+            int inside = 0;
+            for (const auto& p : dl.primitives) {
+                QVERIFY(!p.points.empty());
+                for (const auto& v : p.points) {
+                    QVERIFY(std::isfinite(v.x) && std::isfinite(v.y));
+                    if (std::abs(v.x - cam.centre.x) <= cam.width / 2 && std::abs(v.y - cam.centre.y) <= cam.height / 2) ++inside;
+                }
+                if (p.kind == sim::Primitive::Kind::Polygon) QVERIFY(p.points.size() >= 3);
+                if (p.kind == sim::Primitive::Kind::Circle) QVERIFY(p.radius > 0.f);
+            }
+            QVERIFY(inside > 0);
+            QVERIFY(!dl.hud.empty());
+            QCOMPARE(QString::fromStdString(dl.hud.front().first), QString("step"));
+            env->step(act, obs);
+        }
+    }
+
+    void grabMovesBody_data() { eachEnv_data(); }
+    void grabMovesBody() {
+        QFETCH(std::string, id);
+        std::optional<sim::Vec2> at;
+        {
+            auto env = sim::makeEnvironment(id);
+            std::vector<double> obs(static_cast<std::size_t>(env->spec().observation.dim()));
+            env->reset(1, obs);
+            if (auto* box = dynamic_cast<sim::Box2DEnvironment*>(env.get())) at = pointOnDynamicBody(*box);
+            if (auto* car = dynamic_cast<sim::MountainCarContinuousEnv*>(env.get())) {
+                const double p = car->state().position;
+                at = sim::Vec2{static_cast<float>(p), static_cast<float>(sim::MountainCarContinuousEnv::hillHeight(p) + 0.06)};
+            }
+        }
+        QVERIFY2(at.has_value(), "no grabbable point");
+        bool grabbed = false;
+        const auto free = rollout(id, std::nullopt, &grabbed);
+        const auto held = rollout(id, at, &grabbed);
+        QVERIFY(grabbed);
+        double diff = 0.0;
+        for (std::size_t i = 0; i < free.size(); ++i) diff = std::max(diff, std::abs(free[i] - held[i]));
+        QVERIFY2(diff > 0.01, qPrintable(QString::number(diff)));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestRegistry)
+#include "test_registry.moc"
