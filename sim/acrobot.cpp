@@ -31,7 +31,7 @@ namespace sim {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kMaxVel1 = 4 * kPi, kMaxVel2 = 9 * kPi;
-constexpr int kVelocityIterations = 30;
+constexpr int kVelocityIterations = 8;
 constexpr float kHalfWidth = 0.1f;
 } // namespace
 
