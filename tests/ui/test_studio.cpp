@@ -1,0 +1,366 @@
+// The studio window driven through its real widgets and actions, offscreen: start / pause /
+// step / reset, live hyperparameter changes and their plot markers, shutdown timing, the
+// environment view's rendering of every registered environment, refused input and the
+// reset question for cold settings.
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QToolBar>
+#include <QToolButton>
+
+#include "sim/registry.h"
+#include "ui/env_view.h"
+#include "ui/hyperparameter_panel.h"
+#include "ui/main_window.h"
+#include "ui/plot_panel.h"
+#include "ui/training_session.h"
+
+using ui::MainWindow;
+using ui::TrainingSession;
+
+namespace {
+
+ui::StudioOptions fastOptions() {
+    ui::StudioOptions o;
+    o.env = "CartPole-v1";
+    o.stepsPerIteration = 256; // fast iterations
+    o.useSettings = false;
+    return o;
+}
+
+// clicks the toolbar button of `action`, as a user would
+void clickToolbar(MainWindow& w, QAction* action) {
+    QWidget* button = w.runToolBar()->widgetForAction(action);
+    QVERIFY(button);
+    QVERIFY(button->isEnabled());
+    QTest::mouseClick(button, Qt::LeftButton);
+}
+
+// answers the next modal message box with `answer` as soon as it appears
+void answerNextDialog(QMessageBox::StandardButton answer) {
+    auto* timer = new QTimer;
+    timer->setInterval(20);
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, answer] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            timer->stop();
+            timer->deleteLater();
+            box->button(answer)->click();
+        }
+    });
+    timer->start();
+}
+
+// waits for the window's initial run to be ready
+bool waitForRun(MainWindow& w, QSignalSpy& resets) {
+    w.show();
+    if (!QTest::qWaitForWindowExposed(&w)) return false;
+    return resets.count() > 0 || resets.wait(10000);
+}
+
+} // namespace
+
+class TestStudio : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QApplication::setOrganizationName("trpo-studio-test");
+        QApplication::setApplicationName("test_studio");
+    }
+
+    void startPauseStepReset() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QSignalSpy stopped(w.session(), &TrainingSession::loopStopped);
+
+        // Start: iterations arrive, and each plot holds one point per iteration
+        clickToolbar(w, w.startAction());
+        QVERIFY(w.session()->isRunning());
+        QVERIFY(!w.startAction()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 3, 30000);
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QVERIFY2(p->pointCount() >= 3, qPrintable(p->title()));
+
+        // Pause: once the iteration in flight is done, nothing more arrives
+        clickToolbar(w, w.pauseAction());
+        QTRY_VERIFY_WITH_TIMEOUT(stopped.count() >= 1, 10000);
+        const int afterPause = iterations.count();
+        QTest::qWait(600);
+        QCOMPARE(iterations.count(), afterPause);
+        QCOMPARE(w.iterationCount(), afterPause);
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->pointCount(), afterPause);
+        QVERIFY(w.plotPanel()->cgPlot()->pointCount() >= 2); // the residual history of the last solve
+
+        // Step: exactly one more
+        iterations.clear();
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(10000));
+        QTest::qWait(500);
+        QCOMPARE(iterations.count(), 1);
+        QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, afterPause + 1);
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->pointCount(), afterPause + 1);
+
+        // Reset: plots and counters clear
+        resets.clear();
+        clickToolbar(w, w.resetAction());
+        QVERIFY(resets.wait(10000));
+        QCOMPARE(w.iterationCount(), 0);
+        QCOMPARE(w.envSteps(), std::int64_t(0));
+        for (ui::PlotWidget* p : w.plotPanel()->plots()) {
+            QCOMPARE(p->pointCount(), 0);
+            QCOMPARE(p->markerCount(), 0);
+        }
+        QVERIFY(!w.envView()->hasSnapshot());
+
+        // after a reset, a step starts again from iteration 1
+        iterations.clear();
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(10000));
+        QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, 1);
+        QTRY_VERIFY(w.envView()->hasSnapshot());
+    }
+
+    void keyboardShortcuts() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QTest::keyClick(w.envView(), Qt::Key_S);
+        QVERIFY(iterations.wait(10000));
+        QTest::keyClick(w.envView(), Qt::Key_Space);
+        QVERIFY(w.session()->isRunning());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 3, 30000);
+        QTest::keyClick(w.envView(), Qt::Key_Space);
+        QVERIFY(!w.session()->isRunning());
+        resets.clear();
+        QTest::keyClick(w.envView(), Qt::Key_R);
+        QVERIFY(resets.wait(10000));
+        QCOMPARE(w.iterationCount(), 0);
+    }
+
+    void deltaChangeMidRun() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QSignalSpy applied(w.session(), &TrainingSession::configApplied);
+        clickToolbar(w, w.startAction());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
+
+        auto* edit = qobject_cast<QLineEdit*>(w.hyperparameterPanel()->editor("delta"));
+        QVERIFY(edit);
+        QVERIFY(!edit->toolTip().isEmpty());
+        edit->selectAll();
+        QTest::keyClicks(edit, "0.05");
+        QTest::keyClick(edit, Qt::Key_Return);
+        QCOMPARE(w.hyperparameterPanel()->config().delta, 0.05);
+        QVERIFY(applied.wait(10000));
+        const auto events = applied.at(0).at(0).value<std::vector<core::ConfigEvent>>();
+        QCOMPARE(events.size(), size_t(1));
+        QCOMPARE(events[0].key, std::string("delta"));
+        const int first = events[0].iteration;
+
+        // the first iteration at or after the boundary carries the new δ; earlier ones the old
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.last().at(0).value<core::IterationStats>().iteration >= first, 30000);
+        for (const QList<QVariant>& args : iterations) {
+            const auto s = args.at(0).value<core::IterationStats>();
+            QCOMPARE(s.delta, s.iteration >= first ? 0.05 : 0.01);
+        }
+        clickToolbar(w, w.pauseAction());
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->markerCount(), 1);
+
+        // the slider follows the field; undo restores the old δ (a second marker)
+        QSlider* slider = w.hyperparameterPanel()->slider("delta");
+        QVERIFY(slider);
+        QVERIFY(slider->value() > 0 && slider->value() < 1000);
+        applied.clear();
+        w.hyperparameterPanel()->undoStack()->undo();
+        QCOMPARE(w.hyperparameterPanel()->config().delta, 0.01);
+        QVERIFY(applied.wait(10000));
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->markerCount(), 2);
+        w.hyperparameterPanel()->undoStack()->redo();
+        QCOMPARE(w.hyperparameterPanel()->config().delta, 0.05);
+    }
+
+    void closeWhileTrainingStopsWorker() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(w.close());
+        QVERIFY(w.session()->isThreadFinished());
+        QVERIFY2(clock.elapsed() < 1000, qPrintable(QString::number(clock.elapsed())));
+    }
+
+    void envViewDrawsEveryEnvironment_data() {
+        QTest::addColumn<QString>("id");
+        for (const sim::EnvInfo& e : sim::registry()) QTest::newRow(e.id.c_str()) << QString::fromStdString(e.id);
+    }
+    void envViewDrawsEveryEnvironment() {
+        QFETCH(QString, id);
+        ui::EnvView view;
+        view.resize(640, 400);
+        view.setOverlaysVisible(false); // count the scene's pixels only
+        QVERIFY(view.setEnvironment(id));
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTest::qWait(150); // a few frames of the random policy
+        const QImage img = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+        const sim::Color bg = view.drawList().background;
+        const QRgb background = qRgb(bg.r, bg.g, bg.b);
+        qint64 differ = 0;
+        for (int y = 0; y < img.height(); ++y)
+            for (int x = 0; x < img.width(); ++x)
+                if (img.pixel(x, y) != background) ++differ;
+        const double share = double(differ) / (img.width() * img.height());
+        QVERIFY2(share > 0.005, qPrintable(QString("%1: only %2% of pixels drawn").arg(id).arg(share * 100)));
+        QVERIFY(view.episodeStep() > 0 || share > 0); // the view is stepping
+    }
+
+    void invalidInputRefused() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        ui::HyperparameterPanel* panel = w.hyperparameterPanel();
+        QSignalSpy rejected(panel, &ui::HyperparameterPanel::inputRejected);
+
+        auto* delta = qobject_cast<QLineEdit*>(panel->editor("delta"));
+        QVERIFY(delta);
+        delta->selectAll();
+        QTest::keyClicks(delta, "abc"); // letters never reach the field
+        QCOMPARE(delta->text(), QString("0.01"));
+        delta->selectAll();
+        QTest::keyClicks(delta, "50"); // above the range: not acceptable, not applied
+        QVERIFY(!delta->hasAcceptableInput());
+        QTest::keyClick(delta, Qt::Key_Return);
+        QCOMPARE(panel->config().delta, 0.01);
+
+        auto* cgIters = qobject_cast<QSpinBox*>(panel->editor("cg_iters"));
+        QVERIFY(cgIters);
+        QCOMPARE(cgIters->minimum(), 1);
+        QCOMPARE(cgIters->maximum(), 200);
+        const int before = cgIters->value();
+        cgIters->selectAll();
+        QTest::keyClicks(cgIters, "xyz");
+        QTest::keyClick(cgIters, Qt::Key_Return);
+        QCOMPARE(panel->config().cgIters, before);
+
+        auto* hidden = qobject_cast<QLineEdit*>(panel->editor("hidden"));
+        QVERIFY(hidden);
+        hidden->selectAll();
+        QTest::keyClicks(hidden, "64,x-");
+        QCOMPARE(hidden->text(), QString("64,"));
+        QVERIFY(!hidden->hasAcceptableInput());
+
+        // values core refuses are refused too, with a message
+        QVERIFY(!panel->requestChange("delta", "-1"));
+        QVERIFY(!panel->requestChange("gamma", "1.5"));
+        QVERIFY(rejected.count() >= 2);
+        QCOMPARE(panel->config().delta, 0.01);
+        QCOMPARE(panel->undoStack()->count(), 0);
+    }
+
+    void coldChangeAsksBeforeReset() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        ui::HyperparameterPanel* panel = w.hyperparameterPanel();
+        auto* seed = qobject_cast<QLineEdit*>(panel->editor("seed"));
+        QVERIFY(seed);
+        const std::uint64_t oldSeed = panel->config().seed;
+
+        // "No": nothing changes, the field shows the old value again
+        resets.clear();
+        answerNextDialog(QMessageBox::No);
+        seed->selectAll();
+        QTest::keyClicks(seed, "7");
+        QTest::keyClick(seed, Qt::Key_Return);
+        QCOMPARE(panel->config().seed, oldSeed);
+        QCOMPARE(seed->text(), QString::number(oldSeed));
+        QTest::qWait(200);
+        QCOMPARE(resets.count(), 0);
+
+        // "Yes": a new run with the new seed
+        answerNextDialog(QMessageBox::Yes);
+        seed->selectAll();
+        QTest::keyClicks(seed, "7");
+        QTest::keyClick(seed, Qt::Key_Return);
+        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        QCOMPARE(panel->config().seed, std::uint64_t(7));
+        QCOMPARE(w.session()->config().seed, std::uint64_t(7));
+
+        // the environment picker is cold too: switching asks, then resets onto the new env
+        if (sim::registry().size() > 1) {
+            QComboBox* picker = w.environmentPicker();
+            const QString other = QString::fromStdString(sim::registry()[1].id);
+            resets.clear();
+            answerNextDialog(QMessageBox::Yes);
+            picker->setCurrentIndex(1);
+            emit picker->activated(1);
+            QVERIFY(resets.count() > 0 || resets.wait(10000));
+            QCOMPARE(QString::fromStdString(w.session()->config().env), other);
+            QCOMPARE(w.envView()->environmentId(), other);
+            QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+            clickToolbar(w, w.stepAction());
+            QVERIFY(iterations.wait(20000));
+        }
+    }
+
+    void viewOptionsAndExport() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 3, 30000);
+        w.presentationAction()->trigger();
+        QVERIFY(w.isPresentationMode());
+        w.plotPanel()->setXAxisMode(ui::XAxisMode::EnvSteps);
+        w.plotPanel()->setSmoothing(0.6);
+        w.envView()->setSpeed(ui::EnvView::Speed::Quadruple);
+        w.envView()->setDeterministic(true);
+        QTest::qWait(300);
+        clickToolbar(w, w.pauseAction());
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(w.plotPanel()->exportAll(dir.path()));
+        QVERIFY(QFileInfo(dir.filePath("episode_return.png")).size() > 1000);
+        QVERIFY(QFileInfo(dir.filePath("episode_return.pdf")).size() > 500);
+        w.envView()->setSpeed(ui::EnvView::Speed::RenderOff);
+        w.presentationAction()->trigger();
+        QVERIFY(!w.isPresentationMode());
+    }
+
+    void plotsKeepEveryPoint() {
+        // 12,000 samples stay in the arrays; the display is decimated
+        ui::PlotWidget plot("Return", "return");
+        plot.addSeries({"mean", Qt::blue});
+        for (int i = 1; i <= 12000; ++i) plot.appendSample(i, i * 100, {std::sin(i * 0.01)});
+        plot.refresh();
+        QCOMPARE(plot.sampleCount(), 12000);
+        QCOMPARE(plot.rawValues(0).size(), size_t(12000));
+        QVERIFY(plot.pointCount() <= ui::PlotWidget::kMaxDisplayPoints + 2);
+        QVERIFY(plot.pointCount() > ui::PlotWidget::kMaxDisplayPoints / 2);
+    }
+};
+
+QTEST_MAIN(TestStudio)
+#include "test_studio.moc"

@@ -1,0 +1,284 @@
+#include "ui/env_view.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <cmath>
+
+#include "sim/registry.h"
+
+namespace ui {
+
+namespace {
+
+QColor toQColor(const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a); }
+
+double randomNormal(core::Rng& rng) { return rng.normal(); }
+
+} // namespace
+
+EnvView::EnvView(QWidget* parent) : QWidget(parent) {
+    setObjectName("envView");
+    setMouseTracking(false);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setCursor(Qt::OpenHandCursor);
+    setToolTip(tr("Drag a body with the mouse to perturb the agent; release to let it recover."));
+    m_timer.setTimerType(Qt::PreciseTimer);
+    connect(&m_timer, &QTimer::timeout, this, &EnvView::tick);
+    m_frameClock.start();
+}
+
+EnvView::~EnvView() = default;
+
+bool EnvView::setEnvironment(const QString& id) {
+    std::unique_ptr<sim::SimEnvironment> env = sim::makeEnvironment(id.toStdString());
+    if (!env) return false;
+    m_env = std::move(env);
+    m_envId = id;
+    m_snapshot.reset();
+    m_grabbing = false;
+    const core::EnvSpec& spec = m_env->spec();
+    m_obs.assign(static_cast<size_t>(spec.observation.dim()), 0.0);
+    m_action.assign(static_cast<size_t>(spec.action.dim()), 0.0);
+    m_episodes = 0;
+    m_hasLastReturn = false;
+    resetEpisode();
+    updateTimer();
+    update();
+    return true;
+}
+
+void EnvView::setSnapshot(const core::SnapshotPtr& snapshot) {
+    if (!snapshot || QString::fromStdString(snapshot->envId) != m_envId) return;
+    const bool first = m_snapshot == nullptr;
+    m_snapshot = snapshot;
+    if (first) update();
+}
+
+void EnvView::setSpeed(Speed speed) {
+    m_speed = speed;
+    updateTimer();
+    update();
+}
+
+void EnvView::setFrameRateOverride(double fps) {
+    m_fpsOverride = fps;
+    updateTimer();
+}
+
+void EnvView::setLargeText(bool large) {
+    m_largeText = large;
+    update();
+}
+
+void EnvView::setOverlaysVisible(bool visible) {
+    m_overlays = visible;
+    update();
+}
+
+void EnvView::clearFrameTimes() {
+    m_frameIntervals.clear();
+    m_lastFrameNs = -1;
+}
+
+void EnvView::updateTimer() {
+    if (!m_env || m_speed == Speed::RenderOff) {
+        m_timer.stop();
+        return;
+    }
+    const double fps = m_fpsOverride > 0 ? m_fpsOverride : std::max(1.0, m_env->spec().frameRate);
+    m_timer.start(std::max(1, static_cast<int>(std::lround(1000.0 / fps))));
+}
+
+void EnvView::resetEpisode() {
+    if (!m_env) return;
+    if (m_grabbing) {
+        m_env->release();
+        m_grabbing = false;
+    }
+    m_env->reset(m_episodeSeed++, m_obs);
+    m_episodeReturn = 0;
+    m_episodeStep = 0;
+    m_env->draw(m_drawList);
+}
+
+void EnvView::pickAction() {
+    if (m_snapshot) {
+        m_snapshot->act(m_obs, m_rng, m_deterministic, m_action);
+        return;
+    }
+    // no policy yet: a uniformly random one
+    const core::Space& a = m_env->spec().action;
+    if (a.isDiscrete()) {
+        m_action[0] = static_cast<double>(m_rng.below(static_cast<std::uint64_t>(a.n)));
+        return;
+    }
+    for (size_t j = 0; j < m_action.size(); ++j) {
+        const double lo = a.low[j], hi = a.high[j];
+        m_action[j] = (std::isfinite(lo) && std::isfinite(hi)) ? m_rng.uniform(lo, hi) : randomNormal(m_rng);
+    }
+}
+
+void EnvView::stepEnvironment() {
+    pickAction();
+    const core::StepResult r = m_env->step(m_action, m_obs);
+    m_episodeReturn += r.reward;
+    ++m_episodeStep;
+    if (r.terminated || r.truncated) {
+        m_lastReturn = m_episodeReturn;
+        m_hasLastReturn = true;
+        ++m_episodes;
+        emit episodeFinished(m_episodeReturn, m_episodeStep);
+        resetEpisode();
+    }
+}
+
+void EnvView::tick() {
+    if (!m_env) return;
+    const int steps = m_speed == Speed::Double ? 2 : m_speed == Speed::Quadruple ? 4 : 1;
+    for (int i = 0; i < steps; ++i) stepEnvironment();
+    m_env->draw(m_drawList);
+    update();
+}
+
+QPointF EnvView::worldToScreen(const sim::Vec2& p) const {
+    const sim::Camera& cam = m_drawList.camera;
+    const double s = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
+    return {width() / 2.0 + (p.x - cam.centre.x) * s, height() / 2.0 - (p.y - cam.centre.y) * s};
+}
+
+sim::Vec2 EnvView::screenToWorld(const QPointF& p) const {
+    const sim::Camera& cam = m_drawList.camera;
+    const double s = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
+    return {static_cast<float>(cam.centre.x + (p.x() - width() / 2.0) / s),
+            static_cast<float>(cam.centre.y - (p.y() - height() / 2.0) / s)};
+}
+
+void EnvView::paintEvent(QPaintEvent*) {
+    const qint64 now = m_frameClock.nsecsElapsed();
+    if (m_lastFrameNs >= 0) m_frameIntervals.push_back((now - m_lastFrameNs) / 1e6);
+    m_lastFrameNs = now;
+
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setRenderHint(QPainter::TextAntialiasing);
+    p.fillRect(rect(), toQColor(m_drawList.background));
+
+    const double fontScale = m_largeText ? 1.6 : 1.0;
+    QFont hudFont = font();
+    hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * fontScale);
+
+    if (!m_env) {
+        p.setFont(hudFont);
+        p.drawText(rect(), Qt::AlignCenter, tr("No environment"));
+        return;
+    }
+    if (m_speed == Speed::RenderOff) {
+        p.fillRect(rect(), QColor(40, 44, 52));
+        p.setPen(Qt::white);
+        p.setFont(hudFont);
+        p.drawText(rect(), Qt::AlignCenter, tr("Rendering off: training has the CPU.\nChoose a viewer speed to watch again."));
+        return;
+    }
+
+    const sim::Camera& cam = m_drawList.camera;
+    const double scale = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
+    const double penScale = std::max(1.0, std::min(width(), height()) / 400.0);
+    for (const sim::Primitive& prim : m_drawList.primitives) {
+        const bool stroke = prim.strokeWidth > 0.f || !prim.filled;
+        QPen pen(toQColor(prim.stroke), std::max(1.0, static_cast<double>(prim.strokeWidth) * penScale));
+        pen.setJoinStyle(Qt::RoundJoin);
+        pen.setCapStyle(Qt::RoundCap);
+        switch (prim.kind) {
+        case sim::Primitive::Kind::Polygon: {
+            QPolygonF poly;
+            for (const sim::Vec2& v : prim.points) poly << worldToScreen(v);
+            p.setPen(stroke ? pen : QPen(Qt::NoPen));
+            p.setBrush(prim.filled ? QBrush(toQColor(prim.fill)) : QBrush(Qt::NoBrush));
+            p.drawPolygon(poly);
+            break;
+        }
+        case sim::Primitive::Kind::Circle: {
+            if (prim.points.empty()) break;
+            const QPointF c = worldToScreen(prim.points[0]);
+            const double r = prim.radius * scale;
+            p.setPen(stroke ? pen : QPen(Qt::NoPen));
+            p.setBrush(prim.filled ? QBrush(toQColor(prim.fill)) : QBrush(Qt::NoBrush));
+            p.drawEllipse(c, r, r);
+            break;
+        }
+        case sim::Primitive::Kind::Segment:
+        case sim::Primitive::Kind::Polyline: {
+            if (prim.points.size() < 2) break;
+            QPolygonF line;
+            for (const sim::Vec2& v : prim.points) line << worldToScreen(v);
+            p.setPen(pen);
+            p.setBrush(Qt::NoBrush);
+            p.drawPolyline(line);
+            break;
+        }
+        }
+    }
+
+    if (!m_overlays) return;
+    // HUD: episode return and step, policy, and the environment's own values
+    QStringList lines;
+    lines << tr("Return %1   step %2").arg(m_episodeReturn, 0, 'f', 1).arg(m_episodeStep);
+    if (m_hasLastReturn) lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
+    lines << (m_snapshot ? tr("Policy of iteration %1, %2")
+                               .arg(m_snapshot->iteration)
+                               .arg(m_deterministic ? tr("deterministic") : tr("stochastic"))
+                         : tr("Random policy"));
+    if (m_speed == Speed::Double) lines << tr("Speed 2×");
+    if (m_speed == Speed::Quadruple) lines << tr("Speed 4×");
+    for (const auto& [label, value] : m_drawList.hud)
+        lines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
+
+    p.setFont(hudFont);
+    const QFontMetrics fm(hudFont);
+    int boxW = 0;
+    for (const QString& l : lines) boxW = std::max(boxW, fm.horizontalAdvance(l));
+    const int pad = 8;
+    const QRect box(10, 10, boxW + 2 * pad, static_cast<int>(lines.size()) * fm.height() + 2 * pad);
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(255, 255, 255, 200));
+    p.drawRoundedRect(box, 6, 6);
+    p.setPen(QColor(30, 30, 30));
+    for (int i = 0; i < lines.size(); ++i)
+        p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), lines[i]);
+
+    if (!m_snapshot) {
+        QFont bannerFont = hudFont;
+        bannerFont.setBold(true);
+        bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
+        const QFontMetrics bfm(bannerFont);
+        const QString text = tr("Waiting for the first policy: a random policy plays meanwhile");
+        const int w = bfm.horizontalAdvance(text) + 32;
+        const QRect banner((width() - w) / 2, height() - bfm.height() - 40, w, bfm.height() + 16);
+        p.setPen(Qt::NoPen);
+        p.setBrush(QColor(255, 193, 7, 230));
+        p.drawRoundedRect(banner, 8, 8);
+        p.setPen(QColor(40, 30, 0));
+        p.setFont(bannerFont);
+        p.drawText(banner, Qt::AlignCenter, text);
+    }
+}
+
+void EnvView::mousePressEvent(QMouseEvent* event) {
+    if (!m_env || event->button() != Qt::LeftButton) return;
+    m_grabbing = m_env->grab(screenToWorld(event->position()));
+    if (m_grabbing) setCursor(Qt::ClosedHandCursor);
+}
+
+void EnvView::mouseMoveEvent(QMouseEvent* event) {
+    if (m_env && m_grabbing) m_env->moveGrab(screenToWorld(event->position()));
+}
+
+void EnvView::mouseReleaseEvent(QMouseEvent* event) {
+    if (!m_env || event->button() != Qt::LeftButton) return;
+    if (m_grabbing) m_env->release();
+    m_grabbing = false;
+    setCursor(Qt::OpenHandCursor);
+}
+
+} // namespace ui

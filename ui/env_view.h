@@ -1,0 +1,95 @@
+// EnvView: the environment, painted from its DrawList with QPainter (anti-aliased, scaled to
+// the widget keeping the aspect ratio, y up). It runs its own copy of the environment on the
+// UI thread (a QTimer at the environment's frame rate) and plays the latest policy snapshot,
+// or a random policy until the first snapshot arrives. The mouse grabs and drags bodies.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QPointF>
+#include <QTimer>
+#include <QWidget>
+#include <memory>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/snapshot.h"
+#include "sim/draw_list.h"
+#include "sim/sim_environment.h"
+
+namespace ui {
+
+class EnvView : public QWidget {
+    Q_OBJECT
+public:
+    enum class Speed { RealTime, Double, Quadruple, RenderOff };
+
+    explicit EnvView(QWidget* parent = nullptr);
+    ~EnvView() override;
+
+    // a fresh copy of environment `id`; the snapshot is dropped (random policy until the next)
+    bool setEnvironment(const QString& id);
+    QString environmentId() const { return m_envId; }
+    void setSnapshot(const core::SnapshotPtr& snapshot);
+    bool hasSnapshot() const { return m_snapshot != nullptr; }
+    void setSpeed(Speed speed);
+    Speed speed() const { return m_speed; }
+    void setDeterministic(bool deterministic) { m_deterministic = deterministic; }
+    bool isDeterministic() const { return m_deterministic; }
+    // frames per second of the viewer; 0 = the environment's own frame rate
+    void setFrameRateOverride(double fps);
+    void setLargeText(bool large);
+    // the HUD box and the waiting banner (on by default)
+    void setOverlaysVisible(bool visible);
+
+    // intervals between painted frames (ms), for the bench; cleared by clearFrameTimes()
+    const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
+    void clearFrameTimes();
+    int episodeStep() const { return m_episodeStep; }
+    const sim::DrawList& drawList() const { return m_drawList; }
+
+    // screen <-> world mapping of the current camera
+    QPointF worldToScreen(const sim::Vec2& p) const;
+    sim::Vec2 screenToWorld(const QPointF& p) const;
+
+    QSize sizeHint() const override { return {900, 520}; }
+    QSize minimumSizeHint() const override { return {240, 160}; }
+
+signals:
+    void episodeFinished(double episodeReturn, int length);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+
+private:
+    void tick();
+    void stepEnvironment();
+    void resetEpisode();
+    void updateTimer();
+    void pickAction();
+
+    QString m_envId;
+    std::unique_ptr<sim::SimEnvironment> m_env;
+    core::SnapshotPtr m_snapshot;
+    core::Rng m_rng{12345};
+    std::uint64_t m_episodeSeed = 1000;
+    std::vector<double> m_obs, m_action;
+    sim::DrawList m_drawList;
+    QTimer m_timer;
+    Speed m_speed = Speed::RealTime;
+    bool m_deterministic = false;
+    bool m_largeText = false;
+    bool m_overlays = true;
+    bool m_grabbing = false;
+    double m_fpsOverride = 0;
+    double m_episodeReturn = 0, m_lastReturn = 0;
+    int m_episodeStep = 0, m_episodes = 0;
+    bool m_hasLastReturn = false;
+    QElapsedTimer m_frameClock;
+    qint64 m_lastFrameNs = -1;
+    std::vector<double> m_frameIntervals;
+};
+
+} // namespace ui

@@ -1,0 +1,29 @@
+// The value types that cross from the training thread to the UI thread in queued signals.
+#pragma once
+
+#include <QMetaType>
+#include <vector>
+
+#include "core/config.h"
+#include "core/snapshot.h"
+#include "core/stats.h"
+#include "core/trainer.h"
+
+Q_DECLARE_METATYPE(core::IterationStats)
+Q_DECLARE_METATYPE(core::SnapshotPtr)
+Q_DECLARE_METATYPE(core::ConfigEvent)
+Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
+Q_DECLARE_METATYPE(core::TrpoConfig)
+
+namespace ui {
+
+// registers the types above with Qt's meta-type system; idempotent
+inline void registerMetaTypes() {
+    qRegisterMetaType<core::IterationStats>();
+    qRegisterMetaType<core::SnapshotPtr>();
+    qRegisterMetaType<core::ConfigEvent>();
+    qRegisterMetaType<std::vector<core::ConfigEvent>>();
+    qRegisterMetaType<core::TrpoConfig>();
+}
+
+} // namespace ui

@@ -1,0 +1,210 @@
+#include "ui/plot_panel.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSlider>
+#include <QVBoxLayout>
+#include <cmath>
+#include <limits>
+
+namespace ui {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Okabe-Ito colour-blind safe palette
+const QColor kBlue(0, 114, 178), kOrange(230, 159, 0), kGreen(0, 158, 115), kRed(213, 94, 0),
+    kSky(86, 180, 233), kPurple(204, 121, 167), kGrey(110, 110, 110);
+
+double opt(const std::optional<double>& v) { return v ? *v : kNaN; }
+
+QString shortKey(const std::string& key) {
+    static const std::map<std::string, QString> names = {
+        {"delta", "δ"},           {"gamma", "γ"},           {"lambda", "λ"},
+        {"cg_iters", "CG iters"}, {"cg_damping", "damping"}, {"backtrack_coeff", "backtrack"},
+    };
+    auto it = names.find(key);
+    return it != names.end() ? it->second : QString::fromStdString(key);
+}
+
+} // namespace
+
+QString PlotPanel::markerLabel(const core::ConfigEvent& e) {
+    return QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
+}
+
+PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
+    setObjectName("plotPanel");
+    using S = PlotWidget::Style;
+
+    m_return = new PlotWidget(tr("Episode return"), tr("return"));
+    m_return->addSeries({tr("min"), kBlue, S::BandLower, false});
+    m_return->addSeries({tr("max"), kBlue, S::BandUpper, false});
+    m_return->addSeries({tr("mean"), kBlue, S::Line, true});
+
+    m_kl = new PlotWidget(tr("Mean KL per update"), tr("KL"));
+    m_kl->addSeries({tr("KL of the step"), kOrange, S::Line, true});
+    m_kl->addSeries({tr("δ"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true});
+
+    m_lineSearch = new PlotWidget(tr("Line-search backtracks"), tr("backtracks"));
+    m_lineSearch->addSeries({tr("backtracks"), kGrey, S::Step, false});
+    m_lineSearch->addSeries({tr("accepted"), kGreen, S::Scatter, false, false, QCPScatterStyle::ssDisc});
+    m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross});
+
+    m_improvement = new PlotWidget(tr("Surrogate improvement"), tr("improvement"));
+    m_improvement->addSeries({tr("actual"), kBlue, S::Line, true});
+    m_improvement->addSeries({tr("expected"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true});
+
+    m_entropy = new PlotWidget(tr("Entropy and policy std"), tr("entropy (nats)"));
+    m_entropy->addSeries({tr("entropy"), kPurple, S::Line, true});
+    m_entropy->addSeries({tr("std (mean)"), kSky, S::Line, true, true});
+    m_entropy->setRightAxisLabel(tr("std"));
+
+    m_value = new PlotWidget(tr("Value function"), tr("value loss"));
+    m_value->addSeries({tr("value loss"), kRed, S::Line, true});
+    m_value->addSeries({tr("explained variance"), kGreen, S::Line, true, true});
+    m_value->setRightAxisLabel(tr("explained variance"));
+    m_value->setLogY(true, false);
+
+    m_cg = new PlotWidget(tr("CG residual of the last update"), tr("|r|"), false);
+    m_cg->addSeries({tr("residual"), kBlue, S::Line, false});
+    m_cg->setLogY(true);
+    m_cg->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
+
+    m_speed = new PlotWidget(tr("Training speed"), tr("steps / s"));
+    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true});
+
+    m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
+
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("x axis:")));
+    m_xAxis = new QComboBox;
+    m_xAxis->setObjectName("xAxisMode");
+    m_xAxis->addItem(tr("Iteration"));
+    m_xAxis->addItem(tr("Environment steps"));
+    m_xAxis->setToolTip(tr("Plot against the iteration number or the environment steps taken so far."));
+    bar->addWidget(m_xAxis);
+    bar->addSpacing(16);
+    bar->addWidget(new QLabel(tr("Smoothing:")));
+    m_smoothing = new QSlider(Qt::Horizontal);
+    m_smoothing->setObjectName("smoothing");
+    m_smoothing->setRange(0, 99);
+    m_smoothing->setMaximumWidth(180);
+    m_smoothing->setToolTip(tr("Exponential moving average of the noisy curves; the raw data stays faded behind."));
+    bar->addWidget(m_smoothing);
+    m_smoothingLabel = new QLabel("0.00");
+    m_smoothingLabel->setMinimumWidth(36);
+    bar->addWidget(m_smoothingLabel);
+    bar->addStretch(1);
+    auto* hint = new QLabel(tr("Hover for values · wheel/drag to zoom · double-click to follow · right-click to export"));
+    hint->setStyleSheet("color: gray");
+    bar->addWidget(hint);
+    auto* exportButton = new QPushButton(tr("Export all…"));
+    exportButton->setToolTip(tr("Write every plot as PNG and PDF into a folder."));
+    bar->addWidget(exportButton);
+
+    auto* grid = new QGridLayout;
+    grid->setSpacing(4);
+    for (size_t i = 0; i < m_plots.size(); ++i)
+        grid->addWidget(m_plots[i], static_cast<int>(i / 4), static_cast<int>(i % 4));
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 2, 4, 4);
+    layout->addLayout(bar);
+    layout->addLayout(grid, 1);
+
+    connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this](int index) {
+        setXAxisMode(index == 0 ? XAxisMode::Iteration : XAxisMode::EnvSteps);
+    });
+    connect(m_smoothing, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Export all plots to"));
+        if (dir.isEmpty()) return;
+        if (!exportAll(dir)) QMessageBox::warning(this, tr("Export plots"), tr("Some plots could not be written to %1.").arg(dir));
+    });
+}
+
+std::vector<PlotWidget*> PlotPanel::timePlots() const {
+    std::vector<PlotWidget*> out;
+    for (PlotWidget* p : m_plots)
+        if (p->isTimeSeries()) out.push_back(p);
+    return out;
+}
+
+void PlotPanel::addIteration(const core::IterationStats& s) {
+    m_steps.push_back(s.envSteps);
+    const int it = s.iteration;
+    const std::int64_t st = s.envSteps;
+    m_return->appendSample(it, st, {opt(s.returnMin), opt(s.returnMax), opt(s.returnMean)});
+    m_kl->appendSample(it, st, {s.klMean, s.delta});
+    m_lineSearch->appendSample(it, st, {static_cast<double>(s.backtracks), s.accepted ? s.backtracks : kNaN,
+                                        s.accepted ? kNaN : static_cast<double>(s.backtracks)});
+    m_improvement->appendSample(it, st, {s.actualImprovement, s.expectedImprovement});
+    m_entropy->appendSample(it, st, {s.entropy, s.stdPerDim.empty() ? kNaN : s.stdMean});
+    m_value->appendSample(it, st, {s.valueLossAfter, s.explainedVarianceAfter});
+    m_speed->appendSample(it, st, {s.stepsPerSecond});
+    std::vector<double> x(s.cgResiduals.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
+    m_cg->setSeriesData(0, x, s.cgResiduals);
+    for (PlotWidget* p : m_plots)
+        if (p->isTimeSeries()) p->refresh();
+}
+
+void PlotPanel::addConfigEvents(const std::vector<core::ConfigEvent>& events) {
+    for (const core::ConfigEvent& e : events) {
+        // the change first applies in iteration e.iteration, i.e. after e.iteration - 1
+        const size_t before = static_cast<size_t>(std::max(0, e.iteration - 1));
+        const std::int64_t steps = before == 0 || m_steps.empty() ? 0 : m_steps[std::min(before, m_steps.size()) - 1];
+        for (PlotWidget* p : timePlots()) p->addMarker(e.iteration, steps, markerLabel(e));
+    }
+}
+
+void PlotPanel::clear() {
+    m_steps.clear();
+    for (PlotWidget* p : m_plots) {
+        if (!p->isTimeSeries()) p->setSeriesData(0, {}, {});
+        p->clearData();
+    }
+}
+
+void PlotPanel::setSolvedThreshold(std::optional<double> threshold) {
+    m_return->setHorizontalLine(threshold, threshold ? tr("solved %1").arg(*threshold) : QString());
+}
+
+void PlotPanel::setPresentation(bool on) {
+    for (PlotWidget* p : m_plots) p->setPresentation(on);
+}
+
+void PlotPanel::setXAxisMode(XAxisMode mode) {
+    const int index = mode == XAxisMode::Iteration ? 0 : 1;
+    m_xMode = mode;
+    if (m_xAxis->currentIndex() != index) m_xAxis->setCurrentIndex(index); // re-enters via the signal
+    for (PlotWidget* p : timePlots()) p->setXAxisMode(mode);
+}
+
+void PlotPanel::setSmoothing(double weight) {
+    const int v = static_cast<int>(std::lround(weight * 100));
+    m_smoothingWeight = weight;
+    if (m_smoothing->value() != v) m_smoothing->setValue(v);
+    m_smoothingLabel->setText(QString::number(weight, 'f', 2));
+    for (PlotWidget* p : timePlots()) p->setSmoothing(weight);
+}
+
+bool PlotPanel::exportAll(const QString& dir) {
+    bool ok = QDir().mkpath(dir);
+    for (PlotWidget* p : m_plots) {
+        QString base = p->title().toLower();
+        base.replace(QRegularExpression("[^a-z0-9]+"), "_");
+        ok = p->exportTo(QDir(dir).filePath(base + ".png")) && ok;
+        ok = p->exportTo(QDir(dir).filePath(base + ".pdf")) && ok;
+    }
+    return ok;
+}
+
+} // namespace ui

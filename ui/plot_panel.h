@@ -1,0 +1,63 @@
+// PlotPanel: the live diagnostics of a run, one PlotWidget per quantity in a grid, with the
+// x-axis switch (iteration / environment steps), the smoothing slider and "export all".
+#pragma once
+
+#include <QWidget>
+#include <optional>
+#include <vector>
+
+#include "ui/metatypes.h"
+#include "ui/plot_widget.h"
+
+class QComboBox;
+class QSlider;
+class QLabel;
+
+namespace ui {
+
+class PlotPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit PlotPanel(QWidget* parent = nullptr);
+
+    void addIteration(const core::IterationStats& s);
+    void addConfigEvents(const std::vector<core::ConfigEvent>& events);
+    void clear();
+    void setSolvedThreshold(std::optional<double> threshold);
+    void setPresentation(bool on);
+    void setXAxisMode(XAxisMode mode);
+    void setSmoothing(double weight);
+    // writes <dir>/<plot>.png and .pdf for every plot; false if any failed
+    bool exportAll(const QString& dir);
+
+    // every plot, and the ones whose x axis is the iteration (all but the CG residual plot)
+    const std::vector<PlotWidget*>& plots() const { return m_plots; }
+    std::vector<PlotWidget*> timePlots() const;
+    PlotWidget* returnPlot() const { return m_return; }
+    PlotWidget* klPlot() const { return m_kl; }
+    PlotWidget* cgPlot() const { return m_cg; }
+    int iterationCount() const { return static_cast<int>(m_steps.size()); }
+    XAxisMode xAxisMode() const { return m_xMode; }
+    double smoothing() const { return m_smoothingWeight; }
+
+    static QString markerLabel(const core::ConfigEvent& e);
+
+private:
+    PlotWidget* m_return = nullptr;
+    PlotWidget* m_kl = nullptr;
+    PlotWidget* m_lineSearch = nullptr;
+    PlotWidget* m_improvement = nullptr;
+    PlotWidget* m_entropy = nullptr;
+    PlotWidget* m_value = nullptr;
+    PlotWidget* m_cg = nullptr;
+    PlotWidget* m_speed = nullptr;
+    std::vector<PlotWidget*> m_plots;
+    std::vector<std::int64_t> m_steps; // env steps after each iteration (index = iteration - 1)
+    QComboBox* m_xAxis = nullptr;
+    QSlider* m_smoothing = nullptr;
+    QLabel* m_smoothingLabel = nullptr;
+    XAxisMode m_xMode = XAxisMode::Iteration;
+    double m_smoothingWeight = 0;
+};
+
+} // namespace ui

@@ -1,0 +1,452 @@
+#include "ui/plot_widget.h"
+
+#include <QContextMenuEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenu>
+#include <QMessageBox>
+#include <QToolTip>
+#include <cmath>
+#include <limits>
+
+namespace ui {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+const QColor kMarkerColor(120, 60, 170);
+} // namespace
+
+PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSeries, QWidget* parent)
+    : QCustomPlot(parent), m_title(title), m_timeSeries(timeSeries) {
+    setObjectName("plot_" + title);
+    plotLayout()->insertRow(0);
+    m_titleElement = new QCPTextElement(this, title);
+    plotLayout()->addElement(0, 0, m_titleElement);
+    xAxis->setLabel(timeSeries ? tr("iteration") : tr("CG iteration"));
+    yAxis->setLabel(yLabel);
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    setNoAntialiasingOnDrag(true);
+    setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
+    setMinimumSize(220, 160);
+    setMouseTracking(true);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    legend->setBrush(QColor(255, 255, 255, 210));
+    legend->setBorderPen(QPen(QColor(200, 200, 200)));
+    legend->setVisible(false);
+    setToolTip(QString());
+    applyPens();
+}
+
+int PlotWidget::addSeries(const SeriesSpec& spec) {
+    QCPAxis* valueAxis = spec.rightAxis ? yAxis2 : yAxis;
+    if (spec.rightAxis) {
+        yAxis2->setVisible(true);
+        yAxis2->setTickLabels(true);
+    }
+    Series s;
+    s.spec = spec;
+    if (m_timeSeries && spec.smooth && (spec.style == Style::Line || spec.style == Style::Step)) {
+        s.rawGraph = addGraph(xAxis, valueAxis);
+        s.rawGraph->removeFromLegend();
+        s.rawGraph->setVisible(false);
+    }
+    s.graph = addGraph(xAxis, valueAxis);
+    s.graph->setName(spec.name);
+    switch (spec.style) {
+    case Style::Line:
+        s.graph->setLineStyle(QCPGraph::lsLine);
+        break;
+    case Style::Step:
+        s.graph->setLineStyle(QCPGraph::lsStepLeft);
+        break;
+    case Style::Scatter:
+        s.graph->setLineStyle(QCPGraph::lsNone);
+        break;
+    case Style::BandLower:
+    case Style::BandUpper:
+        s.graph->setLineStyle(QCPGraph::lsLine);
+        s.graph->removeFromLegend();
+        break;
+    }
+    if (spec.style == Style::BandUpper) {
+        for (auto it = m_series.rbegin(); it != m_series.rend(); ++it)
+            if (it->spec.style == Style::BandLower) {
+                s.graph->setChannelFillGraph(it->graph);
+                break;
+            }
+        QColor fill = spec.color;
+        fill.setAlpha(45);
+        s.graph->setBrush(fill);
+    }
+    m_series.push_back(s);
+    int named = 0;
+    for (const Series& x : m_series)
+        if (x.spec.style != Style::BandLower && x.spec.style != Style::BandUpper) ++named;
+    legend->setVisible(named > 1);
+    applyPens();
+    return static_cast<int>(m_series.size()) - 1;
+}
+
+void PlotWidget::setRightAxisLabel(const QString& label) { yAxis2->setLabel(label); }
+
+void PlotWidget::setLogY(bool left, bool right) {
+    m_logLeft = left;
+    m_logRight = right;
+    auto setup = [](QCPAxis* a, bool log) {
+        if (log) {
+            a->setScaleType(QCPAxis::stLogarithmic);
+            QSharedPointer<QCPAxisTickerLog> t(new QCPAxisTickerLog);
+            a->setTicker(t);
+            a->setNumberFormat("eb");
+            a->setNumberPrecision(0);
+            a->setRange(1e-3, 1e2);
+        }
+    };
+    setup(yAxis, left);
+    setup(yAxis2, right);
+}
+
+void PlotWidget::setHorizontalLine(std::optional<double> y, const QString& label) {
+    m_hValue = y;
+    if (!m_hLine) {
+        m_hLine = new QCPItemStraightLine(this);
+        m_hLine->setPen(QPen(QColor(0, 130, 60), 1.5, Qt::DashLine));
+        m_hLineText = new QCPItemText(this);
+        m_hLineText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        m_hLineText->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        m_hLineText->position->setTypeY(QCPItemPosition::ptPlotCoords);
+        m_hLineText->setColor(QColor(0, 110, 50));
+        m_hLineText->setClipToAxisRect(true);
+    }
+    m_hLine->setVisible(y.has_value());
+    m_hLineText->setVisible(y.has_value());
+    if (y) {
+        m_hLine->point1->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        m_hLine->point2->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        m_hLine->point1->setCoords(0, *y);
+        m_hLine->point2->setCoords(1, *y);
+        m_hLineText->position->setCoords(0.99, *y);
+        m_hLineText->setText(label);
+    }
+    refresh();
+}
+
+void PlotWidget::appendSample(int iteration, std::int64_t envSteps, const std::vector<double>& values) {
+    m_iterations.push_back(iteration);
+    m_steps.push_back(envSteps);
+    for (size_t i = 0; i < m_series.size(); ++i) m_series[i].values.push_back(i < values.size() ? values[i] : kNaN);
+}
+
+void PlotWidget::setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y) {
+    Series& s = m_series.at(static_cast<size_t>(series));
+    const bool log = s.spec.rightAxis ? m_logRight : m_logLeft;
+    QVector<QCPGraphData> d;
+    d.reserve(static_cast<int>(x.size()));
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+        if (std::isfinite(y[i]) && (!log || y[i] > 0)) d.push_back({x[i], y[i]});
+    s.graph->data()->set(d, true);
+    s.values = y;
+    refresh();
+}
+
+void PlotWidget::addMarker(int iteration, std::int64_t envSteps, const QString& label) {
+    Marker m{iteration, envSteps, label, new QCPItemStraightLine(this), new QCPItemText(this)};
+    m.line->point1->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    m.line->point2->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    m.text->setText(label);
+    m.text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m.text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    m.text->setClipToAxisRect(true);
+    m.text->setColor(kMarkerColor);
+    m.text->setBrush(QColor(255, 255, 255, 215));
+    m.text->setPadding(QMargins(3, 1, 3, 1));
+    m_markers.push_back(m);
+    applyPens();
+    refresh();
+}
+
+void PlotWidget::clearData() {
+    m_iterations.clear();
+    m_steps.clear();
+    for (Series& s : m_series) {
+        s.values.clear();
+        s.graph->data()->clear();
+        if (s.rawGraph) s.rawGraph->data()->clear();
+    }
+    for (Marker& m : m_markers) {
+        removeItem(m.line);
+        removeItem(m.text);
+    }
+    m_markers.clear();
+    m_autoRange = true;
+    refresh();
+}
+
+void PlotWidget::setXAxisMode(XAxisMode mode) {
+    m_xMode = mode;
+    if (m_timeSeries) xAxis->setLabel(mode == XAxisMode::Iteration ? tr("iteration") : tr("environment steps"));
+    m_autoRange = true;
+    refresh();
+}
+
+void PlotWidget::setSmoothing(double weight) {
+    m_smoothing = std::clamp(weight, 0.0, 0.99);
+    refresh();
+}
+
+void PlotWidget::setPresentation(bool on) {
+    m_presentation = on;
+    applyPens();
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotWidget::applyPens() {
+    const double w = m_presentation ? 3.5 : 1.6;
+    const int base = m_presentation ? 15 : 9;
+    QFont tick = font();
+    tick.setPointSize(base);
+    QFont label = font();
+    label.setPointSize(base + 1);
+    QFont titleFont = font();
+    titleFont.setPointSize(base + 2);
+    titleFont.setBold(true);
+    m_titleElement->setFont(titleFont);
+    for (QCPAxis* a : {xAxis, yAxis, yAxis2}) {
+        a->setTickLabelFont(tick);
+        a->setLabelFont(label);
+        QPen p = a->basePen();
+        p.setWidthF(m_presentation ? 2 : 1);
+        a->setBasePen(p);
+    }
+    legend->setFont(tick);
+    for (Series& s : m_series) {
+        QPen pen(s.spec.color, w);
+        if (s.spec.dashed) pen.setStyle(Qt::DashLine);
+        if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
+            QColor c = s.spec.color;
+            c.setAlpha(110);
+            pen = QPen(c, m_presentation ? 1.5 : 0.8);
+        }
+        s.graph->setPen(pen);
+        if (s.spec.style == Style::Scatter) {
+            const double size = m_presentation ? 12 : 7;
+            s.graph->setScatterStyle(QCPScatterStyle(s.spec.shape, s.spec.color, s.spec.color, size));
+            QPen sp(s.spec.color, m_presentation ? 3 : 1.6);
+            s.graph->setPen(sp);
+        }
+        if (s.rawGraph) {
+            QColor faded = s.spec.color;
+            faded.setAlpha(70);
+            s.rawGraph->setPen(QPen(faded, m_presentation ? 2 : 1));
+        }
+    }
+    if (m_hLine) m_hLine->setPen(QPen(QColor(0, 130, 60), m_presentation ? 3 : 1.5, Qt::DashLine));
+    if (m_hLineText) m_hLineText->setFont(tick);
+    for (Marker& m : m_markers) {
+        m.line->setPen(QPen(kMarkerColor, m_presentation ? 2.5 : 1.2, Qt::DashLine));
+        m.text->setFont(tick);
+    }
+}
+
+double PlotWidget::xOf(size_t i) const {
+    return m_xMode == XAxisMode::Iteration ? static_cast<double>(m_iterations[i]) : static_cast<double>(m_steps[i]);
+}
+
+void PlotWidget::buildDisplay(const std::vector<double>& xs, const std::vector<double>& ys, bool smooth, bool dropNaN,
+                              QVector<QCPGraphData>& out) const {
+    out.clear();
+    const size_t n = std::min(xs.size(), ys.size());
+    std::vector<double> y(ys.begin(), ys.begin() + static_cast<std::ptrdiff_t>(n));
+    if (smooth && m_smoothing > 0) {
+        // debiased exponential moving average (TensorBoard's smoothing)
+        double ema = 0, wk = 1;
+        for (double& v : y) {
+            if (!std::isfinite(v)) continue;
+            ema = m_smoothing * ema + (1 - m_smoothing) * v;
+            wk *= m_smoothing;
+            v = ema / (1 - wk);
+        }
+    }
+    if (n <= static_cast<size_t>(kMaxDisplayPoints)) {
+        out.reserve(static_cast<int>(n));
+        for (size_t i = 0; i < n; ++i) {
+            if (!std::isfinite(y[i]) && dropNaN) continue;
+            out.push_back({xs[i], std::isfinite(y[i]) ? y[i] : kNaN});
+        }
+        return;
+    }
+    // min/max decimation: two points per bucket keep the envelope of the full data
+    const size_t buckets = kMaxDisplayPoints / 2;
+    const size_t per = (n + buckets - 1) / buckets;
+    out.reserve(static_cast<int>(2 * buckets + 2));
+    for (size_t start = 0; start < n; start += per) {
+        const size_t end = std::min(n, start + per);
+        size_t lo = n, hi = n;
+        for (size_t i = start; i < end; ++i) {
+            if (!std::isfinite(y[i])) continue;
+            if (lo == n || y[i] < y[lo]) lo = i;
+            if (hi == n || y[i] > y[hi]) hi = i;
+        }
+        if (lo == n) {
+            if (!dropNaN) out.push_back({xs[start], kNaN});
+            continue;
+        }
+        const size_t a = std::min(lo, hi), b = std::max(lo, hi);
+        out.push_back({xs[a], y[a]});
+        if (b != a) out.push_back({xs[b], y[b]});
+    }
+}
+
+void PlotWidget::refresh() {
+    if (m_timeSeries) {
+        std::vector<double> xs(m_iterations.size());
+        for (size_t i = 0; i < xs.size(); ++i) xs[i] = xOf(i);
+        QVector<QCPGraphData> d;
+        for (Series& s : m_series) {
+            const bool log = s.spec.rightAxis ? m_logRight : m_logLeft;
+            std::vector<double> v = s.values;
+            if (log)
+                for (double& x : v)
+                    if (!(x > 0)) x = kNaN;
+            const bool scatter = s.spec.style == Style::Scatter;
+            buildDisplay(xs, v, s.spec.smooth, scatter, d);
+            s.graph->data()->set(d, true);
+            if (s.rawGraph) {
+                const bool showRaw = m_smoothing > 0;
+                s.rawGraph->setVisible(showRaw);
+                if (showRaw) {
+                    buildDisplay(xs, v, false, false, d);
+                    s.rawGraph->data()->set(d, true);
+                } else {
+                    s.rawGraph->data()->clear();
+                }
+            }
+        }
+    }
+    placeMarkers();
+    rescale();
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotWidget::placeMarkers() {
+    for (size_t i = 0; i < m_markers.size(); ++i) {
+        Marker& m = m_markers[i];
+        const double x = m_xMode == XAxisMode::Iteration ? m.iteration : static_cast<double>(m.envSteps);
+        m.line->point1->setCoords(x, 0);
+        m.line->point2->setCoords(x, 1);
+        m.text->position->setCoords(x, 0.02 + 0.1 * static_cast<double>(i % 4));
+    }
+}
+
+void PlotWidget::rescale() {
+    if (!m_autoRange) return;
+    bool any = false;
+    for (const Series& s : m_series)
+        if (!s.graph->data()->isEmpty()) any = true;
+    if (!any) {
+        xAxis->setRange(0, m_timeSeries ? 10 : 15);
+        return;
+    }
+    rescaleAxes(true);
+    for (QCPAxis* a : {yAxis, yAxis2}) {
+        const bool log = a == yAxis ? m_logLeft : m_logRight;
+        QCPRange r = a->range();
+        if (a == yAxis && m_hValue && !log) r.expand(*m_hValue);
+        if (log) {
+            a->setRange(r.lower / 2, r.upper * 2);
+        } else {
+            const double pad = std::max(1e-9, r.size() * 0.06);
+            a->setRange(r.lower - pad, r.upper + pad);
+        }
+    }
+    QCPRange xr = xAxis->range();
+    if (m_timeSeries) {
+        for (const Marker& m : m_markers)
+            xr.expand(m_xMode == XAxisMode::Iteration ? m.iteration : static_cast<double>(m.envSteps));
+        if (xr.size() < 1) xr.upper = xr.lower + 1;
+    }
+    xAxis->setRange(xr);
+}
+
+int PlotWidget::pointCount() const {
+    for (const Series& s : m_series)
+        if (s.spec.style != Style::BandLower && s.spec.style != Style::BandUpper) return s.graph->dataCount();
+    return m_series.empty() ? 0 : m_series.front().graph->dataCount();
+}
+
+void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
+    QCustomPlot::mouseMoveEvent(event);
+    if (event->buttons() != Qt::NoButton) {
+        m_autoRange = false;
+        return;
+    }
+    const QPointF pos = event->position();
+    double bestDist = 24.0;
+    QString text;
+    for (const Series& s : m_series) {
+        QCPGraph* g = s.graph;
+        if (!g->visible() || g->data()->isEmpty()) continue;
+        const double key = g->keyAxis()->pixelToCoord(pos.x());
+        auto it = g->data()->findBegin(key, true);
+        for (int k = 0; k < 3 && it != g->data()->constEnd(); ++k, ++it) {
+            if (!std::isfinite(it->value)) continue;
+            const double dx = g->keyAxis()->coordToPixel(it->key) - pos.x();
+            const double dy = g->valueAxis()->coordToPixel(it->value) - pos.y();
+            const double d = std::hypot(dx, dy);
+            if (d < bestDist) {
+                bestDist = d;
+                const QString name = s.spec.name.isEmpty() ? m_title : s.spec.name;
+                const QString xName = !m_timeSeries ? tr("CG iteration")
+                                      : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
+                text = QString("%1: %2\n%3 %4").arg(name).arg(it->value, 0, 'g', 5).arg(xName).arg(it->key, 0, 'f', 0);
+            }
+        }
+    }
+    if (text.isEmpty())
+        QToolTip::hideText();
+    else
+        QToolTip::showText(event->globalPosition().toPoint(), text, this);
+}
+
+void PlotWidget::mousePressEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton) m_autoRange = false;
+    QCustomPlot::mousePressEvent(event);
+}
+
+void PlotWidget::mouseDoubleClickEvent(QMouseEvent* event) {
+    QCustomPlot::mouseDoubleClickEvent(event);
+    m_autoRange = true;
+    refresh();
+}
+
+void PlotWidget::wheelEvent(QWheelEvent* event) {
+    m_autoRange = false;
+    QCustomPlot::wheelEvent(event);
+}
+
+void PlotWidget::contextMenuEvent(QContextMenuEvent* event) {
+    QMenu menu(this);
+    menu.addAction(tr("Export PNG or PDF…"), this, &PlotWidget::exportWithDialog);
+    menu.addAction(tr("Follow the data (double-click)"), this, [this] {
+        m_autoRange = true;
+        refresh();
+    });
+    menu.exec(event->globalPos());
+}
+
+void PlotWidget::exportWithDialog() {
+    QString base = m_title;
+    base.replace(QRegularExpression("[^A-Za-z0-9]+"), "_");
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), base.toLower() + ".png",
+                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
+    if (path.isEmpty()) return;
+    if (!exportTo(path)) QMessageBox::warning(this, tr("Export plot"), tr("Could not write %1.").arg(path));
+}
+
+bool PlotWidget::exportTo(const QString& path) {
+    const int w = std::max(width(), 800), h = std::max(height(), 500);
+    if (QFileInfo(path).suffix().compare("pdf", Qt::CaseInsensitive) == 0) return savePdf(path, w, h);
+    return savePng(path, w, h, 2.0);
+}
+
+} // namespace ui

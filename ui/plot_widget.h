@@ -1,0 +1,112 @@
+// PlotWidget: one live QCustomPlot chart. Time-series plots keep every sample in their own
+// arrays (x by iteration and by environment steps), and rebuild a decimated, optionally
+// EMA-smoothed copy for display; nothing is ever dropped. Hyperparameter changes appear as
+// labelled vertical markers. Hover shows the nearest value; right click exports PNG/PDF.
+#pragma once
+
+#include <QColor>
+#include <QString>
+#include <cstdint>
+#include <optional>
+#include <qcustomplot.h>
+#include <vector>
+
+namespace ui {
+
+enum class XAxisMode { Iteration, EnvSteps };
+
+class PlotWidget : public QCustomPlot {
+    Q_OBJECT
+public:
+    enum class Style { Line, Step, Scatter, BandLower, BandUpper };
+    struct SeriesSpec {
+        QString name;
+        QColor color;
+        Style style = Style::Line;
+        bool smooth = true;     // follows the smoothing slider
+        bool rightAxis = false; // second y axis (its own scale)
+        QCPScatterStyle::ScatterShape shape = QCPScatterStyle::ssDisc;
+        bool dashed = false;
+    };
+
+    // timeSeries = false: a plain chart whose data is replaced wholesale (setSeriesData)
+    PlotWidget(const QString& title, const QString& yLabel, bool timeSeries = true, QWidget* parent = nullptr);
+
+    int addSeries(const SeriesSpec& spec);
+    void setRightAxisLabel(const QString& label);
+    void setLogY(bool left, bool right = false);
+    // a horizontal reference line (the solved threshold); nullopt removes it
+    void setHorizontalLine(std::optional<double> y, const QString& label);
+
+    // time series: one value per series (NaN = missing at this iteration)
+    void appendSample(int iteration, std::int64_t envSteps, const std::vector<double>& values);
+    // non-time charts: replace series data
+    void setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y);
+    void addMarker(int iteration, std::int64_t envSteps, const QString& label);
+    void clearData();
+
+    void setXAxisMode(XAxisMode mode);
+    void setSmoothing(double weight); // 0 (raw) .. 0.99
+    void setPresentation(bool on);
+    // rebuilds the display data and queues a replot
+    void refresh();
+
+    bool isTimeSeries() const { return m_timeSeries; }
+    QString title() const { return m_title; }
+    int sampleCount() const { return static_cast<int>(m_iterations.size()); }
+    // points shown by the first series' graph
+    int pointCount() const;
+    int markerCount() const { return static_cast<int>(m_markers.size()); }
+    const std::vector<double>& rawValues(int series) const { return m_series.at(static_cast<size_t>(series)).values; }
+    // writes PNG or PDF by the file suffix; false on failure
+    bool exportTo(const QString& path);
+
+    static constexpr int kMaxDisplayPoints = 2000;
+
+protected:
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseDoubleClickEvent(QMouseEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void contextMenuEvent(QContextMenuEvent* event) override;
+
+private:
+    struct Series {
+        SeriesSpec spec;
+        QCPGraph* graph = nullptr;
+        QCPGraph* rawGraph = nullptr; // faded raw data under a smoothed line
+        std::vector<double> values;
+    };
+    struct Marker {
+        int iteration;
+        std::int64_t envSteps;
+        QString label;
+        QCPItemStraightLine* line;
+        QCPItemText* text;
+    };
+    double xOf(size_t i) const;
+    void buildDisplay(const std::vector<double>& xs, const std::vector<double>& ys, bool smooth, bool dropNaN,
+                      QVector<QCPGraphData>& out) const;
+    void placeMarkers();
+    void applyPens();
+    void rescale();
+    void exportWithDialog();
+
+    QString m_title;
+    bool m_timeSeries;
+    QCPTextElement* m_titleElement = nullptr;
+    std::vector<Series> m_series;
+    std::vector<int> m_iterations;
+    std::vector<std::int64_t> m_steps;
+    std::vector<Marker> m_markers;
+    QCPItemStraightLine* m_hLine = nullptr;
+    QCPItemText* m_hLineText = nullptr;
+    std::optional<double> m_hValue;
+    XAxisMode m_xMode = XAxisMode::Iteration;
+    double m_smoothing = 0;
+    bool m_presentation = false;
+    bool m_autoRange = true;
+    bool m_logLeft = false, m_logRight = false;
+};
+
+} // namespace ui

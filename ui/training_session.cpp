@@ -1,0 +1,179 @@
+#include "ui/training_session.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <nlohmann/json.hpp>
+
+#include "core/run_writer.h"
+#include "sim/registry.h"
+
+namespace ui {
+
+TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag)
+    : m_runFlag(runFlag), m_stopFlag(stopFlag) {}
+
+TrainingWorker::~TrainingWorker() = default;
+
+void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase) {
+    m_trainer.reset();
+    m_run.reset();
+    try {
+        m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
+        QString runDir;
+        if (!runDirBase.isEmpty()) {
+            const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-hhmmss");
+            QString dir = QDir(runDirBase).filePath(QString::fromStdString(cfg.env) + "-" + stamp);
+            for (int n = 2; QDir(dir).exists(); ++n)
+                dir = QDir(runDirBase).filePath(QString::fromStdString(cfg.env) + "-" + stamp + "-" + QString::number(n));
+            m_run = std::make_unique<core::RunDirectory>(core::RunDirectory::create(dir.toStdString(), cfg));
+            m_run->appendEvent(0, "started", nlohmann::json{{"env", cfg.env}, {"seed", cfg.seed}, {"source", "trpo-studio"}}.dump());
+            runDir = dir;
+        }
+        emit resetFinished(cfg, runDir);
+    } catch (const std::exception& e) {
+        m_trainer.reset();
+        m_run.reset();
+        emit failed(QString::fromStdString(e.what()));
+    }
+}
+
+void TrainingWorker::startLoop() {
+    if (m_loopActive) return; // a loop is already queued; it reads the run flag
+    m_loopActive = true;
+    QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+}
+
+void TrainingWorker::runLoop() {
+    if (!m_runFlag.load() || m_stopFlag.load() || !iterateOnce()) {
+        m_loopActive = false;
+        emit loopStopped();
+        return;
+    }
+    // re-queue, so that queued requests (hot changes, pause, reset) run between iterations
+    QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+}
+
+void TrainingWorker::stepOnce() {
+    if (m_loopActive || m_stopFlag.load()) return;
+    iterateOnce();
+    emit loopStopped();
+}
+
+bool TrainingWorker::iterateOnce() {
+    if (!m_trainer) {
+        emit failed(tr("No trainer: reset with a valid configuration first."));
+        return false;
+    }
+    try {
+        const core::IterationStats s = m_trainer->iterate();
+        if (m_run) {
+            m_run->appendProgress(s);
+            if (!s.accepted)
+                m_run->appendEvent(s.iteration, "line_search_failed",
+                                   nlohmann::json{{"reason", core::outcomeName(s.outcome)}}.dump());
+        }
+        emit iterationFinished(s);
+        emit snapshotReady(m_trainer->snapshot());
+        return true;
+    } catch (const std::exception& e) {
+        emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
+void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
+    if (!m_trainer) return;
+    try {
+        std::vector<core::ConfigEvent> events = m_trainer->applyHotConfig(cfg);
+        if (events.empty()) return;
+        if (m_run) {
+            for (const core::ConfigEvent& e : events)
+                m_run->appendEvent(e.iteration, "hyperparameter",
+                                   nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
+            m_run->writeConfig(m_trainer->config());
+        }
+        emit configApplied(events);
+    } catch (const std::exception& e) {
+        emit failed(QString::fromStdString(e.what()));
+    }
+}
+
+TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
+    registerMetaTypes();
+    m_thread.setObjectName("trpo-training");
+    m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(m_worker, &TrainingWorker::iterationFinished, this, &TrainingSession::iterationFinished);
+    connect(m_worker, &TrainingWorker::snapshotReady, this, &TrainingSession::snapshotReady);
+    connect(m_worker, &TrainingWorker::configApplied, this, &TrainingSession::configApplied);
+    connect(m_worker, &TrainingWorker::loopStopped, this, [this] {
+        if (!m_runFlag.load()) setRunning(false);
+        emit loopStopped();
+    });
+    connect(m_worker, &TrainingWorker::resetFinished, this, [this](const core::TrpoConfig& cfg, const QString& dir) {
+        m_runDir = dir;
+        emit resetFinished(cfg);
+    });
+    connect(m_worker, &TrainingWorker::failed, this, [this](const QString& msg) {
+        m_runFlag = false;
+        setRunning(false);
+        emit failed(msg);
+    });
+    m_thread.start();
+}
+
+TrainingSession::~TrainingSession() { shutdown(); }
+
+void TrainingSession::setRunning(bool running) {
+    if (m_running == running) return;
+    m_running = running;
+    emit runningChanged(running);
+}
+
+void TrainingSession::reset(const core::TrpoConfig& cfg) {
+    if (m_shutDown) return;
+    m_runFlag = false;
+    setRunning(false);
+    m_config = cfg;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, cfg, base = m_runDirBase] { w->resetTrainer(cfg, base); },
+                              Qt::QueuedConnection);
+}
+
+void TrainingSession::start() {
+    if (m_shutDown || m_running) return;
+    m_runFlag = true;
+    setRunning(true);
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::startLoop, Qt::QueuedConnection);
+}
+
+void TrainingSession::pause() {
+    m_runFlag = false;
+    setRunning(false);
+}
+
+void TrainingSession::step() {
+    if (m_shutDown || m_running) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepOnce, Qt::QueuedConnection);
+}
+
+void TrainingSession::applyHotConfig(const core::TrpoConfig& cfg) {
+    if (m_shutDown) return;
+    // keep the cold fields of the running trainer; only hot ones travel
+    for (const core::ConfigChange& c : core::diffConfigs(m_config, cfg, true))
+        core::setConfigValue(m_config, c.key, c.to);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, next = m_config] { w->applyConfig(next); },
+                              Qt::QueuedConnection);
+}
+
+void TrainingSession::shutdown() {
+    if (m_shutDown) return;
+    m_shutDown = true;
+    m_runFlag = false;
+    m_stopFlag = true;
+    setRunning(false);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+} // namespace ui

@@ -1,0 +1,104 @@
+// TrainingSession: the one owner of the training thread. A TrainingWorker (QObject, moved to
+// a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
+// back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
+// Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
+// by the worker at the next iteration boundary.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QThread>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "ui/metatypes.h"
+
+namespace core {
+class RunDirectory;
+}
+
+namespace ui {
+
+// lives on the training thread; every method below runs there (invoked by TrainingSession)
+class TrainingWorker : public QObject {
+    Q_OBJECT
+public:
+    TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag);
+    ~TrainingWorker() override;
+
+    void resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase);
+    void startLoop();
+    void stepOnce();
+    void applyConfig(const core::TrpoConfig& cfg);
+
+signals:
+    void iterationFinished(const core::IterationStats& stats);
+    void snapshotReady(const core::SnapshotPtr& snapshot);
+    void configApplied(const std::vector<core::ConfigEvent>& events);
+    void loopStopped();
+    void resetFinished(const core::TrpoConfig& cfg, const QString& runDir);
+    void failed(const QString& message);
+
+private:
+    void runLoop();
+    bool iterateOnce(); // false on failure (the loop then stops)
+
+    const std::atomic<bool>& m_runFlag;
+    const std::atomic<bool>& m_stopFlag;
+    bool m_loopActive = false;
+    std::unique_ptr<core::Trainer> m_trainer;
+    std::unique_ptr<core::RunDirectory> m_run;
+};
+
+class TrainingSession : public QObject {
+    Q_OBJECT
+public:
+    explicit TrainingSession(QObject* parent = nullptr);
+    ~TrainingSession() override;
+
+    // builds a fresh trainer for cfg (pausing first); resetFinished or failed follows
+    void reset(const core::TrpoConfig& cfg);
+    void start();
+    void pause();
+    // one iteration (ignored while running)
+    void step();
+    // hot fields of cfg take effect at the next iteration boundary; configApplied follows
+    void applyHotConfig(const core::TrpoConfig& cfg);
+    // stops the loop and joins the thread (idempotent); called by the destructor
+    void shutdown();
+
+    // when set, each reset writes a run directory <base>/<env>-<date-time> (config.json,
+    // progress.csv, events.jsonl)
+    void setRunDirectoryBase(const QString& base) { m_runDirBase = base; }
+    QString runDirectory() const { return m_runDir; }
+
+    bool isRunning() const { return m_running; }
+    bool isThreadFinished() const { return m_thread.isFinished() || !m_thread.isRunning(); }
+    const core::TrpoConfig& config() const { return m_config; }
+
+signals:
+    void runningChanged(bool running);
+    void iterationFinished(const core::IterationStats& stats);
+    void snapshotReady(const core::SnapshotPtr& snapshot);
+    void configApplied(const std::vector<core::ConfigEvent>& events);
+    // the worker has finished its last iteration after a pause (or a failure)
+    void loopStopped();
+    void resetFinished(const core::TrpoConfig& cfg);
+    void failed(const QString& message);
+
+private:
+    void setRunning(bool running);
+
+    QThread m_thread;
+    TrainingWorker* m_worker = nullptr; // lives on m_thread, deleted when it finishes
+    std::atomic<bool> m_runFlag{false};
+    std::atomic<bool> m_stopFlag{false};
+    bool m_running = false;
+    bool m_shutDown = false;
+    core::TrpoConfig m_config;
+    QString m_runDirBase, m_runDir;
+};
+
+} // namespace ui
