@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "sim/acrobot.h"
+#include "sim/bipedal_walker.h"
 #include "sim/cartpole.h"
 #include "sim/cartpole_swingup.h"
 #include "sim/lunar_lander.h"
@@ -30,6 +31,10 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
                    [] { return std::make_unique<LunarLanderEnv>(false); }});
     out.push_back({"LunarLanderContinuous-v3", "Land on the pad with throttled engines (continuous 2)",
                    [] { return std::make_unique<LunarLanderEnv>(true); }});
+    out.push_back({"BipedalWalker-v3", "Walk a two-legged robot over rough terrain (continuous hip and knee torques)",
+                   [] { return std::make_unique<BipedalWalkerEnv>(false); }});
+    out.push_back({"BipedalWalkerHardcore-v3", "Walk over stumps, stairs and pits (continuous hip and knee torques)",
+                   [] { return std::make_unique<BipedalWalkerEnv>(true); }});
 }
 
 const std::vector<EnvInfo>& registry() {

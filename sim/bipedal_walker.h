@@ -1,0 +1,88 @@
+// BipedalWalker-v3 and BipedalWalkerHardcore-v3 on Box2D 2.4.1. See bipedal_walker.cpp.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "core/rng.h"
+#include "sim/box2d_env.h"
+
+namespace sim {
+
+class BipedalWalkerEnv : public Box2DEnvironment {
+public:
+    static constexpr int kTerrainLength = 200; // terrain points (199 edges)
+    static constexpr int kLidarRays = 10;
+
+    struct LidarRay {
+        Vec2 p1{};              // hull position after the step
+        Vec2 p2{};              // closest ground hit, or the end of the ray
+        double fraction = 1.0;  // of LIDAR_RANGE
+    };
+
+    explicit BipedalWalkerEnv(bool hardcore);
+    const core::EnvSpec& spec() const override { return m_spec; }
+    void draw(DrawList& out) const override;
+
+    // read access for tests and the viewer; valid until the next reset
+    bool hardcore() const { return m_hardcore; }
+    const b2Body* hull() const { return m_hull; }
+    // legs = [thigh(-1), shin(-1), thigh(+1), shin(+1)]
+    const b2Body* leg(int i) const { return m_legs[static_cast<std::size_t>(i)]; }
+    // joints = [hip(-1), knee(-1), hip(+1), knee(+1)]
+    const b2RevoluteJoint* joint(int i) const { return m_joints[static_cast<std::size_t>(i)]; }
+    // ground contact of shin 0 (legs[1]) or shin 1 (legs[3])
+    bool groundContact(int shin) const { return m_groundContact[static_cast<std::size_t>(shin == 0 ? 1 : 3)]; }
+    bool gameOver() const { return m_gameOver; }
+    double prevShaping() const { return m_prevShaping; }
+    const LidarRay& lidar(int i) const { return m_lidar[static_cast<std::size_t>(i)]; }
+    // terrain surface: one static body per edge, and the obstacles (stumps, stairs, pit walls)
+    const std::vector<b2Body*>& terrainEdges() const { return m_edges; }
+    const std::vector<b2Body*>& obstacles() const { return m_obstacles; }
+    // height of the terrain surface line at x (linear between the terrain points)
+    double terrainHeightAt(double x) const;
+    // test hook: moves the hull and the legs rigidly so that the hull origin is at (x, y)
+    // with angle `angle` (legs keep their pose relative to it); velocities zeroed, bodies awake
+    void setWalkerPose(double x, double y, double angle);
+
+protected:
+    void resetEpisode(std::uint64_t seed, std::span<double> obs) override;
+    core::StepResult stepEpisode(std::span<const double> action, std::span<double> obs) override;
+
+private:
+    class ContactDetector : public b2ContactListener {
+    public:
+        explicit ContactDetector(BipedalWalkerEnv& env) : m_env(env) {}
+        void BeginContact(b2Contact* contact) override;
+        void EndContact(b2Contact* contact) override;
+
+    private:
+        BipedalWalkerEnv& m_env;
+    };
+
+    void generateTerrain();
+    void generateClouds();
+    // creates one static obstacle body; returns false (and creates nothing) for a polygon
+    // Box2D 2.4.1 would reject (it asserts on degenerate input)
+    bool addObstacle(const b2Vec2* verts, int count);
+    core::StepResult advance(const double* action, std::span<double> obs);
+
+    bool m_hardcore;
+    core::EnvSpec m_spec;
+    core::Rng m_rng;
+    ContactDetector m_contacts{*this};
+    b2Body* m_hull = nullptr;
+    std::array<b2Body*, 4> m_legs{};
+    std::array<b2RevoluteJoint*, 4> m_joints{};
+    std::array<bool, 4> m_groundContact{};
+    bool m_gameOver = false;
+    bool m_hasPrevShaping = false;
+    double m_prevShaping = 0.0;
+    std::array<LidarRay, kLidarRays> m_lidar{};
+    std::array<double, kTerrainLength> m_terrainX{}, m_terrainY{};
+    std::vector<b2Body*> m_edges;     // edge i from point i to point i+1
+    std::vector<b2Body*> m_obstacles; // in creation order
+    std::vector<std::array<Vec2, 5>> m_clouds;
+};
+
+} // namespace sim
