@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     p.addOption({"out", "Write a run directory for every run under DIR.", "DIR"});
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
+    p.addOption({"start", "Start training as soon as the window is open."});
     p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.process(app);
@@ -72,7 +73,12 @@ int main(int argc, char** argv) {
     ui::MainWindow window(opts);
     if (p.isSet("presentation")) window.setPresentationMode(true);
     window.show();
-    if (benchIterations == 0) return app.exec();
+    if (benchIterations == 0) {
+        if (p.isSet("start"))
+            QObject::connect(&window, &ui::MainWindow::runReset, window.session(), &ui::TrainingSession::start,
+                             Qt::SingleShotConnection);
+        return app.exec();
+    }
 
     // bench: start once the first (reset) trainer is ready; time from start to the Nth iteration
     ui::EnvView* view = window.envView();
@@ -88,7 +94,7 @@ int main(int argc, char** argv) {
     });
     QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
                      [&](const core::IterationStats& s) {
-                         if (++done < benchIterations) return;
+                         if (done >= benchIterations || ++done < benchIterations) return; // the in-flight one after the pause too
                          const double seconds = clock.nsecsElapsed() / 1e9;
                          window.session()->pause();
                          const std::vector<double>& frames = view->frameIntervals();

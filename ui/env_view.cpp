@@ -231,21 +231,30 @@ void EnvView::paintEvent(QPaintEvent*) {
                          : tr("Random policy"));
     if (m_speed == Speed::Double) lines << tr("Speed 2×");
     if (m_speed == Speed::Quadruple) lines << tr("Speed 4×");
+    // a translucent box of text lines, anchored at the top left or top right
+    auto drawBox = [&](const QStringList& text, const QFont& f, bool right) {
+        if (text.isEmpty()) return;
+        p.setFont(f);
+        const QFontMetrics fm(f);
+        int boxW = 0;
+        for (const QString& l : text) boxW = std::max(boxW, fm.horizontalAdvance(l));
+        const int pad = 8;
+        const int w = boxW + 2 * pad;
+        const QRect box(right ? width() - w - 10 : 10, 10, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
+        p.setPen(QPen(QColor(0, 0, 0, 40), 1));
+        p.setBrush(QColor(250, 250, 250, 215));
+        p.drawRoundedRect(box, 6, 6);
+        p.setPen(QColor(30, 30, 30));
+        for (int i = 0; i < text.size(); ++i)
+            p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
+    };
+    drawBox(lines, hudFont, false);
+    QStringList envLines;
     for (const auto& [label, value] : m_drawList.hud)
-        lines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
-
-    p.setFont(hudFont);
-    const QFontMetrics fm(hudFont);
-    int boxW = 0;
-    for (const QString& l : lines) boxW = std::max(boxW, fm.horizontalAdvance(l));
-    const int pad = 8;
-    const QRect box(10, 10, boxW + 2 * pad, static_cast<int>(lines.size()) * fm.height() + 2 * pad);
-    p.setPen(Qt::NoPen);
-    p.setBrush(QColor(255, 255, 255, 200));
-    p.drawRoundedRect(box, 6, 6);
-    p.setPen(QColor(30, 30, 30));
-    for (int i = 0; i < lines.size(); ++i)
-        p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), lines[i]);
+        envLines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
+    QFont envFont = hudFont;
+    envFont.setPointSizeF(hudFont.pointSizeF() * 0.9);
+    drawBox(envLines, envFont, true);
 
     if (!m_snapshot) {
         QFont bannerFont = hudFont;

@@ -170,7 +170,7 @@ void MainWindow::createDocks() {
     for (QAction* a : {m_startAction, m_pauseAction, m_stepAction, m_resetAction}) {
         auto* b = new QToolButton;
         b->setDefaultAction(a);
-        b->setToolButtonStyle(Qt::ToolButtonTextUnderIcon);
+        b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
         b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
         buttons->addWidget(b);
     }
@@ -181,6 +181,7 @@ void MainWindow::createDocks() {
     runLayout->addLayout(buttons);
     runLayout->addLayout(form);
     runLayout->addWidget(m_runSummary);
+    runLayout->addStretch(1);
 
     m_runDock = new QDockWidget(tr("Run"), this);
     m_runDock->setObjectName("runDock");
@@ -201,6 +202,7 @@ void MainWindow::createDocks() {
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
+    resizeDocks({m_runDock, m_paramDock}, {190, 760}, Qt::Vertical);
 }
 
 void MainWindow::createMenus() {
@@ -450,6 +452,7 @@ void MainWindow::resetLayout() {
     for (QDockWidget* d : {m_runDock, m_paramDock, m_plotDock}) d->show();
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
+    resizeDocks({m_runDock, m_paramDock}, {190, 760}, Qt::Vertical);
 }
 
 void MainWindow::restoreSettings() {

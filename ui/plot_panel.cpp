@@ -53,7 +53,7 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
     m_kl->addSeries({tr("δ"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true});
 
     m_lineSearch = new PlotWidget(tr("Line-search backtracks"), tr("backtracks"));
-    m_lineSearch->addSeries({tr("backtracks"), kGrey, S::Step, false});
+    m_lineSearch->addSeries({tr("backtracks"), QColor(170, 170, 170), S::Line, false});
     m_lineSearch->addSeries({tr("accepted"), kGreen, S::Scatter, false, false, QCPScatterStyle::ssDisc});
     m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross});
 

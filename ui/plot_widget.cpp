@@ -29,10 +29,22 @@ PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSer
     setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
     setMinimumSize(220, 160);
     setMouseTracking(true);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
-    legend->setBrush(QColor(255, 255, 255, 210));
-    legend->setBorderPen(QPen(QColor(200, 200, 200)));
+    // the legend sits in one row under the title, so it never hides data
+    axisRect()->insetLayout()->take(legend);
+    plotLayout()->insertRow(1);
+    plotLayout()->addElement(1, 0, legend);
+    plotLayout()->setRowStretchFactor(1, 0.001);
+    legend->setFillOrder(QCPLegend::foColumnsFirst);
+    legend->setBrush(Qt::NoBrush);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setMargins(QMargins(4, 0, 4, 0));
     legend->setVisible(false);
+    if (!timeSeries) {
+        QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+        ticker->setTickStep(1);
+        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+        xAxis->setTicker(ticker);
+    }
     setToolTip(QString());
     applyPens();
 }
@@ -112,7 +124,7 @@ void PlotWidget::setHorizontalLine(std::optional<double> y, const QString& label
         m_hLine = new QCPItemStraightLine(this);
         m_hLine->setPen(QPen(QColor(0, 130, 60), 1.5, Qt::DashLine));
         m_hLineText = new QCPItemText(this);
-        m_hLineText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        m_hLineText->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
         m_hLineText->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
         m_hLineText->position->setTypeY(QCPItemPosition::ptPlotCoords);
         m_hLineText->setColor(QColor(0, 110, 50));
@@ -125,7 +137,7 @@ void PlotWidget::setHorizontalLine(std::optional<double> y, const QString& label
         m_hLine->point2->setTypeX(QCPItemPosition::ptAxisRectRatio);
         m_hLine->point1->setCoords(0, *y);
         m_hLine->point2->setCoords(1, *y);
-        m_hLineText->position->setCoords(0.99, *y);
+        m_hLineText->position->setCoords(0.01, *y);
         m_hLineText->setText(label);
     }
     refresh();
@@ -347,6 +359,21 @@ void PlotWidget::rescale() {
         xAxis->setRange(0, m_timeSeries ? 10 : 15);
         return;
     }
+    // the second axis only when one of its series has data to show
+    bool rightData = false;
+    for (const Series& s : m_series)
+        if (s.spec.rightAxis)
+            for (auto it = s.graph->data()->constBegin(); it != s.graph->data()->constEnd() && !rightData; ++it)
+                rightData = std::isfinite(it->value);
+    yAxis2->setVisible(rightData);
+    for (const Series& s : m_series)
+        if (s.spec.rightAxis) {
+            s.graph->setVisible(rightData);
+            if (rightData)
+                s.graph->addToLegend();
+            else
+                s.graph->removeFromLegend();
+        }
     rescaleAxes(true);
     for (QCPAxis* a : {yAxis, yAxis2}) {
         const bool log = a == yAxis ? m_logLeft : m_logRight;

@@ -349,6 +349,35 @@ private slots:
         QVERIFY(!w.isPresentationMode());
     }
 
+    void runDirectoryRecordsEvents() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        ui::StudioOptions o = fastOptions();
+        o.runDirBase = dir.path();
+        MainWindow w(o);
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        const QString runDir = w.session()->runDirectory();
+        QVERIFY(runDir.startsWith(dir.path()));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QSignalSpy applied(w.session(), &TrainingSession::configApplied);
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(10000));
+        QVERIFY(w.hyperparameterPanel()->requestChange("delta", "0.02"));
+        QVERIFY(applied.wait(10000));
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(10000));
+        QFile events(QDir(runDir).filePath("events.jsonl"));
+        QVERIFY(events.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(events.readAll());
+        QVERIFY2(text.contains("\"type\":\"hyperparameter\"") && text.contains("\"key\":\"delta\"") &&
+                     text.contains("\"iteration\":2"),
+                 qPrintable(text));
+        QFile progress(QDir(runDir).filePath("progress.csv"));
+        QVERIFY(progress.open(QIODevice::ReadOnly));
+        QCOMPARE(progress.readAll().count('\n'), 3); // header and two iterations
+    }
+
     void plotsKeepEveryPoint() {
         // 12,000 samples stay in the arrays; the display is decimated
         ui::PlotWidget plot("Return", "return");
