@@ -3,6 +3,7 @@
 // two-sided edge bodies).
 #include <QtTest>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -25,6 +26,62 @@ double shaping(const BipedalWalkerEnv& env) {
 core::StepResult step(BipedalWalkerEnv& env, std::initializer_list<double> a, double* obs) {
     const std::vector<double> act(a);
     return env.step(act, {obs, 24});
+}
+// Gymnasium's demo controller (bipedal_walker.py, heuristic()): a three-phase gait with PD
+// targets on the joints; returns the episode return and writes the final hull x and steps
+double heuristicEpisode(BipedalWalkerEnv& env, std::uint64_t seed, double* finalX, int* steps) {
+    enum { kStay = 1, kPut = 2, kPush = 3 };
+    constexpr double kSpeed = 0.29, kSupportKnee = 0.1;
+    double s[24], a[4] = {0.0, 0.0, 0.0, 0.0};
+    env.reset(seed, s);
+    int state = kStay, moving = 0, supporting = 1;
+    double supportKnee = kSupportKnee, total = 0.0;
+    for (*steps = 0;;) {
+        const auto r = env.step({a, 4}, {s, 24});
+        total += r.reward;
+        ++*steps;
+        if (r.terminated || r.truncated) break;
+        const int mb = 4 + 5 * moving, sb = 4 + 5 * supporting;
+        double hipTarg[2] = {0.0, 0.0}, kneeTarg[2] = {0.0, 0.0}; // 0 = None (Python truthiness)
+        double hip[2] = {0.0, 0.0}, knee[2] = {0.0, 0.0};
+        if (state == kStay) {
+            hipTarg[moving] = 1.1;
+            kneeTarg[moving] = -0.6;
+            supportKnee += 0.03;
+            if (s[2] > kSpeed) supportKnee += 0.03;
+            supportKnee = std::min(supportKnee, kSupportKnee);
+            kneeTarg[supporting] = supportKnee;
+            if (s[sb] < 0.10) state = kPut;
+        }
+        if (state == kPut) {
+            hipTarg[moving] = 0.1;
+            kneeTarg[moving] = kSupportKnee;
+            kneeTarg[supporting] = supportKnee;
+            if (s[mb + 4] != 0.0) {
+                state = kPush;
+                supportKnee = std::min(s[mb + 2], kSupportKnee);
+            }
+        }
+        if (state == kPush) {
+            kneeTarg[moving] = supportKnee;
+            kneeTarg[supporting] = 1.0;
+            if (s[sb + 2] > 0.88 || s[2] > 1.2 * kSpeed) {
+                state = kStay;
+                moving = 1 - moving;
+                supporting = 1 - moving;
+            }
+        }
+        for (int k = 0; k < 2; ++k) {
+            if (hipTarg[k] != 0.0) hip[k] = 0.9 * (hipTarg[k] - s[4 + 5 * k]) - 0.25 * s[5 + 5 * k];
+            if (kneeTarg[k] != 0.0) knee[k] = 4.0 * (kneeTarg[k] - s[6 + 5 * k]) - 0.25 * s[7 + 5 * k];
+            hip[k] -= 0.9 * (0 - s[0]) - 1.5 * s[1]; // keep the head straight
+            knee[k] -= 15.0 * s[3];                  // damp vertical oscillations
+        }
+        const double raw[4] = {hip[0], knee[0], hip[1], knee[1]};
+        for (int j = 0; j < 4; ++j) a[j] = std::clamp(0.5 * raw[j], -1.0, 1.0);
+    }
+    *finalX = env.hull()->GetPosition().x;
+    return total;
 }
 } // namespace
 
@@ -393,6 +450,25 @@ private slots:
         for (const auto& p : dl.primitives)
             if (p.kind == sim::Primitive::Kind::Segment && p.stroke.r == 255 && p.stroke.g == 0) ++lidar;
         QCOMPARE(lidar, 0);
+    }
+
+    // physics parity in the large: Gymnasium's scripted gait walks on our port too (under
+    // pybox2d it usually crosses the course; 2.4.1's solver differs slightly, see §9 item 2)
+    void heuristicWalks() {
+        BipedalWalkerEnv env(false);
+        double sum = 0.0;
+        int finished = 0;
+        for (std::uint64_t seed = 0; seed < 5; ++seed) {
+            double x = 0.0;
+            int steps = 0;
+            const double ret = heuristicEpisode(env, seed, &x, &steps);
+            qInfo("heuristic seed %d: %d steps, return %.1f, x %.1f m", static_cast<int>(seed), steps, ret, x);
+            QVERIFY2(x > 30.0, qPrintable(QString::number(x)));
+            sum += ret;
+            finished += ret > 250.0;
+        }
+        QVERIFY2(sum / 5 > 80.0, qPrintable(QString::number(sum / 5)));
+        QVERIFY(finished >= 1);
     }
 
     void golden_data() {
