@@ -82,6 +82,17 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
 
+    m_replotTimer.setInterval(3);
+    connect(&m_replotTimer, &QTimer::timeout, this, [this] {
+        if (m_pendingReplots.empty()) {
+            m_replotTimer.stop();
+            return;
+        }
+        PlotWidget* p = m_pendingReplots.front();
+        m_pendingReplots.erase(m_pendingReplots.begin());
+        p->replot(QCustomPlot::rpImmediateRefresh);
+    });
+
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel(tr("x axis:")));
     m_xAxis = new QComboBox;
@@ -152,8 +163,12 @@ void PlotPanel::addIteration(const core::IterationStats& s) {
     std::vector<double> x(s.cgResiduals.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
     m_cg->setSeriesData(0, x, s.cgResiduals);
-    for (PlotWidget* p : m_plots)
-        if (p->isTimeSeries()) p->refresh();
+    for (PlotWidget* p : m_plots) {
+        if (p->isTimeSeries()) p->refresh(false);
+        if (std::find(m_pendingReplots.begin(), m_pendingReplots.end(), p) == m_pendingReplots.end())
+            m_pendingReplots.push_back(p);
+    }
+    if (!m_replotTimer.isActive()) m_replotTimer.start();
 }
 
 void PlotPanel::addConfigEvents(const std::vector<core::ConfigEvent>& events) {

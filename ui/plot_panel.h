@@ -2,6 +2,7 @@
 // x-axis switch (iteration / environment steps), the smoothing slider and "export all".
 #pragma once
 
+#include <QTimer>
 #include <QWidget>
 #include <optional>
 #include <vector>
@@ -53,6 +54,10 @@ private:
     PlotWidget* m_speed = nullptr;
     std::vector<PlotWidget*> m_plots;
     std::vector<std::int64_t> m_steps; // env steps after each iteration (index = iteration - 1)
+    // replots one pending plot per tick, so that a burst of eight replots never holds up
+    // the environment view's frames
+    QTimer m_replotTimer;
+    std::vector<PlotWidget*> m_pendingReplots;
     QComboBox* m_xAxis = nullptr;
     QSlider* m_smoothing = nullptr;
     QLabel* m_smoothingLabel = nullptr;

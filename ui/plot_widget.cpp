@@ -158,7 +158,7 @@ void PlotWidget::setSeriesData(int series, const std::vector<double>& x, const s
         if (std::isfinite(y[i]) && (!log || y[i] > 0)) d.push_back({x[i], y[i]});
     s.graph->data()->set(d, true);
     s.values = y;
-    refresh();
+    refresh(false);
 }
 
 void PlotWidget::addMarker(int iteration, std::int64_t envSteps, const QString& label) {
@@ -309,7 +309,7 @@ void PlotWidget::buildDisplay(const std::vector<double>& xs, const std::vector<d
     }
 }
 
-void PlotWidget::refresh() {
+void PlotWidget::refresh(bool queueReplot) {
     if (m_timeSeries) {
         std::vector<double> xs(m_iterations.size());
         for (size_t i = 0; i < xs.size(); ++i) xs[i] = xOf(i);
@@ -337,7 +337,7 @@ void PlotWidget::refresh() {
     }
     placeMarkers();
     rescale();
-    replot(QCustomPlot::rpQueuedReplot);
+    if (queueReplot) replot(QCustomPlot::rpQueuedReplot);
 }
 
 void PlotWidget::placeMarkers() {

@@ -40,7 +40,7 @@ public:
 
     // time series: one value per series (NaN = missing at this iteration)
     void appendSample(int iteration, std::int64_t envSteps, const std::vector<double>& values);
-    // non-time charts: replace series data
+    // non-time charts: replace series data (the caller replots)
     void setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y);
     void addMarker(int iteration, std::int64_t envSteps, const QString& label);
     void clearData();
@@ -48,8 +48,8 @@ public:
     void setXAxisMode(XAxisMode mode);
     void setSmoothing(double weight); // 0 (raw) .. 0.99
     void setPresentation(bool on);
-    // rebuilds the display data and queues a replot
-    void refresh();
+    // rebuilds the display data and queues a replot (or leaves the replot to the caller)
+    void refresh(bool queueReplot = true);
 
     bool isTimeSeries() const { return m_timeSeries; }
     QString title() const { return m_title; }
