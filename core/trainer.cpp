@@ -129,6 +129,7 @@ IterationStats Trainer::iterate() {
     us.backtrackCoeff = m_cfg.backtrackCoeff;
     us.maxBacktracks = m_cfg.maxBacktracks;
     us.entropyCoeff = m_cfg.entropyCoeff;
+    us.threads = m_cfg.threads;
     trpoUpdate(m_policy, m_theta, UpdateBatch{b.obs, b.actions, advUsed, b.logp}, us, st);
 
     // step 7: value fit on the returns

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/parallel.h"
+
 namespace core {
 
 namespace {
@@ -52,10 +54,25 @@ SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, con
     return e;
 }
 
+namespace {
+
+// one fixed slice of the batch with its own workspaces (see Shards in core/parallel.h)
+struct Shard {
+    int b = 0, n = 0;
+    MlpWorkspace ws, wsTrial;
+    DistBatch dOld, dTrial;
+    VectorXd grad, fv;
+    double surrSum = 0, entSum = 0, klSum = 0, klMax = 0;
+};
+
+} // namespace
+
 void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch, const UpdateSettings& s,
                 IterationStats& st) {
     using clock = std::chrono::steady_clock;
-    const double n = static_cast<double>(batch.advantages.size());
+    const int N = static_cast<int>(batch.advantages.size());
+    const double n = static_cast<double>(N);
+    const int P = policy.numParams();
     st.delta = s.delta;
     st.cgItersSetting = s.cgIters;
     st.cgDamping = s.cgDamping;
@@ -65,29 +82,48 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
     st.stepFraction = 0.0;
     st.trials.clear();
 
-    // step 3: surrogate and its gradient at θ_old (activations cached in ws for the FVPs)
-    auto t0 = clock::now();
-    MlpWorkspace ws;
-    DistBatch dOld;
-    policy.distribution(theta, batch.obs, ws, dOld);
-    const VectorXd logp = policy.logProb(dOld, batch.actions);
-    const VectorXd ratio = (logp - batch.oldLogp).array().exp();
-    const VectorXd ent = policy.entropy(dOld);
-    st.entropy = ent.mean();
-    st.stdPerDim.clear();
-    if (!policy.discrete()) {
-        for (int j = 0; j < policy.outputs(); ++j) st.stdPerDim.push_back(std::exp(dOld.logStd(j)));
-        st.stdMean = dOld.logStd.array().exp().mean();
-    } else {
-        st.stdMean = 0.0;
+    const Shards cut(N);
+    std::vector<Shard> sh(cut.count());
+    for (int k = 0; k < cut.count(); ++k) {
+        sh[k].b = cut.begin[k];
+        sh[k].n = cut.size[k];
     }
-    const double surrBefore = ratio.dot(batch.advantages) / n + s.entropyCoeff * st.entropy;
+    auto obsOf = [&](const Shard& x) { return batch.obs.middleCols(x.b, x.n); };
+    auto actOf = [&](const Shard& x) { return batch.actions.middleCols(x.b, x.n); };
+    auto advOf = [&](const Shard& x) { return batch.advantages.segment(x.b, x.n); };
+    auto oldOf = [&](const Shard& x) { return batch.oldLogp.segment(x.b, x.n); };
+
+    // step 3: surrogate and its gradient at θ_old (activations cached per shard for the FVPs)
+    auto t0 = clock::now();
+    parallelFor(cut.count(), s.threads, [&](int k) {
+        Shard& x = sh[k];
+        policy.distribution(theta, obsOf(x), x.ws, x.dOld);
+        const VectorXd ratio = (policy.logProb(x.dOld, actOf(x)) - oldOf(x)).array().exp();
+        x.surrSum = ratio.dot(advOf(x));
+        x.entSum = policy.entropy(x.dOld).sum();
+        x.grad = VectorXd::Zero(P);
+        const VectorXd w = (ratio.array() * advOf(x).array()) / n;
+        policy.logProbGradient(theta, x.dOld, actOf(x), w, s.entropyCoeff * x.n / n, x.ws, x.grad);
+    });
+    VectorXd g = VectorXd::Zero(P);
+    double surrSum = 0, entSum = 0;
+    for (const Shard& x : sh) {
+        g += x.grad;
+        surrSum += x.surrSum;
+        entSum += x.entSum;
+    }
+    st.entropy = entSum / n;
+    st.stdPerDim.clear();
+    st.stdMean = 0.0;
+    if (!policy.discrete()) {
+        const VectorXd& ls = sh[0].dOld.logStd;
+        for (int j = 0; j < policy.outputs(); ++j) st.stdPerDim.push_back(std::exp(ls(j)));
+        st.stdMean = ls.array().exp().mean();
+    }
+    const double surrBefore = surrSum / n + s.entropyCoeff * st.entropy;
     st.surrogateBefore = st.surrogateAfter = surrBefore;
-    VectorXd g = VectorXd::Zero(policy.numParams());
-    const VectorXd w = (ratio.array() * batch.advantages.array()) / n;
-    policy.logProbGradient(theta, dOld, batch.actions, w, s.entropyCoeff, ws, g);
     st.gradNorm = g.norm();
-    st.secondsGradient = std::chrono::duration<double>(clock::now() - t0).count();
+    st.secondsGradient = secondsSince(t0);
 
     st.cgResiduals.clear();
     st.cgIterations = 0;
@@ -102,16 +138,26 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         return;
     }
 
-    // step 4: x ≈ (F + damping·I)⁻¹ g
+    // step 4: x ≈ (F + damping·I)⁻¹ g, F v = Σ_shards (n_s/N) F_s v
     t0 = clock::now();
     auto fvp = [&](const VectorXd& v, VectorXd& out) {
-        policy.fisherVectorProduct(theta, dOld, v, ws, out);
+        parallelFor(cut.count(), s.threads, [&](int k) {
+            Shard& x = sh[k];
+            x.fv.resize(P);
+            policy.fisherVectorProduct(theta, x.dOld, v, x.ws, x.fv);
+        });
+        if (sh.size() == 1) {
+            out = sh[0].fv;
+        } else {
+            out.setZero(P);
+            for (const Shard& x : sh) out.noalias() += (x.n / n) * x.fv;
+        }
         out.noalias() += s.cgDamping * v;
     };
     CgResult cg = conjugateGradient(fvp, g, s.cgIters, s.cgTolerance);
     st.cgIterations = cg.iterations;
     st.cgResiduals = cg.residualNorms;
-    VectorXd Fx(g.size());
+    VectorXd Fx(P);
     fvp(cg.x, Fx);
     const double xFx = cg.x.dot(Fx);
     st.xFx = xFx;
@@ -139,17 +185,35 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
     double fraction = 1.0;
     for (int j = 0; j <= s.maxBacktracks; ++j, fraction *= s.backtrackCoeff) {
         trial = theta + fraction * fullStep;
-        const SurrogateEval e = evaluateSurrogate(policy, trial, batch, dOld, s.entropyCoeff);
+        parallelFor(cut.count(), s.threads, [&](int k) {
+            Shard& x = sh[k];
+            policy.distribution(trial, obsOf(x), x.wsTrial, x.dTrial);
+            const VectorXd ratio = (policy.logProb(x.dTrial, actOf(x)) - oldOf(x)).array().exp();
+            x.surrSum = ratio.dot(advOf(x));
+            x.entSum = s.entropyCoeff != 0.0 ? policy.entropy(x.dTrial).sum() : 0.0;
+            const VectorXd kl = policy.kl(x.dOld, x.dTrial);
+            x.klSum = kl.sum();
+            x.klMax = kl.maxCoeff();
+        });
+        double sSum = 0, eSum = 0, kSum = 0, kMax = -INFINITY;
+        for (const Shard& x : sh) {
+            sSum += x.surrSum;
+            eSum += x.entSum;
+            kSum += x.klSum;
+            kMax = std::max(kMax, x.klMax);
+        }
+        const double surrogate = sSum / n + s.entropyCoeff * eSum / n;
+        const double klMean = kSum / n;
         LineSearchTrial t;
         t.fraction = fraction;
-        t.kl = e.klMean;
-        t.surrogate = e.surrogate;
-        t.actualImprovement = e.surrogate - surrBefore;
+        t.kl = klMean;
+        t.surrogate = surrogate;
+        t.actualImprovement = surrogate - surrBefore;
         t.expectedImprovement = fraction * expectedFull;
-        const bool finite = std::isfinite(e.surrogate) && std::isfinite(e.klMean);
+        const bool finite = std::isfinite(surrogate) && std::isfinite(klMean);
         if (!finite)
             st.outcome = LineSearchOutcome::NonFinite;
-        else if (e.klMean > s.delta)
+        else if (klMean > s.delta)
             st.outcome = LineSearchOutcome::KlExceeded;
         else if (!(t.actualImprovement > 0.0))
             st.outcome = LineSearchOutcome::NoImprovement;
@@ -162,9 +226,9 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
             st.accepted = true;
             st.backtracks = j;
             st.stepFraction = fraction;
-            st.klMean = e.klMean;
-            st.klMax = e.klMax;
-            st.surrogateAfter = e.surrogate;
+            st.klMean = klMean;
+            st.klMax = kMax;
+            st.surrogateAfter = surrogate;
             st.actualImprovement = t.actualImprovement;
             st.expectedImprovement = t.expectedImprovement;
             st.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;

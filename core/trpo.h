@@ -30,6 +30,7 @@ struct UpdateSettings {
     double backtrackCoeff = 0.8;
     int maxBacktracks = 10; // trials = 1 (full step) + maxBacktracks
     double entropyCoeff = 0.0;
+    int threads = 1; // results do not depend on it (fixed shards of the batch)
 };
 
 // the batch the update sees: obs (obsDim x N, as the policy sees them), actions
@@ -52,7 +53,7 @@ struct SurrogateEval {
     double surrogate = 0;
     double klMean = 0, klMax = 0;
 };
-// surrogate and KL(π_ref || π_theta) where refDist holds π_ref on batch.obs
+// surrogate and KL(π_ref || π_theta) where refDist holds π_ref on batch.obs (one shard)
 SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
                                 const DistBatch& refDist, double entropyCoeff);
 

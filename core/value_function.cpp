@@ -1,5 +1,7 @@
 #include "core/value_function.h"
 
+#include "core/parallel.h"
+
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
@@ -52,27 +54,34 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     const int mb = std::min(cfg.valueMinibatch, n);
     std::vector<int> idx(n);
     std::iota(idx.begin(), idx.end(), 0);
-    MlpWorkspace ws;
-    MatrixXd x(obs.rows(), mb);
-    VectorXd y(mb), grad(m_theta.size());
-    MatrixXd dOut;
+    // each minibatch is cut into fixed shards (by size only) whose gradients are summed in
+    // order, so the fit is identical with any thread count
+    struct Part {
+        MlpWorkspace ws;
+        MatrixXd x, dOut;
+        VectorXd grad;
+    };
+    std::vector<Part> parts(Shards(mb, 256).count());
+    VectorXd grad(m_theta.size());
     for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
         // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
         for (int i = n - 1; i > 0; --i) std::swap(idx[i], idx[static_cast<int>(rng.below(i + 1))]);
         for (int start = 0; start < n; start += mb) {
             const int b = std::min(mb, n - start);
-            if (x.cols() != b) {
-                x.resize(obs.rows(), b);
-                y.resize(b);
-            }
-            for (int k = 0; k < b; ++k) {
-                x.col(k) = obs.col(idx[start + k]);
-                y(k) = returns(idx[start + k]);
-            }
-            const MatrixXd& out = m_net.forward(m_theta, x, ws);
-            dOut = (2.0 / b) * (out.row(0) - y.transpose());
-            grad.setZero();
-            m_net.backward(m_theta, dOut, ws, grad);
+            const Shards cut(b, 256);
+            parallelFor(cut.count(), cfg.threads, [&](int k) {
+                Part& p = parts[k];
+                const int len = cut.size[k], first = start + cut.begin[k];
+                p.x.resize(obs.rows(), len);
+                p.dOut.resize(1, len);
+                for (int c = 0; c < len; ++c) p.x.col(c) = obs.col(idx[first + c]);
+                const MatrixXd& out = m_net.forward(m_theta, p.x, p.ws);
+                for (int c = 0; c < len; ++c) p.dOut(0, c) = (2.0 / b) * (out(0, c) - returns(idx[first + c]));
+                p.grad.setZero(m_theta.size());
+                m_net.backward(m_theta, p.dOut, p.ws, p.grad);
+            });
+            grad = parts[0].grad;
+            for (int k = 1; k < cut.count(); ++k) grad += parts[k].grad;
             m_adam.step(m_theta, grad);
         }
     }

@@ -29,7 +29,7 @@ std::string withoutTiming(const IterationStats& s) {
 
 TrpoConfig smallConfig(const std::string& env) {
     TrpoConfig c = presetConfig(env);
-    c.stepsPerIteration = 512;
+    c.stepsPerIteration = 1024; // two shards in the update: exercises the parallel paths
     c.numEnvs = 4;
     c.valueEpochs = 3;
     c.seed = 42;
