@@ -376,11 +376,14 @@ void MainWindow::setPresentationMode(bool on) {
         m_presentationAction->setChecked(on);
     }
     QFont f = m_baseFont;
-    if (on) f.setPointSizeF(f.pointSizeF() * 1.5);
+    if (on) f.setPointSizeF(f.pointSizeF() * 1.4);
     QApplication::setFont(f);
     m_plots->setPresentation(on);
     m_envView->setLargeText(on);
     m_toolBar->setIconSize(on ? QSize(36, 36) : QSize(22, 22));
+    // give the plots and the controls the room the larger type needs
+    resizeDocks({m_runDock}, {on ? 450 : 360}, Qt::Horizontal);
+    resizeDocks({m_plotDock}, {on ? height() * 11 / 20 : 460}, Qt::Vertical);
 }
 
 void MainWindow::saveConfigToFile() {

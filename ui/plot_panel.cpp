@@ -113,22 +113,21 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
     m_smoothingLabel->setMinimumWidth(36);
     bar->addWidget(m_smoothingLabel);
     bar->addStretch(1);
-    auto* hint = new QLabel(tr("Hover for values · wheel/drag to zoom · double-click to follow · right-click to export"));
-    hint->setStyleSheet("color: gray");
-    bar->addWidget(hint);
+    m_hint = new QLabel(tr("Hover for values · wheel/drag to zoom · double-click to follow · right-click to export"));
+    m_hint->setStyleSheet("color: gray");
+    bar->addWidget(m_hint);
     auto* exportButton = new QPushButton(tr("Export all…"));
     exportButton->setToolTip(tr("Write every plot as PNG and PDF into a folder."));
     bar->addWidget(exportButton);
 
-    auto* grid = new QGridLayout;
-    grid->setSpacing(4);
-    for (size_t i = 0; i < m_plots.size(); ++i)
-        grid->addWidget(m_plots[i], static_cast<int>(i / 4), static_cast<int>(i % 4));
+    m_grid = new QGridLayout;
+    m_grid->setSpacing(4);
+    layoutPlots();
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 2, 4, 4);
     layout->addLayout(bar);
-    layout->addLayout(grid, 1);
+    layout->addLayout(m_grid, 1);
 
     connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this](int index) {
         setXAxisMode(index == 0 ? XAxisMode::Iteration : XAxisMode::EnvSteps);
@@ -192,8 +191,29 @@ void PlotPanel::setSolvedThreshold(std::optional<double> threshold) {
     m_return->setHorizontalLine(threshold, threshold ? tr("solved %1").arg(*threshold) : QString());
 }
 
+void PlotPanel::layoutPlots() {
+    for (PlotWidget* p : m_plots) m_grid->removeWidget(p);
+    for (int i = 0; i < 4; ++i) {
+        m_grid->setColumnStretch(i, 0);
+        m_grid->setRowStretch(i, 0);
+    }
+    const std::vector<PlotWidget*> shown =
+        m_presentation ? std::vector<PlotWidget*>{m_return, m_kl, m_lineSearch, m_improvement} : m_plots;
+    const int columns = m_presentation ? 2 : 4;
+    for (PlotWidget* p : m_plots) p->setVisible(std::find(shown.begin(), shown.end(), p) != shown.end());
+    for (size_t i = 0; i < shown.size(); ++i) {
+        const int row = static_cast<int>(i) / columns, col = static_cast<int>(i) % columns;
+        m_grid->addWidget(shown[i], row, col);
+        m_grid->setColumnStretch(col, 1);
+        m_grid->setRowStretch(row, 1);
+    }
+}
+
 void PlotPanel::setPresentation(bool on) {
+    m_presentation = on;
+    m_hint->setVisible(!on);
     for (PlotWidget* p : m_plots) p->setPresentation(on);
+    layoutPlots();
 }
 
 void PlotPanel::setXAxisMode(XAxisMode mode) {

@@ -13,6 +13,7 @@
 class QComboBox;
 class QSlider;
 class QLabel;
+class QGridLayout;
 
 namespace ui {
 
@@ -25,6 +26,7 @@ public:
     void addConfigEvents(const std::vector<core::ConfigEvent>& events);
     void clear();
     void setSolvedThreshold(std::optional<double> threshold);
+    // presentation mode: large type, thick lines, and only the four main plots (2 x 2)
     void setPresentation(bool on);
     void setXAxisMode(XAxisMode mode);
     void setSmoothing(double weight);
@@ -44,6 +46,8 @@ public:
     static QString markerLabel(const core::ConfigEvent& e);
 
 private:
+    void layoutPlots();
+
     PlotWidget* m_return = nullptr;
     PlotWidget* m_kl = nullptr;
     PlotWidget* m_lineSearch = nullptr;
@@ -53,6 +57,9 @@ private:
     PlotWidget* m_cg = nullptr;
     PlotWidget* m_speed = nullptr;
     std::vector<PlotWidget*> m_plots;
+    QGridLayout* m_grid = nullptr;
+    QLabel* m_hint = nullptr;
+    bool m_presentation = false;
     std::vector<std::int64_t> m_steps; // env steps after each iteration (index = iteration - 1)
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames

@@ -214,7 +214,7 @@ void PlotWidget::setPresentation(bool on) {
 
 void PlotWidget::applyPens() {
     const double w = m_presentation ? 3.5 : 1.6;
-    const int base = m_presentation ? 15 : 9;
+    const int base = m_presentation ? 14 : 9;
     QFont tick = font();
     tick.setPointSize(base);
     QFont label = font();
@@ -231,6 +231,8 @@ void PlotWidget::applyPens() {
         a->setBasePen(p);
     }
     legend->setFont(tick);
+    legend->setIconSize(m_presentation ? QSize(30, 16) : QSize(18, 10));
+    legend->setColumnSpacing(m_presentation ? 12 : 6);
     for (Series& s : m_series) {
         QPen pen(s.spec.color, w);
         if (s.spec.dashed) pen.setStyle(Qt::DashLine);
