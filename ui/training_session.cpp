@@ -33,7 +33,7 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
     } catch (const std::exception& e) {
         m_trainer.reset();
         m_run.reset();
-        emit failed(QString::fromStdString(e.what()));
+        emit resetFailed(tr("Cannot start a run: %1").arg(QString::fromStdString(e.what())));
     }
 }
 
@@ -104,16 +104,27 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(m_worker, &TrainingWorker::iterationFinished, this, &TrainingSession::iterationFinished);
-    connect(m_worker, &TrainingWorker::snapshotReady, this, &TrainingSession::snapshotReady);
-    connect(m_worker, &TrainingWorker::configApplied, this, &TrainingSession::configApplied);
+    connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
+        if (m_pendingResets == 0) emit iterationFinished(s);
+    });
+    connect(m_worker, &TrainingWorker::snapshotReady, this, [this](const core::SnapshotPtr& p) {
+        if (m_pendingResets == 0) emit snapshotReady(p);
+    });
+    connect(m_worker, &TrainingWorker::configApplied, this, [this](const std::vector<core::ConfigEvent>& e) {
+        if (m_pendingResets == 0) emit configApplied(e);
+    });
+    connect(m_worker, &TrainingWorker::resetFailed, this, [this](const QString& msg) {
+        --m_pendingResets;
+        emit failed(msg);
+    });
     connect(m_worker, &TrainingWorker::loopStopped, this, [this] {
         if (!m_runFlag.load()) setRunning(false);
         emit loopStopped();
     });
     connect(m_worker, &TrainingWorker::resetFinished, this, [this](const core::TrpoConfig& cfg, const QString& dir) {
+        --m_pendingResets;
         m_runDir = dir;
-        emit resetFinished(cfg);
+        if (m_pendingResets == 0) emit resetFinished(cfg);
     });
     connect(m_worker, &TrainingWorker::failed, this, [this](const QString& msg) {
         m_runFlag = false;
@@ -136,6 +147,7 @@ void TrainingSession::reset(const core::TrpoConfig& cfg) {
     m_runFlag = false;
     setRunning(false);
     m_config = cfg;
+    ++m_pendingResets;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, cfg, base = m_runDirBase] { w->resetTrainer(cfg, base); },
                               Qt::QueuedConnection);
 }

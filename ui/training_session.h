@@ -39,6 +39,7 @@ signals:
     void configApplied(const std::vector<core::ConfigEvent>& events);
     void loopStopped();
     void resetFinished(const core::TrpoConfig& cfg, const QString& runDir);
+    void resetFailed(const QString& message);
     void failed(const QString& message);
 
 private:
@@ -97,6 +98,9 @@ private:
     std::atomic<bool> m_stopFlag{false};
     bool m_running = false;
     bool m_shutDown = false;
+    // resets requested but not yet done: results of the old trainer still in the queue are
+    // dropped, so a new run never shows a point or a policy of the previous one
+    int m_pendingResets = 0;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
 };

@@ -132,6 +132,27 @@ private slots:
         QTRY_VERIFY(w.envView()->hasSnapshot());
     }
 
+    void resetWhileRunningDropsTheOldRun() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        resets.clear();
+        clickToolbar(w, w.resetAction());
+        QVERIFY(!w.session()->isRunning());
+        QVERIFY(resets.wait(10000));
+        iterations.clear();
+        QTest::qWait(400); // an iteration of the old trainer that was in flight must not show
+        QCOMPARE(iterations.count(), 0);
+        for (ui::PlotWidget* p : w.plotPanel()->plots()) QCOMPARE(p->pointCount(), 0);
+        QVERIFY(!w.envView()->hasSnapshot());
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(10000));
+        QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, 1);
+    }
+
     void keyboardShortcuts() {
         MainWindow w(fastOptions());
         QSignalSpy resets(&w, &MainWindow::runReset);
