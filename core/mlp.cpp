@@ -13,7 +13,10 @@ void fastTanhInPlace(Eigen::Ref<MatrixXd> x) {
     a = 1.0 - 2.0 / ((2.0 * a.max(-40.0).min(40.0)).exp() + 1.0);
 }
 
-Mlp::Mlp(std::vector<int> sizes, Activation act) : m_sizes(std::move(sizes)), m_act(act) {
+void fastTanhInPlace(Eigen::Ref<Eigen::MatrixXf> x) { x.array() = x.array().tanh(); }
+
+template <typename Scalar>
+BasicMlp<Scalar>::BasicMlp(std::vector<int> sizes, Activation act) : m_sizes(std::move(sizes)), m_act(act) {
     if (m_sizes.size() < 2) throw std::invalid_argument("Mlp needs at least an input and an output size");
     for (int s : m_sizes)
         if (s <= 0) throw std::invalid_argument("Mlp layer sizes must be positive");
@@ -26,7 +29,8 @@ Mlp::Mlp(std::vector<int> sizes, Activation act) : m_sizes(std::move(sizes)), m_
     m_numParams = off;
 }
 
-void Mlp::initialize(Eigen::Ref<VectorXd> theta, double outGain, Rng& rng) const {
+template <typename Scalar>
+void BasicMlp<Scalar>::initialize(Eigen::Ref<Vector> theta, double outGain, Rng& rng) const {
     // orthogonal init: QR of a Gaussian matrix, signs fixed by diag(R)
     for (int l = 0; l < numLayers(); ++l) {
         const int out = m_sizes[l + 1], in = m_sizes[l];
@@ -40,25 +44,26 @@ void Mlp::initialize(Eigen::Ref<VectorXd> theta, double outGain, Rng& rng) const
         for (int j = 0; j < small; ++j)
             if (r(j, j) < 0) q.col(j) *= -1.0;
         const double gain = (l + 1 == numLayers()) ? outGain : std::sqrt(2.0);
-        Eigen::Map<MatrixXd> W(theta.data() + weightOffset(l), out, in);
+        Eigen::Map<Matrix> W(theta.data() + weightOffset(l), out, in);
         if (out >= in)
-            W = gain * q;
+            W = (gain * q).template cast<Scalar>();
         else
-            W = gain * q.transpose();
+            W = (gain * q.transpose()).template cast<Scalar>();
         theta.segment(biasOffset(l), out).setZero();
     }
 }
 
-const MatrixXd& Mlp::forward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& input,
-                             MlpWorkspace& ws) const {
+template <typename Scalar>
+auto BasicMlp<Scalar>::forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const
+    -> const Matrix& {
     const int L = numLayers();
     ws.h.resize(L + 1);
     ws.h[0] = input;
     for (int l = 0; l < L; ++l) {
         const int out = m_sizes[l + 1], in = m_sizes[l];
-        Eigen::Map<const MatrixXd> W(theta.data() + weightOffset(l), out, in);
-        Eigen::Map<const VectorXd> b(theta.data() + biasOffset(l), out);
-        MatrixXd& z = ws.h[l + 1];
+        Eigen::Map<const Matrix> W(theta.data() + weightOffset(l), out, in);
+        Eigen::Map<const Vector> b(theta.data() + biasOffset(l), out);
+        Matrix& z = ws.h[l + 1];
         z.resize(out, input.cols());
         z.noalias() = W * ws.h[l];
         z.colwise() += b;
@@ -66,56 +71,61 @@ const MatrixXd& Mlp::forward(const ParamRef& theta, const Eigen::Ref<const Matri
             if (m_act == Activation::Tanh)
                 fastTanhInPlace(z);
             else
-                z = z.cwiseMax(0.0);
+                z = z.cwiseMax(Scalar(0));
         }
     }
     return ws.h[L];
 }
 
-void Mlp::backward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& dOut, MlpWorkspace& ws,
-                   Eigen::Ref<VectorXd> grad) const {
+template <typename Scalar>
+void BasicMlp<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws,
+                                Eigen::Ref<Vector> grad) const {
     const int L = numLayers();
     ws.dh.resize(L + 1);
     ws.dh[L] = dOut;
     for (int l = L - 1; l >= 0; --l) {
         const int out = m_sizes[l + 1], in = m_sizes[l];
-        Eigen::Map<const MatrixXd> W(theta.data() + weightOffset(l), out, in);
-        Eigen::Map<MatrixXd> gW(grad.data() + weightOffset(l), out, in);
+        Eigen::Map<const Matrix> W(theta.data() + weightOffset(l), out, in);
+        Eigen::Map<Matrix> gW(grad.data() + weightOffset(l), out, in);
         gW.noalias() += ws.dh[l + 1] * ws.h[l].transpose();
         grad.segment(biasOffset(l), out) += ws.dh[l + 1].rowwise().sum();
         if (l == 0) break;
-        MatrixXd& d = ws.dh[l];
+        Matrix& d = ws.dh[l];
         d.resize(in, dOut.cols());
         d.noalias() = W.transpose() * ws.dh[l + 1];
         // through the activation of layer l's input (h[l] is post-activation)
         if (m_act == Activation::Tanh)
-            d.array() *= 1.0 - ws.h[l].array().square();
+            d.array() *= Scalar(1) - ws.h[l].array().square();
         else
-            d.array() *= (ws.h[l].array() > 0.0).cast<double>();
+            d.array() *= (ws.h[l].array() > Scalar(0)).template cast<Scalar>();
     }
 }
 
-const MatrixXd& Mlp::jvp(const ParamRef& theta, const ParamRef& v, MlpWorkspace& ws) const {
+template <typename Scalar>
+auto BasicMlp<Scalar>::jvp(const Params& theta, const Params& v, Workspace& ws) const -> const Matrix& {
     const int L = numLayers();
     ws.dh.resize(L + 1);
     for (int l = 0; l < L; ++l) {
         const int out = m_sizes[l + 1], in = m_sizes[l];
-        Eigen::Map<const MatrixXd> W(theta.data() + weightOffset(l), out, in);
-        Eigen::Map<const MatrixXd> dW(v.data() + weightOffset(l), out, in);
-        Eigen::Map<const VectorXd> db(v.data() + biasOffset(l), out);
-        MatrixXd& dz = ws.dh[l + 1];
+        Eigen::Map<const Matrix> W(theta.data() + weightOffset(l), out, in);
+        Eigen::Map<const Matrix> dW(v.data() + weightOffset(l), out, in);
+        Eigen::Map<const Vector> db(v.data() + biasOffset(l), out);
+        Matrix& dz = ws.dh[l + 1];
         dz.resize(out, ws.h[0].cols());
         dz.noalias() = dW * ws.h[l];
         if (l > 0) dz.noalias() += W * ws.dh[l];
         dz.colwise() += db;
         if (l + 1 < L) {
             if (m_act == Activation::Tanh)
-                dz.array() *= 1.0 - ws.h[l + 1].array().square();
+                dz.array() *= Scalar(1) - ws.h[l + 1].array().square();
             else
-                dz.array() *= (ws.h[l + 1].array() > 0.0).cast<double>();
+                dz.array() *= (ws.h[l + 1].array() > Scalar(0)).template cast<Scalar>();
         }
     }
     return ws.dh[L];
 }
+
+template class BasicMlp<double>;
+template class BasicMlp<float>;
 
 } // namespace core

@@ -19,16 +19,26 @@ using Eigen::VectorXd;
 using ParamRef = Eigen::Ref<const VectorXd>;
 
 // activations of one forward pass: h[0] = input, h[L] = output (L = number of layers)
-struct MlpWorkspace {
-    std::vector<MatrixXd> h;
-    std::vector<MatrixXd> dh; // forward-mode tangents (jvp) or back-propagated errors
+template <typename Scalar>
+struct BasicMlpWorkspace {
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    std::vector<Matrix> h;
+    std::vector<Matrix> dh; // forward-mode tangents (jvp) or back-propagated errors
 };
 
-class Mlp {
+// Scalar = double for the policy (the TRPO maths, checked to 1e-9 against the golden
+// reference), float for the critic (Eigen vectorises float twice as wide, and tanh too)
+template <typename Scalar>
+class BasicMlp {
 public:
-    Mlp() = default;
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+    using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+    using Params = Eigen::Ref<const Vector>;
+    using Workspace = BasicMlpWorkspace<Scalar>;
+
+    BasicMlp() = default;
     // sizes = {inputs, hidden..., outputs}
-    Mlp(std::vector<int> sizes, Activation act);
+    BasicMlp(std::vector<int> sizes, Activation act);
 
     int numParams() const { return m_numParams; }
     int inputs() const { return m_sizes.front(); }
@@ -42,19 +52,19 @@ public:
     int biasOffset(int l) const { return m_offsets[l] + m_sizes[l + 1] * m_sizes[l]; }
 
     // orthogonal initialisation (gain per layer, SB3 style: sqrt(2) hidden, outGain last), zero biases
-    void initialize(Eigen::Ref<VectorXd> theta, double outGain, class Rng& rng) const;
+    void initialize(Eigen::Ref<Vector> theta, double outGain, class Rng& rng) const;
 
     // input: inputs x N. Fills ws.h; returns a reference to the output (outputs x N).
-    const MatrixXd& forward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& input, MlpWorkspace& ws) const;
+    const Matrix& forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const;
 
     // reverse mode after forward(): dOut (outputs x N) = dLoss/dOutput. Accumulates
     // dLoss/dθ into grad (grad += ...). Overwrites ws.dh.
-    void backward(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& dOut, MlpWorkspace& ws,
-                  Eigen::Ref<VectorXd> grad) const;
+    void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws,
+                  Eigen::Ref<Vector> grad) const;
 
     // forward mode after forward(): returns J v, the directional derivative of the output
     // along parameter direction v (outputs x N). Overwrites ws.dh.
-    const MatrixXd& jvp(const ParamRef& theta, const ParamRef& v, MlpWorkspace& ws) const;
+    const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const;
 
 private:
     std::vector<int> m_sizes;
@@ -63,8 +73,13 @@ private:
     Activation m_act = Activation::Tanh;
 };
 
+using Mlp = BasicMlp<double>;
+using MlpWorkspace = BasicMlpWorkspace<double>;
+using MlpF = BasicMlp<float>;
+
 // tanh evaluated with Eigen's vectorised exp (Eigen vectorises tanh for float only);
 // exact to ~1e-16 absolute, saturates cleanly at ±1
 void fastTanhInPlace(Eigen::Ref<MatrixXd> x);
+void fastTanhInPlace(Eigen::Ref<Eigen::MatrixXf> x); // Eigen's own vectorised float tanh
 
 } // namespace core

@@ -31,15 +31,17 @@ MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, A
     std::vector<int> sizes{obsDim};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(1);
-    m_net = Mlp(sizes, act);
-    m_theta.resize(m_net.numParams());
-    m_net.initialize(m_theta, 1.0, rng);
+    m_net = MlpF(sizes, act);
+    Mlp layout(sizes, act); // same flat layout; initialise in double
+    m_theta.resize(layout.numParams());
+    layout.initialize(m_theta, 1.0, rng);
     m_adam.reset(m_net.numParams());
 }
 
 VectorXd MlpValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
-    MlpWorkspace ws;
-    return m_net.forward(m_theta, obs, ws).row(0).transpose();
+    MlpF::Workspace ws;
+    const Eigen::MatrixXf x = obs.cast<float>();
+    return m_net.forward(m_theta.cast<float>(), x, ws).row(0).transpose().cast<double>();
 }
 
 FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
@@ -57,10 +59,12 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     // each minibatch is cut into fixed shards (by size only) whose gradients are summed in
     // order, so the fit is identical with any thread count
     struct Part {
-        MlpWorkspace ws;
-        MatrixXd x, dOut;
-        VectorXd grad;
+        MlpF::Workspace ws;
+        Eigen::MatrixXf x, dOut;
+        Eigen::VectorXf grad;
     };
+    const Eigen::MatrixXf obsF = obs.cast<float>();
+    Eigen::VectorXf thetaF;
     std::vector<Part> parts(Shards(mb, 256).count());
     VectorXd grad(m_theta.size());
     for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
@@ -69,19 +73,20 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
         for (int start = 0; start < n; start += mb) {
             const int b = std::min(mb, n - start);
             const Shards cut(b, 256);
+            thetaF = m_theta.cast<float>();
             parallelFor(cut.count(), cfg.threads, [&](int k) {
                 Part& p = parts[k];
                 const int len = cut.size[k], first = start + cut.begin[k];
                 p.x.resize(obs.rows(), len);
                 p.dOut.resize(1, len);
-                for (int c = 0; c < len; ++c) p.x.col(c) = obs.col(idx[first + c]);
-                const MatrixXd& out = m_net.forward(m_theta, p.x, p.ws);
-                for (int c = 0; c < len; ++c) p.dOut(0, c) = (2.0 / b) * (out(0, c) - returns(idx[first + c]));
+                for (int c = 0; c < len; ++c) p.x.col(c) = obsF.col(idx[first + c]);
+                const Eigen::MatrixXf& out = m_net.forward(thetaF, p.x, p.ws);
+                for (int c = 0; c < len; ++c) p.dOut(0, c) = static_cast<float>((2.0 / b) * (out(0, c) - returns(idx[first + c])));
                 p.grad.setZero(m_theta.size());
-                m_net.backward(m_theta, p.dOut, p.ws, p.grad);
+                m_net.backward(thetaF, p.dOut, p.ws, p.grad);
             });
-            grad = parts[0].grad;
-            for (int k = 1; k < cut.count(); ++k) grad += parts[k].grad;
+            grad = parts[0].grad.cast<double>();
+            for (int k = 1; k < cut.count(); ++k) grad += parts[k].grad.cast<double>();
             m_adam.step(m_theta, grad);
         }
     }

@@ -53,8 +53,8 @@ public:
     const VectorXd& params() const { return m_theta; }
 
 private:
-    Mlp m_net;
-    VectorXd m_theta;
+    MlpF m_net;       // evaluated in float (see BasicMlp)
+    VectorXd m_theta; // master parameters, updated by Adam in double
     Adam m_adam;
 };
 

@@ -52,6 +52,26 @@ private slots:
         const MatrixXd fd = (fp - fm) / (2 * h);
         QVERIFY((jv - fd).norm() / fd.norm() < 1e-8);
     }
+    void floatNetworkAgreesWithDouble() {
+        // the critic runs in float: same layout, same maths, float rounding only
+        Rng rng(8);
+        Mlp net({4, 64, 64, 1}, Activation::Tanh);
+        MlpF netF({4, 64, 64, 1}, Activation::Tanh);
+        VectorXd theta(net.numParams());
+        net.initialize(theta, 1.0, rng);
+        const MatrixXd x = randomMatrix(4, 300, rng);
+        const MatrixXd c = randomMatrix(1, 300, rng);
+        MlpWorkspace ws;
+        MlpF::Workspace wsF;
+        const MatrixXd out = net.forward(theta, x, ws);
+        const Eigen::MatrixXf outF = netF.forward(theta.cast<float>(), x.cast<float>(), wsF);
+        QVERIFY((out - outF.cast<double>()).norm() / out.norm() < 1e-5);
+        VectorXd g = VectorXd::Zero(net.numParams());
+        Eigen::VectorXf gF = Eigen::VectorXf::Zero(net.numParams());
+        net.backward(theta, c, ws, g);
+        netF.backward(theta.cast<float>(), c.cast<float>(), wsF, gF);
+        QVERIFY(relError(g, gF.cast<double>()) < 1e-5);
+    }
     void fastTanhIsAccurate() {
         MatrixXd x(1, 2001);
         for (int i = 0; i < 2001; ++i) x(0, i) = -50.0 + 0.05 * i;
