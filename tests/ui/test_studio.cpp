@@ -19,6 +19,7 @@
 #include <QToolBar>
 #include <QToolButton>
 
+#include "core/rng.h"
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
@@ -47,11 +48,16 @@ void clickToolbar(MainWindow& w, QAction* action) {
     QTest::mouseClick(button, Qt::LeftButton);
 }
 
-// answers the next modal message box with `answer` as soon as it appears
+// answers the next modal message box with `answer` as soon as it appears (gives up after 2 s)
 void answerNextDialog(QMessageBox::StandardButton answer) {
     auto* timer = new QTimer;
     timer->setInterval(20);
-    QObject::connect(timer, &QTimer::timeout, timer, [timer, answer] {
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, answer, ticks = 0]() mutable {
+        if (++ticks > 100) {
+            timer->stop();
+            timer->deleteLater();
+            return;
+        }
         if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
             timer->stop();
             timer->deleteLater();
@@ -229,6 +235,55 @@ private slots:
         QVERIFY(w.close());
         QVERIFY(w.session()->isThreadFinished());
         QVERIFY2(clock.elapsed() < 1000, qPrintable(QString::number(clock.elapsed())));
+    }
+
+    void quitActionStopsWorker() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
+        QAction* quit = w.findChild<QAction*>("actionQuit");
+        QVERIFY(quit);
+        QCOMPARE(quit->shortcut(), QKeySequence(QKeySequence::Quit));
+        QElapsedTimer clock;
+        clock.start();
+        quit->trigger();
+        QVERIFY(!w.isVisible());
+        QVERIFY(w.session()->isThreadFinished());
+        QVERIFY(clock.elapsed() < 1000);
+    }
+
+    // a fixed pseudo-random sequence of the user's verbs, fast: nothing may crash or hang
+    void anySequenceOfClicks() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        core::Rng rng(7);
+        for (int i = 0; i < 60; ++i) {
+            switch (rng.below(9)) {
+            case 0: w.startAction()->trigger(); break;
+            case 1: w.pauseAction()->trigger(); break;
+            case 2: w.stepAction()->trigger(); break;
+            case 3: w.resetAction()->trigger(); break;
+            case 4: w.hyperparameterPanel()->requestChange("delta", rng.below(2) ? "0.02" : "0.005"); break;
+            case 5: w.hyperparameterPanel()->undoStack()->undo(); break;
+            case 6: w.envView()->setSpeed(static_cast<ui::EnvView::Speed>(rng.below(4))); break;
+            case 7: {
+                const int index = static_cast<int>(rng.below(std::min<std::uint64_t>(3, sim::registry().size())));
+                answerNextDialog(QMessageBox::Yes);
+                w.environmentPicker()->setCurrentIndex(index);
+                emit w.environmentPicker()->activated(index);
+                break;
+            }
+            case 8: w.plotPanel()->setXAxisMode(rng.below(2) ? ui::XAxisMode::EnvSteps : ui::XAxisMode::Iteration); break;
+            }
+            QTest::qWait(static_cast<int>(rng.below(60)));
+        }
+        QVERIFY(QApplication::activeModalWidget() == nullptr);
+        QVERIFY(w.close());
+        QVERIFY(w.session()->isThreadFinished());
     }
 
     void envViewDrawsEveryEnvironment_data() {
