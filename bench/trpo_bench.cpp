@@ -3,7 +3,8 @@
 //   2. training throughput and seconds per phase on each env's preset
 //   3. wall seconds and environment steps until the solved threshold (CartPole 475,
 //      Pendulum -200 over the last 20 training episodes), for several seeds
-// Usage: trpo-bench [--quick] [--seeds N] [--only ID]
+// Usage: trpo-bench [--quick] [--seeds N] [--only ID] [--all-thresholds]
+//   --all-thresholds also trains every other environment to its threshold (minutes each)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -106,7 +107,7 @@ void toThreshold(const std::string& id, double threshold, std::int64_t budget, i
 } // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false;
+    bool quick = false, all = false;
     int seeds = 5;
     std::string only;
     for (int i = 1; i < argc; ++i) {
@@ -114,10 +115,12 @@ int main(int argc, char** argv) {
             quick = true;
         else if (!std::strcmp(argv[i], "--seeds") && i + 1 < argc)
             seeds = std::max(1, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--all-thresholds"))
+            all = true;
         else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--only ENV_ID]\n");
+            std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--only ENV_ID] [--all-thresholds]\n");
             return 2;
         }
     }
@@ -127,7 +130,25 @@ int main(int argc, char** argv) {
     for (const sim::EnvInfo& info : sim::registry())
         if (only.empty() || info.id == only) throughput(info.id, quick ? 5 : 20);
     std::printf("\n== wall time and environment steps to the solved threshold ==\n");
-    if (only.empty() || only == "CartPole-v1") toThreshold("CartPole-v1", 475.0, 100000, seeds);
-    if (only.empty() || only == "Pendulum-v1") toThreshold("Pendulum-v1", -200.0, 200000, seeds);
+    // (id, threshold, step budget): the peers' budgets where they reach it, more where they fall short
+    const struct {
+        const char* id;
+        double threshold;
+        std::int64_t budget;
+        bool always;
+    } targets[] = {
+        {"CartPole-v1", 475.0, 100000, true},
+        {"Pendulum-v1", -200.0, 200000, true},
+        {"Acrobot-v1", -100.0, 100000, false},
+        {"MountainCarContinuous-v0", 90.0, 50000, false},
+        {"LunarLanderContinuous-v3", 200.0, 200000, false},
+        {"LunarLander-v3", 200.0, 1000000, false},
+        {"CartPoleSwingUp-v0", 350.0, 500000, false},
+        {"BipedalWalker-v3", 300.0, 3000000, false},
+    };
+    for (const auto& t : targets) {
+        if (!sim::makeEnvironment(t.id)) continue;
+        if (only.empty() ? (t.always || all) : only == t.id) toThreshold(t.id, t.threshold, t.budget, seeds);
+    }
     return 0;
 }
