@@ -101,7 +101,7 @@ const std::vector<Entry>& entries() {
           }}},
         {{"hidden", "int-list", false, 1, 1024, false, "Policy hidden layer sizes, e.g. 64,64."}, LIST(hidden)},
         {{"value_hidden", "int-list", false, 1, 1024, false, "Value network hidden layer sizes, e.g. 64,64."}, LIST(valueHidden)},
-        {{"activation", "enum", false, 0, 0, false, "Hidden activation of both networks: tanh or relu."},
+        {{"activation", "enum", false, 0, 0, false, "Hidden activation of both networks: tanh or relu.", {"tanh", "relu"}},
          {[](const TrpoConfig& c) { return std::string(c.activation == Activation::Tanh ? "tanh" : "relu"); },
           [](TrpoConfig& c, const std::string& t) {
               if (t == "tanh") c.activation = Activation::Tanh;
@@ -113,7 +113,7 @@ const std::vector<Entry>& entries() {
         {{"normalize_reward", "bool", false, 0, 1, false, "Scale rewards by the running std of the discounted return (clip 10)."}, BOOL(normalizeReward)},
         {{"log_std_init", "double", false, -10, 5, false, "Initial log standard deviation of a Gaussian policy."}, DBL(logStdInit)},
         {{"num_envs", "int", false, 1, 256, false, "Environment copies sampled per iteration (each gets steps_per_iteration / num_envs steps)."}, INT(numEnvs)},
-        {{"baseline", "enum", false, 0, 0, false, "Value function: mlp (Adam-fitted network) or linear (rllab's linear-feature baseline)."},
+        {{"baseline", "enum", false, 0, 0, false, "Value function: mlp (Adam-fitted network) or linear (rllab's linear-feature baseline).", {"mlp", "linear"}},
          {[](const TrpoConfig& c) { return std::string(c.baseline == BaselineKind::Mlp ? "mlp" : "linear"); },
           [](TrpoConfig& c, const std::string& t) {
               if (t == "mlp") c.baseline = BaselineKind::Mlp;

@@ -158,6 +158,16 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "{\"hidden\": \"big\"}"));
         QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(d, "[1,2]"));
         QCOMPARE(d.delta, 0.01); // nothing applied from the failed loads
+        // every enum lists its choices, and each one is accepted
+        for (const ConfigField& f : configFields()) {
+            if (f.type != "enum") continue;
+            QVERIFY2(!f.choices.empty(), f.key.c_str());
+            for (const std::string& v : f.choices) {
+                TrpoConfig g;
+                setConfigValue(g, f.key, v);
+                QCOMPARE(configValue(g, f.key), v);
+            }
+        }
         // round trip
         TrpoConfig e;
         e.delta = 0.037;
