@@ -141,6 +141,42 @@ private slots:
         QCOMPARE(rejected, 300); // the checksum catches every mutation
     }
 
+    void mutatedPolicyAndConfigFilesNeverCrash() {
+        // truncations and bit flips of a real policy.json and config.json: each load either
+        // succeeds with a valid result or throws the loader's error type, never crashes
+        TrpoConfig c = smallConfig("Pendulum-v1");
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        const std::string policy = policyToJson(*t.snapshot(), PolicyMetadata{});
+        const std::string config = configToJson(c);
+        Rng rng(17);
+        auto mutate = [&](std::string m, int k) {
+            if (k % 3 == 0) return m.substr(0, rng.below(m.size()));
+            for (int f = 0; f < 1 + k % 5; ++f) m[rng.below(m.size())] ^= static_cast<char>(1u << rng.below(8));
+            return m;
+        };
+        int policyErrors = 0, configErrors = 0;
+        for (int k = 0; k < 300; ++k) {
+            try {
+                const SnapshotPtr s = policyFromJson(mutate(policy, k));
+                QVERIFY(s->theta.allFinite());
+                QCOMPARE(s->theta.size(), s->policy.numParams());
+            } catch (const std::runtime_error&) {
+                ++policyErrors;
+            }
+            try {
+                TrpoConfig d;
+                applyConfigJson(d, mutate(config, k));
+                d.validate();
+            } catch (const ConfigError&) {
+                ++configErrors;
+            }
+        }
+        qInfo("rejected %d of 300 mutated policies and %d of 300 mutated configs", policyErrors, configErrors);
+        QVERIFY(policyErrors > 150);
+        QVERIFY(configErrors > 100);
+    }
+
     void configValidationNamesTheField() {
         TrpoConfig c;
         c.delta = -1;
