@@ -6,17 +6,36 @@ cd "$(dirname "$0")/.."
 preset="${1:-release}"
 
 packages=(build-essential cmake ninja-build pkg-config
-          qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev)
+          qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev
+          libonnx-dev libprotobuf-dev protobuf-compiler)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs ONNX Runtime in tests/export. Checked by command, not package: a NodeSource
+# nodejs bundles npm and conflicts with Debian's npm package.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=()
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime from npm (onnxruntime-node, version pinned in tests/export/package.json and
+# package-lock.json) into tests/export/node_modules, once. --ignore-scripts skips its
+# postinstall, which downloads GPU binaries; the CPU runtime ships inside the package.
+# Nothing is fetched when the pinned version is already installed (works offline).
+ort_dir=tests/export
+ort_want=$(cd "$ort_dir" && node -p "require('./package.json').dependencies['onnxruntime-node']")
+ort_have=$(cd "$ort_dir" && node -p "try { require('./node_modules/onnxruntime-node/package.json').version } catch (e) { '' }")
+if [ "$ort_have" != "$ort_want" ]; then
+    echo "setup: installing onnxruntime-node $ort_want into $ort_dir/node_modules"
+    if ! (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund); then
+        echo "setup: WARNING: npm install of onnxruntime-node failed; test_onnx_export will fail" >&2
+    fi
 fi
 
 cmake --preset "$preset" >/dev/null
