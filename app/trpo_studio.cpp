@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
     p.addOption({"start", "Start training as soon as the window is open."});
     p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
+    p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
+    p.addOption({"no-autosave", "Neither autosave the run nor offer to restore an autosave."});
     p.process(app);
 
     ui::StudioOptions opts;
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
         return fail(QString("unknown environment '%1' (known: %2)").arg(opts.env, QString::fromStdString(sim::knownEnvironmentIds())));
     opts.runDirBase = p.value("out");
     opts.useSettings = !p.isSet("no-settings");
+    opts.autosave = !p.isSet("no-autosave");
     if (p.isSet("steps-per-iteration")) {
         bool ok = false;
         const int n = p.value("steps-per-iteration").toInt(&ok);
@@ -68,12 +71,16 @@ int main(int argc, char** argv) {
         if (!ok || benchIterations < 1) return fail("--bench needs a positive number of iterations");
         opts.env = "CartPole-v1";
         opts.useSettings = false;
+        opts.autosave = false;
     }
 
     ui::MainWindow window(opts);
     if (p.isSet("presentation")) window.setPresentationMode(true);
     window.show();
     if (benchIterations == 0) {
+        // a run autosaved by a session that crashed: offer it once the window is up
+        if (opts.autosave && !p.isSet("no-restore"))
+            QTimer::singleShot(0, &window, [&window] { window.offerAutosaveRestore(); });
         if (p.isSet("start"))
             QObject::connect(&window, &ui::MainWindow::runReset, window.session(), &ui::TrainingSession::start,
                              Qt::SingleShotConnection);

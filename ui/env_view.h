@@ -31,6 +31,7 @@ public:
     QString environmentId() const { return m_envId; }
     void setSnapshot(const core::SnapshotPtr& snapshot);
     bool hasSnapshot() const { return m_snapshot != nullptr; }
+    const core::SnapshotPtr& snapshot() const { return m_snapshot; }
     void setSpeed(Speed speed);
     Speed speed() const { return m_speed; }
     void setDeterministic(bool deterministic) { m_deterministic = deterministic; }

@@ -5,8 +5,11 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
+#include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QFileInfo>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -14,7 +17,10 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QSaveFile>
 #include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QToolBar>
@@ -26,6 +32,7 @@
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/plot_panel.h"
+#include "ui/run_file.h"
 #include "ui/training_session.h"
 
 namespace ui {
@@ -50,7 +57,21 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     if (!options.runDirBase.isEmpty()) m_session->setRunDirectoryBase(options.runDirBase);
 
     m_envView = new EnvView;
-    setCentralWidget(m_envView);
+    // the centre: a banner (shown only while watching a policy file) above the viewer
+    auto* centre = new QWidget;
+    centre->setObjectName("centre");
+    auto* centreLayout = new QVBoxLayout(centre);
+    centreLayout->setContentsMargins(0, 0, 0, 0);
+    centreLayout->setSpacing(0);
+    m_watchBanner = new QLabel;
+    m_watchBanner->setObjectName("watchBanner");
+    m_watchBanner->setWordWrap(true);
+    m_watchBanner->setTextFormat(Qt::RichText);
+    m_watchBanner->setStyleSheet("QLabel { background: #fff4d6; color: #4a3b00; padding: 6px 10px; border-bottom: 1px solid #e0c060; }");
+    m_watchBanner->hide();
+    centreLayout->addWidget(m_watchBanner);
+    centreLayout->addWidget(m_envView, 1);
+    setCentralWidget(centre);
     m_plots = new PlotPanel;
     m_params = new HyperparameterPanel;
 
@@ -60,7 +81,14 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     createStatusBar();
 
     connect(m_session, &TrainingSession::iterationFinished, this, &MainWindow::onIterationFinished);
-    connect(m_session, &TrainingSession::snapshotReady, m_envView, &EnvView::setSnapshot);
+    connect(m_session, &TrainingSession::snapshotReady, this, [this](const core::SnapshotPtr& p) {
+        m_liveSnapshot = p;
+        if (!m_watching) m_envView->setSnapshot(p);
+    });
+    connect(m_session, &TrainingSession::stateCaptured, this, &MainWindow::onStateCaptured);
+    connect(m_session, &TrainingSession::runLoaded, this, &MainWindow::onRunLoaded);
+    connect(m_session, &TrainingSession::loadFailed, this,
+            [this](const QString& msg) { showError(tr("Open run"), tr("Could not open the run:\n%1\n\nThe current run is unchanged.").arg(msg)); });
     connect(m_session, &TrainingSession::configApplied, this, &MainWindow::onConfigApplied);
     connect(m_session, &TrainingSession::resetFinished, this, &MainWindow::onResetFinished);
     connect(m_session, &TrainingSession::runningChanged, this, &MainWindow::updateActions);
@@ -77,6 +105,10 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     resize(1600, 1000);
     m_defaultState = saveState();
     if (m_options.useSettings) restoreSettings();
+    {
+        const QSignalBlocker block(m_autosaveSpin);
+        m_autosaveSpin->setValue(m_autosaveEvery);
+    }
 
     core::TrpoConfig cfg;
     try {
@@ -119,9 +151,15 @@ void MainWindow::createActions() {
     m_quitAction->setShortcut(QKeySequence::Quit);
     m_quitAction->setObjectName("actionQuit");
 
-    connect(m_startAction, &QAction::triggered, m_session, &TrainingSession::start);
+    connect(m_startAction, &QAction::triggered, this, [this] {
+        leaveWatchMode();
+        m_session->start();
+    });
     connect(m_pauseAction, &QAction::triggered, m_session, &TrainingSession::pause);
-    connect(m_stepAction, &QAction::triggered, m_session, &TrainingSession::step);
+    connect(m_stepAction, &QAction::triggered, this, [this] {
+        leaveWatchMode();
+        m_session->step();
+    });
     connect(m_resetAction, &QAction::triggered, this, [this] { resetRun(m_params->config()); });
     connect(m_presentationAction, &QAction::toggled, this, &MainWindow::setPresentationMode);
     connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
@@ -165,6 +203,16 @@ void MainWindow::createDocks() {
     m_deterministic->setToolTip(tr("The viewer takes the policy's most likely action instead of sampling one."));
     connect(m_deterministic, &QCheckBox::toggled, m_envView, &EnvView::setDeterministic);
     form->addRow(QString(), m_deterministic);
+    m_autosaveSpin = new QSpinBox;
+    m_autosaveSpin->setObjectName("autosaveInterval");
+    m_autosaveSpin->setRange(0, 100000);
+    m_autosaveSpin->setSpecialValueText(tr("Off"));
+    m_autosaveSpin->setPrefix(tr("every "));
+    m_autosaveSpin->setSuffix(tr(" iterations"));
+    m_autosaveSpin->setToolTip(tr("Save the run to the autosave location every N iterations and on exit, so a crash "
+                                  "loses at most N iterations. 0 turns autosave off."));
+    connect(m_autosaveSpin, &QSpinBox::valueChanged, this, [this](int v) { m_autosaveEvery = v; });
+    form->addRow(tr("Autosave"), m_autosaveSpin);
 
     auto* buttons = new QHBoxLayout;
     for (QAction* a : {m_startAction, m_pauseAction, m_stepAction, m_resetAction}) {
@@ -209,6 +257,22 @@ void MainWindow::createMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open configuration…"), QKeySequence::Open, this, &MainWindow::loadConfigFromFile);
     file->addAction(tr("&Save configuration…"), QKeySequence::Save, this, &MainWindow::saveConfigToFile);
+    file->addSeparator();
+    QAction* openRun = file->addAction(tr("Open &run…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
+                                       &MainWindow::openRunWithDialog);
+    openRun->setObjectName("actionOpenRun");
+    openRun->setToolTip(tr("Restore a saved run (a .trporun folder): plots, settings and the trainer, ready to continue"));
+    QAction* saveRun = file->addAction(tr("Sa&ve run…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S), this,
+                                       &MainWindow::saveRunWithDialog);
+    saveRun->setObjectName("actionSaveRun");
+    saveRun->setToolTip(tr("Save the whole run (settings, every plot's history, events and the trainer checkpoint)"));
+    QAction* watch = file->addAction(tr("&Watch policy…"), this, &MainWindow::watchPolicyWithDialog);
+    watch->setObjectName("actionWatchPolicy");
+    file->addSeparator();
+    QAction* exportPolicy = file->addAction(tr("Export &policy…"), this, &MainWindow::exportPolicyWithDialog);
+    exportPolicy->setObjectName("actionExportPolicy");
+    QAction* exportMetrics = file->addAction(tr("Export &metrics (CSV)…"), this, &MainWindow::exportMetricsWithDialog);
+    exportMetrics->setObjectName("actionExportMetrics");
     file->addAction(tr("&Export plots…"), this, &MainWindow::exportPlots);
     file->addSeparator();
     file->addAction(m_quitAction);
@@ -271,6 +335,7 @@ void MainWindow::updateActions() {
 }
 
 void MainWindow::resetRun(const core::TrpoConfig& cfg) {
+    leaveWatchMode();
     m_params->setConfig(cfg);
     {
         const QSignalBlocker block(m_envPicker);
@@ -287,6 +352,8 @@ void MainWindow::onResetFinished(const core::TrpoConfig& cfg) {
     m_iterations = 0;
     m_envSteps = 0;
     m_last.reset();
+    m_history.clear();
+    m_liveSnapshot.reset();
     m_statusIteration->setText(tr("Iteration 0"));
     m_statusSteps->setText(tr("0 steps"));
     m_statusSpeed->setText(tr("— steps/s"));
@@ -304,10 +371,16 @@ void MainWindow::onResetFinished(const core::TrpoConfig& cfg) {
 }
 
 void MainWindow::onIterationFinished(const core::IterationStats& s) {
+    m_history.push_back(s);
+    m_plots->addIteration(s);
+    showIterationStatus(s);
+    if (m_options.autosave && m_autosaveEvery > 0 && s.iteration % m_autosaveEvery == 0) requestAutosave();
+}
+
+void MainWindow::showIterationStatus(const core::IterationStats& s) {
     m_iterations = s.iteration;
     m_envSteps = s.envSteps;
     m_last = s;
-    m_plots->addIteration(s);
     m_statusIteration->setText(tr("Iteration %1").arg(s.iteration));
     m_statusSteps->setText(tr("%1 steps").arg(withThousands(s.envSteps)));
     m_statusSpeed->setText(tr("%1 steps/s").arg(withThousands(static_cast<std::int64_t>(s.stepsPerSecond))));
@@ -467,6 +540,7 @@ void MainWindow::restoreSettings() {
     m_plots->setXAxisMode(s.value("plots/xAxis", 0).toInt() == 1 ? XAxisMode::EnvSteps : XAxisMode::Iteration);
     m_plots->setSmoothing(std::clamp(s.value("plots/smoothing", 0.0).toDouble(), 0.0, 0.99));
     if (s.value("view/presentation", false).toBool()) setPresentationMode(true);
+    m_autosaveEvery = std::clamp(s.value("autosave/every", 10).toInt(), 0, 100000);
 }
 
 void MainWindow::saveSettings() {
@@ -478,15 +552,281 @@ void MainWindow::saveSettings() {
     s.setValue("view/presentation", m_presentation);
     s.setValue("plots/xAxis", m_plots->xAxisMode() == XAxisMode::EnvSteps ? 1 : 0);
     s.setValue("plots/smoothing", m_plots->smoothing());
+    s.setValue("autosave/every", m_autosaveEvery);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (!m_closing) {
         m_closing = true;
         if (m_options.useSettings) saveSettings();
+        // the last autosave: the worker hands over its state after the iteration in flight
+        if (m_options.autosave && m_autosaveEvery > 0) {
+            const RunStatePtr st = m_session->captureStateNow();
+            if (st && st->iteration > 0) {
+                try {
+                    writeRun(autosavePath().toStdString(), *st);
+                } catch (const std::exception& e) {
+                    qWarning("trpo-studio: autosave on exit failed: %s", e.what());
+                }
+            }
+        }
         m_session->shutdown();
+        if (m_options.autosave) writeCleanExitMarker();
     }
     event->accept();
+}
+
+// ---------------------------------------------------------------------------------------
+// runs, exports, watch mode, autosave
+
+void MainWindow::showError(const QString& title, const QString& text) {
+    emit errorShown(title, text);
+    statusBar()->showMessage(text.section('\n', 0, 0), 10000);
+    if (m_messageHook)
+        m_messageHook(title, text);
+    else
+        QMessageBox::warning(this, title, text);
+}
+
+bool MainWindow::ask(const QString& title, const QString& text) {
+    if (m_questionHook) return m_questionHook(title, text);
+    QMessageBox box(QMessageBox::Question, title, text, QMessageBox::Yes | QMessageBox::No, this);
+    box.setObjectName("questionDialog");
+    box.setDefaultButton(QMessageBox::Yes);
+    return box.exec() == QMessageBox::Yes;
+}
+
+void MainWindow::saveRun(const QString& dir) {
+    const int id = m_session->requestState();
+    m_pendingSaves[id] = {SaveKind::Run, dir};
+    statusBar()->showMessage(tr("Saving the run to %1…").arg(dir));
+}
+
+void MainWindow::exportPolicy(const QString& path) {
+    const int id = m_session->requestState();
+    m_pendingSaves[id] = {SaveKind::Policy, path};
+}
+
+void MainWindow::requestAutosave() {
+    if (m_autosavePending) return; // the previous one is still on its way
+    m_autosavePending = true;
+    const int id = m_session->requestState();
+    m_pendingSaves[id] = {SaveKind::Autosave, autosavePath()};
+}
+
+void MainWindow::onStateCaptured(int requestId, const RunStatePtr& state) {
+    auto it = m_pendingSaves.find(requestId);
+    if (it == m_pendingSaves.end()) return;
+    const PendingSave job = it->second;
+    m_pendingSaves.erase(it);
+    if (job.kind == SaveKind::Autosave) m_autosavePending = false;
+    if (!state) {
+        if (job.kind != SaveKind::Autosave)
+            showError(job.kind == SaveKind::Run ? tr("Save run") : tr("Export policy"),
+                      tr("%1: nothing to save, there is no trainer (the last reset failed).").arg(job.path));
+        return;
+    }
+    try {
+        switch (job.kind) {
+        case SaveKind::Run:
+        case SaveKind::Autosave: {
+            RunState st = *state;
+            st.savedAtMs = QDateTime::currentMSecsSinceEpoch();
+            writeRun(job.path.toStdString(), st);
+            if (job.kind == SaveKind::Run) {
+                statusBar()->showMessage(tr("Run saved to %1 (iteration %2)").arg(job.path).arg(st.iteration), 8000);
+                emit runSaved(job.path);
+            } else {
+                emit autosaved(job.path);
+            }
+            break;
+        }
+        case SaveKind::Policy:
+            writePolicyFile(job.path.toStdString(), *state->snapshot, policyMetadata(state->config, state->events));
+            statusBar()->showMessage(tr("Policy of iteration %1 written to %2").arg(state->iteration).arg(job.path), 8000);
+            emit policyExported(job.path);
+            break;
+        }
+    } catch (const std::exception& e) {
+        const QString msg = QString::fromStdString(e.what());
+        if (job.kind == SaveKind::Autosave)
+            statusBar()->showMessage(tr("Autosave failed: %1").arg(msg), 15000);
+        else
+            showError(job.kind == SaveKind::Run ? tr("Save run") : tr("Export policy"), tr("Could not write %1:\n%2").arg(job.path, msg));
+    }
+}
+
+bool MainWindow::openRun(const QString& dir) {
+    RunState st;
+    try {
+        st = readRun(dir.toStdString());
+    } catch (const std::exception& e) {
+        showError(tr("Open run"), tr("Could not open the run %1:\n%2\n\nThe current run is unchanged.")
+                                      .arg(dir, QString::fromStdString(e.what())));
+        return false;
+    }
+    statusBar()->showMessage(tr("Opening %1…").arg(dir));
+    m_session->loadRun(std::make_shared<RunState>(std::move(st)));
+    return true;
+}
+
+void MainWindow::onRunLoaded(const RunStatePtr& st) {
+    leaveWatchMode();
+    const core::TrpoConfig& cfg = st->config;
+    m_params->setConfig(cfg);
+    m_params->undoStack()->clear();
+    {
+        const QSignalBlocker block(m_envPicker);
+        m_envPicker->setCurrentText(QString::fromStdString(cfg.env));
+    }
+    m_envView->setEnvironment(QString::fromStdString(cfg.env));
+    m_liveSnapshot = st->snapshot;
+    m_envView->setSnapshot(st->snapshot);
+
+    m_plots->clear();
+    m_plots->setSolvedThreshold(solvedThreshold(cfg.env));
+    m_plots->addIterations(st->history);
+    m_plots->addConfigEvents(st->events);
+    m_history = st->history;
+    m_iterations = st->iteration;
+    m_envSteps = st->envSteps;
+    m_last.reset();
+    if (!m_history.empty()) {
+        showIterationStatus(m_history.back());
+    } else {
+        m_statusIteration->setText(tr("Iteration 0"));
+        m_statusSteps->setText(tr("0 steps"));
+    }
+    m_runSummary->setText(tr("Opened <b>%1</b>: %2, iteration %3, %4 steps.<br>Press <b>Space</b> to continue training.")
+                              .arg(st->source.toHtmlEscaped(), QString::fromStdString(cfg.env))
+                              .arg(st->iteration)
+                              .arg(withThousands(st->envSteps)));
+    statusBar()->showMessage(tr("Opened %1 at iteration %2").arg(st->source).arg(st->iteration), 8000);
+    updateActions();
+    emit runOpened(st->source);
+}
+
+bool MainWindow::exportMetrics(const QString& path) {
+    std::string csv = core::csvHeader() + "\n";
+    for (const core::IterationStats& s : m_history) csv += core::csvRow(s) + "\n";
+    try {
+        core::writeFileAtomic(path.toStdString(), csv);
+    } catch (const std::exception& e) {
+        showError(tr("Export metrics"), tr("Could not write %1:\n%2").arg(path, QString::fromStdString(e.what())));
+        return false;
+    }
+    statusBar()->showMessage(tr("%n iteration(s) written to %1", nullptr, static_cast<int>(m_history.size())).arg(path), 8000);
+    return true;
+}
+
+bool MainWindow::watchPolicy(const QString& path) {
+    core::SnapshotPtr snap;
+    try {
+        snap = readPolicyFile(path.toStdString());
+    } catch (const std::exception& e) {
+        showError(tr("Watch policy"), tr("Cannot play %1:\n%2").arg(path, QString::fromStdString(e.what())));
+        return false;
+    }
+    m_session->pause();
+    m_watching = true;
+    m_watchFile = path;
+    const QString env = QString::fromStdString(snap->envId);
+    m_envView->setEnvironment(env);
+    m_envView->setSnapshot(snap);
+    m_watchBanner->setText(tr("▶ Watching <b>%1</b> (%2, iteration %3). Training is paused; <b>Start</b>, <b>Step</b> or "
+                              "<b>Reset</b> returns to the run.")
+                               .arg(QFileInfo(path).fileName().toHtmlEscaped(), env.toHtmlEscaped())
+                               .arg(snap->iteration));
+    m_watchBanner->setToolTip(path);
+    m_watchBanner->show();
+    statusBar()->showMessage(tr("Watching %1").arg(path), 8000);
+    emit watchStarted(path);
+    return true;
+}
+
+void MainWindow::leaveWatchMode() {
+    if (!m_watching) return;
+    m_watching = false;
+    m_watchFile.clear();
+    m_watchBanner->hide();
+    m_envView->setEnvironment(QString::fromStdString(m_session->config().env));
+    if (m_liveSnapshot) m_envView->setSnapshot(m_liveSnapshot);
+}
+
+QString MainWindow::autosaveDirectory() const {
+    if (!m_options.autosaveDir.isEmpty()) return m_options.autosaveDir;
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath("autosave");
+}
+
+QString MainWindow::autosavePath() const { return QDir(autosaveDirectory()).filePath("autosave.trporun"); }
+
+void MainWindow::setAutosaveInterval(int iterations) { m_autosaveSpin->setValue(iterations); }
+
+void MainWindow::writeCleanExitMarker() {
+    QDir().mkpath(autosaveDirectory());
+    QSaveFile f(QDir(autosaveDirectory()).filePath("clean-exit"));
+    if (f.open(QIODevice::WriteOnly)) {
+        f.write(QByteArray::number(QDateTime::currentMSecsSinceEpoch()) + "\n");
+        f.commit();
+    }
+}
+
+bool MainWindow::hasUnfinishedAutosave() const {
+    const std::string path = autosavePath().toStdString();
+    std::optional<std::int64_t> saved = runSavedAt(path);
+    if (!saved) saved = runSavedAt(path + ".old"); // a save interrupted mid-swap
+    if (!saved) return false;
+    QFile marker(QDir(autosaveDirectory()).filePath("clean-exit"));
+    qint64 cleanExit = 0;
+    if (marker.open(QIODevice::ReadOnly)) cleanExit = marker.readAll().trimmed().toLongLong();
+    return *saved > cleanExit;
+}
+
+bool MainWindow::offerAutosaveRestore() {
+    if (!hasUnfinishedAutosave()) return false;
+    const std::optional<std::int64_t> saved = runSavedAt(autosavePath().toStdString());
+    const QString when = saved ? QLocale().toString(QDateTime::fromMSecsSinceEpoch(*saved), QLocale::ShortFormat) : tr("an unknown time");
+    if (!ask(tr("Restore the last run?"),
+             tr("The previous session did not end normally. Its run was autosaved at %1.\n\nRestore it?").arg(when)))
+        return false;
+    return openRun(autosavePath());
+}
+
+void MainWindow::saveRunWithDialog() {
+    QString dir = QFileDialog::getSaveFileName(this, tr("Save run"), "run.trporun", tr("TRPO Studio run (*.trporun)"));
+    if (dir.isEmpty()) return;
+    if (!dir.endsWith(".trporun")) dir += ".trporun";
+    saveRun(dir);
+}
+
+void MainWindow::openRunWithDialog() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open run (a .trporun folder)"));
+    if (!dir.isEmpty()) openRun(dir);
+}
+
+void MainWindow::exportPolicyWithDialog() {
+    QStringList filters{tr("Policy JSON (*.json)")};
+    if (onnxAvailable()) filters << tr("ONNX model (*.onnx)");
+    QString selected;
+    QString path = QFileDialog::getSaveFileName(this, tr("Export policy"), "policy.json", filters.join(";;"), &selected);
+    if (path.isEmpty()) return;
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix != "json" && suffix != "onnx") path += selected.contains("onnx") ? ".onnx" : ".json";
+    exportPolicy(path);
+}
+
+void MainWindow::exportMetricsWithDialog() {
+    QString path = QFileDialog::getSaveFileName(this, tr("Export metrics"), "progress.csv", tr("CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    if (QFileInfo(path).suffix().isEmpty()) path += ".csv";
+    exportMetrics(path);
+}
+
+void MainWindow::watchPolicyWithDialog() {
+    QString filter = tr("Policies (*.json *.ckpt%1);;Policy JSON (*.json);;Checkpoints (*.ckpt)").arg(onnxAvailable() ? " *.onnx" : "");
+    if (onnxAvailable()) filter += tr(";;ONNX models (*.onnx)");
+    const QString path = QFileDialog::getOpenFileName(this, tr("Watch policy"), QString(), filter);
+    if (!path.isEmpty()) watchPolicy(path);
 }
 
 } // namespace ui

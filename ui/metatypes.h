@@ -8,12 +8,14 @@
 #include "core/snapshot.h"
 #include "core/stats.h"
 #include "core/trainer.h"
+#include "ui/run_file.h"
 
 Q_DECLARE_METATYPE(core::IterationStats)
 Q_DECLARE_METATYPE(core::SnapshotPtr)
 Q_DECLARE_METATYPE(core::ConfigEvent)
 Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
 Q_DECLARE_METATYPE(core::TrpoConfig)
+Q_DECLARE_METATYPE(ui::RunStatePtr)
 
 namespace ui {
 
@@ -24,6 +26,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<core::ConfigEvent>();
     qRegisterMetaType<std::vector<core::ConfigEvent>>();
     qRegisterMetaType<core::TrpoConfig>();
+    qRegisterMetaType<ui::RunStatePtr>();
 }
 
 } // namespace ui

@@ -148,6 +148,16 @@ std::vector<PlotWidget*> PlotPanel::timePlots() const {
 }
 
 void PlotPanel::addIteration(const core::IterationStats& s) {
+    appendIteration(s);
+    queueReplots();
+}
+
+void PlotPanel::addIterations(const std::vector<core::IterationStats>& history) {
+    for (const core::IterationStats& s : history) appendIteration(s);
+    queueReplots();
+}
+
+void PlotPanel::appendIteration(const core::IterationStats& s) {
     m_steps.push_back(s.envSteps);
     const int it = s.iteration;
     const std::int64_t st = s.envSteps;
@@ -162,6 +172,9 @@ void PlotPanel::addIteration(const core::IterationStats& s) {
     std::vector<double> x(s.cgResiduals.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
     m_cg->setSeriesData(0, x, s.cgResiduals);
+}
+
+void PlotPanel::queueReplots() {
     for (PlotWidget* p : m_plots) {
         if (p->isTimeSeries()) p->refresh(false);
         if (std::find(m_pendingReplots.begin(), m_pendingReplots.end(), p) == m_pendingReplots.end())

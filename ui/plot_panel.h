@@ -23,6 +23,8 @@ public:
     explicit PlotPanel(QWidget* parent = nullptr);
 
     void addIteration(const core::IterationStats& s);
+    // many iterations at once (an opened run): one refresh at the end
+    void addIterations(const std::vector<core::IterationStats>& history);
     void addConfigEvents(const std::vector<core::ConfigEvent>& events);
     void clear();
     void setSolvedThreshold(std::optional<double> threshold);
@@ -47,6 +49,8 @@ public:
 
 private:
     void layoutPlots();
+    void appendIteration(const core::IterationStats& s);
+    void queueReplots();
 
     PlotWidget* m_return = nullptr;
     PlotWidget* m_kl = nullptr;

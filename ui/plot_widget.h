@@ -54,6 +54,7 @@ public:
     bool isTimeSeries() const { return m_timeSeries; }
     QString title() const { return m_title; }
     int sampleCount() const { return static_cast<int>(m_iterations.size()); }
+    int seriesCount() const { return static_cast<int>(m_series.size()); }
     // points shown by the first series' graph
     int pointCount() const;
     int markerCount() const { return static_cast<int>(m_markers.size()); }

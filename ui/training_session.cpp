@@ -17,6 +17,7 @@ TrainingWorker::~TrainingWorker() = default;
 void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase) {
     m_trainer.reset();
     m_run.reset();
+    m_history.clear();
     try {
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
         QString runDir;
@@ -44,7 +45,9 @@ void TrainingWorker::startLoop() {
 }
 
 void TrainingWorker::runLoop() {
-    if (!m_runFlag.load() || m_stopFlag.load() || !iterateOnce()) {
+    const bool halt = m_haltLoop;
+    m_haltLoop = false;
+    if (halt || !m_runFlag.load() || m_stopFlag.load() || !iterateOnce()) {
         m_loopActive = false;
         emit loopStopped();
         return;
@@ -66,6 +69,7 @@ bool TrainingWorker::iterateOnce() {
     }
     try {
         const core::IterationStats s = m_trainer->iterate();
+        m_history.push_back(s);
         if (m_run) {
             m_run->appendProgress(s);
             if (!s.accepted)
@@ -98,6 +102,49 @@ void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
     }
 }
 
+RunStatePtr TrainingWorker::captureState() const {
+    if (!m_trainer) return nullptr;
+    auto st = std::make_shared<RunState>();
+    st->config = m_trainer->config();
+    st->checkpoint = m_trainer->saveState();
+    st->history = m_history;
+    st->events = m_trainer->configEvents();
+    st->iteration = m_trainer->iteration();
+    st->envSteps = m_trainer->envSteps();
+    st->snapshot = m_trainer->snapshot();
+    return st;
+}
+
+void TrainingWorker::loadRun(const RunStatePtr& state) {
+    if (!state) return;
+    const QString ckpt = QDir(state->source).filePath("checkpoints/latest.ckpt");
+    try {
+        auto trainer = std::make_unique<core::Trainer>(state->config, sim::environmentFactory(state->config.env));
+        try {
+            trainer->loadState(state->checkpoint);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(ckpt.toStdString() + ": " + e.what());
+        }
+        if (trainer->iteration() != state->iteration)
+            throw std::runtime_error(ckpt.toStdString() + ": the checkpoint is at iteration " + std::to_string(trainer->iteration()) +
+                                     " but the saved history ends at iteration " + std::to_string(state->iteration));
+        // commit: the previous trainer (and its run directory) goes
+        m_trainer = std::move(trainer);
+        m_run.reset();
+        m_history = state->history;
+        if (m_loopActive) m_haltLoop = true;
+        auto loaded = std::make_shared<RunState>(*state);
+        loaded->config = m_trainer->config();
+        loaded->events = m_trainer->configEvents();
+        loaded->envSteps = m_trainer->envSteps();
+        loaded->snapshot = m_trainer->snapshot();
+        loaded->checkpoint.clear();
+        emit runLoaded(loaded);
+    } catch (const std::exception& e) {
+        emit loadFailed(QString::fromStdString(e.what()));
+    }
+}
+
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     registerMetaTypes();
     m_thread.setObjectName("trpo-training");
@@ -125,6 +172,16 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
         --m_pendingResets;
         m_runDir = dir;
         if (m_pendingResets == 0) emit resetFinished(cfg);
+    });
+    connect(m_worker, &TrainingWorker::stateCaptured, this, &TrainingSession::stateCaptured);
+    connect(m_worker, &TrainingWorker::loadFailed, this, &TrainingSession::loadFailed);
+    connect(m_worker, &TrainingWorker::runLoaded, this, [this](const RunStatePtr& st) {
+        if (m_pendingResets != 0) return; // a reset requested after the load wins
+        m_runFlag = false;
+        setRunning(false);
+        m_config = st->config;
+        m_runDir.clear();
+        emit runLoaded(st);
     });
     connect(m_worker, &TrainingWorker::failed, this, [this](const QString& msg) {
         m_runFlag = false;
@@ -176,6 +233,26 @@ void TrainingSession::applyHotConfig(const core::TrpoConfig& cfg) {
         core::setConfigValue(m_config, c.key, c.to);
     QMetaObject::invokeMethod(m_worker, [w = m_worker, next = m_config] { w->applyConfig(next); },
                               Qt::QueuedConnection);
+}
+
+int TrainingSession::requestState() {
+    const int id = m_nextRequest++;
+    if (m_shutDown) return id;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, id] { emit w->stateCaptured(id, w->captureState()); }, Qt::QueuedConnection);
+    return id;
+}
+
+RunStatePtr TrainingSession::captureStateNow() {
+    if (m_shutDown || !m_thread.isRunning()) return nullptr;
+    pause();
+    RunStatePtr st;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, &st] { st = w->captureState(); }, Qt::BlockingQueuedConnection);
+    return st;
+}
+
+void TrainingSession::loadRun(const RunStatePtr& state) {
+    if (m_shutDown || !state) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, state] { w->loadRun(state); }, Qt::QueuedConnection);
 }
 
 void TrainingSession::shutdown() {

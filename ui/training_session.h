@@ -32,6 +32,11 @@ public:
     void startLoop();
     void stepOnce();
     void applyConfig(const core::TrpoConfig& cfg);
+    // the whole run as a value (config, checkpoint bytes, history, events); null without a trainer
+    RunStatePtr captureState() const;
+    // replaces the trainer by one restored from state (keeps the current one on any error);
+    // a running loop stops after the load
+    void loadRun(const RunStatePtr& state);
 
 signals:
     void iterationFinished(const core::IterationStats& stats);
@@ -41,6 +46,9 @@ signals:
     void resetFinished(const core::TrpoConfig& cfg, const QString& runDir);
     void resetFailed(const QString& message);
     void failed(const QString& message);
+    void stateCaptured(int requestId, const RunStatePtr& state);
+    void runLoaded(const RunStatePtr& state);
+    void loadFailed(const QString& message);
 
 private:
     void runLoop();
@@ -49,7 +57,9 @@ private:
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
     bool m_loopActive = false;
+    bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
+    std::vector<core::IterationStats> m_history; // every iteration of the current trainer
     std::unique_ptr<core::RunDirectory> m_run;
 };
 
@@ -67,6 +77,14 @@ public:
     void step();
     // hot fields of cfg take effect at the next iteration boundary; configApplied follows
     void applyHotConfig(const core::TrpoConfig& cfg);
+    // asks the worker for the whole run between two iterations; stateCaptured(id, state)
+    // follows (state null when there is no trainer). Returns the request id.
+    int requestState();
+    // the same, waiting for the worker (pauses first; used when closing). Null if shut down.
+    RunStatePtr captureStateNow();
+    // restores a saved run (see readRun): runLoaded with the restored run, or loadFailed with
+    // the reason and the current run untouched (it keeps running if it was)
+    void loadRun(const RunStatePtr& state);
     // stops the loop and joins the thread (idempotent); called by the destructor
     void shutdown();
 
@@ -88,6 +106,9 @@ signals:
     void loopStopped();
     void resetFinished(const core::TrpoConfig& cfg);
     void failed(const QString& message);
+    void stateCaptured(int requestId, const RunStatePtr& state);
+    void runLoaded(const RunStatePtr& state);
+    void loadFailed(const QString& message);
 
 private:
     void setRunning(bool running);
@@ -101,6 +122,7 @@ private:
     // resets requested but not yet done: results of the old trainer still in the queue are
     // dropped, so a new run never shows a point or a policy of the previous one
     int m_pendingResets = 0;
+    int m_nextRequest = 1;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
 };

@@ -1,0 +1,600 @@
+// Runs and exports in the studio, offscreen: Save run / Open run restore plots, markers,
+// settings and the trainer (the next iteration equals an uninterrupted run's), policy export
+// and Watch policy, metrics CSV, autosave and its restore offer, and bad files that must give
+// a message naming the file and the problem while the current run stays as it was.
+#include <QApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/presets.h"
+#include "core/serialization.h"
+#include "core/trainer.h"
+#include "sim/registry.h"
+#include "ui/env_view.h"
+#include "ui/hyperparameter_panel.h"
+#include "ui/main_window.h"
+#include "ui/plot_panel.h"
+#include "ui/run_file.h"
+#include "ui/training_session.h"
+
+using ui::MainWindow;
+using ui::TrainingSession;
+namespace fs = std::filesystem;
+
+namespace {
+
+ui::StudioOptions fastOptions(const QString& autosaveDir) {
+    ui::StudioOptions o;
+    o.env = "CartPole-v1";
+    o.stepsPerIteration = 256;
+    o.useSettings = false;
+    o.autosaveDir = autosaveDir;
+    return o;
+}
+
+bool waitForRun(MainWindow& w) {
+    QSignalSpy resets(&w, &MainWindow::runReset);
+    w.show();
+    if (!QTest::qWaitForWindowExposed(&w)) return false;
+    return resets.count() > 0 || resets.wait(10000);
+}
+
+// runs exactly n iterations with the Step action; returns the last one's stats
+core::IterationStats stepIterations(MainWindow& w, int n) {
+    QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+    core::IterationStats last;
+    for (int i = 0; i < n; ++i) {
+        const int before = iterations.count();
+        w.stepAction()->trigger();
+        if (!QTest::qWaitFor([&] { return iterations.count() > before; }, 15000)) return last;
+        last = iterations.last().at(0).value<core::IterationStats>();
+    }
+    return last;
+}
+
+bool sameValues(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+    return true;
+}
+
+struct PlotContents {
+    std::vector<std::vector<std::vector<double>>> values; // plot, series, samples
+    std::vector<int> markers;
+};
+
+PlotContents plotContents(MainWindow& w) {
+    PlotContents c;
+    for (ui::PlotWidget* p : w.plotPanel()->plots()) {
+        std::vector<std::vector<double>> series;
+        for (int s = 0; s < p->seriesCount(); ++s) series.push_back(p->rawValues(s));
+        c.values.push_back(series);
+        c.markers.push_back(p->markerCount());
+    }
+    return c;
+}
+
+bool samePlots(const PlotContents& a, const PlotContents& b, QString* why) {
+    if (a.values.size() != b.values.size() || a.markers != b.markers) {
+        *why = "marker counts differ";
+        return false;
+    }
+    for (size_t p = 0; p < a.values.size(); ++p) {
+        if (a.values[p].size() != b.values[p].size()) {
+            *why = QString("plot %1: series count").arg(p);
+            return false;
+        }
+        for (size_t s = 0; s < a.values[p].size(); ++s)
+            if (!sameValues(a.values[p][s], b.values[p][s])) {
+                *why = QString("plot %1 series %2 differs").arg(p).arg(s);
+                return false;
+            }
+    }
+    return true;
+}
+
+void writeBytes(const QString& path, const QByteArray& bytes) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(bytes);
+}
+
+QByteArray readBytes(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QByteArray randomBytes(int n, unsigned seed) {
+    QByteArray b(n, 0);
+    unsigned x = seed;
+    for (int i = 0; i < n; ++i) {
+        x = x * 1664525u + 1013904223u;
+        b[i] = static_cast<char>(x >> 24);
+    }
+    return b;
+}
+
+void copyDir(const QString& from, const QString& to) {
+    fs::copy(from.toStdString(), to.toStdString(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+// collects the messages the window would have shown in dialogs
+struct Messages {
+    QStringList texts;
+    void attach(MainWindow& w) {
+        w.setMessageHook([this](const QString& title, const QString& text) { texts << title + ": " + text; });
+    }
+};
+
+} // namespace
+
+class TestPersistence : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QApplication::setOrganizationName("trpo-studio-test");
+        QApplication::setApplicationName("test_persistence");
+    }
+
+    void statsRoundTripThroughJson() {
+        core::IterationStats s;
+        s.iteration = 7;
+        s.envSteps = 1792;
+        s.returnMean = 21.5;
+        s.improvementRatio = std::numeric_limits<double>::quiet_NaN();
+        s.klMax = std::numeric_limits<double>::infinity();
+        s.outcome = core::LineSearchOutcome::KlExceeded;
+        s.trials = {{1.0, 0.2, 0.1, 0.05, 0.06, false}, {0.8, 0.009, 0.08, 0.04, 0.048, true}};
+        s.cgResiduals = {1.0, 0.1, 1e-5};
+        s.stdPerDim = {0.9, 1.1};
+        s.delta = 0.1 + 0.2; // not exactly representable in short decimal
+        const core::IterationStats back = ui::statsFromJson(ui::statsToJson(s));
+        QCOMPARE(ui::statsToJson(back).dump(), ui::statsToJson(s).dump());
+        QVERIFY(std::isnan(back.improvementRatio));
+        QVERIFY(std::isinf(back.klMax));
+        QVERIFY(!back.returnMin.has_value());
+        QCOMPARE(back.delta, s.delta);
+        QCOMPARE(back.trials.size(), size_t(2));
+        QVERIFY(back.trials[1].accepted);
+    }
+
+    // Save after a few iterations (with a δ change) -> Open in a fresh window: same points,
+    // markers and settings, and the next iteration equals that of the run that never stopped
+    void saveOpenContinues() {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const QString runPath = tmp.filePath("first.trporun");
+
+        MainWindow a(fastOptions(tmp.filePath("autosave-a")));
+        QVERIFY(waitForRun(a));
+        stepIterations(a, 2);
+        QSignalSpy applied(a.session(), &TrainingSession::configApplied);
+        QVERIFY(a.hyperparameterPanel()->requestChange("delta", "0.02"));
+        QVERIFY(applied.wait(10000));
+        stepIterations(a, 2);
+        QCOMPARE(a.iterationCount(), 4);
+
+        QSignalSpy saved(&a, &MainWindow::runSaved);
+        a.saveRun(runPath);
+        QVERIFY(saved.wait(10000));
+        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "history.json", "policy.json", "checkpoints/latest.ckpt"})
+            QVERIFY2(QFileInfo::exists(QDir(runPath).filePath(f)), f);
+        QCOMPARE(readBytes(QDir(runPath).filePath("progress.csv")).count('\n'), 5);
+        QVERIFY(readBytes(QDir(runPath).filePath("events.jsonl")).contains("\"key\":\"delta\""));
+        const PlotContents before = plotContents(a);
+        QCOMPARE(before.markers[0], 1);
+        const core::TrpoConfig cfgA = a.hyperparameterPanel()->config();
+        // the uninterrupted run's next iteration (saving does not disturb the trainer)
+        const core::IterationStats nextA = stepIterations(a, 1);
+        QCOMPARE(nextA.iteration, 5);
+
+        MainWindow b(fastOptions(tmp.filePath("autosave-b")));
+        QVERIFY(waitForRun(b));
+        Messages msgs;
+        msgs.attach(b);
+        QSignalSpy opened(&b, &MainWindow::runOpened);
+        QVERIFY(b.openRun(runPath));
+        QVERIFY(opened.wait(10000));
+        QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
+        QCOMPARE(b.iterationCount(), 4);
+        QCOMPARE(b.history().size(), size_t(4));
+        QString why;
+        QVERIFY2(samePlots(before, plotContents(b), &why), qPrintable(why));
+        for (ui::PlotWidget* p : b.plotPanel()->timePlots()) QCOMPARE(p->markerCount(), 1);
+        QCOMPARE(core::configToJson(b.hyperparameterPanel()->config()), core::configToJson(cfgA));
+        QCOMPARE(b.hyperparameterPanel()->config().delta, 0.02);
+        QCOMPARE(b.environmentPicker()->currentText(), QString("CartPole-v1"));
+        QVERIFY(b.envView()->hasSnapshot());
+        QCOMPARE(b.envView()->snapshot()->iteration, 4);
+
+        const core::IterationStats nextB = stepIterations(b, 1);
+        QCOMPARE(nextB.iteration, 5);
+        QCOMPARE(QString::fromStdString(ui::statsToJsonWithoutTiming(nextB).dump()),
+                 QString::fromStdString(ui::statsToJsonWithoutTiming(nextA).dump()));
+
+        // saving again over the same directory replaces it completely
+        a.saveRun(runPath);
+        QVERIFY(saved.wait(10000));
+        QVERIFY(!QFileInfo::exists(runPath + ".old") && !QFileInfo::exists(runPath + ".saving"));
+        QCOMPARE(ui::readRun(runPath.toStdString()).iteration, 5);
+        // a directory that is not a saved run is never overwritten
+        QDir(tmp.path()).mkpath("other/stuff");
+        a.setMessageHook([&](const QString&, const QString& text) { msgs.texts << text; });
+        a.saveRun(tmp.filePath("other"));
+        QTRY_VERIFY_WITH_TIMEOUT(!msgs.texts.isEmpty(), 10000);
+        QVERIFY2(msgs.texts.last().contains("does not hold a saved run"), qPrintable(msgs.texts.last()));
+        QVERIFY(QFileInfo::exists(tmp.filePath("other/stuff")));
+
+        // Start continues too (the loop runs on the restored trainer)
+        QSignalSpy iterations(b.session(), &TrainingSession::iterationFinished);
+        b.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        b.pauseAction()->trigger();
+        QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, 6);
+    }
+
+    void openWhileRunningStopsAndRestores() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("r.trporun");
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        stepIterations(w, 3);
+        QSignalSpy saved(&w, &MainWindow::runSaved);
+        w.saveRun(runPath);
+        QVERIFY(saved.wait(10000));
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        w.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        QSignalSpy opened(&w, &MainWindow::runOpened);
+        QVERIFY(w.openRun(runPath));
+        QVERIFY(opened.wait(10000));
+        QVERIFY(!w.session()->isRunning());
+        QTest::qWait(400);
+        QCOMPARE(w.iterationCount(), 3);
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->sampleCount(), 3);
+        QCOMPARE(stepIterations(w, 1).iteration, 4);
+    }
+
+    void exportPolicyAndWatch() {
+        QTemporaryDir tmp;
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        Messages msgs;
+        msgs.attach(w);
+        stepIterations(w, 2);
+        const QString json = tmp.filePath("policy.json");
+        QSignalSpy exported(&w, &MainWindow::policyExported);
+        w.exportPolicy(json);
+        QVERIFY(exported.wait(10000));
+        const core::SnapshotPtr file = core::policyFromJson(core::readFileText(json.toStdString()));
+        QCOMPARE(file->envId, std::string("CartPole-v1"));
+        QCOMPARE(file->iteration, 2);
+
+        // a policy of another environment, written by core
+        core::TrpoConfig acro = core::presetConfig("Acrobot-v1");
+        acro.stepsPerIteration = 256;
+        core::Trainer t(acro, sim::environmentFactory("Acrobot-v1"));
+        t.iterate();
+        const QString acroJson = tmp.filePath("acrobot.json");
+        core::writeFileAtomic(acroJson.toStdString(), core::policyToJson(*t.snapshot(), {}));
+        const QString acroCkpt = tmp.filePath("acrobot.ckpt");
+        core::writeFileAtomic(acroCkpt.toStdString(), t.saveState());
+
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        w.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
+
+        // JSON of the run's own environment: training pauses, the viewer plays the file
+        QVERIFY(w.watchPolicy(acroJson));
+        QVERIFY(!w.session()->isRunning());
+        QVERIFY(w.isWatching());
+        QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
+        QVERIFY(w.watchBanner()->isVisible());
+        QVERIFY(w.watchBanner()->text().contains("acrobot.json"));
+        QVERIFY(w.envView()->snapshot()->theta.isApprox(t.snapshot()->theta));
+        QTest::qWait(300);
+        const int itersWhileWatching = w.iterationCount();
+        const int step0 = w.envView()->episodeStep();
+        QTRY_VERIFY_WITH_TIMEOUT(w.envView()->episodeStep() != step0, 5000); // frames advance
+        QTest::qWait(300);
+        QCOMPARE(w.iterationCount(), itersWhileWatching); // no training while watching
+        // live snapshots do not replace the watched policy
+        QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
+
+        // the run's own exported policy (same environment)
+        QVERIFY(w.watchPolicy(json));
+        QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+        QVERIFY(w.envView()->snapshot()->theta.isApprox(file->theta));
+        QCOMPARE(w.watchedFile(), json);
+
+        // a checkpoint plays too
+        QVERIFY(w.watchPolicy(acroCkpt));
+        QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
+        QVERIFY(w.envView()->snapshot()->theta.isApprox(t.snapshot()->theta));
+
+        // Start leaves watch mode cleanly and trains on
+        w.startAction()->trigger();
+        QVERIFY(!w.isWatching());
+        QVERIFY(!w.watchBanner()->isVisible());
+        QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+        iterations.clear();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.envView()->hasSnapshot(), 5000);
+        w.pauseAction()->trigger();
+
+        // Reset leaves it too
+        QVERIFY(w.watchPolicy(acroCkpt));
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        w.resetAction()->trigger();
+        QVERIFY(!w.isWatching());
+        QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+        QVERIFY(resets.wait(10000));
+
+        if (ui::onnxAvailable()) {
+            stepIterations(w, 1);
+            const QString onnx = tmp.filePath("policy.onnx");
+            w.exportPolicy(onnx);
+            QVERIFY(exported.wait(10000));
+            QVERIFY(QFileInfo(onnx).size() > 100);
+            QVERIFY(w.watchPolicy(onnx));
+            QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+            const int s0 = w.envView()->episodeStep();
+            QTRY_VERIFY_WITH_TIMEOUT(w.envView()->episodeStep() != s0, 5000);
+            w.resetAction()->trigger();
+        } else {
+            qInfo("ONNX support not built: the ONNX export/watch part is skipped");
+        }
+        QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
+    }
+
+    void exportMetricsCsv() {
+        QTemporaryDir tmp;
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        stepIterations(w, 3);
+        const QString path = tmp.filePath("metrics.csv");
+        QVERIFY(w.exportMetrics(path));
+        const QStringList lines = QString::fromUtf8(readBytes(path)).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 4);
+        QCOMPARE(lines[0].toStdString(), core::csvHeader());
+        for (int i = 1; i <= 3; ++i) {
+            QVERIFY(lines[i].startsWith(QString::number(i) + ","));
+            QCOMPARE(lines[i].toStdString(), core::csvRow(w.history()[static_cast<size_t>(i - 1)]));
+        }
+    }
+
+    void autosaveAndRestoreOffer() {
+        QTemporaryDir tmp;
+        const QString dir = tmp.filePath("autosave");
+        int autosavedAt = 0;
+        {
+            // a session that "crashes": destroyed without closing (no clean-exit marker)
+            MainWindow a(fastOptions(dir));
+            QVERIFY(waitForRun(a));
+            QCOMPARE(a.autosaveInterval(), 10); // default
+            a.autosaveEditor()->setValue(3);
+            QCOMPARE(a.autosaveInterval(), 3);
+            QSignalSpy autosaved(&a, &MainWindow::autosaved);
+            stepIterations(a, 2);
+            QTest::qWait(200);
+            QCOMPARE(autosaved.count(), 0);
+            stepIterations(a, 1);
+            QVERIFY(autosaved.count() > 0 || autosaved.wait(10000));
+            QCOMPARE(autosaved.at(0).at(0).toString(), a.autosavePath());
+            QVERIFY(QFileInfo::exists(QDir(a.autosavePath()).filePath("history.json")));
+            autosavedAt = ui::readRun(a.autosavePath().toStdString()).iteration;
+            QCOMPARE(autosavedAt, 3);
+            stepIterations(a, 1); // lost by the "crash" (fewer than N)
+        }
+
+        // next session: offered, answered Yes programmatically, restored
+        MainWindow b(fastOptions(dir));
+        QVERIFY(waitForRun(b));
+        QVERIFY(b.hasUnfinishedAutosave());
+        QStringList questions;
+        b.setQuestionHook([&](const QString& title, const QString& text) {
+            questions << title + " " + text;
+            return true;
+        });
+        QSignalSpy opened(&b, &MainWindow::runOpened);
+        QVERIFY(b.offerAutosaveRestore());
+        QCOMPARE(questions.size(), 1);
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(b.iterationCount(), autosavedAt);
+        QCOMPARE(stepIterations(b, 1).iteration, autosavedAt + 1);
+
+        // a clean exit (which autosaves once more) leaves nothing to offer
+        QVERIFY(b.close());
+        QCOMPARE(ui::readRun(b.autosavePath().toStdString()).iteration, autosavedAt + 1);
+        MainWindow c(fastOptions(dir));
+        QVERIFY(waitForRun(c));
+        QVERIFY(!c.hasUnfinishedAutosave());
+        c.setQuestionHook([&](const QString&, const QString&) {
+            questions << "unexpected";
+            return true;
+        });
+        QVERIFY(!c.offerAutosaveRestore());
+        QCOMPARE(questions.size(), 1);
+
+        // answering No leaves the current run alone
+        {
+            MainWindow d(fastOptions(dir));
+            QVERIFY(waitForRun(d));
+            d.autosaveEditor()->setValue(1);
+            stepIterations(d, 2);
+            QTest::qWait(300); // the autosave of iteration 2 lands
+        }
+        MainWindow e(fastOptions(dir));
+        QVERIFY(waitForRun(e));
+        QVERIFY(e.hasUnfinishedAutosave());
+        e.setQuestionHook([](const QString&, const QString&) { return false; });
+        QVERIFY(!e.offerAutosaveRestore());
+        QTest::qWait(300);
+        QCOMPARE(e.iterationCount(), 0);
+    }
+
+    void badRunFilesKeepTheCurrentRun() {
+        QTemporaryDir tmp;
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        Messages msgs;
+        msgs.attach(w);
+        stepIterations(w, 2);
+        const QString good = tmp.filePath("good.trporun");
+        QSignalSpy saved(&w, &MainWindow::runSaved);
+        w.saveRun(good);
+        QVERIFY(saved.wait(10000));
+        const PlotContents before = plotContents(w);
+        const std::string cfgBefore = core::configToJson(w.hyperparameterPanel()->config());
+
+        const QString ckptRel = "checkpoints/latest.ckpt";
+        const QByteArray ckpt = readBytes(QDir(good).filePath(ckptRel));
+        const QByteArray hist = readBytes(QDir(good).filePath("history.json"));
+        const QByteArray cfgJson = readBytes(QDir(good).filePath("config.json"));
+        QVERIFY(ckpt.size() > 100 && hist.size() > 100);
+
+        struct Case {
+            QString name, file;
+            QByteArray bytes;
+            QStringList expect; // words the message must contain (besides the file's name)
+        };
+        QByteArray wrongVersionCkpt = ckpt;
+        wrongVersionCkpt[8] = 99;
+        QByteArray wrongVersionHist = hist;
+        wrongVersionHist.replace("\"version\":1", "\"version\":99");
+        QByteArray acroCfg = cfgJson;
+        acroCfg.replace("CartPole-v1", "Acrobot-v1");
+        QByteArray acroHist = hist;
+        acroHist.replace("\"env\":\"CartPole-v1\"", "\"env\":\"Acrobot-v1\"");
+        QByteArray unknownEnvCfg = cfgJson;
+        unknownEnvCfg.replace("CartPole-v1", "NoSuchEnv-v0");
+        const std::vector<Case> cases = {
+            {"empty checkpoint", ckptRel, QByteArray(), {"empty"}},
+            {"truncated checkpoint", ckptRel, ckpt.left(ckpt.size() / 2), {"truncated"}},
+            {"random checkpoint", ckptRel, randomBytes(4000, 7), {"not a TRPO Studio checkpoint"}},
+            {"wrong-version checkpoint", ckptRel, wrongVersionCkpt, {"version 99"}},
+            {"empty history", "history.json", QByteArray(), {"empty"}},
+            {"truncated history", "history.json", hist.left(hist.size() / 2), {"not valid JSON"}},
+            {"random history", "history.json", randomBytes(3000, 11), {"not valid JSON"}},
+            {"wrong-version history", "history.json", wrongVersionHist, {"version 99"}},
+            {"unknown environment", "config.json", unknownEnvCfg, {"NoSuchEnv-v0"}},
+        };
+        int n = 0;
+        for (const Case& c : cases) {
+            const QString dir = tmp.filePath(QString("bad%1.trporun").arg(n++));
+            copyDir(good, dir);
+            writeBytes(QDir(dir).filePath(c.file), c.bytes);
+            const int before = msgs.texts.size();
+            w.openRun(dir);
+            QTRY_VERIFY2_WITH_TIMEOUT(msgs.texts.size() == before + 1, qPrintable(c.name), 10000);
+            const QString m = msgs.texts.last();
+            QVERIFY2(m.contains(QDir(dir).filePath(c.file)), qPrintable(c.name + ": " + m));
+            for (const QString& word : c.expect) QVERIFY2(m.contains(word), qPrintable(c.name + ": " + m));
+        }
+        // wrong environment: config and history say Acrobot, the checkpoint is CartPole's (found by the worker)
+        {
+            const QString dir = tmp.filePath("wrongenv.trporun");
+            copyDir(good, dir);
+            writeBytes(QDir(dir).filePath("config.json"), acroCfg);
+            writeBytes(QDir(dir).filePath("history.json"), acroHist);
+            const int before = msgs.texts.size();
+            QVERIFY(w.openRun(dir)); // readable; the trainer refuses it
+            QTRY_VERIFY_WITH_TIMEOUT(msgs.texts.size() == before + 1, 10000);
+            const QString m = msgs.texts.last();
+            QVERIFY2(m.contains(QDir(dir).filePath(ckptRel)) && m.contains("CartPole-v1") && m.contains("Acrobot-v1"), qPrintable(m));
+        }
+        // no such directory
+        {
+            const int before = msgs.texts.size();
+            QVERIFY(!w.openRun(tmp.filePath("missing.trporun")));
+            QCOMPARE(msgs.texts.size(), before + 1);
+            QVERIFY(msgs.texts.last().contains("missing.trporun"));
+        }
+
+        // nothing was lost
+        QCOMPARE(w.iterationCount(), 2);
+        QString why;
+        QVERIFY2(samePlots(before, plotContents(w), &why), qPrintable(why));
+        QCOMPARE(core::configToJson(w.hyperparameterPanel()->config()), cfgBefore);
+        QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+        QCOMPARE(stepIterations(w, 1).iteration, 3);
+
+        // a running run keeps running through a refused open
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        w.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
+        const int before2 = msgs.texts.size();
+        QVERIFY(w.openRun(tmp.filePath("wrongenv.trporun")));
+        QTRY_VERIFY_WITH_TIMEOUT(msgs.texts.size() == before2 + 1, 10000);
+        QVERIFY(w.session()->isRunning());
+        const int now = iterations.count();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() > now + 1, 30000);
+        w.pauseAction()->trigger();
+    }
+
+    void badPolicyFilesKeepTheCurrentRun() {
+        QTemporaryDir tmp;
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        Messages msgs;
+        msgs.attach(w);
+        stepIterations(w, 1);
+        const QString good = tmp.filePath("policy.json");
+        QSignalSpy exported(&w, &MainWindow::policyExported);
+        w.exportPolicy(good);
+        QVERIFY(exported.wait(10000));
+        const QByteArray text = readBytes(good);
+        auto edited = [&](const char* key, const nlohmann::json& value) {
+            nlohmann::json j = nlohmann::json::parse(text.toStdString());
+            j[key] = value;
+            return QByteArray::fromStdString(j.dump(1));
+        };
+        const QByteArray wrongVersion = edited("version", 7);
+        const QByteArray wrongEnv = edited("env_id", "NoSuchEnv-v0");
+        const QByteArray otherEnv = edited("env_id", "MountainCarContinuous-v0"); // CartPole's network: spaces differ
+
+        struct Case {
+            QString file;
+            QByteArray bytes;
+            QString expect;
+        };
+        const std::vector<Case> cases = {
+            {"empty.json", QByteArray(), "empty"},
+            {"truncated.json", text.left(text.size() / 2), "not valid JSON"},
+            {"random.json", randomBytes(2000, 3), "not valid JSON"},
+            {"version.json", wrongVersion, "version 7"},
+            {"unknownenv.json", wrongEnv, "NoSuchEnv-v0"},
+            {"otherenv.json", otherEnv, "do not match environment MountainCarContinuous-v0"},
+            {"empty.ckpt", QByteArray(), "empty"},
+            {"random.ckpt", randomBytes(5000, 5), "not a TRPO Studio checkpoint"},
+        };
+        for (const Case& c : cases) {
+            const QString path = tmp.filePath(c.file);
+            writeBytes(path, c.bytes);
+            const int before = msgs.texts.size();
+            QVERIFY2(!w.watchPolicy(path), qPrintable(c.file));
+            QCOMPARE(msgs.texts.size(), before + 1);
+            QVERIFY2(msgs.texts.last().contains(path) && msgs.texts.last().contains(c.expect), qPrintable(msgs.texts.last()));
+            QVERIFY(!w.isWatching());
+            QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
+        }
+        QVERIFY(!w.watchPolicy(tmp.filePath("nothing-here.json")));
+        QVERIFY(msgs.texts.last().contains("nothing-here.json"));
+        QCOMPARE(w.iterationCount(), 1);
+    }
+};
+
+QTEST_MAIN(TestPersistence)
+#include "test_persistence.moc"

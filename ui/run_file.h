@@ -1,0 +1,77 @@
+// The studio's saved runs and policy files.
+//
+// A saved run is a directory NAME.trporun/ laid out like a trpo-train run directory, so
+// `trpo-train --resume` can continue it too:
+//   config.json              the run's configuration (hot values as of the checkpoint)
+//   progress.csv             csvHeader() and one csvRow() per iteration
+//   events.jsonl             started / hyperparameter / line_search_failed events
+//   checkpoints/latest.ckpt  Trainer::saveState() (the full training state)
+//   policy.json              the policy at the checkpoint (core::policyToJson)
+//   history.json             {"format":"trpo-studio-history","version":1,"env":..,"iteration":..,
+//                             "saved_at_ms":..,"iterations":[every IterationStats, all fields],
+//                             "config_events":[..]} — what the plots are rebuilt from
+// Every file is written with core::writeFileAtomic into NAME.trporun.saving/, which then
+// replaces NAME.trporun (the previous copy is kept as NAME.trporun.old until the swap is
+// done), so an interrupted save never leaves a half-written run.
+#pragma once
+
+#include <QString>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <vector>
+
+#include "core/config.h"
+#include "core/serialization.h"
+#include "core/snapshot.h"
+#include "core/stats.h"
+#include "core/trainer.h"
+
+namespace ui {
+
+constexpr int kRunFormatVersion = 1;
+constexpr const char* kRunFormat = "trpo-studio-history";
+
+// everything a run is: what the worker hands out for Save and takes back for Open
+struct RunState {
+    core::TrpoConfig config;
+    std::vector<std::uint8_t> checkpoint; // Trainer::saveState()
+    std::vector<core::IterationStats> history;
+    std::vector<core::ConfigEvent> events;
+    int iteration = 0;
+    std::int64_t envSteps = 0;
+    core::SnapshotPtr snapshot;           // the policy at the checkpoint (may be null on Open)
+    std::int64_t savedAtMs = 0;           // set by writeRun / readRun
+    QString source;                       // the directory it was read from (Open)
+};
+using RunStatePtr = std::shared_ptr<const RunState>;
+
+// IterationStats <-> JSON with every field (non-finite numbers as "nan", "inf", "-inf")
+nlohmann::json statsToJson(const core::IterationStats& s);
+core::IterationStats statsFromJson(const nlohmann::json& j); // throws std::runtime_error
+// the same without the timing fields (wall time, phase seconds, steps/s): for comparisons
+nlohmann::json statsToJsonWithoutTiming(const core::IterationStats& s);
+
+// δ over the run, for policy metadata
+core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events);
+
+// writes the run directory (see above); throws core::FileError naming the file
+void writeRun(const std::filesystem::path& dir, const RunState& state);
+// reads and checks history.json, config.json and the checkpoint's presence; does not build
+// a trainer (the worker does, and loadState checks the checkpoint itself). Throws
+// std::runtime_error whose message starts with the offending file's path.
+RunState readRun(const std::filesystem::path& dir);
+// the saved time of the run at dir (history.json's saved_at_ms), or nullopt if unreadable
+std::optional<std::int64_t> runSavedAt(const std::filesystem::path& dir);
+
+// a policy to watch: policy.json, policy.onnx (when ONNX support is built in) or a trainer
+// checkpoint (.ckpt). Checks that the environment exists and that the policy's spaces match
+// it. Throws std::runtime_error naming the file and the problem.
+core::SnapshotPtr readPolicyFile(const std::filesystem::path& p);
+// writes a policy as JSON or ONNX by the suffix of p; throws core::FileError / runtime_error
+void writePolicyFile(const std::filesystem::path& p, const core::PolicySnapshot& s, const core::PolicyMetadata& meta);
+bool onnxAvailable();
+
+} // namespace ui
