@@ -619,7 +619,11 @@ void MainWindow::onStateCaptured(int requestId, const RunStatePtr& state) {
     if (it == m_pendingSaves.end()) return;
     const PendingSave job = it->second;
     m_pendingSaves.erase(it);
-    if (job.kind == SaveKind::Autosave) m_autosavePending = false;
+    if (job.kind == SaveKind::Autosave) {
+        m_autosavePending = false;
+        // a reset came in between: never replace the autosave by an empty run
+        if (!state || state->iteration == 0) return;
+    }
     if (!state) {
         if (job.kind != SaveKind::Autosave)
             showError(job.kind == SaveKind::Run ? tr("Save run") : tr("Export policy"),
