@@ -12,6 +12,7 @@
 #include "core/run_writer.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
+#include "export/onnx_export.h"
 #include "sim/registry.h"
 
 namespace {
@@ -221,6 +222,7 @@ int main(int argc, char** argv) {
         }
         run.saveCheckpoint(trainer);
         run.writePolicyJson(trainer);
+        exporter::writePolicyOnnx(*trainer.snapshot(), core::policyMetadataOf(trainer), run.path() / "policy.onnx");
         run.appendEvent(trainer.iteration(), "stopped", nlohmann::json{{"reason", why}}.dump());
         const auto r = trainer.recentReturnMean();
         std::printf("trpo-train: %s after %d iterations, %lld steps, %.2f s; mean return of the last %zu episodes: %s\n",

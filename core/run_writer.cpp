@@ -95,18 +95,21 @@ void RunDirectory::loadCheckpoint(Trainer& t) {
     writeFileAtomic(csv, out);
 }
 
-void RunDirectory::writePolicyJson(const Trainer& t) const {
+PolicyMetadata policyMetadataOf(const Trainer& t) {
     PolicyMetadata meta;
     meta.seed = t.config().seed;
-    meta.deltaHistory.push_back({1, 0});
     // reconstruct δ over time from the recorded changes
     double d0 = t.config().delta;
     for (auto it = t.configEvents().rbegin(); it != t.configEvents().rend(); ++it)
         if (it->key == "delta") d0 = std::stod(it->from);
-    meta.deltaHistory[0].second = d0;
+    meta.deltaHistory.push_back({1, d0});
     for (const ConfigEvent& e : t.configEvents())
         if (e.key == "delta") meta.deltaHistory.push_back({e.iteration, std::stod(e.to)});
-    writeFileAtomic(m_dir / "policy.json", policyToJson(*t.snapshot(), meta));
+    return meta;
+}
+
+void RunDirectory::writePolicyJson(const Trainer& t) const {
+    writeFileAtomic(m_dir / "policy.json", policyToJson(*t.snapshot(), policyMetadataOf(t)));
 }
 
 } // namespace core

@@ -12,6 +12,10 @@
 
 namespace core {
 
+struct PolicyMetadata;
+// seed and δ history of a trainer's run, for policy exports
+PolicyMetadata policyMetadataOf(const Trainer& t);
+
 class RunDirectory {
 public:
     // creates (or reuses an empty) directory and writes config.json and the CSV header;

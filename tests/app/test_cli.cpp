@@ -76,7 +76,8 @@ private slots:
         Result r = run({"--env", "CartPole-v1", "--iterations", "3", "--steps-per-iteration", "256", "--out", out,
                         "--quiet"});
         QCOMPARE(r.code, 0);
-        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "checkpoints/latest.ckpt", "policy.json"})
+        for (const char* f :
+             {"config.json", "progress.csv", "events.jsonl", "checkpoints/latest.ckpt", "policy.json", "policy.onnx"})
             QVERIFY2(QFileInfo::exists(out + "/" + f), f);
         // the same directory again is refused rather than overwritten
         r = run({"--env", "CartPole-v1", "--iterations", "1", "--out", out});
