@@ -701,10 +701,13 @@ void MainWindow::onRunLoaded(const RunStatePtr& st) {
         m_statusIteration->setText(tr("Iteration 0"));
         m_statusSteps->setText(tr("0 steps"));
     }
-    m_runSummary->setText(tr("Opened <b>%1</b>: %2, iteration %3, %4 steps.<br>Press <b>Space</b> to continue training.")
-                              .arg(st->source.toHtmlEscaped(), QString::fromStdString(cfg.env))
-                              .arg(st->iteration)
-                              .arg(withThousands(st->envSteps)));
+    QString summary = tr("Opened <b>%1</b>: %2, iteration %3, %4 steps.")
+                          .arg(st->source.toHtmlEscaped(), QString::fromStdString(cfg.env))
+                          .arg(st->iteration)
+                          .arg(withThousands(st->envSteps));
+    if (!m_session->runDirectory().isEmpty())
+        summary += tr("<br>Writing %1").arg(m_session->runDirectory().toHtmlEscaped());
+    m_runSummary->setText(summary + tr("<br>Press <b>Space</b> to continue training."));
     statusBar()->showMessage(tr("Opened %1 at iteration %2").arg(st->source).arg(st->iteration), 8000);
     updateActions();
     emit runOpened(st->source);

@@ -9,6 +9,19 @@
 
 namespace ui {
 
+namespace {
+
+// <base>/<env>-<date-time>[-n]: a directory name no run uses yet
+QString newRunDirectory(const QString& base, const std::string& env) {
+    const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-hhmmss");
+    QString dir = QDir(base).filePath(QString::fromStdString(env) + "-" + stamp);
+    for (int n = 2; QDir(dir).exists(); ++n)
+        dir = QDir(base).filePath(QString::fromStdString(env) + "-" + stamp + "-" + QString::number(n));
+    return dir;
+}
+
+} // namespace
+
 TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag)
     : m_runFlag(runFlag), m_stopFlag(stopFlag) {}
 
@@ -22,10 +35,7 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
         QString runDir;
         if (!runDirBase.isEmpty()) {
-            const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-hhmmss");
-            QString dir = QDir(runDirBase).filePath(QString::fromStdString(cfg.env) + "-" + stamp);
-            for (int n = 2; QDir(dir).exists(); ++n)
-                dir = QDir(runDirBase).filePath(QString::fromStdString(cfg.env) + "-" + stamp + "-" + QString::number(n));
+            const QString dir = newRunDirectory(runDirBase, cfg.env);
             m_run = std::make_unique<core::RunDirectory>(core::RunDirectory::create(dir.toStdString(), cfg));
             m_run->appendEvent(0, "started", nlohmann::json{{"env", cfg.env}, {"seed", cfg.seed}, {"source", "trpo-studio"}}.dump());
             runDir = dir;
@@ -115,7 +125,7 @@ RunStatePtr TrainingWorker::captureState() const {
     return st;
 }
 
-void TrainingWorker::loadRun(const RunStatePtr& state) {
+void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase) {
     if (!state) return;
     const QString ckpt = QDir(state->source).filePath("checkpoints/latest.ckpt");
     try {
@@ -132,6 +142,24 @@ void TrainingWorker::loadRun(const RunStatePtr& state) {
         m_trainer = std::move(trainer);
         m_run.reset();
         m_history = state->history;
+        // with a run directory base, the opened run goes on in a new run directory that
+        // starts with its history
+        QString runDir;
+        if (!runDirBase.isEmpty()) {
+            try {
+                const QString dir = newRunDirectory(runDirBase, m_trainer->config().env);
+                m_run = std::make_unique<core::RunDirectory>(core::RunDirectory::create(dir.toStdString(), m_trainer->config()));
+                m_run->appendEvent(0, "started",
+                                   nlohmann::json{{"env", m_trainer->config().env}, {"seed", m_trainer->config().seed}, {"source", "trpo-studio"}}.dump());
+                m_run->appendEvent(m_trainer->iteration(), "opened", nlohmann::json{{"from", state->source.toStdString()}}.dump());
+                for (const core::ConfigEvent& e : m_trainer->configEvents())
+                    m_run->appendEvent(e.iteration, "hyperparameter", nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
+                for (const core::IterationStats& s : m_history) m_run->appendProgress(s);
+                runDir = dir;
+            } catch (const std::exception&) {
+                m_run.reset(); // the run itself is fine; it is just not recorded
+            }
+        }
         if (m_loopActive) m_haltLoop = true;
         auto loaded = std::make_shared<RunState>(*state);
         loaded->config = m_trainer->config();
@@ -139,7 +167,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state) {
         loaded->envSteps = m_trainer->envSteps();
         loaded->snapshot = m_trainer->snapshot();
         loaded->checkpoint.clear();
-        emit runLoaded(loaded);
+        emit runLoaded(loaded, runDir);
     } catch (const std::exception& e) {
         emit loadFailed(QString::fromStdString(e.what()));
     }
@@ -175,12 +203,12 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     });
     connect(m_worker, &TrainingWorker::stateCaptured, this, &TrainingSession::stateCaptured);
     connect(m_worker, &TrainingWorker::loadFailed, this, &TrainingSession::loadFailed);
-    connect(m_worker, &TrainingWorker::runLoaded, this, [this](const RunStatePtr& st) {
+    connect(m_worker, &TrainingWorker::runLoaded, this, [this](const RunStatePtr& st, const QString& runDir) {
         if (m_pendingResets != 0) return; // a reset requested after the load wins
         m_runFlag = false;
         setRunning(false);
         m_config = st->config;
-        m_runDir.clear();
+        m_runDir = runDir;
         emit runLoaded(st);
     });
     connect(m_worker, &TrainingWorker::failed, this, [this](const QString& msg) {
@@ -252,7 +280,8 @@ RunStatePtr TrainingSession::captureStateNow() {
 
 void TrainingSession::loadRun(const RunStatePtr& state) {
     if (m_shutDown || !state) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, state] { w->loadRun(state); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, state, base = m_runDirBase] { w->loadRun(state, base); },
+                              Qt::QueuedConnection);
 }
 
 void TrainingSession::shutdown() {

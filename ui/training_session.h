@@ -35,8 +35,9 @@ public:
     // the whole run as a value (config, checkpoint bytes, history, events); null without a trainer
     RunStatePtr captureState() const;
     // replaces the trainer by one restored from state (keeps the current one on any error);
-    // a running loop stops after the load
-    void loadRun(const RunStatePtr& state);
+    // a running loop stops after the load. With runDirBase, the run goes on in a new run
+    // directory holding its history.
+    void loadRun(const RunStatePtr& state, const QString& runDirBase);
 
 signals:
     void iterationFinished(const core::IterationStats& stats);
@@ -47,7 +48,7 @@ signals:
     void resetFailed(const QString& message);
     void failed(const QString& message);
     void stateCaptured(int requestId, const RunStatePtr& state);
-    void runLoaded(const RunStatePtr& state);
+    void runLoaded(const RunStatePtr& state, const QString& runDir);
     void loadFailed(const QString& message);
 
 private:

@@ -267,6 +267,34 @@ private slots:
         QCOMPARE(stepIterations(w, 1).iteration, 4);
     }
 
+    // with --out, an opened run goes on in a new run directory that starts with its history
+    void openedRunIsRecordedInTheRunDirectory() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("r.trporun");
+        {
+            MainWindow a(fastOptions(tmp.filePath("autosave")));
+            QVERIFY(waitForRun(a));
+            stepIterations(a, 3);
+            QSignalSpy saved(&a, &MainWindow::runSaved);
+            a.saveRun(runPath);
+            QVERIFY(saved.wait(10000));
+        }
+        ui::StudioOptions o = fastOptions(tmp.filePath("autosave"));
+        o.runDirBase = tmp.filePath("runs");
+        MainWindow w(o);
+        QVERIFY(waitForRun(w));
+        const QString first = w.session()->runDirectory();
+        QSignalSpy opened(&w, &MainWindow::runOpened);
+        QVERIFY(w.openRun(runPath));
+        QVERIFY(opened.wait(10000));
+        const QString dir = w.session()->runDirectory();
+        QVERIFY(!dir.isEmpty() && dir != first && dir.startsWith(tmp.filePath("runs")));
+        QCOMPARE(readBytes(QDir(dir).filePath("progress.csv")).count('\n'), 4);
+        QVERIFY(readBytes(QDir(dir).filePath("events.jsonl")).contains("\"type\":\"opened\""));
+        stepIterations(w, 1);
+        QCOMPARE(readBytes(QDir(dir).filePath("progress.csv")).count('\n'), 5);
+    }
+
     void exportPolicyAndWatch() {
         QTemporaryDir tmp;
         MainWindow w(fastOptions(tmp.filePath("autosave")));
