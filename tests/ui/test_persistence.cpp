@@ -324,7 +324,8 @@ private slots:
         w.startAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
 
-        // JSON of the run's own environment: training pauses, the viewer plays the file
+        // a policy of another environment: training pauses, the viewer switches and plays the file
+        QSignalSpy stopped(w.session(), &TrainingSession::loopStopped);
         QVERIFY(w.watchPolicy(acroJson));
         QVERIFY(!w.session()->isRunning());
         QVERIFY(w.isWatching());
@@ -332,7 +333,7 @@ private slots:
         QVERIFY(w.watchBanner()->isVisible());
         QVERIFY(w.watchBanner()->text().contains("acrobot.json"));
         QVERIFY(w.envView()->snapshot()->theta.isApprox(t.snapshot()->theta));
-        QTest::qWait(300);
+        QTRY_VERIFY_WITH_TIMEOUT(stopped.count() >= 1, 10000); // the iteration in flight is done
         const int itersWhileWatching = w.iterationCount();
         const int step0 = w.envView()->episodeStep();
         QTRY_VERIFY_WITH_TIMEOUT(w.envView()->episodeStep() != step0, 5000); // frames advance
