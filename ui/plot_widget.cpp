@@ -384,7 +384,10 @@ void PlotWidget::rescale() {
         if (log) {
             a->setRange(r.lower / 2, r.upper * 2);
         } else {
-            const double pad = std::max(1e-9, r.size() * 0.06);
+            // a flat series (say, no backtracks at all) gets a readable range around its value
+            const double centre = r.center();
+            const double pad = r.size() > 1e-9 * std::max(1.0, std::abs(centre)) ? r.size() * 0.06
+                                                                                  : std::max(0.5, 0.1 * std::abs(centre));
             a->setRange(r.lower - pad, r.upper + pad);
         }
     }
