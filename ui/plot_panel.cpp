@@ -82,11 +82,21 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
 
-    m_replotTimer.setInterval(3);
+    // painting is the expensive part: at most one repaint cycle of all plots every 250 ms,
+    // one plot per 12 ms timer tick, so the viewer on the same thread keeps its frame rate
+    // (the data behind each plot is updated at once, every iteration)
+    m_replotTimer.setInterval(12);
+    m_cycleClock.start();
     connect(&m_replotTimer, &QTimer::timeout, this, [this] {
         if (m_pendingReplots.empty()) {
-            m_replotTimer.stop();
-            return;
+            if (!m_replotDirty) {
+                m_replotTimer.stop();
+                return;
+            }
+            if (m_cycleClock.elapsed() < 250) return;
+            m_replotDirty = false;
+            m_cycleClock.restart();
+            m_pendingReplots = m_plots;
         }
         PlotWidget* p = m_pendingReplots.front();
         m_pendingReplots.erase(m_pendingReplots.begin());
@@ -175,11 +185,9 @@ void PlotPanel::appendIteration(const core::IterationStats& s) {
 }
 
 void PlotPanel::queueReplots() {
-    for (PlotWidget* p : m_plots) {
+    for (PlotWidget* p : m_plots)
         if (p->isTimeSeries()) p->refresh(false);
-        if (std::find(m_pendingReplots.begin(), m_pendingReplots.end(), p) == m_pendingReplots.end())
-            m_pendingReplots.push_back(p);
-    }
+    m_replotDirty = true;
     if (!m_replotTimer.isActive()) m_replotTimer.start();
 }
 

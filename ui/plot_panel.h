@@ -2,6 +2,7 @@
 // x-axis switch (iteration / environment steps), the smoothing slider and "export all".
 #pragma once
 
+#include <QElapsedTimer>
 #include <QTimer>
 #include <QWidget>
 #include <optional>
@@ -68,6 +69,8 @@ private:
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames
     QTimer m_replotTimer;
+    QElapsedTimer m_cycleClock; // time since the last repaint cycle started
+    bool m_replotDirty = false; // data changed since the last cycle
     std::vector<PlotWidget*> m_pendingReplots;
     QComboBox* m_xAxis = nullptr;
     QSlider* m_smoothing = nullptr;

@@ -1,5 +1,8 @@
 #include "ui/training_session.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <QDateTime>
 #include <QDir>
 #include <nlohmann/json.hpp>
@@ -179,6 +182,10 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    // the training thread (and the sampling threads it spawns, which inherit its niceness)
+    // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
+    connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5); },
+            Qt::DirectConnection);
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
     });
