@@ -118,47 +118,55 @@ void writeFileAtomic(const std::filesystem::path& p, const std::vector<std::uint
     writeAtomic(p, reinterpret_cast<const char*>(data.data()), data.size());
 }
 
-// ---- policy.json ----------------------------------------------------------------------
+// ---- spaces as JSON -------------------------------------------------------------------
 
-namespace {
 using json = nlohmann::json;
 
-json spaceJson(const Space& s) {
-    if (s.isDiscrete()) return {{"type", "discrete"}, {"n", s.n}};
-    json lo = json::array(), hi = json::array();
-    for (double v : s.low) lo.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
-    for (double v : s.high) hi.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
-    return {{"type", "box"}, {"low", lo}, {"high", hi}};
-}
+namespace {
 double boundFrom(const json& v) {
     if (v.is_number()) return v.get<double>();
     if (v == "inf") return INFINITY;
     if (v == "-inf") return -INFINITY;
     throw std::runtime_error("space bound is not a number");
 }
-Space spaceFrom(const json& j) {
+constexpr int kMaxSpaceSize = 4096; // as large as a network layer may be
+} // namespace
+
+json spaceToJson(const Space& s) {
+    if (s.isDiscrete()) return {{"type", "discrete"}, {"n", s.n}};
+    json lo = json::array(), hi = json::array();
+    for (double v : s.low) lo.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
+    for (double v : s.high) hi.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
+    return {{"type", "box"}, {"low", lo}, {"high", hi}};
+}
+
+Space spaceFromJson(const json& j) {
     const std::string t = j.at("type").get<std::string>();
     if (t == "discrete") {
         const int n = j.at("n").get<int>();
-        if (n < 1 || n > 1000000) throw std::runtime_error("discrete space size out of range");
+        if (n < 1 || n > kMaxSpaceSize) throw std::runtime_error("discrete space size out of range");
         return Space::discrete(n);
     }
     if (t != "box") throw std::runtime_error("unknown space type '" + t + "'");
     std::vector<double> lo, hi;
     for (const auto& v : j.at("low")) lo.push_back(boundFrom(v));
     for (const auto& v : j.at("high")) hi.push_back(boundFrom(v));
-    if (lo.empty() || lo.size() != hi.size() || lo.size() > 100000) throw std::runtime_error("box bounds have bad sizes");
+    if (lo.empty() || lo.size() != hi.size() || lo.size() > static_cast<size_t>(kMaxSpaceSize))
+        throw std::runtime_error("box bounds have bad sizes");
+    for (size_t k = 0; k < lo.size(); ++k)
+        if (std::isnan(lo[k]) || std::isnan(hi[k]) || lo[k] > hi[k]) throw std::runtime_error("box bounds are invalid");
     return Space::box(lo, hi);
 }
-} // namespace
+
+// ---- policy.json ----------------------------------------------------------------------
 
 std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
     json j;
     j["format"] = "trpo-studio-policy";
     j["version"] = 1;
     j["env_id"] = s.envId;
-    j["observation_space"] = spaceJson(s.observationSpace);
-    j["action_space"] = spaceJson(s.actionSpace);
+    j["observation_space"] = spaceToJson(s.observationSpace);
+    j["action_space"] = spaceToJson(s.actionSpace);
     const Mlp& net = s.policy.net();
     j["distribution"] = s.policy.discrete() ? "categorical" : "diagonal_gaussian";
     j["activation"] = net.activation() == Activation::Tanh ? "tanh" : "relu";
@@ -218,8 +226,8 @@ SnapshotPtr policyFromJson(const std::string& text) {
             throw std::runtime_error("unsupported policy format version " + std::to_string(version) + " (expected 1)");
         auto s = std::make_shared<PolicySnapshot>();
         s->envId = j.at("env_id").get<std::string>();
-        s->observationSpace = spaceFrom(j.at("observation_space"));
-        s->actionSpace = spaceFrom(j.at("action_space"));
+        s->observationSpace = spaceFromJson(j.at("observation_space"));
+        s->actionSpace = spaceFromJson(j.at("action_space"));
         const std::string act = j.at("activation").get<std::string>();
         if (act != "tanh" && act != "relu") throw std::runtime_error("unknown activation '" + act + "'");
         const auto sizes = j.at("layer_sizes").get<std::vector<int>>();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& p);
 std::string readFileText(const std::filesystem::path& p);
 void writeFileAtomic(const std::filesystem::path& p, const std::string& data);
 void writeFileAtomic(const std::filesystem::path& p, const std::vector<std::uint8_t>& data);
+
+// a space as JSON: {"type":"discrete","n":N} or {"type":"box","low":[...],"high":[...]}
+// with infinite bounds as "inf"/"-inf"; spaceFromJson validates and throws std::runtime_error
+nlohmann::json spaceToJson(const Space& s);
+Space spaceFromJson(const nlohmann::json& j);
 
 // policy.json: readable weights (W as rows of out x in), log-std, normaliser, spaces and
 // metadata. Loading validates every shape and value and throws std::runtime_error.

@@ -34,36 +34,6 @@ constexpr int kMaxLayerSizes = 10, kMaxWidth = 4096;
 
 // ---- JSON pieces of the metadata (same conventions as policy.json) ----------------------
 
-json spaceJson(const core::Space& s) {
-    if (s.isDiscrete()) return {{"type", "discrete"}, {"n", s.n}};
-    json lo = json::array(), hi = json::array();
-    for (double v : s.low) lo.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
-    for (double v : s.high) hi.push_back(std::isfinite(v) ? json(v) : json(v > 0 ? "inf" : "-inf"));
-    return {{"type", "box"}, {"low", lo}, {"high", hi}};
-}
-double boundFrom(const json& v) {
-    if (v.is_number()) return v.get<double>();
-    if (v == "inf") return INFINITY;
-    if (v == "-inf") return -INFINITY;
-    throw std::runtime_error("space bound is not a number");
-}
-core::Space spaceFrom(const json& j) {
-    const std::string t = j.at("type").get<std::string>();
-    if (t == "discrete") {
-        const int n = j.at("n").get<int>();
-        if (n < 1 || n > kMaxWidth) throw std::runtime_error("discrete space size out of range");
-        return core::Space::discrete(n);
-    }
-    if (t != "box") throw std::runtime_error("unknown space type '" + t + "'");
-    std::vector<double> lo, hi;
-    for (const auto& v : j.at("low")) lo.push_back(boundFrom(v));
-    for (const auto& v : j.at("high")) hi.push_back(boundFrom(v));
-    if (lo.empty() || lo.size() != hi.size() || lo.size() > static_cast<size_t>(kMaxWidth))
-        throw std::runtime_error("box bounds have bad sizes");
-    for (size_t k = 0; k < lo.size(); ++k)
-        if (std::isnan(lo[k]) || std::isnan(hi[k]) || lo[k] > hi[k]) throw std::runtime_error("box bounds are invalid");
-    return core::Space::box(lo, hi);
-}
 std::vector<double> toStd(const VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
 // ---- graph building -------------------------------------------------------------------
@@ -250,8 +220,8 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
     // metadata
     addMeta(model, kFormatKey, kFormatValue);
     addMeta(model, "env_id", s.envId);
-    addMeta(model, "observation_space", spaceJson(s.observationSpace).dump());
-    addMeta(model, "action_space", spaceJson(s.actionSpace).dump());
+    addMeta(model, "observation_space", core::spaceToJson(s.observationSpace).dump());
+    addMeta(model, "action_space", core::spaceToJson(s.actionSpace).dump());
     addMeta(model, "algorithm", "TRPO");
     json dh = json::array();
     for (const auto& [it, d] : meta.deltaHistory) dh.push_back({{"iteration", it}, {"delta", d}});
@@ -416,8 +386,8 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
     PolicyMetadata meta;
     try {
         s->envId = get("env_id");
-        s->observationSpace = spaceFrom(parseJsonMeta(get("observation_space"), "observation_space"));
-        s->actionSpace = spaceFrom(parseJsonMeta(get("action_space"), "action_space"));
+        s->observationSpace = core::spaceFromJson(parseJsonMeta(get("observation_space"), "observation_space"));
+        s->actionSpace = core::spaceFromJson(parseJsonMeta(get("action_space"), "action_space"));
         const std::string act = get("activation");
         if (act != "tanh" && act != "relu") throw std::runtime_error("unknown activation '" + act.substr(0, 40) + "'");
         const std::string dist = get("distribution");
