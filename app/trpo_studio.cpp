@@ -2,6 +2,7 @@
 // --bench N trains N iterations of CartPole with the window open and the viewer at 60 fps,
 // prints training steps/s and the 95th percentile of the viewer's frame interval, and exits.
 #include <QApplication>
+#include <QStandardPaths>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QTimer>
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
     p.addHelpOption();
     p.addVersionOption();
     p.addOption({"env", "Environment to open (default CartPole-v1).", "ID", "CartPole-v1"});
-    p.addOption({"out", "Write a run directory for every run under DIR.", "DIR"});
+    p.addOption({"out", "Write a run directory for every run under DIR (default: the application data folder's runs/).", "DIR"});
+    p.addOption({"no-run-dir", "Do not write run directories (progress.csv, events.jsonl)."});
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
     p.addOption({"start", "Start training as soon as the window is open."});
@@ -55,7 +57,10 @@ int main(int argc, char** argv) {
     opts.env = p.value("env");
     if (!sim::makeEnvironment(opts.env.toStdString()))
         return fail(QString("unknown environment '%1' (known: %2)").arg(opts.env, QString::fromStdString(sim::knownEnvironmentIds())));
-    opts.runDirBase = p.value("out");
+    // every run leaves progress.csv and events.jsonl behind unless asked not to
+    opts.runDirBase = p.isSet("out") ? p.value("out")
+                                     : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/runs";
+    if (p.isSet("no-run-dir")) opts.runDirBase.clear();
     opts.useSettings = !p.isSet("no-settings");
     opts.autosave = !p.isSet("no-autosave");
     if (p.isSet("steps-per-iteration")) {
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
         opts.env = "CartPole-v1";
         opts.useSettings = false;
         opts.autosave = false;
+        if (!p.isSet("out")) opts.runDirBase.clear();
     }
 
     ui::MainWindow window(opts);
