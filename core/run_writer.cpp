@@ -95,18 +95,19 @@ void RunDirectory::loadCheckpoint(Trainer& t) {
     writeFileAtomic(csv, out);
 }
 
-PolicyMetadata policyMetadataOf(const Trainer& t) {
+PolicyMetadata policyMetadataOf(const TrpoConfig& cfg, const std::vector<ConfigEvent>& events) {
     PolicyMetadata meta;
-    meta.seed = t.config().seed;
-    // reconstruct δ over time from the recorded changes
-    double d0 = t.config().delta;
-    for (auto it = t.configEvents().rbegin(); it != t.configEvents().rend(); ++it)
+    meta.seed = cfg.seed;
+    double d0 = cfg.delta;
+    for (auto it = events.rbegin(); it != events.rend(); ++it)
         if (it->key == "delta") d0 = std::stod(it->from);
     meta.deltaHistory.push_back({1, d0});
-    for (const ConfigEvent& e : t.configEvents())
+    for (const ConfigEvent& e : events)
         if (e.key == "delta") meta.deltaHistory.push_back({e.iteration, std::stod(e.to)});
     return meta;
 }
+
+PolicyMetadata policyMetadataOf(const Trainer& t) { return policyMetadataOf(t.config(), t.configEvents()); }
 
 void RunDirectory::writePolicyJson(const Trainer& t) const {
     writeFileAtomic(m_dir / "policy.json", policyToJson(*t.snapshot(), policyMetadataOf(t)));

@@ -13,7 +13,9 @@
 namespace core {
 
 struct PolicyMetadata;
-// seed and δ history of a trainer's run, for policy exports
+// seed and δ history of a run (δ as configured now, rolled back through the recorded
+// changes), for policy exports
+PolicyMetadata policyMetadataOf(const TrpoConfig& cfg, const std::vector<ConfigEvent>& events);
 PolicyMetadata policyMetadataOf(const Trainer& t);
 
 class RunDirectory {

@@ -1,5 +1,7 @@
 #include "ui/run_file.h"
 
+#include "core/run_writer.h"
+
 #include <QDateTime>
 #include <cmath>
 #include <limits>
@@ -194,14 +196,7 @@ core::IterationStats statsFromJson(const json& j) {
 }
 
 core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events) {
-    core::PolicyMetadata meta;
-    meta.seed = cfg.seed;
-    double d0 = cfg.delta;
-    for (auto it = events.rbegin(); it != events.rend(); ++it)
-        if (it->key == "delta") d0 = std::stod(it->from);
-    meta.deltaHistory.push_back({1, d0});
-    for (const core::ConfigEvent& e : events)
-        if (e.key == "delta") meta.deltaHistory.push_back({e.iteration, std::stod(e.to)});
+    core::PolicyMetadata meta = core::policyMetadataOf(cfg, events);
     meta.extraJson = json{{"source", "trpo-studio"}}.dump();
     return meta;
 }
