@@ -382,7 +382,11 @@ void PlotWidget::rescale() {
         QCPRange r = a->range();
         if (a == yAxis && m_hValue && !log) r.expand(*m_hValue);
         if (log) {
-            a->setRange(r.lower / 2, r.upper * 2);
+            // whole decades, so the log ticker labels powers of ten instead of crowding
+            const double lo = std::pow(10.0, std::floor(std::log10(r.lower > 0 ? r.lower : 1e-12)));
+            double hi = std::pow(10.0, std::ceil(std::log10(r.upper > 0 ? r.upper : 1.0)));
+            if (hi <= lo) hi = lo * 10;
+            a->setRange(lo, hi);
         } else {
             // a flat series (say, no backtracks at all) gets a readable range around its value
             const double centre = r.center();
