@@ -38,19 +38,41 @@ CgResult conjugateGradient(const std::function<void(const VectorXd&, VectorXd&)>
     return res;
 }
 
+namespace {
+
+// sums over one slice of the batch at a trial θ: Σ r_i A_i, Σ H_i (only when wanted),
+// Σ KL(ref_i || trial_i) and its maximum; ws and d receive the trial's forward pass
+struct TrialSums {
+    double surrogate = 0, entropy = 0, kl = 0, klMax = -INFINITY;
+};
+TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
+                    const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
+                    const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
+                    MlpWorkspace& ws, DistBatch& d) {
+    policy.distribution(theta, obs, ws, d);
+    const VectorXd ratio = (policy.logProb(d, actions) - oldLogp).array().exp();
+    TrialSums t;
+    t.surrogate = ratio.dot(adv);
+    if (withEntropy) t.entropy = policy.entropy(d).sum();
+    const VectorXd kl = policy.kl(ref, d);
+    t.kl = kl.sum();
+    t.klMax = kl.maxCoeff();
+    return t;
+}
+
+} // namespace
+
 SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
                                 const DistBatch& refDist, double entropyCoeff) {
     MlpWorkspace ws;
     DistBatch d;
-    policy.distribution(theta, batch.obs, ws, d);
-    const VectorXd logp = policy.logProb(d, batch.actions);
-    const VectorXd ratio = (logp - batch.oldLogp).array().exp();
+    const TrialSums t = trialSums(policy, theta, batch.obs, batch.actions, batch.advantages, batch.oldLogp, refDist,
+                                  entropyCoeff != 0.0, ws, d);
+    const double n = static_cast<double>(batch.advantages.size());
     SurrogateEval e;
-    e.surrogate = ratio.dot(batch.advantages) / static_cast<double>(ratio.size());
-    if (entropyCoeff != 0.0) e.surrogate += entropyCoeff * policy.entropy(d).mean();
-    const VectorXd k = policy.kl(refDist, d);
-    e.klMean = k.mean();
-    e.klMax = k.maxCoeff();
+    e.surrogate = t.surrogate / n + entropyCoeff * t.entropy / n;
+    e.klMean = t.kl / n;
+    e.klMax = t.klMax;
     return e;
 }
 
@@ -62,7 +84,8 @@ struct Shard {
     MlpWorkspace ws, wsTrial;
     DistBatch dOld, dTrial;
     VectorXd grad, fv;
-    double surrSum = 0, entSum = 0, klSum = 0, klMax = 0;
+    double surrSum = 0, entSum = 0; // at θ_old
+    TrialSums trial;                // at the current line-search trial
 };
 
 } // namespace
@@ -187,20 +210,15 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         trial = theta + fraction * fullStep;
         parallelFor(cut.count(), s.threads, [&](int k) {
             Shard& x = sh[k];
-            policy.distribution(trial, obsOf(x), x.wsTrial, x.dTrial);
-            const VectorXd ratio = (policy.logProb(x.dTrial, actOf(x)) - oldOf(x)).array().exp();
-            x.surrSum = ratio.dot(advOf(x));
-            x.entSum = s.entropyCoeff != 0.0 ? policy.entropy(x.dTrial).sum() : 0.0;
-            const VectorXd kl = policy.kl(x.dOld, x.dTrial);
-            x.klSum = kl.sum();
-            x.klMax = kl.maxCoeff();
+            x.trial = trialSums(policy, trial, obsOf(x), actOf(x), advOf(x), oldOf(x), x.dOld, s.entropyCoeff != 0.0,
+                                x.wsTrial, x.dTrial);
         });
         double sSum = 0, eSum = 0, kSum = 0, kMax = -INFINITY;
         for (const Shard& x : sh) {
-            sSum += x.surrSum;
-            eSum += x.entSum;
-            kSum += x.klSum;
-            kMax = std::max(kMax, x.klMax);
+            sSum += x.trial.surrogate;
+            eSum += x.trial.entropy;
+            kSum += x.trial.kl;
+            kMax = std::max(kMax, x.trial.klMax);
         }
         const double surrogate = sSum / n + s.entropyCoeff * eSum / n;
         const double klMean = kSum / n;
