@@ -9,6 +9,15 @@
 
 namespace core {
 
+namespace detail {
+// Runs call(ctx, k) for every k in [0, tasks) on the calling thread plus threads-1 workers
+// of one process-wide pool kept alive between calls (an update makes ~20 parallel calls
+// of well under a millisecond each, so starting threads per call would cost more than the
+// work). Task k runs on thread k % threads. Returns false without running anything when
+// the pool is busy with another caller; the caller then falls back to its own threads.
+bool runOnPool(int tasks, int threads, void (*call)(void*, int), void* ctx);
+} // namespace detail
+
 // runs fn(k) for every k in [0, tasks) using up to `threads` threads (the calling thread
 // included); task k runs on thread k % threads
 template <typename Fn>
@@ -18,6 +27,9 @@ void parallelFor(int tasks, int threads, Fn&& fn) {
         for (int k = 0; k < tasks; ++k) fn(k);
         return;
     }
+    using F = std::remove_reference_t<Fn>;
+    auto call = [](void* ctx, int k) { (*static_cast<F*>(ctx))(k); };
+    if (detail::runOnPool(tasks, t, call, const_cast<void*>(static_cast<const void*>(&fn)))) return;
     std::vector<std::thread> pool;
     pool.reserve(t - 1);
     for (int w = 1; w < t; ++w)
