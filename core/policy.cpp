@@ -18,6 +18,7 @@ Policy::Policy(int obsDim, const Space& actionSpace, const std::vector<int>& hid
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(actionSpace.policyOutputs());
     m_net = Mlp(sizes, act);
+    m_netF = MlpF(sizes, act);
 }
 
 VectorXd Policy::initialParams(Rng& rng, double logStdInit) const {
@@ -121,6 +122,35 @@ void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, cons
     u /= static_cast<double>(n);
     out.setZero();
     m_net.backward(theta.head(np), u, ws, out.head(np));
+    if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
+}
+
+void Policy::prepareFisherF(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws,
+                            FisherCacheF& c) const {
+    const int L = m_net.numLayers();
+    c.theta = theta.head(m_net.numParams()).cast<float>();
+    c.ws.h.resize(L + 1);
+    for (int l = 0; l < L; ++l) c.ws.h[l] = ws.h[l].cast<float>(); // the output h[L] is not needed
+    if (m_discrete) c.p = d.p.cast<float>();
+}
+
+void Policy::fisherVectorProductF(const DistBatch& d, const ParamRef& v, FisherCacheF& c,
+                                  Eigen::Ref<VectorXd> out) const {
+    const int np = m_net.numParams();
+    const Eigen::Index n = c.ws.h[0].cols();
+    c.v = v.head(np).cast<float>();
+    c.u = m_netF.jvp(c.theta, c.v, c.ws); // J v
+    if (m_discrete) {
+        const Eigen::RowVectorXf pu = (c.p.array() * c.u.array()).colwise().sum();
+        c.u = c.p.array() * (c.u.rowwise() - pu).array();
+    } else {
+        const Eigen::VectorXf invVar = (-2.0 * d.logStd).array().exp().cast<float>();
+        c.u.array().colwise() *= invVar.array();
+    }
+    c.u *= 1.0f / static_cast<float>(n);
+    c.grad.setZero(np);
+    m_netF.backward(c.theta, c.u, c.ws, c.grad);
+    out.head(np) = c.grad.cast<double>();
     if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
 }
 

@@ -63,11 +63,26 @@ public:
     void fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, MlpWorkspace& ws,
                              Eigen::Ref<VectorXd> out) const;
 
+    // The same product with the network work in single precision (Eigen vectorises float
+    // twice as wide as double), for the CG iterations of an update: prepareFisherF() copies
+    // θ and the activations cached in ws by distribution() into c, then each call of
+    // fisherVectorProductF() costs one float JVP and one float backprop. Relative error
+    // about 1e-6; trpoUpdate uses it unless UpdateSettings::fvpDoublePrecision is set.
+    struct FisherCacheF {
+        MlpF::Workspace ws;
+        Eigen::VectorXf theta, v, grad;
+        Eigen::MatrixXf p; // categorical: probabilities at θ
+        Eigen::MatrixXf u;
+    };
+    void prepareFisherF(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws, FisherCacheF& c) const;
+    void fisherVectorProductF(const DistBatch& d, const ParamRef& v, FisherCacheF& c, Eigen::Ref<VectorXd> out) const;
+
     // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)
     void sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const;
 
 private:
     Mlp m_net;
+    MlpF m_netF; // same layout, for fisherVectorProductF
     bool m_discrete = true;
 };
 

@@ -82,6 +82,7 @@ namespace {
 struct Shard {
     int b = 0, n = 0;
     MlpWorkspace ws, wsTrial;
+    Policy::FisherCacheF fisherF;
     DistBatch dOld, dTrial;
     VectorXd grad, fv;
     double surrSum = 0, entSum = 0; // at θ_old
@@ -127,6 +128,7 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         x.grad = VectorXd::Zero(P);
         const VectorXd w = (ratio.array() * advOf(x).array()) / n;
         policy.logProbGradient(theta, x.dOld, actOf(x), w, s.entropyCoeff * x.n / n, x.ws, x.grad);
+        if (!s.fvpDoublePrecision) policy.prepareFisherF(theta, x.dOld, x.ws, x.fisherF);
     });
     VectorXd g = VectorXd::Zero(P);
     double surrSum = 0, entSum = 0;
@@ -167,7 +169,10 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         parallelFor(cut.count(), s.threads, [&](int k) {
             Shard& x = sh[k];
             x.fv.resize(P);
-            policy.fisherVectorProduct(theta, x.dOld, v, x.ws, x.fv);
+            if (s.fvpDoublePrecision)
+                policy.fisherVectorProduct(theta, x.dOld, v, x.ws, x.fv);
+            else
+                policy.fisherVectorProductF(x.dOld, v, x.fisherF, x.fv);
         });
         if (sh.size() == 1) {
             out = sh[0].fv;

@@ -30,6 +30,10 @@ struct UpdateSettings {
     double backtrackCoeff = 0.8;
     int maxBacktracks = 10; // trials = 1 (full step) + maxBacktracks
     double entropyCoeff = 0.0;
+    // CG's Fisher-vector products in double instead of float (the golden PyTorch check
+    // needs 1e-9; float is ~2x faster and accurate to ~1e-6, and every step is still
+    // checked against δ in double by the line search)
+    bool fvpDoublePrecision = false;
     int threads = 1; // results do not depend on it (fixed shards of the batch)
 };
 

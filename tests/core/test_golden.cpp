@@ -132,6 +132,7 @@ private slots:
         us.cgIters = iters;
         us.cgDamping = damping;
         us.cgTolerance = 0.0;
+        us.fvpDoublePrecision = true; // the float path is checked against this one in test_trpo
         trpoUpdate(policy, t2, batch, us, s);
         QVERIFY(s.accepted);
         QCOMPARE(s.backtracks, 0);
