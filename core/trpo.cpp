@@ -83,6 +83,10 @@ struct Shard {
     int b = 0, n = 0;
     MlpWorkspace ws, wsTrial;
     Policy::FisherCacheF fisherF;
+    // the Fisher subsample (every k-th sample) when k > 1: its activations and distributions
+    int nFvp = 0;
+    MlpWorkspace wsFvp;
+    DistBatch dFvp;
     DistBatch dOld, dTrial;
     VectorXd grad, fv;
     double surrSum = 0, entSum = 0; // at θ_old
@@ -107,6 +111,7 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
     st.trials.clear();
 
     const Shards cut(N);
+    const int sub = std::clamp(s.fvpSubsample, 1, std::max(1, N));
     std::vector<Shard> sh(cut.count());
     for (int k = 0; k < cut.count(); ++k) {
         sh[k].b = cut.begin[k];
@@ -128,7 +133,26 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         x.grad = VectorXd::Zero(P);
         const VectorXd w = (ratio.array() * advOf(x).array()) / n;
         policy.logProbGradient(theta, x.dOld, actOf(x), w, s.entropyCoeff * x.n / n, x.ws, x.grad);
-        if (!s.fvpDoublePrecision) policy.prepareFisherF(theta, x.dOld, x.ws, x.fisherF);
+        // the Fisher subsample: global indices ≡ 0 (mod k), so the subset does not depend on sharding
+        x.nFvp = x.n;
+        if (sub > 1) {
+            const int first = (sub - x.b % sub) % sub;
+            x.nFvp = first < x.n ? (x.n - 1 - first) / sub + 1 : 0;
+            if (x.nFvp > 0) {
+                const auto cols = Eigen::seqN(first, x.nFvp, sub);
+                x.wsFvp.h.resize(x.ws.h.size());
+                for (size_t l = 0; l < x.ws.h.size(); ++l) x.wsFvp.h[l] = x.ws.h[l](Eigen::all, cols);
+                x.dFvp.out = x.dOld.out(Eigen::all, cols);
+                if (policy.discrete()) {
+                    x.dFvp.logp = x.dOld.logp(Eigen::all, cols);
+                    x.dFvp.p = x.dOld.p(Eigen::all, cols);
+                }
+                x.dFvp.logStd = x.dOld.logStd;
+            }
+        }
+        MlpWorkspace& wsF = sub > 1 ? x.wsFvp : x.ws;
+        const DistBatch& dF = sub > 1 ? x.dFvp : x.dOld;
+        if (!s.fvpDoublePrecision && x.nFvp > 0) policy.prepareFisherF(theta, dF, wsF, x.fisherF);
     });
     VectorXd g = VectorXd::Zero(P);
     double surrSum = 0, entSum = 0;
@@ -163,14 +187,17 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
         return;
     }
 
-    // step 4: x ≈ (F + damping·I)⁻¹ g, F v = Σ_shards (n_s/N) F_s v
+    // step 4: x ≈ (F + damping·I)⁻¹ g, F v = Σ_shards (n_s/N) F_s v (n_s, N: Fisher samples)
     t0 = clock::now();
+    double nFvp = 0;
+    for (const Shard& x : sh) nFvp += x.nFvp;
     auto fvp = [&](const VectorXd& v, VectorXd& out) {
-        parallelFor(cut.count(), s.threads, [&](int k) {
-            Shard& x = sh[k];
-            x.fv.resize(P);
+        parallelFor(cut.count(), s.threads, [&](int j) {
+            Shard& x = sh[j];
+            x.fv.setZero(P);
+            if (x.nFvp == 0) return;
             if (s.fvpDoublePrecision)
-                policy.fisherVectorProduct(theta, x.dOld, v, x.ws, x.fv);
+                policy.fisherVectorProduct(theta, sub > 1 ? x.dFvp : x.dOld, v, sub > 1 ? x.wsFvp : x.ws, x.fv);
             else
                 policy.fisherVectorProductF(x.dOld, v, x.fisherF, x.fv);
         });
@@ -178,7 +205,7 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
             out = sh[0].fv;
         } else {
             out.setZero(P);
-            for (const Shard& x : sh) out.noalias() += (x.n / n) * x.fv;
+            for (const Shard& x : sh) out.noalias() += (x.nFvp / nFvp) * x.fv;
         }
         out.noalias() += s.cgDamping * v;
     };

@@ -34,6 +34,10 @@ struct UpdateSettings {
     // needs 1e-9; float is ~2x faster and accurate to ~1e-6, and every step is still
     // checked against δ in double by the line search)
     bool fvpDoublePrecision = false;
+    // Fisher-vector products use every k-th sample of the batch (SB3-contrib's
+    // sub_sampling_factor; the TRPO paper used 10%): CG then costs 1/k as much, while the
+    // gradient and the line search still see the whole batch
+    int fvpSubsample = 1;
     int threads = 1; // results do not depend on it (fixed shards of the batch)
 };
 

@@ -253,6 +253,43 @@ private slots:
         }
     }
 
+    void fisherSubsampleUsesEveryKthSample_data() { floatFisherProductMatchesDouble_data(); }
+    void fisherSubsampleUsesEveryKthSample() {
+        // each sample repeated k times in a row: the every-k-th subset holds each sample once,
+        // so its Fisher matrix equals the whole batch's and the update must not change
+        QFETCH(bool, discrete);
+        const int k = 4;
+        Problem p = makeProblem(discrete, 11);
+        const int n = static_cast<int>(p.adv.size());
+        MatrixXd obs(p.obs.rows(), n * k), actions(p.actions.rows(), n * k);
+        VectorXd adv(n * k), oldLogp(n * k);
+        for (int i = 0; i < n * k; ++i) {
+            obs.col(i) = p.obs.col(i / k);
+            actions.col(i) = p.actions.col(i / k);
+            adv(i) = p.adv(i / k);
+            oldLogp(i) = p.oldLogp(i / k);
+        }
+        for (bool dbl : {true, false}) {
+            VectorXd all = p.theta, sub = p.theta;
+            IterationStats sa, ss;
+            UpdateSettings us;
+            us.fvpDoublePrecision = dbl;
+            us.threads = 2;
+            trpoUpdate(p.policy, all, {obs, actions, adv, oldLogp}, us, sa);
+            us.fvpSubsample = k;
+            trpoUpdate(p.policy, sub, {obs, actions, adv, oldLogp}, us, ss);
+            QVERIFY(sa.accepted && ss.accepted);
+            QVERIFY2(relError(sub, all) < (dbl ? 1e-10 : 1e-5), qPrintable(QString::number(relError(sub, all))));
+            // and a subsample that differs from the batch still keeps every accepted step in the region
+            VectorXd t3 = p.theta;
+            IterationStats s3;
+            us.fvpSubsample = 3;
+            trpoUpdate(p.policy, t3, {obs, actions, adv, oldLogp}, us, s3);
+            if (s3.accepted) QVERIFY(s3.klMean <= us.delta);
+            QVERIFY(s3.cgIterations > 0);
+        }
+    }
+
     void parallelForRunsEachTaskOnceFromConcurrentCallers() {
         // two callers at once: one gets the shared pool, the other its own threads
         constexpr int kTasks = 37;
