@@ -122,6 +122,7 @@ const std::vector<Entry>& entries() {
           }}},
         {{"delta", "double", true, 1e-6, 10, true, "Trust-region radius δ: the largest mean KL(π_old‖π_new) one update may take. Larger steps learn faster but less safely; 0.01 is the usual choice."}, DBL(delta)},
         {{"cg_iters", "int", true, 1, 200, false, "Conjugate-gradient iterations that approximate (F + damping·I)⁻¹g."}, INT(cgIters)},
+        {{"fvp_subsample", "int", true, 1, 100, false, "Fisher-vector products inside CG use every k-th sample of the batch (SB3-contrib's sub_sampling_factor; the TRPO paper used 10%, k = 10). CG then costs 1/k as much; the gradient and the line search still use the whole batch. 1 = all samples."}, INT(fvpSubsample)},
         {{"cg_damping", "double", true, 0, 10, true, "Damping added to the Fisher matrix; stabilises CG when F is nearly singular."}, DBL(cgDamping)},
         {{"cg_tolerance", "double", true, 0, 1, false, "CG stops early once the squared residual falls below this."}, DBL(cgTolerance)},
         {{"backtrack_coeff", "double", true, 0.01, 0.99, false, "Line search shrinks the step by this factor after each rejected trial."}, DBL(backtrackCoeff)},

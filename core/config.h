@@ -37,6 +37,7 @@ struct TrpoConfig {
     // --- hot: applied at the next iteration boundary ---
     double delta = 0.01;          // max mean KL(pi_old || pi_new) per update
     int cgIters = 15;             // conjugate-gradient iterations
+    int fvpSubsample = 1;         // Fisher-vector products use every k-th sample (1 = all)
     double cgDamping = 0.1;       // damping added to the Fisher matrix
     double cgTolerance = 1e-10;   // CG stops when r^T r falls below this
     double backtrackCoeff = 0.8;  // line-search shrink factor

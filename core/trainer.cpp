@@ -125,6 +125,7 @@ IterationStats Trainer::iterate() {
     us.delta = m_cfg.delta;
     us.cgIters = m_cfg.cgIters;
     us.cgDamping = m_cfg.cgDamping;
+    us.fvpSubsample = m_cfg.fvpSubsample;
     us.cgTolerance = m_cfg.cgTolerance;
     us.backtrackCoeff = m_cfg.backtrackCoeff;
     us.maxBacktracks = m_cfg.maxBacktracks;

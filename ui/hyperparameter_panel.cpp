@@ -65,6 +65,7 @@ QString HyperparameterPanel::displayName(const std::string& key) {
     static const std::map<std::string, QString> names = {
         {"delta", "δ (max KL)"},
         {"cg_iters", "CG iterations"},
+        {"fvp_subsample", "Fisher subsample (every k-th)"},
         {"cg_damping", "CG damping"},
         {"cg_tolerance", "CG tolerance"},
         {"backtrack_coeff", "Backtrack coefficient"},
