@@ -135,6 +135,7 @@ const std::vector<Entry>& entries() {
         {{"value_minibatch", "int", true, 1, 10000000, true, "Minibatch size of the value fit."}, INT(valueMinibatch)},
         {{"entropy_coeff", "double", true, 0, 1, false, "Weight of the mean policy entropy added to the surrogate (TRPO normally uses 0)."}, DBL(entropyCoeff)},
         {{"normalize_advantages", "bool", true, 0, 1, false, "Standardise advantages in each batch."}, BOOL(normalizeAdvantages)},
+        {{"noise_hold_steps", "int", true, 1, 1000, false, "Continuous actions: the Gaussian exploration noise of each environment copy is drawn at the start of every episode and then every this many steps, and held in between (temporally correlated exploration, like gSDE's sde_sample_freq). 1 = fresh noise every step. Log-probabilities stay those of the per-step Gaussian. No effect on discrete actions."}, INT(noiseHoldSteps)},
         {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
     };
     // clang-format on

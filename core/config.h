@@ -49,6 +49,7 @@ struct TrpoConfig {
     int valueEpochs = 10;         // critic epochs per update
     int valueMinibatch = 128;     // critic minibatch size
     double entropyCoeff = 0.0;    // weight of the mean entropy added to the surrogate
+    int noiseHoldSteps = 1;       // Gaussian exploration noise held for this many steps (1 = white)
     bool normalizeAdvantages = true;
 
     // --- run control (not hyperparameters) ---

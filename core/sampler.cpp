@@ -1,6 +1,7 @@
 #include "core/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <thread>
 
@@ -19,6 +20,8 @@ struct Sampler::Copy {
     DistBatch dist;
     MatrixXd x;           // obsDim x 1, normalised observation
     VectorXd action, envAction;
+    VectorXd heldNoise;   // held ε (noise_hold_steps > 1)
+    int heldNoiseSteps = 0; // steps the held ε is still used for; 0 = draw a new one
 
     void startEpisode() {
         episodeSeed = rng.next();
@@ -26,6 +29,7 @@ struct Sampler::Copy {
         actionsSinceReset.clear();
         episodeReturn = 0;
         episodeLength = 0;
+        heldNoiseSteps = 0; // every episode starts with fresh noise
     }
 };
 
@@ -40,6 +44,7 @@ Sampler::Sampler(EnvFactory factory, int numEnvs, std::uint64_t seed) {
         c->obs.resize(m_spec.observation.dim());
         c->action.resize(m_spec.action.dim());
         c->envAction.resize(m_spec.action.dim());
+        c->heldNoise = VectorXd::Zero(m_spec.action.dim());
         c->startEpisode();
         m_copies.push_back(std::move(c));
     }
@@ -48,11 +53,14 @@ Sampler::Sampler(EnvFactory factory, int numEnvs, std::uint64_t seed) {
 Sampler::~Sampler() = default;
 
 void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
-                      const RewardScaler& rewardScaler, double gamma, int T, Batch& out,
+                      const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
                       std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots) {
     Copy& c = *m_copies[e];
     const Space& as = m_spec.action;
     const int ad = as.dim();
+    const bool hold = noiseHoldSteps > 1 && !as.isDiscrete();
+    // a smaller hold set at an iteration boundary applies to the noise being held too
+    if (hold) c.heldNoiseSteps = std::min(c.heldNoiseSteps, noiseHoldSteps);
     for (int k = 0; k < T; ++k) {
         const int col = e * T + k;
         out.rawObs.col(col) = c.obs;
@@ -61,7 +69,17 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
         out.obs.col(col) = c.x;
         out.timestep(col) = c.episodeLength;
         policy.distribution(theta, c.x, c.ws, c.dist);
-        policy.sample(c.dist, 0, c.rng, false, c.action.data());
+        if (hold) {
+            if (c.heldNoiseSteps <= 0) {
+                for (int j = 0; j < ad; ++j) c.heldNoise(j) = c.rng.normal();
+                c.heldNoiseSteps = noiseHoldSteps;
+            }
+            --c.heldNoiseSteps;
+            policy.sample(c.dist, 0, c.rng, true, c.action.data()); // the mean (draws nothing)
+            for (int j = 0; j < ad; ++j) c.action(j) += std::exp(c.dist.logStd(j)) * c.heldNoise(j);
+        } else {
+            policy.sample(c.dist, 0, c.rng, false, c.action.data());
+        }
         out.actions.col(col) = c.action;
         out.logp(col) = policy.logProb(c.dist, c.action)(0);
         // the sample is clipped only when applied to the environment
@@ -92,7 +110,8 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
 
 void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                       const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads,
-                      Batch& out) {
+                      Batch& out, int noiseHoldSteps) {
+    if (noiseHoldSteps < 1) throw std::invalid_argument("noise_hold_steps must be at least 1");
     const int E = numEnvs();
     const int T = std::max(1, stepsPerIteration / E);
     const int N = E * T;
@@ -115,13 +134,15 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
     const int nThreads = std::clamp(threads, 1, E);
     if (nThreads == 1) {
         for (int e = 0; e < E; ++e)
-            runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, out, eps[e], boots[e]);
+            runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
+                            boots[e]);
     } else {
         std::vector<std::thread> pool;
         for (int w = 0; w < nThreads; ++w) {
             pool.emplace_back([&, w] {
                 for (int e = w; e < E; e += nThreads)
-                    runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, out, eps[e], boots[e]);
+                    runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
+                            boots[e]);
             });
         }
         for (auto& t : pool) t.join();
@@ -152,7 +173,9 @@ std::vector<CopyState> Sampler::state() const {
     std::vector<CopyState> s;
     for (const auto& c : m_copies)
         s.push_back({c->rng.state(), c->episodeSeed, c->actionsSinceReset, c->episodeReturn, c->episodeLength,
-                     c->discountedReturn});
+                     c->discountedReturn,
+                     std::vector<double>(c->heldNoise.data(), c->heldNoise.data() + c->heldNoise.size()),
+                     c->heldNoiseSteps});
     return s;
 }
 
@@ -166,6 +189,9 @@ void Sampler::setState(const std::vector<CopyState>& s) {
         const CopyState& cs = s[e];
         if (cs.actionsSinceReset.size() % ad != 0)
             throw std::runtime_error("checkpoint action history has the wrong size");
+        if (!cs.heldNoise.empty() && static_cast<int>(cs.heldNoise.size()) != ad)
+            throw std::runtime_error("checkpoint held exploration noise has the wrong size");
+        if (cs.heldNoiseSteps < 0) throw std::runtime_error("checkpoint held-noise counter is negative");
         c.episodeSeed = cs.episodeSeed;
         c.env->reset(c.episodeSeed, std::span<double>(c.obs.data(), c.obs.size()));
         for (size_t k = 0; k < cs.actionsSinceReset.size(); k += ad)
@@ -176,6 +202,10 @@ void Sampler::setState(const std::vector<CopyState>& s) {
         c.episodeLength = cs.episodeLength;
         c.discountedReturn = cs.discountedReturn;
         c.rng.setState(cs.rng);
+        // older checkpoints have no held noise: a new one is drawn at the next step
+        c.heldNoise = cs.heldNoise.empty() ? VectorXd::Zero(ad)
+                                           : VectorXd(Eigen::Map<const VectorXd>(cs.heldNoise.data(), ad));
+        c.heldNoiseSteps = cs.heldNoise.empty() ? 0 : cs.heldNoiseSteps;
     }
 }
 

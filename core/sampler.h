@@ -2,6 +2,13 @@
 // stepsPerIteration steps, spread over worker threads. Each copy has its own RNG stream
 // derived from (seed, index) and its own slice of the batch (copy-major), and every copy's
 // arithmetic is the same whatever the thread count, so results do not depend on it.
+//
+// Held exploration noise (noise_hold_steps = k > 1, Gaussian policies only): each copy draws
+// its noise ε ~ N(0, I) at the start of every episode and then every k steps, and holds it in
+// between, so the action a_t = μ(s_t) + σ ⊙ ε is correlated in time (like gSDE with
+// sde_sample_freq k, but with state-independent noise). Each step's log-probability is still
+// that of the ordinary diagonal Gaussian, the same approximation gSDE makes. k = 1 is the
+// ordinary white noise (bit-identical to sampling without the option).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +55,10 @@ struct CopyState {
     double episodeReturn = 0;
     int episodeLength = 0;
     double discountedReturn = 0; // reward normaliser's running return
+    // held exploration noise (noise_hold_steps > 1): the current ε and how many more steps
+    // it is used before a new one is drawn (0: draw at the next step)
+    std::vector<double> heldNoise;
+    int heldNoiseSteps = 0;
 };
 
 class Sampler {
@@ -59,7 +70,8 @@ public:
     int numEnvs() const { return static_cast<int>(m_copies.size()); }
 
     void collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
-                 const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads, Batch& out);
+                 const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads, Batch& out,
+                 int noiseHoldSteps = 1);
 
     std::vector<CopyState> state() const;
     // restores the copies by replaying each episode's actions since its reset
@@ -68,7 +80,7 @@ public:
 private:
     struct Copy;
     void runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
-                 const RewardScaler& rewardScaler, double gamma, int T, Batch& out,
+                 const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
                  std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots);
     EnvSpec m_spec;
     std::vector<std::unique_ptr<Copy>> m_copies;

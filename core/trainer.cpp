@@ -76,7 +76,7 @@ IterationStats Trainer::iterate() {
     // step 1: sample with the normalisers frozen for the whole iteration
     auto t0 = clock_type::now();
     m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, m_cfg.gamma, m_cfg.stepsPerIteration,
-                       m_cfg.threads, m_batch);
+                       m_cfg.threads, m_batch, m_cfg.noiseHoldSteps);
     st.secondsSampling = since(t0);
     const Batch& b = m_batch;
     const int n = b.size();
@@ -206,7 +206,9 @@ std::vector<std::uint8_t> Trainer::saveState() const {
                           {"actions", c.actionsSinceReset},
                           {"episode_return", c.episodeReturn},
                           {"episode_length", c.episodeLength},
-                          {"discounted_return", c.discountedReturn}});
+                          {"discounted_return", c.discountedReturn},
+                          {"held_noise", c.heldNoise},
+                          {"held_noise_steps", c.heldNoiseSteps}});
     j["copies"] = copies;
     json ev = json::array();
     for (const ConfigEvent& e : m_events)
@@ -247,10 +249,16 @@ void Trainer::loadState(const std::vector<std::uint8_t>& bytes) {
         const auto rr = j.at("recent_returns").get<std::vector<double>>();
         fresh.m_recentReturns.assign(rr.begin(), rr.end());
         std::vector<CopyState> cs;
-        for (const json& c : j.at("copies"))
+        for (const json& c : j.at("copies")) {
             cs.push_back({rngFrom(c.at("rng")), c.at("episode_seed").get<std::uint64_t>(),
                           c.at("actions").get<std::vector<double>>(), c.at("episode_return").get<double>(),
                           c.at("episode_length").get<int>(), c.at("discounted_return").get<double>()});
+            // held exploration noise (absent from checkpoints written before noise_hold_steps)
+            if (c.contains("held_noise")) {
+                cs.back().heldNoise = c.at("held_noise").get<std::vector<double>>();
+                cs.back().heldNoiseSteps = c.at("held_noise_steps").get<int>();
+            }
+        }
         fresh.m_sampler->setState(cs);
         for (const json& e : j.at("config_events"))
             fresh.m_events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(),

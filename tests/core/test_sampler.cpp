@@ -1,0 +1,270 @@
+// The sampler's held exploration noise (noise_hold_steps): ε is drawn at the start of each
+// episode and then every k steps, held in between; k = 1 is the ordinary white noise; the
+// batch does not depend on the thread count; a checkpoint taken while a noise is held
+// resumes exactly; the setting is validated and documented.
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/presets.h"
+#include "core/sampler.h"
+#include "core/serialization.h"
+#include "core/trainer.h"
+#include "sim/registry.h"
+
+using namespace core;
+
+namespace {
+
+struct Setup {
+    Policy policy;
+    VectorXd theta;
+    ObsNormalizer obsNorm;
+    RewardScaler rewardScaler;
+};
+
+Setup makeSetup(const Sampler& s, double logStd = -0.3) {
+    Setup u;
+    u.policy = Policy(s.spec().observation.dim(), s.spec().action, {16, 16}, Activation::Tanh);
+    Rng init(7);
+    u.theta = u.policy.initialParams(init, logStd);
+    // a visibly state-dependent mean, so "held noise" and "held action" differ
+    if (!u.policy.discrete()) u.theta.head(u.policy.logStdOffset()) *= 30.0;
+    u.obsNorm.rms.reset(s.spec().observation.dim());
+    u.rewardScaler.rms.reset(1);
+    return u;
+}
+
+Batch collect(Sampler& s, const Setup& u, int steps, int threads, int hold) {
+    Batch b;
+    s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, steps, threads, b, hold);
+    return b;
+}
+
+// ε of every batch column: (a - μ(s)) / σ
+MatrixXd noiseOf(const Setup& u, const Batch& b) {
+    MlpWorkspace ws;
+    DistBatch d;
+    u.policy.distribution(u.theta, b.obs, ws, d);
+    const VectorXd sigma = d.logStd.array().exp();
+    return (b.actions - d.out).array().colwise() / sigma.array();
+}
+
+bool sameBits(const MatrixXd& a, const MatrixXd& b) {
+    return a.rows() == b.rows() && a.cols() == b.cols() &&
+           std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0;
+}
+bool sameBatch(const Batch& a, const Batch& b) {
+    return sameBits(a.obs, b.obs) && sameBits(a.actions, b.actions) && sameBits(a.logp, b.logp) &&
+           sameBits(a.rewards, b.rewards);
+}
+
+TrpoConfig heldConfig() {
+    TrpoConfig c = presetConfig("Pendulum-v1");
+    c.seed = 5;
+    c.numEnvs = 3;
+    c.stepsPerIteration = 3 * 301; // 301 steps per copy: noise blocks straddle iterations
+    c.valueEpochs = 2;
+    c.noiseHoldSteps = 7;
+    c.normalizeObs = c.normalizeReward = true;
+    return c;
+}
+
+} // namespace
+
+class TestSampler : public QObject {
+    Q_OBJECT
+private slots:
+    void noiseIsHeldForKStepsAndRedrawnAtEachEpisode() {
+        const int k = 7;
+        Sampler s(sim::environmentFactory("Pendulum-v1"), 2, 11); // 200-step episodes
+        const Setup u = makeSetup(s);
+        const Batch b = collect(s, u, 2 * 450, 1, k);
+        const MatrixXd eps = noiseOf(u, b);
+        const int T = b.stepsPerEnv;
+        int redraws = 0;
+        for (int e = 0; e < b.numEnvs; ++e) {
+            int age = 0; // steps since the current noise was drawn
+            for (int t = 0; t < T; ++t) {
+                const int col = e * T + t;
+                const bool episodeStart = b.timestep(col) == 0;
+                if (t > 0 && (episodeStart || age == k)) {
+                    // a new draw: differs from the held one
+                    QVERIFY2((eps.col(col) - eps.col(col - 1)).norm() > 1e-6, qPrintable(QString::number(col)));
+                    age = 0;
+                    ++redraws;
+                } else if (t > 0) {
+                    QVERIFY2((eps.col(col) - eps.col(col - 1)).norm() < 1e-9, qPrintable(QString::number(col)));
+                }
+                ++age;
+            }
+        }
+        // 450 steps per copy: 64 blocks of 7 within an episode-restarted schedule, and two resets
+        QVERIFY(redraws > 2 * 60);
+        // the actions themselves move with the state, the noise does not
+        QVERIFY((b.actions.col(1) - b.actions.col(0)).norm() > 1e-6);
+        // a held ε is still an ordinary N(0, 1) draw: its mean and spread over the blocks
+        const double m = eps.mean();
+        const double sd = std::sqrt((eps.array() - m).square().mean());
+        QVERIFY2(std::abs(m) < 0.4 && sd > 0.6 && sd < 1.4, qPrintable(QString("%1 %2").arg(m).arg(sd)));
+        // log π_old is the per-step diagonal Gaussian of the sampled action
+        MlpWorkspace ws;
+        DistBatch d;
+        u.policy.distribution(u.theta, b.obs, ws, d);
+        QVERIFY((u.policy.logProb(d, b.actions) - b.logp).cwiseAbs().maxCoeff() < 1e-9);
+    }
+
+    void holdOfOneIsWhiteNoise() {
+        Sampler a(sim::environmentFactory("Pendulum-v1"), 2, 3), b(sim::environmentFactory("Pendulum-v1"), 2, 3);
+        const Setup u = makeSetup(a);
+        Batch ba, bb;
+        a.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 600, 1, ba); // the default
+        bb = collect(b, u, 600, 1, 1);
+        QVERIFY(sameBatch(ba, bb));
+        const MatrixXd eps = noiseOf(u, bb);
+        int equalNeighbours = 0;
+        for (Eigen::Index c = 1; c < eps.cols(); ++c) equalNeighbours += (eps.col(c) - eps.col(c - 1)).norm() < 1e-9;
+        QCOMPARE(equalNeighbours, 0);
+    }
+
+    void discreteActionsIgnoreTheHold() {
+        Sampler a(sim::environmentFactory("CartPole-v1"), 2, 3), b(sim::environmentFactory("CartPole-v1"), 2, 3);
+        const Setup u = makeSetup(a);
+        QVERIFY(sameBatch(collect(a, u, 600, 1, 1), collect(b, u, 600, 1, 9)));
+    }
+
+    void sameBatchWhateverTheThreadCount() {
+        Sampler a(sim::environmentFactory("MountainCarContinuous-v0"), 4, 9);
+        Sampler b(sim::environmentFactory("MountainCarContinuous-v0"), 4, 9);
+        const Setup u = makeSetup(a);
+        for (int it = 0; it < 3; ++it) QVERIFY(sameBatch(collect(a, u, 4 * 333, 1, 4), collect(b, u, 4 * 333, 2, 4)));
+    }
+
+    void trainerDeterministicAcrossThreads() {
+        VectorXd thetas[2];
+        for (int th = 1; th <= 2; ++th) {
+            TrpoConfig c = heldConfig();
+            c.threads = th;
+            Trainer t(c, sim::environmentFactory(c.env));
+            for (int i = 0; i < 3; ++i) t.iterate();
+            thetas[th - 1] = t.theta();
+        }
+        QVERIFY(sameBits(thetas[0], thetas[1]));
+    }
+
+    void resumeEqualsNeverStopping() {
+        const TrpoConfig c = heldConfig();
+        Trainer straight(c, sim::environmentFactory(c.env));
+        std::vector<double> a;
+        for (int i = 0; i < 5; ++i) a.push_back(straight.iterate().surrogateAfter);
+
+        std::vector<std::uint8_t> saved;
+        std::vector<double> b;
+        {
+            Trainer first(c, sim::environmentFactory(c.env));
+            for (int i = 0; i < 2; ++i) b.push_back(first.iterate().surrogateAfter);
+            saved = first.saveState();
+        }
+        TrpoConfig other = c;
+        other.noiseHoldSteps = 1; // the checkpoint's configuration wins
+        Trainer second(other, sim::environmentFactory(c.env));
+        second.loadState(saved);
+        QCOMPARE(second.config().noiseHoldSteps, 7);
+        for (int i = 0; i < 3; ++i) b.push_back(second.iterate().surrogateAfter);
+        QCOMPARE(a, b);
+        QVERIFY(sameBits(straight.theta(), second.theta()));
+        QCOMPARE(straight.recentReturnMean().value_or(NAN), second.recentReturnMean().value_or(NAN));
+
+        // saving a loaded state gives the same bytes (held noise and its counter included)
+        Trainer x(c, sim::environmentFactory(c.env)), y(c, sim::environmentFactory(c.env));
+        x.iterate();
+        const auto bytes = x.saveState();
+        y.loadState(bytes);
+        QVERIFY(y.saveState() == bytes);
+    }
+
+    void checkpointsWithoutHeldNoiseStillLoad() {
+        // checkpoints written before noise_hold_steps existed: no held noise, no setting
+        const TrpoConfig c = heldConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        nlohmann::json j = nlohmann::json::from_cbor(decodeContainer(ContainerKind::Checkpoint, t.saveState()));
+        QVERIFY(j["copies"][0].contains("held_noise"));
+        QCOMPARE(j["copies"][0]["held_noise"].size(), size_t(1));
+        for (auto& cp : j["copies"]) {
+            cp.erase("held_noise");
+            cp.erase("held_noise_steps");
+        }
+        j["config"].erase("noise_hold_steps");
+        TrpoConfig fresh = c;
+        fresh.noiseHoldSteps = 1;
+        Trainer old(fresh, sim::environmentFactory(c.env));
+        old.loadState(encodeContainer(ContainerKind::Checkpoint, nlohmann::json::to_cbor(j)));
+        QCOMPARE(old.iteration(), 1);
+        old.iterate(); // a new noise is drawn for each copy at its next step
+        QVERIFY(old.theta().allFinite());
+
+        // a held noise of the wrong size is refused, naming the problem
+        nlohmann::json bad = nlohmann::json::from_cbor(decodeContainer(ContainerKind::Checkpoint, t.saveState()));
+        bad["copies"][1]["held_noise"] = {0.1, 0.2};
+        try {
+            old.loadState(encodeContainer(ContainerKind::Checkpoint, nlohmann::json::to_cbor(bad)));
+            QFAIL("accepted a held noise of the wrong size");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(std::string(e.what()).find("noise") != std::string::npos, e.what());
+        }
+        QCOMPARE(old.iteration(), 2); // unchanged
+    }
+
+    void holdIsAHotSetting() {
+        TrpoConfig c = heldConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.iterate();
+        TrpoConfig next = t.config();
+        next.noiseHoldSteps = 3;
+        const auto changes = t.applyHotConfig(next);
+        QCOMPARE(changes.size(), size_t(1));
+        QCOMPARE(changes[0].key, std::string("noise_hold_steps"));
+        QCOMPARE(changes[0].from, std::string("7"));
+        QCOMPARE(changes[0].to, std::string("3"));
+        t.iterate();
+        QCOMPARE(t.config().noiseHoldSteps, 3);
+    }
+
+    void validatedAndDocumented() {
+        const ConfigField* f = findConfigField("noise_hold_steps");
+        QVERIFY(f);
+        QCOMPARE(f->type, std::string("int"));
+        QCOMPARE(f->min, 1.0);
+        QCOMPARE(f->max, 1000.0);
+        QVERIFY(f->hot);
+        QVERIFY(f->help.find("held") != std::string::npos);
+        TrpoConfig c;
+        QCOMPARE(c.noiseHoldSteps, 1);
+        for (int bad : {0, -3, 1001}) {
+            c.noiseHoldSteps = bad;
+            try {
+                c.validate();
+                QFAIL("accepted an out-of-range noise_hold_steps");
+            } catch (const ConfigError& e) {
+                QVERIFY2(std::string(e.what()).find("noise_hold_steps") != std::string::npos, e.what());
+            }
+        }
+        c.noiseHoldSteps = 1;
+        applyConfigJson(c, R"({"noise_hold_steps": 16})");
+        QCOMPARE(c.noiseHoldSteps, 16);
+        QCOMPARE(configValue(c, "noise_hold_steps"), std::string("16"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(c, R"({"noise_hold_steps": 2.5})"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, setConfigValue(c, "noise_hold_steps", "often"));
+        // the sampler refuses a hold below 1 too
+        Sampler s(sim::environmentFactory("Pendulum-v1"), 1, 1);
+        const Setup u = makeSetup(s);
+        Batch b;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 10, 1, b, 0));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSampler)
+#include "test_sampler.moc"
