@@ -2,21 +2,44 @@
 //   1. raw environment steps/s with random actions, one thread, for every registered env
 //   2. training throughput and seconds per phase on each env's preset
 //   3. wall seconds and environment steps until the solved threshold (CartPole 475,
-//      Pendulum -200 over the last 20 training episodes), for several seeds
-// Usage: trpo-bench [--quick] [--seeds N] [--only ID] [--all-thresholds]
+//      Pendulum -200 over the last 20 training episodes), for several seeds. Each run also
+//      gets a deterministic evaluation (10 episodes with the mean / most likely action, on
+//      fresh environment copies with fixed seeds, observations through the trainer's frozen
+//      normaliser) when it ends, and at the peer's budget (RL Zoo's TRPO figures are
+//      deterministic evaluations) when the run gets there.
+// Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
+//                   [--eval-at-budget] [--config FILE] [--thresholds-only]
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
+//   --eval-at-budget keeps training a run that is solved before the peer's budget until it
+//     reaches that budget, so that every run has a deterministic score at the peer's budget
+//   --config FILE layers a JSON configuration over each preset (for tuning; with --only)
+//   --first-seed S runs seeds S .. S+N-1 instead of 1 .. N
+//   --thresholds-only skips sections 1 and 2
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/presets.h"
+#include "core/serialization.h"
 #include "core/trainer.h"
 #include "sim/registry.h"
 
 namespace {
+
+std::string g_configJson; // --config: layered over every preset
+
+core::TrpoConfig benchConfig(const std::string& id) {
+    core::TrpoConfig c = core::presetConfig(id);
+    if (!g_configJson.empty()) {
+        core::applyConfigJson(c, g_configJson);
+        c.env = id;
+    }
+    return c;
+}
 
 using clock_type = std::chrono::steady_clock;
 
@@ -51,7 +74,7 @@ void rawSteps(const std::string& only) {
 }
 
 void throughput(const std::string& id, int iterations) {
-    core::TrpoConfig c = core::presetConfig(id);
+    core::TrpoConfig c = benchConfig(id);
     core::Trainer t(c, sim::environmentFactory(id));
     double ph[6] = {0, 0, 0, 0, 0, 0};
     const auto t0 = clock_type::now();
@@ -72,43 +95,125 @@ void throughput(const std::string& id, int iterations) {
                 1e3 * ph[4] / iterations, 1e3 * ph[5] / iterations);
 }
 
-void toThreshold(const std::string& id, double threshold, std::int64_t budget, int seeds) {
-    std::vector<double> secs, steps;
+// deterministic evaluation: `episodes` episodes with the mode action on fresh environment
+// copies (episode seeds kEvalSeed + i, never used by training streams in practice)
+struct EvalResult {
+    double mean = 0, min = 0, max = 0;
+    int episodes = 0;
+};
+constexpr std::uint64_t kEvalSeed = 1000003;
+EvalResult evaluateDeterministic(const core::Trainer& t, const std::string& id, int episodes = 10) {
+    const core::SnapshotPtr snap = t.snapshot();
+    const core::EnvFactory factory = sim::environmentFactory(id);
+    core::Rng unused(0); // deterministic actions draw nothing
+    EvalResult r;
+    r.min = INFINITY;
+    r.max = -INFINITY;
+    double sum = 0;
+    for (int i = 0; i < episodes; ++i) {
+        auto env = factory();
+        const core::EnvSpec& sp = env->spec();
+        std::vector<double> obs(sp.observation.dim()), act(sp.action.dim());
+        env->reset(kEvalSeed + static_cast<std::uint64_t>(i), obs);
+        double ret = 0;
+        for (;;) {
+            snap->act(obs, unused, true, act);
+            const core::StepResult s = env->step(act, obs);
+            ret += s.reward;
+            if (s.terminated || s.truncated) break;
+        }
+        sum += ret;
+        r.min = std::min(r.min, ret);
+        r.max = std::max(r.max, ret);
+    }
+    r.episodes = episodes;
+    r.mean = sum / episodes;
+    return r;
+}
+
+struct Target {
+    const char* id;
+    double threshold;
+    std::int64_t budget; // our step budget for reaching the threshold
+    bool always;
+    std::int64_t peerBudget; // RL Zoo TRPO's training steps (0: no peer figure)
+    double peerScore;        // its deterministic evaluation at that budget
+};
+
+void toThreshold(const Target& tg, int firstSeed, int seeds, bool evalAtBudget) {
+    const std::string id = tg.id;
+    std::vector<double> secs, steps, solvedEval, budgetEval;
     int solved = 0;
-    for (int seed = 1; seed <= seeds; ++seed) {
-        core::TrpoConfig c = core::presetConfig(id);
+    for (int seed = firstSeed; seed < firstSeed + seeds; ++seed) {
+        core::TrpoConfig c = benchConfig(id);
         c.seed = static_cast<std::uint64_t>(seed);
         core::Trainer t(c, sim::environmentFactory(id));
-        const auto t0 = clock_type::now();
-        bool ok = false;
-        while (t.envSteps() < budget && !ok) {
+        double trainSeconds = 0; // training only: the evaluations are not timed in
+        bool ok = false, budgetDone = tg.peerBudget <= 0;
+        std::int64_t okSteps = 0;
+        double okSeconds = 0, okMean = 0;
+        auto last20 = [&] { return t.recentReturnMean().value_or(NAN); };
+        for (;;) {
+            const bool wantSolve = !ok && t.envSteps() < tg.budget;
+            const bool wantBudget = !budgetDone && (evalAtBudget || wantSolve);
+            if (!wantSolve && !wantBudget) break;
+            const auto t0 = clock_type::now();
             t.iterate();
-            ok = static_cast<int>(t.recentReturns().size()) == core::Trainer::kRecentEpisodes &&
-                 *t.recentReturnMean() >= threshold;
+            trainSeconds += std::chrono::duration<double>(clock_type::now() - t0).count();
+            if (!ok && static_cast<int>(t.recentReturns().size()) == core::Trainer::kRecentEpisodes &&
+                *t.recentReturnMean() >= tg.threshold) {
+                ok = true;
+                okSteps = t.envSteps();
+                okSeconds = trainSeconds;
+                okMean = last20();
+                const EvalResult ev = evaluateDeterministic(t, id);
+                solvedEval.push_back(ev.mean);
+                std::printf("  %-26s seed %d: solved at %8lld steps, %7.2f s: training last-20 mean %.1f, "
+                            "deterministic eval %.1f (min %.1f, max %.1f, %d episodes)\n",
+                            id.c_str(), seed, static_cast<long long>(okSteps), okSeconds, okMean, ev.mean, ev.min,
+                            ev.max, ev.episodes);
+            }
+            if (!budgetDone && t.envSteps() >= tg.peerBudget) {
+                budgetDone = true;
+                const EvalResult ev = evaluateDeterministic(t, id);
+                budgetEval.push_back(ev.mean);
+                std::printf("  %-26s seed %d: at the peer's budget (%lld steps; peer %.1f at %lld): training last-20 "
+                            "mean %.1f, deterministic eval %.1f (min %.1f, max %.1f)\n",
+                            id.c_str(), seed, static_cast<long long>(t.envSteps()), tg.peerScore,
+                            static_cast<long long>(tg.peerBudget), last20(), ev.mean, ev.min, ev.max);
+            }
         }
-        const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-        std::printf("  %-26s seed %d: %s at %7lld steps, %6.2f s (last-20 mean %.1f)\n", id.c_str(), seed,
-                    ok ? "solved" : "NOT solved", static_cast<long long>(t.envSteps()), s,
-                    t.recentReturnMean().value_or(0));
-        if (ok) {
+        if (!ok) {
+            const EvalResult ev = evaluateDeterministic(t, id);
+            std::printf("  %-26s seed %d: NOT solved at %8lld steps, %7.2f s: training last-20 mean %.1f, "
+                        "deterministic eval %.1f (min %.1f, max %.1f, %d episodes)\n",
+                        id.c_str(), seed, static_cast<long long>(t.envSteps()), trainSeconds, last20(), ev.mean,
+                        ev.min, ev.max, ev.episodes);
+        } else {
             ++solved;
-            secs.push_back(s);
-            steps.push_back(static_cast<double>(t.envSteps()));
+            secs.push_back(okSeconds);
+            steps.push_back(static_cast<double>(okSteps));
         }
     }
     if (solved)
-        std::printf("%-28s threshold %.0f: solved %d/%d seeds, median %.2f s and %.0f steps\n", id.c_str(), threshold,
-                    solved, seeds, median(secs), median(steps));
+        std::printf("%-28s threshold %.0f: solved %d/%d seeds, median %.2f s and %.0f steps; median deterministic "
+                    "eval when solved %.1f\n",
+                    id.c_str(), tg.threshold, solved, seeds, median(secs), median(steps), median(solvedEval));
     else
-        std::printf("%-28s threshold %.0f: solved 0/%d seeds within %lld steps\n", id.c_str(), threshold, seeds,
-                    static_cast<long long>(budget));
+        std::printf("%-28s threshold %.0f: solved 0/%d seeds within %lld steps\n", id.c_str(), tg.threshold, seeds,
+                    static_cast<long long>(tg.budget));
+    if (!budgetEval.empty())
+        std::printf("%-28s at the peer's budget of %lld steps: median deterministic eval %.1f over %zu seeds "
+                    "(peer %.1f)\n",
+                    id.c_str(), static_cast<long long>(tg.peerBudget), median(budgetEval), budgetEval.size(),
+                    tg.peerScore);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false, all = false;
-    int seeds = 5;
+    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false;
+    int seeds = 5, firstSeed = 1;
     std::string only;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick"))
@@ -117,38 +222,55 @@ int main(int argc, char** argv) {
             seeds = std::max(1, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--all-thresholds"))
             all = true;
+        else if (!std::strcmp(argv[i], "--eval-at-budget"))
+            evalAtBudget = true;
+        else if (!std::strcmp(argv[i], "--thresholds-only"))
+            thresholdsOnly = true;
+        else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
+            firstSeed = std::max(0, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
+            try {
+                g_configJson = core::readFileText(argv[++i]);
+                core::TrpoConfig probe;
+                core::applyConfigJson(probe, g_configJson);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "trpo-bench: --config %s: %s\n", argv[i], e.what());
+                return 2;
+            }
+        }
         else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--only ENV_ID] [--all-thresholds]\n");
+            std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ENV_ID] "
+                                 "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n");
             return 2;
         }
     }
     if (quick) seeds = std::min(seeds, 2);
-    rawSteps(only);
-    std::printf("\n== training throughput with the shipped presets (2 sampling threads) ==\n");
-    for (const sim::EnvInfo& info : sim::registry())
-        if (only.empty() || info.id == only) throughput(info.id, quick ? 5 : 20);
-    std::printf("\n== wall time and environment steps to the solved threshold ==\n");
-    // (id, threshold, step budget): the peers' budgets where they reach it, more where they fall short
-    const struct {
-        const char* id;
-        double threshold;
-        std::int64_t budget;
-        bool always;
-    } targets[] = {
-        {"CartPole-v1", 475.0, 100000, true},
-        {"Pendulum-v1", -200.0, 200000, true},
-        {"Acrobot-v1", -100.0, 100000, false},
-        {"MountainCarContinuous-v0", 90.0, 50000, false},
-        {"LunarLanderContinuous-v3", 200.0, 200000, false},
-        {"LunarLander-v3", 200.0, 1000000, false},
-        {"CartPoleSwingUp-v0", 350.0, 500000, false},
-        {"BipedalWalker-v3", 300.0, 3000000, false},
+    if (!thresholdsOnly) {
+        rawSteps(only);
+        std::printf("\n== training throughput with the shipped presets%s (2 sampling threads) ==\n",
+                    g_configJson.empty() ? "" : " and --config");
+        for (const sim::EnvInfo& info : sim::registry())
+            if (only.empty() || info.id == only) throughput(info.id, quick ? 5 : 20);
+    }
+    std::printf("\n== wall time and environment steps to the solved threshold%s ==\n",
+                g_configJson.empty() ? "" : " (presets with --config layered)");
+    // (id, threshold, step budget): the peers' budgets where they reach it, more where they fall
+    // short; then the peer (RL Zoo TRPO, deterministic evaluation): its budget and score
+    const Target targets[] = {
+        {"CartPole-v1", 475.0, 100000, true, 100000, 500.0},
+        {"Pendulum-v1", -200.0, 200000, true, 100000, -174.6},
+        {"Acrobot-v1", -100.0, 100000, false, 100000, -83.1},
+        {"MountainCarContinuous-v0", 90.0, 50000, false, 50000, 92.5},
+        {"LunarLanderContinuous-v3", 200.0, 200000, false, 200000, 262.4},
+        {"LunarLander-v3", 200.0, 1000000, false, 200000, 133.2},
+        {"CartPoleSwingUp-v0", 350.0, 500000, false, 0, 0.0},
+        {"BipedalWalker-v3", 300.0, 3000000, false, 1000000, 182.3},
     };
     for (const auto& t : targets) {
         if (!sim::makeEnvironment(t.id)) continue;
-        if (only.empty() ? (t.always || all) : only == t.id) toThreshold(t.id, t.threshold, t.budget, seeds);
+        if (only.empty() ? (t.always || all) : only == t.id) toThreshold(t, firstSeed, seeds, evalAtBudget);
     }
     return 0;
 }
