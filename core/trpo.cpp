@@ -112,7 +112,12 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
 
     const Shards cut(N);
     const int sub = std::clamp(s.fvpSubsample, 1, std::max(1, N));
-    std::vector<Shard> sh(cut.count());
+    // the shards' buffers outlive the call (one set per calling thread), so the next update
+    // reuses their memory instead of faulting fresh pages in for every matrix
+    // (a local reference, so the pool's lambdas reach the caller's buffers, not their own)
+    thread_local std::vector<Shard> buffers;
+    std::vector<Shard>& sh = buffers;
+    sh.resize(cut.count());
     for (int k = 0; k < cut.count(); ++k) {
         sh[k].b = cut.begin[k];
         sh[k].n = cut.size[k];

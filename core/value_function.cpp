@@ -39,9 +39,8 @@ MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, A
 }
 
 VectorXd MlpValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
-    MlpF::Workspace ws;
-    const Eigen::MatrixXf x = obs.cast<float>();
-    return m_net.forward(m_theta.cast<float>(), x, ws).row(0).transpose().cast<double>();
+    m_predictX = obs.cast<float>();
+    return m_net.forward(m_theta.cast<float>(), m_predictX, m_predictWs).row(0).transpose().cast<double>();
 }
 
 FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
@@ -58,14 +57,10 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     std::iota(idx.begin(), idx.end(), 0);
     // each minibatch is cut into fixed shards (by size only) whose gradients are summed in
     // order, so the fit is identical with any thread count
-    struct Part {
-        MlpF::Workspace ws;
-        Eigen::MatrixXf x, dOut;
-        Eigen::VectorXf grad;
-    };
     const Eigen::MatrixXf obsF = obs.cast<float>();
     Eigen::VectorXf thetaF;
-    std::vector<Part> parts(Shards(mb, 256).count());
+    std::vector<FitPart>& parts = m_fitParts; // kept between fits: no fresh pages each time
+    parts.resize(Shards(mb, 256).count());
     VectorXd grad(m_theta.size());
     for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
         // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
@@ -75,7 +70,7 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
             const Shards cut(b, 256);
             thetaF = m_theta.cast<float>();
             parallelFor(cut.count(), cfg.threads, [&](int k) {
-                Part& p = parts[k];
+                FitPart& p = parts[k];
                 const int len = cut.size[k], first = start + cut.begin[k];
                 p.x.resize(obs.rows(), len);
                 p.dOut.resize(1, len);

@@ -34,6 +34,7 @@ class ValueFunction {
 public:
     virtual ~ValueFunction() = default;
     // obs: obsDim x N; timestep: step index within the episode (N)
+    // (one caller at a time: implementations may reuse scratch buffers)
     virtual VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const = 0;
     virtual FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
                           const TrpoConfig& cfg, Rng& rng) = 0;
@@ -56,6 +57,15 @@ private:
     MlpF m_net;       // evaluated in float (see BasicMlp)
     VectorXd m_theta; // master parameters, updated by Adam in double
     Adam m_adam;
+    // scratch buffers reused between calls (predict and fit are not for concurrent use)
+    struct FitPart {
+        MlpF::Workspace ws;
+        Eigen::MatrixXf x, dOut;
+        Eigen::VectorXf grad;
+    };
+    std::vector<FitPart> m_fitParts;
+    mutable MlpF::Workspace m_predictWs;
+    mutable Eigen::MatrixXf m_predictX;
 };
 
 class LinearFeatureBaseline : public ValueFunction {
