@@ -1,6 +1,7 @@
 #include "core/parallel.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -8,6 +9,20 @@
 namespace core::detail {
 
 namespace {
+
+// How long a thread polls before it sleeps: a worker expects the next call within
+// microseconds during an update (CG, critic minibatches), and sleeping and waking again
+// costs ~10 us each time. Short enough not to steal a core between iterations.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+template <typename Pred>
+bool spinUntil(Pred done) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; ++i) {
+        if (done()) return true;
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
+    }
+}
 
 class Pool {
 public:
@@ -34,14 +49,14 @@ public:
             m_ctx = ctx;
             m_tasks = tasks;
             m_stride = stride;
-            m_pending = stride - 1;
-            ++m_generation;
+            m_pending.store(stride - 1, std::memory_order_relaxed);
+            m_generation.fetch_add(1, std::memory_order_release);
         }
         m_wake.notify_all();
         for (int k = 0; k < tasks; k += stride) call(ctx, k);
-        {
+        if (!spinUntil([this] { return m_pending.load(std::memory_order_acquire) == 0; })) {
             std::unique_lock<std::mutex> lk(m_mu);
-            m_done.wait(lk, [this] { return m_pending == 0; });
+            m_done.wait(lk, [this] { return m_pending.load(std::memory_order_acquire) == 0; });
         }
         m_busy.store(false, std::memory_order_release);
         return true;
@@ -50,30 +65,42 @@ public:
 private:
     void work(int w) {
         std::uint64_t seen = 0;
-        std::unique_lock<std::mutex> lk(m_mu);
         for (;;) {
-            m_wake.wait(lk, [&] { return m_stop || m_generation != seen; });
-            if (m_stop) return;
-            seen = m_generation;
-            if (w >= m_stride) continue; // this call needs fewer threads
-            auto* call = m_call;
-            void* ctx = m_ctx;
-            const int tasks = m_tasks, stride = m_stride;
-            lk.unlock();
+            auto fresh = [&] { return m_generation.load(std::memory_order_acquire) != seen; };
+            if (!spinUntil(fresh)) {
+                std::unique_lock<std::mutex> lk(m_mu);
+                m_wake.wait(lk, [&] { return m_stop || fresh(); });
+                if (m_stop) return;
+            }
+            void (*call)(void*, int);
+            void* ctx;
+            int tasks, stride;
+            {
+                std::lock_guard<std::mutex> lk(m_mu); // the job's fields were written under it
+                seen = m_generation.load(std::memory_order_relaxed);
+                call = m_call;
+                ctx = m_ctx;
+                tasks = m_tasks;
+                stride = m_stride;
+            }
+            if (w >= stride) continue; // this call needs fewer threads
             for (int k = w; k < tasks; k += stride) call(ctx, k);
-            lk.lock();
-            if (--m_pending == 0) m_done.notify_one();
+            if (m_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard<std::mutex> lk(m_mu);
+                m_done.notify_one();
+            }
         }
     }
 
     std::atomic<bool> m_busy{false};
+    std::atomic<std::uint64_t> m_generation{0};
+    std::atomic<int> m_pending{0};
     std::mutex m_mu;
     std::condition_variable m_wake, m_done;
     bool m_stop = false;
-    std::uint64_t m_generation = 0;
     void (*m_call)(void*, int) = nullptr;
     void* m_ctx = nullptr;
-    int m_tasks = 0, m_stride = 1, m_pending = 0;
+    int m_tasks = 0, m_stride = 1;
     std::vector<std::thread> m_threads;
 };
 
