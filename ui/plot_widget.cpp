@@ -379,7 +379,19 @@ void PlotWidget::rescale() {
     rescaleAxes(true);
     for (QCPAxis* a : {yAxis, yAxis2}) {
         const bool log = a == yAxis ? m_logLeft : m_logRight;
+        // the range of the data itself: after rescaleAxes() a flat series keeps the axis's
+        // previous size, so padding that would grow the range a little on every refresh
         QCPRange r = a->range();
+        bool foundAny = false;
+        for (const Series& s : m_series) {
+            if (s.graph->valueAxis() != a || !s.graph->visible()) continue;
+            bool found = false;
+            const QCPRange vr = s.graph->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
+            if (!found) continue;
+            if (!foundAny) r = vr;
+            else r.expand(vr);
+            foundAny = true;
+        }
         if (a == yAxis && m_hValue && !log) r.expand(*m_hValue);
         if (log) {
             // whole decades, so the log ticker labels powers of ten instead of crowding

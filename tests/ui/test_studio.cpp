@@ -23,6 +23,7 @@
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
+#include "ui/plot_widget.h"
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
 #include "ui/training_session.h"
@@ -79,6 +80,25 @@ bool waitForRun(MainWindow& w, QSignalSpy& resets) {
 class TestStudio : public QObject {
     Q_OBJECT
 private slots:
+    void flatSeriesKeepsAReadableRange() {
+        // every update accepted at once: the backtracks series stays at 0 for hundreds of
+        // refreshes, and its axis must stay a small range around 0 (it once grew by 12% per
+        // refresh, to ±500,000 after 110 iterations)
+        ui::PlotWidget plot("Line-search backtracks", "backtracks");
+        plot.addSeries({"backtracks", Qt::gray});
+        for (int i = 0; i < 300; ++i) {
+            plot.appendSample(i, 1024LL * i, {0.0});
+            plot.refresh(false);
+        }
+        QVERIFY2(plot.yAxis->range().contains(0.0), qPrintable(QString::number(plot.yAxis->range().lower)));
+        QVERIFY2(plot.yAxis->range().size() <= 2.0, qPrintable(QString::number(plot.yAxis->range().size())));
+        // and a series that moves gets its data range plus a small margin
+        plot.appendSample(300, 1024LL * 300, {10.0});
+        plot.refresh(false);
+        QVERIFY(plot.yAxis->range().contains(0.0) && plot.yAxis->range().contains(10.0));
+        QVERIFY(plot.yAxis->range().size() < 12.0);
+    }
+
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true);
         QApplication::setOrganizationName("trpo-studio-test");
