@@ -101,7 +101,7 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     b2FixtureDef fd;
     fd.shape = &edge;
     m_moon->CreateFixture(&fd); // pybox2d defaults: friction 0.2, density 0
-    m_sky.clear();
+    m_ground.clear();
     for (int i = 0; i < kChunks - 1; ++i) {
         const b2Vec2 p1(static_cast<float>(chunkX[static_cast<std::size_t>(i)]), static_cast<float>(smoothY[static_cast<std::size_t>(i)]));
         const b2Vec2 p2(static_cast<float>(chunkX[static_cast<std::size_t>(i + 1)]), static_cast<float>(smoothY[static_cast<std::size_t>(i + 1)]));
@@ -109,7 +109,7 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
         fd.density = 0.0f;
         fd.friction = 0.1f;
         m_moon->CreateFixture(&fd);
-        m_sky.push_back({toVec(p1), toVec(p2), Vec2{p2.x, static_cast<float>(kH)}, Vec2{p1.x, static_cast<float>(kH)}});
+        m_ground.push_back({toVec(p1), toVec(p2), Vec2{p2.x, 0.f}, Vec2{p1.x, 0.f}});
     }
 
     // lander
@@ -273,12 +273,15 @@ core::StepResult LunarLanderEnv::advance(int discreteAction, double a0, double a
 
 void LunarLanderEnv::draw(DrawList& out) const {
     out.clear();
-    out.background = {255, 255, 255, 255};
+    // Gymnasium paints black sky polygons over a white surface; painting the white ground
+    // over a black background looks the same inside the world and keeps the viewer's
+    // letterbox black (space) instead of a white frame around the sky
+    out.background = {0, 0, 0, 255};
     out.camera.centre = {static_cast<float>(kW / 2), static_cast<float>(kH / 2)};
     out.camera.width = static_cast<float>(kW);
     out.camera.height = static_cast<float>(kH);
 
-    for (const auto& p : m_sky) out.polygon({p[0], p[1], p[2], p[3]}, {0, 0, 0, 255}, {0, 0, 0, 255}, 1.f);
+    for (const auto& p : m_ground) out.polygon({p[0], p[1], p[2], p[3]}, {255, 255, 255, 255}, {255, 255, 255, 255}, 1.f);
 
     // engine flames, coloured like Gymnasium's particles with ttl = power
     auto flame = [&out](Vec2 at, double power, float radius) {

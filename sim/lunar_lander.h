@@ -56,7 +56,7 @@ private:
     bool m_gameOver = false;
     bool m_hasPrevShaping = false;
     double m_prevShaping = 0.0;
-    std::vector<std::array<Vec2, 4>> m_sky;      // sky polygons above the terrain
+    std::vector<std::array<Vec2, 4>> m_ground;   // ground polygons below the terrain
     // last engine firing, for drawing flames: world point and power (0 = off)
     Vec2 m_mainFlame{}, m_sideFlame{};
     double m_mainPower = 0.0, m_sidePower = 0.0;
