@@ -77,8 +77,14 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
     m_cg->setLogY(true);
     m_cg->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
 
-    m_speed = new PlotWidget(tr("Training speed"), tr("steps / s"));
-    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true});
+    // where an iteration's time goes (the phases of DESIGN §3), and the speed it adds up to
+    m_speed = new PlotWidget(tr("Time per iteration"), tr("ms"));
+    m_speed->addSeries({tr("sampling"), kBlue, S::Line, true});
+    m_speed->addSeries({tr("CG"), kOrange, S::Line, true});
+    m_speed->addSeries({tr("critic"), kGreen, S::Line, true});
+    m_speed->addSeries({tr("other"), kPurple, S::Line, true});
+    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true});
+    m_speed->setRightAxisLabel(tr("steps / s"));
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
 
@@ -178,7 +184,9 @@ void PlotPanel::appendIteration(const core::IterationStats& s) {
     m_improvement->appendSample(it, st, {s.actualImprovement, s.expectedImprovement});
     m_entropy->appendSample(it, st, {s.entropy, s.stdPerDim.empty() ? kNaN : s.stdMean});
     m_value->appendSample(it, st, {s.valueLossAfter, s.explainedVarianceAfter});
-    m_speed->appendSample(it, st, {s.stepsPerSecond});
+    m_speed->appendSample(it, st,
+                          {1e3 * s.secondsSampling, 1e3 * s.secondsCg, 1e3 * s.secondsValueFit,
+                           1e3 * (s.secondsAdvantages + s.secondsGradient + s.secondsLineSearch), s.stepsPerSecond});
     std::vector<double> x(s.cgResiduals.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
     m_cg->setSeriesData(0, x, s.cgResiduals);

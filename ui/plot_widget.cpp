@@ -95,6 +95,8 @@ int PlotWidget::addSeries(const SeriesSpec& spec) {
     for (const Series& x : m_series)
         if (x.spec.style != Style::BandLower && x.spec.style != Style::BandUpper) ++named;
     legend->setVisible(named > 1);
+    legend->setWrap(named > 4 ? 3 : 0); // more than four entries: rows of three, never clipped
+    legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
     applyPens();
     return static_cast<int>(m_series.size()) - 1;
 }
