@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
         {"LunarLanderContinuous-v3", 200.0, 200000, false, 200000, 262.4},
         {"LunarLander-v3", 200.0, 1000000, false, 200000, 133.2},
         {"CartPoleSwingUp-v0", 350.0, 500000, false, 0, 0.0},
-        {"BipedalWalker-v3", 300.0, 3000000, false, 1000000, 182.3},
+        {"BipedalWalker-v3", 300.0, 5000000, false, 1000000, 182.3},
     };
     for (const auto& t : targets) {
         if (!sim::makeEnvironment(t.id)) continue;
