@@ -155,6 +155,11 @@ sim::Vec2 EnvView::screenToWorld(const QPointF& p) const {
 }
 
 void EnvView::paintEvent(QPaintEvent*) {
+    // told after this frame is on screen (queued), so work paced by frames lands between them
+    struct Notify {
+        EnvView* v;
+        ~Notify() { emit v->framePainted(); }
+    } notify{this};
     const qint64 now = m_frameClock.nsecsElapsed();
     if (m_lastFrameNs >= 0) m_frameIntervals.push_back((now - m_lastFrameNs) / 1e6);
     m_lastFrameNs = now;

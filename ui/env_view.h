@@ -57,6 +57,8 @@ public:
 
 signals:
     void episodeFinished(double episodeReturn, int length);
+    // after every painted frame of the environment (connect queued: it is emitted while painting)
+    void framePainted();
 
 protected:
     void paintEvent(QPaintEvent* event) override;

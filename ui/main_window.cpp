@@ -245,6 +245,8 @@ void MainWindow::createDocks() {
     m_plotDock = new QDockWidget(tr("Plots"), this);
     m_plotDock->setObjectName("plotDock");
     m_plotDock->setWidget(m_plots);
+    // plot repaints go right after viewer frames (queued: the signal comes from inside a paint)
+    connect(m_envView, &EnvView::framePainted, m_plots, &PlotPanel::onViewerFrame, Qt::QueuedConnection);
     addDockWidget(Qt::BottomDockWidgetArea, m_plotDock);
 
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);

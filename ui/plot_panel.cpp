@@ -1,5 +1,6 @@
 #include "ui/plot_panel.h"
 
+#include <algorithm>
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
@@ -34,6 +35,34 @@ QString shortKey(const std::string& key) {
 }
 
 } // namespace
+
+void PlotPanel::onViewerFrame() {
+    m_lastViewerFrame.start();
+    paintSlice();
+}
+
+void PlotPanel::paintSlice() {
+    if (m_pendingReplots.empty()) {
+        if (!m_replotDirty) {
+            m_replotTimer.stop();
+            return;
+        }
+        if (m_cycleClock.elapsed() < m_cycleIntervalMs) return;
+        m_replotDirty = false;
+        m_cycleClock.restart();
+        m_cycleCostMs = 0;
+        m_pendingReplots = m_plots;
+    }
+    PlotWidget* p = m_pendingReplots.front();
+    m_pendingReplots.erase(m_pendingReplots.begin());
+    QElapsedTimer cost;
+    cost.start();
+    p->refreshIfStale();
+    p->replot(QCustomPlot::rpImmediateRefresh);
+    m_cycleCostMs += cost.nsecsElapsed() / 1e6;
+    if (m_pendingReplots.empty())
+        m_cycleIntervalMs = std::clamp(static_cast<qint64>(kPaintShare * m_cycleCostMs), qint64{250}, qint64{2000});
+}
 
 QString PlotPanel::markerLabel(const core::ConfigEvent& e) {
     return QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
@@ -88,25 +117,16 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
 
-    // painting is the expensive part: at most one repaint cycle of all plots every 250 ms,
-    // one plot per 12 ms timer tick, so the viewer on the same thread keeps its frame rate
-    // (the data behind each plot is updated at once, every iteration)
+    // painting is the expensive part: one plot per 12 ms timer tick, so the viewer on the
+    // same thread keeps its frame rate, and repaint cycles of all plots spaced so that
+    // painting plots takes at most 1/kPaintShare of the time: every 250 ms when a cycle is
+    // cheap, less often when it is not (a big window, a software X server), never less
+    // often than every 2 s (the data behind each plot is updated at once, every iteration)
     m_replotTimer.setInterval(12);
     m_cycleClock.start();
     connect(&m_replotTimer, &QTimer::timeout, this, [this] {
-        if (m_pendingReplots.empty()) {
-            if (!m_replotDirty) {
-                m_replotTimer.stop();
-                return;
-            }
-            if (m_cycleClock.elapsed() < 250) return;
-            m_replotDirty = false;
-            m_cycleClock.restart();
-            m_pendingReplots = m_plots;
-        }
-        PlotWidget* p = m_pendingReplots.front();
-        m_pendingReplots.erase(m_pendingReplots.begin());
-        p->replot(QCustomPlot::rpImmediateRefresh);
+        if (m_lastViewerFrame.isValid() && m_lastViewerFrame.elapsed() < 100) return; // frames pace it
+        paintSlice();
     });
 
     auto* bar = new QHBoxLayout;
@@ -193,8 +213,7 @@ void PlotPanel::appendIteration(const core::IterationStats& s) {
 }
 
 void PlotPanel::queueReplots() {
-    for (PlotWidget* p : m_plots)
-        if (p->isTimeSeries()) p->refresh(false);
+    // the display data is rebuilt per plot just before it is painted (paintSlice)
     m_replotDirty = true;
     if (!m_replotTimer.isActive()) m_replotTimer.start();
 }

@@ -48,6 +48,11 @@ public:
 
     static QString markerLabel(const core::ConfigEvent& e);
 
+public slots:
+    // the viewer painted a frame: the next plot repaint goes now, right after it, so it
+    // never delays the following frame (without frames a timer paces the repaints)
+    void onViewerFrame();
+
 private:
     void layoutPlots();
     void appendIteration(const core::IterationStats& s);
@@ -71,6 +76,11 @@ private:
     QTimer m_replotTimer;
     QElapsedTimer m_cycleClock; // time since the last repaint cycle started
     bool m_replotDirty = false; // data changed since the last cycle
+    static constexpr double kPaintShare = 25; // plots paint at most 1/25 of the time
+    double m_cycleCostMs = 0;                 // painting time of the current cycle
+    QElapsedTimer m_lastViewerFrame;          // invalid until the viewer paints
+    void paintSlice();                        // one plot of the current repaint cycle
+    qint64 m_cycleIntervalMs = 250;           // time between the starts of two cycles
     std::vector<PlotWidget*> m_pendingReplots;
     QComboBox* m_xAxis = nullptr;
     QSlider* m_smoothing = nullptr;

@@ -149,6 +149,7 @@ void PlotWidget::appendSample(int iteration, std::int64_t envSteps, const std::v
     m_iterations.push_back(iteration);
     m_steps.push_back(envSteps);
     for (size_t i = 0; i < m_series.size(); ++i) m_series[i].values.push_back(i < values.size() ? values[i] : kNaN);
+    m_stale = true;
 }
 
 void PlotWidget::setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y) {
@@ -314,6 +315,7 @@ void PlotWidget::buildDisplay(const std::vector<double>& xs, const std::vector<d
 }
 
 void PlotWidget::refresh(bool queueReplot) {
+    m_stale = false;
     if (m_timeSeries) {
         std::vector<double> xs(m_iterations.size());
         for (size_t i = 0; i < xs.size(); ++i) xs[i] = xOf(i);
@@ -419,12 +421,14 @@ void PlotWidget::rescale() {
 }
 
 int PlotWidget::pointCount() const {
+    const_cast<PlotWidget*>(this)->refreshIfStale(); // the count of what a repaint would show
     for (const Series& s : m_series)
         if (s.spec.style != Style::BandLower && s.spec.style != Style::BandUpper) return s.graph->dataCount();
     return m_series.empty() ? 0 : m_series.front().graph->dataCount();
 }
 
 void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
+    refreshIfStale();
     QCustomPlot::mouseMoveEvent(event);
     if (event->buttons() != Qt::NoButton) {
         m_autoRange = false;
@@ -494,6 +498,7 @@ void PlotWidget::exportWithDialog() {
 }
 
 bool PlotWidget::exportTo(const QString& path) {
+    refreshIfStale();
     const int w = std::max(width(), 800), h = std::max(height(), 500);
     if (QFileInfo(path).suffix().compare("pdf", Qt::CaseInsensitive) == 0) return savePdf(path, w, h);
     return savePng(path, w, h, 2.0);

@@ -50,6 +50,11 @@ public:
     void setPresentation(bool on);
     // rebuilds the display data and queues a replot (or leaves the replot to the caller)
     void refresh(bool queueReplot = true);
+    // rebuilds the display data only if samples came since the last rebuild (the panel
+    // calls it just before painting, so a fast run does not rebuild every iteration)
+    void refreshIfStale() {
+        if (m_stale) refresh(false);
+    }
 
     bool isTimeSeries() const { return m_timeSeries; }
     QString title() const { return m_title; }
@@ -107,6 +112,7 @@ private:
     double m_smoothing = 0;
     bool m_presentation = false;
     bool m_autoRange = true;
+    bool m_stale = false; // samples appended since the display data was last rebuilt
     bool m_logLeft = false, m_logRight = false;
 };
 

@@ -184,7 +184,7 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // the training thread (and the sampling threads it spawns, which inherit its niceness)
     // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
-    connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5); },
+    connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
             Qt::DirectConnection);
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
