@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/environment.h"
 #include "core/normalizer.h"
@@ -23,15 +24,38 @@ struct PolicySnapshot {
     ObsNormalizer normalizer;
     int iteration = 0;
     std::int64_t envSteps = 0;
+    int noiseHoldSteps = 1; // the training's noise_hold_steps, so a viewer explores the same way
+
+    // Gaussian exploration noise held across act() calls (noise_hold_steps > 1), one per
+    // episode being played: reset() at each episode start, as the sampler redraws then
+    struct HeldNoise {
+        std::vector<double> eps;
+        int left = 0;
+        void reset() { left = 0; }
+    };
 
     // raw observation in, action out (clipped to the action bounds, ready for the env)
-    void act(std::span<const double> rawObs, Rng& rng, bool deterministic, std::span<double> action) const {
+    // with `held` and noiseHoldSteps > 1, a continuous action's noise is redrawn only every
+    // noiseHoldSteps calls (the sampler's noise_hold_steps); otherwise fresh every call
+    void act(std::span<const double> rawObs, Rng& rng, bool deterministic, std::span<double> action,
+             HeldNoise* held = nullptr) const {
         MatrixXd x = Eigen::Map<const VectorXd>(rawObs.data(), static_cast<Eigen::Index>(rawObs.size()));
         normalizer.normalize(x);
         MlpWorkspace ws;
         DistBatch d;
         policy.distribution(theta, x, ws, d);
-        policy.sample(d, 0, rng, deterministic, action.data());
+        const bool hold = !deterministic && held && noiseHoldSteps > 1 && !policy.discrete();
+        policy.sample(d, 0, rng, deterministic || hold, action.data());
+        if (hold) {
+            const size_t n = static_cast<size_t>(policy.outputs());
+            if (held->left <= 0 || held->eps.size() != n) {
+                held->eps.resize(n);
+                for (double& e : held->eps) e = rng.normal();
+                held->left = noiseHoldSteps;
+            }
+            --held->left;
+            for (size_t j = 0; j < n; ++j) action[j] += std::exp(d.logStd(static_cast<Eigen::Index>(j))) * held->eps[j];
+        }
         clipAction(action);
     }
     // network outputs for raw observations (obsDim x N): logits or means

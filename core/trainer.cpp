@@ -65,6 +65,7 @@ SnapshotPtr Trainer::snapshot() const {
     s->normalizer = m_obsNorm;
     s->iteration = m_iteration;
     s->envSteps = m_envSteps;
+    s->noiseHoldSteps = m_cfg.noiseHoldSteps;
     return s;
 }
 

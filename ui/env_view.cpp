@@ -97,6 +97,7 @@ void EnvView::resetEpisode() {
         m_grabbing = false;
     }
     m_env->reset(m_episodeSeed++, m_obs);
+    m_heldNoise.reset();
     m_episodeReturn = 0;
     m_episodeStep = 0;
     m_env->draw(m_drawList);
@@ -104,7 +105,7 @@ void EnvView::resetEpisode() {
 
 void EnvView::pickAction() {
     if (m_snapshot) {
-        m_snapshot->act(m_obs, m_rng, m_deterministic, m_action);
+        m_snapshot->act(m_obs, m_rng, m_deterministic, m_action, &m_heldNoise);
         return;
     }
     // no policy yet: a uniformly random one

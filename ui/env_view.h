@@ -76,6 +76,7 @@ private:
     QString m_envId;
     std::unique_ptr<sim::SimEnvironment> m_env;
     core::SnapshotPtr m_snapshot;
+    core::PolicySnapshot::HeldNoise m_heldNoise; // exploration noise held as in training
     core::Rng m_rng{12345};
     std::uint64_t m_episodeSeed = 1000;
     std::vector<double> m_obs, m_action;

@@ -10,6 +10,7 @@
 #include "core/presets.h"
 #include "core/sampler.h"
 #include "core/serialization.h"
+#include "core/snapshot.h"
 #include "core/trainer.h"
 #include "sim/registry.h"
 
@@ -76,6 +77,38 @@ TrpoConfig heldConfig() {
 class TestSampler : public QObject {
     Q_OBJECT
 private slots:
+    void snapshotHoldsNoiseLikeTheSampler() {
+        // the studio's viewer plays snapshots: it must explore as training does
+        TrpoConfig c = presetConfig("Pendulum-v1");
+        c.noiseHoldSteps = 4;
+        c.logStdInit = -2.0; // small noise: no action reaches the clip at ±2
+        Trainer t(c, sim::environmentFactory("Pendulum-v1"));
+        const SnapshotPtr snap = t.snapshot();
+        QCOMPARE(snap->noiseHoldSteps, 4);
+        const std::vector<double> obs{0.3, -0.2, 0.1};
+        Rng rng(5);
+        PolicySnapshot::HeldNoise held;
+        std::vector<double> a(8);
+        for (int i = 0; i < 8; ++i) snap->act(obs, rng, false, std::span<double>(&a[i], 1), &held);
+        for (int i : {1, 2, 3}) QCOMPARE(a[i], a[0]);
+        for (int i : {5, 6, 7}) QCOMPARE(a[i], a[4]);
+        QVERIFY(a[4] != a[0]);
+        // a new episode redraws at once; without a holder every call draws
+        double b = 0, c1 = 0, c2 = 0;
+        snap->act(obs, rng, false, std::span<double>(&b, 1), &held); // 1 of 4 of the held noise
+        held.reset();
+        snap->act(obs, rng, false, std::span<double>(&c1, 1), &held);
+        QVERIFY(c1 != b);
+        snap->act(obs, rng, false, std::span<double>(&c1, 1));
+        snap->act(obs, rng, false, std::span<double>(&c2, 1));
+        QVERIFY(c1 != c2);
+        // deterministic play ignores the noise
+        double m1 = 0, m2 = 0;
+        snap->act(obs, rng, true, std::span<double>(&m1, 1), &held);
+        snap->act(obs, rng, true, std::span<double>(&m2, 1), &held);
+        QCOMPARE(m1, m2);
+    }
+
     void noiseIsHeldForKStepsAndRedrawnAtEachEpisode() {
         const int k = 7;
         Sampler s(sim::environmentFactory("Pendulum-v1"), 2, 11); // 200-step episodes
