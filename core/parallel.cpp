@@ -50,10 +50,11 @@ public:
             m_tasks = tasks;
             m_stride = stride;
             m_pending.store(stride - 1, std::memory_order_relaxed);
+            m_next.store(0, std::memory_order_relaxed);
             m_generation.fetch_add(1, std::memory_order_release);
         }
         m_wake.notify_all();
-        for (int k = 0; k < tasks; k += stride) call(ctx, k);
+        for (int k; (k = m_next.fetch_add(1, std::memory_order_relaxed)) < tasks;) call(ctx, k);
         if (!spinUntil([this] { return m_pending.load(std::memory_order_acquire) == 0; })) {
             std::unique_lock<std::mutex> lk(m_mu);
             m_done.wait(lk, [this] { return m_pending.load(std::memory_order_acquire) == 0; });
@@ -84,7 +85,7 @@ private:
                 stride = m_stride;
             }
             if (w >= stride) continue; // this call needs fewer threads
-            for (int k = w; k < tasks; k += stride) call(ctx, k);
+            for (int k; (k = m_next.fetch_add(1, std::memory_order_relaxed)) < tasks;) call(ctx, k);
             if (m_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
                 std::lock_guard<std::mutex> lk(m_mu);
                 m_done.notify_one();
@@ -95,6 +96,7 @@ private:
     std::atomic<bool> m_busy{false};
     std::atomic<std::uint64_t> m_generation{0};
     std::atomic<int> m_pending{0};
+    std::atomic<int> m_next{0}; // next unclaimed task: whoever is free takes it
     std::mutex m_mu;
     std::condition_variable m_wake, m_done;
     bool m_stop = false;

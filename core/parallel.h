@@ -13,13 +13,14 @@ namespace detail {
 // Runs call(ctx, k) for every k in [0, tasks) on the calling thread plus threads-1 workers
 // of one process-wide pool kept alive between calls (an update makes ~20 parallel calls
 // of well under a millisecond each, so starting threads per call would cost more than the
-// work). Task k runs on thread k % threads. Returns false without running anything when
+// work). Whichever thread is free claims the next task, so a thread the OS preempts (say,
+// for the studio's UI) does not hold the others up. Returns false without running anything when
 // the pool is busy with another caller; the caller then falls back to its own threads.
 bool runOnPool(int tasks, int threads, void (*call)(void*, int), void* ctx);
 } // namespace detail
 
 // runs fn(k) for every k in [0, tasks) using up to `threads` threads (the calling thread
-// included); task k runs on thread k % threads
+// included); which thread runs which task is not fixed, so fn(k) must write only task k's outputs
 template <typename Fn>
 void parallelFor(int tasks, int threads, Fn&& fn) {
     const int t = std::clamp(threads, 1, std::max(1, tasks));

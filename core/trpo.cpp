@@ -110,7 +110,9 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
     st.stepFraction = 0.0;
     st.trials.clear();
 
-    const Shards cut(N);
+    // 256 samples a shard: enough tasks (4 for 1024 samples) for a free core to take over
+    // from one the OS preempts, still large enough for efficient GEMMs
+    const Shards cut(N, 256);
     const int sub = std::clamp(s.fvpSubsample, 1, std::max(1, N));
     // the shards' buffers outlive the call (one set per calling thread), so the next update
     // reuses their memory instead of faulting fresh pages in for every matrix

@@ -60,14 +60,14 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     const Eigen::MatrixXf obsF = obs.cast<float>();
     Eigen::VectorXf thetaF;
     std::vector<FitPart>& parts = m_fitParts; // kept between fits: no fresh pages each time
-    parts.resize(Shards(mb, 256).count());
+    parts.resize(Shards(mb, 128).count());
     VectorXd grad(m_theta.size());
     for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
         // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
         for (int i = n - 1; i > 0; --i) std::swap(idx[i], idx[static_cast<int>(rng.below(i + 1))]);
         for (int start = 0; start < n; start += mb) {
             const int b = std::min(mb, n - start);
-            const Shards cut(b, 256);
+            const Shards cut(b, 128);
             thetaF = m_theta.cast<float>();
             parallelFor(cut.count(), cfg.threads, [&](int k) {
                 FitPart& p = parts[k];
