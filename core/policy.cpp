@@ -154,6 +154,16 @@ void Policy::fisherVectorProductF(const DistBatch& d, const ParamRef& v, FisherC
     if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
 }
 
+void Policy::sampleHeld(const DistBatch& d, int col, Rng& rng, int holdSteps, Eigen::Ref<VectorXd> eps, int& left,
+                        double* action) const {
+    if (left <= 0) {
+        for (Eigen::Index j = 0; j < eps.size(); ++j) eps(j) = rng.normal();
+        left = holdSteps;
+    }
+    --left;
+    for (int j = 0; j < outputs(); ++j) action[j] = d.out(j, col) + std::exp(d.logStd(j)) * eps(j);
+}
+
 void Policy::sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const {
     if (m_discrete) {
         int a = 0;

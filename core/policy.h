@@ -79,6 +79,11 @@ public:
 
     // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)
     void sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const;
+    // Gaussian only, held exploration noise (noise_hold_steps): action = μ + σ ⊙ ε, where
+    // ε ~ N(0, I) is redrawn when `left` is 0 and then used for `holdSteps` calls (`left`
+    // counts them down); the sampler and the studio's viewer both explore this way
+    void sampleHeld(const DistBatch& d, int col, Rng& rng, int holdSteps, Eigen::Ref<VectorXd> eps, int& left,
+                    double* action) const;
 
 private:
     Mlp m_net;

@@ -1,7 +1,6 @@
 #include "core/sampler.h"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 #include <thread>
 
@@ -69,17 +68,10 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
         out.obs.col(col) = c.x;
         out.timestep(col) = c.episodeLength;
         policy.distribution(theta, c.x, c.ws, c.dist);
-        if (hold) {
-            if (c.heldNoiseSteps <= 0) {
-                for (int j = 0; j < ad; ++j) c.heldNoise(j) = c.rng.normal();
-                c.heldNoiseSteps = noiseHoldSteps;
-            }
-            --c.heldNoiseSteps;
-            policy.sample(c.dist, 0, c.rng, true, c.action.data()); // the mean (draws nothing)
-            for (int j = 0; j < ad; ++j) c.action(j) += std::exp(c.dist.logStd(j)) * c.heldNoise(j);
-        } else {
+        if (hold)
+            policy.sampleHeld(c.dist, 0, c.rng, noiseHoldSteps, c.heldNoise, c.heldNoiseSteps, c.action.data());
+        else
             policy.sample(c.dist, 0, c.rng, false, c.action.data());
-        }
         out.actions.col(col) = c.action;
         out.logp(col) = policy.logProb(c.dist, c.action)(0);
         // the sample is clipped only when applied to the environment

@@ -6,7 +6,6 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "core/environment.h"
 #include "core/normalizer.h"
@@ -29,7 +28,7 @@ struct PolicySnapshot {
     // Gaussian exploration noise held across act() calls (noise_hold_steps > 1), one per
     // episode being played: reset() at each episode start, as the sampler redraws then
     struct HeldNoise {
-        std::vector<double> eps;
+        VectorXd eps;
         int left = 0;
         void reset() { left = 0; }
     };
@@ -44,17 +43,14 @@ struct PolicySnapshot {
         MlpWorkspace ws;
         DistBatch d;
         policy.distribution(theta, x, ws, d);
-        const bool hold = !deterministic && held && noiseHoldSteps > 1 && !policy.discrete();
-        policy.sample(d, 0, rng, deterministic || hold, action.data());
-        if (hold) {
-            const size_t n = static_cast<size_t>(policy.outputs());
-            if (held->left <= 0 || held->eps.size() != n) {
-                held->eps.resize(n);
-                for (double& e : held->eps) e = rng.normal();
-                held->left = noiseHoldSteps;
+        if (!deterministic && held && noiseHoldSteps > 1 && !policy.discrete()) {
+            if (held->eps.size() != policy.outputs()) { // first use, or another environment
+                held->eps.resize(policy.outputs());
+                held->left = 0;
             }
-            --held->left;
-            for (size_t j = 0; j < n; ++j) action[j] += std::exp(d.logStd(static_cast<Eigen::Index>(j))) * held->eps[j];
+            policy.sampleHeld(d, 0, rng, noiseHoldSteps, held->eps, held->left, action.data());
+        } else {
+            policy.sample(d, 0, rng, deterministic, action.data());
         }
         clipAction(action);
     }
