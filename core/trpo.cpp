@@ -128,6 +128,9 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
     auto actOf = [&](const Shard& x) { return batch.actions.middleCols(x.b, x.n); };
     auto advOf = [&](const Shard& x) { return batch.advantages.segment(x.b, x.n); };
     auto oldOf = [&](const Shard& x) { return batch.oldLogp.segment(x.b, x.n); };
+    // what the Fisher-vector products see: the shard, or its every-sub-th subsample
+    auto fisherDist = [&](const Shard& x) -> const DistBatch& { return sub > 1 ? x.dFvp : x.dOld; };
+    auto fisherWs = [&](Shard& x) -> MlpWorkspace& { return sub > 1 ? x.wsFvp : x.ws; };
 
     // step 3: surrogate and its gradient at θ_old (activations cached per shard for the FVPs)
     auto t0 = clock::now();
@@ -157,9 +160,7 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                 x.dFvp.logStd = x.dOld.logStd;
             }
         }
-        MlpWorkspace& wsF = sub > 1 ? x.wsFvp : x.ws;
-        const DistBatch& dF = sub > 1 ? x.dFvp : x.dOld;
-        if (!s.fvpDoublePrecision && x.nFvp > 0) policy.prepareFisherF(theta, dF, wsF, x.fisherF);
+        if (!s.fvpDoublePrecision && x.nFvp > 0) policy.prepareFisherF(theta, fisherDist(x), fisherWs(x), x.fisherF);
     });
     VectorXd g = VectorXd::Zero(P);
     double surrSum = 0, entSum = 0;
@@ -204,7 +205,7 @@ void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
             x.fv.setZero(P);
             if (x.nFvp == 0) return;
             if (s.fvpDoublePrecision)
-                policy.fisherVectorProduct(theta, sub > 1 ? x.dFvp : x.dOld, v, sub > 1 ? x.wsFvp : x.ws, x.fv);
+                policy.fisherVectorProduct(theta, fisherDist(x), v, fisherWs(x), x.fv);
             else
                 policy.fisherVectorProductF(x.dOld, v, x.fisherF, x.fv);
         });

@@ -55,6 +55,7 @@ public slots:
 
 private:
     void layoutPlots();
+    void paintSlice(); // one plot of the current repaint cycle
     void appendIteration(const core::IterationStats& s);
     void queueReplots();
 
@@ -79,7 +80,6 @@ private:
     static constexpr double kPaintShare = 25; // plots paint at most 1/25 of the time
     double m_cycleCostMs = 0;                 // painting time of the current cycle
     QElapsedTimer m_lastViewerFrame;          // invalid until the viewer paints
-    void paintSlice();                        // one plot of the current repaint cycle
     qint64 m_cycleIntervalMs = 250;           // time between the starts of two cycles
     std::vector<PlotWidget*> m_pendingReplots;
     QComboBox* m_xAxis = nullptr;

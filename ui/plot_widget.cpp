@@ -384,7 +384,7 @@ void PlotWidget::rescale() {
     for (QCPAxis* a : {yAxis, yAxis2}) {
         const bool log = a == yAxis ? m_logLeft : m_logRight;
         // the range of the data itself: after rescaleAxes() a flat series keeps the axis's
-        // previous size, so padding that would grow the range a little on every refresh
+        // previous size, and padding that range would grow it a little on every refresh
         QCPRange r = a->range();
         bool foundAny = false;
         for (const Series& s : m_series) {
