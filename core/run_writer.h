@@ -1,4 +1,4 @@
-// A run directory (DESIGN.md §7): config.json, progress.csv, events.jsonl, checkpoints/,
+// A run directory (docs/design.md §5): config.json, progress.csv, events.jsonl, checkpoints/,
 // policy.json. Used by trpo-train and the studio alike.
 #pragma once
 

@@ -1,4 +1,4 @@
-// IterationStats: every diagnostic one training iteration reports (DESIGN.md §4), in one
+// IterationStats: every diagnostic one training iteration reports (docs/algorithm.md §8), in one
 // value type that feeds progress.csv, the CLI line and the studio's plots alike.
 #pragma once
 
@@ -67,7 +67,7 @@ struct IterationStats {
     double cgDamping = 0;
 };
 
-// progress.csv: header (DESIGN.md §4 column names plus extras) and one row; empty fields
+// progress.csv: header (the columns the README lists) and one row; empty fields
 // where no episode finished
 std::string csvHeader();
 std::string csvRow(const IterationStats& s);

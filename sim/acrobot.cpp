@@ -33,6 +33,9 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr double kMaxVel1 = 4 * kPi, kMaxVel2 = 9 * kPi;
 constexpr int kVelocityIterations = 8;
 constexpr float kHalfWidth = 0.1f;
+// collision filtering: the links collide with nothing (an empty mask); their fixtures exist
+// for drawing and for the viewer's grab (docs/environments.md §1)
+constexpr uint16 kMaskNone = 0x0000;
 } // namespace
 
 AcrobotEnv::AcrobotEnv() {
@@ -59,7 +62,7 @@ void AcrobotEnv::buildWorld() {
     bd.type = b2_dynamicBody;
     b2FixtureDef fd;
     fd.density = 0.0f;
-    fd.filter.maskBits = 0;
+    fd.filter.maskBits = kMaskNone;
     b2PolygonShape shape;
     // each link hangs along its local -y axis from its body origin (the joint)
     shape.SetAsBox(kHalfWidth, static_cast<float>(kLinkLength / 2), b2Vec2(0.0f, static_cast<float>(-kLinkLength / 2)), 0.0f);

@@ -8,13 +8,13 @@
 //   INITIAL_RANDOM 5 N (x force on the hull during the reset step)
 //   HULL_POLY (-30,9) (6,9) (34,1) (34,-8) (-30,-8) px, density 5, friction 0.1
 //   LEG_DOWN -8 px, LEG_W 8 px, LEG_H 34 px (full sizes); shins are 0.8·LEG_W wide; density 1
-//   hips: limits [-0.8, 1.1], knees [-1.6, -0.1]; walker parts category 0x20, mask 0x01
+//   hips: limits [-0.8, 1.1], knees [-1.6, -0.1]; walker parts collide with the ground only
 //   TERRAIN_STEP 14 px, TERRAIN_LENGTH 200, TERRAIN_HEIGHT H/4, TERRAIN_GRASS 10,
 //   TERRAIN_STARTPAD 20, FRICTION 2.5; VIEWPORT 600×400 px = 20 m × 13.333 m
 // Reward: Δ(130·x/SCALE − 5·|hull angle|) − 0.00035·MOTORS_TORQUE·Σ clip(|a|, 0, 1);
 // −100 and terminated when the hull touches the ground or x < 0; terminated without bonus
 // past (TERRAIN_LENGTH − TERRAIN_GRASS)·TERRAIN_STEP.
-// Porting notes (ENVIRONMENTS.md §9): a fresh b2World per reset (Gymnasium reuses one; the
+// Porting notes (docs/environments.md §9): a fresh b2World per reset (Gymnasium reuses one; the
 // physics is the same); one static body per two-sided terrain edge, never a chain; hips get
 // referenceAngle = i·0.05 explicitly, knees 0; SetMotorSpeed/SetMaxMotorTorque only wake the
 // bodies on change in 2.4.1, so both bodies of every joint are woken when the action is
@@ -49,6 +49,14 @@ constexpr int kTerrainStartpad = 20;
 constexpr double kFriction = 2.5;
 constexpr double kFinishX = (kTerrainLength - kTerrainGrass) * kTerrainStep;
 enum TerrainState { kGrass = 0, kStump = 1, kStairs = 2, kPit = 3, kStates = 4 };
+
+// collision filtering: terrain edges and obstacles are the ground (Box2D's default category
+// 0x0001, mask 0xFFFF); hull, thighs and shins share one category and collide with the
+// ground only, never with each other; the lidar sees only fixtures in the ground category
+// (docs/environments.md §1)
+constexpr uint16 kCategoryGround = 0x0001;
+constexpr uint16 kCategoryWalker = 0x0020;
+constexpr uint16 kMaskGroundOnly = kCategoryGround;
 
 const Color kSky{215, 215, 255, 255};
 const Color kCloud{255, 255, 255, 255};
@@ -91,7 +99,7 @@ bool validPolygon(const b2Vec2* v, int n) {
 class LidarCallback : public b2RayCastCallback {
 public:
     float ReportFixture(b2Fixture* fixture, const b2Vec2& point, const b2Vec2&, float fraction) override {
-        if ((fixture->GetFilterData().categoryBits & 1) == 0) return -1.0f;
+        if ((fixture->GetFilterData().categoryBits & kCategoryGround) == 0) return -1.0f;
         m_point = point;
         m_fraction = fraction;
         return fraction;
@@ -136,7 +144,7 @@ bool BipedalWalkerEnv::addObstacle(const b2Vec2* verts, int count) {
     if (!validPolygon(verts, count)) return false;
     b2PolygonShape poly;
     poly.Set(verts, count);
-    b2FixtureDef fd; // fd_polygon: friction 2.5, density 0, default filter (category 1)
+    b2FixtureDef fd; // fd_polygon: friction 2.5, density 0, default filter (kCategoryGround)
     fd.shape = &poly;
     fd.friction = static_cast<float>(kFriction);
     b2BodyDef bd;
@@ -216,10 +224,10 @@ void BipedalWalkerEnv::generateTerrain() {
 
     // the surface: one static body per two-sided edge
     b2EdgeShape edge;
-    b2FixtureDef fd; // fd_edge: friction 2.5, category 1
+    b2FixtureDef fd; // fd_edge: friction 2.5, ground category
     fd.shape = &edge;
     fd.friction = static_cast<float>(kFriction);
-    fd.filter.categoryBits = 0x0001;
+    fd.filter.categoryBits = kCategoryGround;
     b2BodyDef bd;
     for (int i = 0; i < kTerrainLength - 1; ++i) {
         const std::size_t k = static_cast<std::size_t>(i);
@@ -282,8 +290,8 @@ void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     hfd.shape = &hullShape;
     hfd.density = 5.0f;
     hfd.friction = 0.1f;
-    hfd.filter.categoryBits = 0x0020;
-    hfd.filter.maskBits = 0x001;
+    hfd.filter.categoryBits = kCategoryWalker;
+    hfd.filter.maskBits = kMaskGroundOnly;
     hfd.restitution = 0.0f;
     m_hull->CreateFixture(&hfd);
     m_hull->ApplyForceToCenter(b2Vec2(static_cast<float>(m_rng.uniform(-kInitialRandom, kInitialRandom)), 0.0f), true);
@@ -301,8 +309,8 @@ void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
         lfd.shape = &box;
         lfd.density = 1.0f;
         lfd.restitution = 0.0f;
-        lfd.filter.categoryBits = 0x0020;
-        lfd.filter.maskBits = 0x001;
+        lfd.filter.categoryBits = kCategoryWalker;
+        lfd.filter.maskBits = kMaskGroundOnly;
         thigh->CreateFixture(&lfd);
 
         b2RevoluteJointDef hip;

@@ -40,6 +40,9 @@ constexpr int kVelocityIterations = 20;
 constexpr int kPositionIterations = 0; // positions are re-seated by hand
 constexpr float kCartHalfW = 0.2f, kCartHalfH = 0.12f; // 50×30 px at 125 px/m
 constexpr float kPoleHalfW = 0.04f;                    // 10 px
+// collision filtering: cart and pole collide with nothing (an empty mask); their fixtures
+// exist for drawing and for the viewer's grab (docs/environments.md §1)
+constexpr uint16 kMaskNone = 0x0000;
 const double kInf = std::numeric_limits<double>::infinity();
 } // namespace
 
@@ -62,7 +65,7 @@ void CartPoleEnv::buildWorld() {
 
     b2FixtureDef fd;
     fd.density = 0.0f; // masses are set explicitly below
-    fd.filter.maskBits = 0;
+    fd.filter.maskBits = kMaskNone;
 
     // cart
     b2BodyDef bd;

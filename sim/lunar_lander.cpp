@@ -12,7 +12,7 @@
 //   SIDE_ENGINE_HEIGHT 14 px, SIDE_ENGINE_AWAY 12 px, MAIN_ENGINE_Y_LOCATION 4 px
 //   VIEWPORT 600×400 px = 20 m × 13.333 m; helipad x ∈ [8, 12] m, helipad_y = H/4
 //   terrain: 11 chunks, heights U(0, H/2), smoothed by 0.33·(h[i-1]+h[i]+h[i+1])
-// Porting notes (ENVIRONMENTS.md §9): a fresh b2World per reset; two-sided edges on one
+// Porting notes (docs/environments.md §9): a fresh b2World per reset; two-sided edges on one
 // static moon body (11 fixtures); leg joints get referenceAngle = i·0.05 explicitly; sleep
 // stays enabled because a sleeping lander is the +100 "landed" signal; the contact
 // listener is detached before the world is destroyed. Particles are drawn as flame circles
@@ -37,6 +37,13 @@ constexpr double kSideEngineHeight = 14.0, kSideEngineAway = 12.0, kMainEngineYL
 constexpr double kW = 600.0 / kScale, kH = 400.0 / kScale;
 constexpr int kChunks = 11;
 constexpr float kLanderPoly[6][2] = {{-14, 17}, {-17, 0}, {-17, -10}, {17, -10}, {17, 0}, {14, 17}};
+// collision filtering: the moon keeps Box2D's default filter (category kCategoryGround,
+// mask 0xFFFF); the lander body and the legs collide with the ground only, never with each
+// other (docs/environments.md §1)
+constexpr uint16 kCategoryGround = 0x0001;
+constexpr uint16 kCategoryLander = 0x0010;
+constexpr uint16 kCategoryLeg = 0x0020;
+constexpr uint16 kMaskGroundOnly = kCategoryGround;
 const Color kBodyFill{128, 102, 230, 255};
 const Color kBodyLine{77, 77, 128, 255};
 } // namespace
@@ -126,8 +133,8 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     lfd.shape = &poly;
     lfd.density = 5.0f;
     lfd.friction = 0.1f;
-    lfd.filter.categoryBits = 0x0010;
-    lfd.filter.maskBits = 0x001;
+    lfd.filter.categoryBits = kCategoryLander;
+    lfd.filter.maskBits = kMaskGroundOnly;
     lfd.restitution = 0.0f;
     m_lander->CreateFixture(&lfd);
     const double fx = m_rng.uniform(-kInitialRandom, kInitialRandom);
@@ -146,8 +153,8 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
         gfd.shape = &box;
         gfd.density = 1.0f;
         gfd.restitution = 0.0f;
-        gfd.filter.categoryBits = 0x0020;
-        gfd.filter.maskBits = 0x001;
+        gfd.filter.categoryBits = kCategoryLeg;
+        gfd.filter.maskBits = kMaskGroundOnly;
         leg->CreateFixture(&gfd);
 
         b2RevoluteJointDef rjd;

@@ -9,7 +9,7 @@
 //
 // Model
 //   This environment is not a rigid-body system: it is Gymnasium's 1-D map on a sinusoid
-//   (ENVIRONMENTS.md §5), implemented directly in double with the state rounded to float32
+//   (docs/environments.md §5), implemented directly in double with the state rounded to float32
 //   after every step, as Gymnasium stores it. No Box2D world is used. The viewer's grab
 //   pulls the car along the track towards the target x (an extra 0.0025·clip(10·Δx, -1, 1)
 //   per step, the size of the gravity term), applyImpulse adds impulse.x·0.01 to the

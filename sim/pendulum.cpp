@@ -33,6 +33,9 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kVelocityIterations = 8;
 constexpr int kPositionIterations = 0; // positions are re-seated by hand
 constexpr float kRodHalfW = 0.1f; // rod width 0.2 m
+// collision filtering: the rod collides with nothing (an empty mask); its fixture exists for
+// drawing and for the viewer's grab (docs/environments.md §1)
+constexpr uint16 kMaskNone = 0x0000;
 } // namespace
 
 PendulumEnv::PendulumEnv() {
@@ -64,7 +67,7 @@ void PendulumEnv::buildWorld() {
     b2FixtureDef fd;
     fd.shape = &shape;
     fd.density = 0.0f;
-    fd.filter.maskBits = 0;
+    fd.filter.maskBits = kMaskNone;
     m_rod->CreateFixture(&fd);
     b2MassData md;
     md.mass = static_cast<float>(kMass);

@@ -106,7 +106,7 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
     m_cg->setLogY(true);
     m_cg->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
 
-    // where an iteration's time goes (the phases of DESIGN §3), and the speed it adds up to
+    // where an iteration's time goes (the phases of docs/algorithm.md), and the speed it adds up to
     m_speed = new PlotWidget(tr("Time per iteration"), tr("ms"));
     m_speed->addSeries({tr("sampling"), kBlue, S::Line, true});
     m_speed->addSeries({tr("CG"), kOrange, S::Line, true});

@@ -453,7 +453,7 @@ private slots:
     }
 
     // physics parity in the large: Gymnasium's scripted gait walks on our port too (under
-    // pybox2d it usually crosses the course; 2.4.1's solver differs slightly, see §9 item 2)
+    // pybox2d it usually crosses the course; 2.4.1's solver differs slightly, see docs/environments.md §9 item 2)
     void heuristicWalks() {
         BipedalWalkerEnv env(false);
         double sum = 0.0;
