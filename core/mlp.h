@@ -75,7 +75,7 @@ private:
 
 using Mlp = BasicMlp<double>;
 using MlpWorkspace = BasicMlpWorkspace<double>;
-using MlpF = BasicMlp<float>;
+using MlpFloat = BasicMlp<float>;
 
 // tanh evaluated with Eigen's vectorised exp (Eigen vectorises tanh for float only);
 // exact to ~1e-16 absolute, saturates cleanly at ±1

@@ -18,7 +18,7 @@ Policy::Policy(int obsDim, const Space& actionSpace, const std::vector<int>& hid
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(actionSpace.policyOutputs());
     m_net = Mlp(sizes, act);
-    m_netF = MlpF(sizes, act);
+    m_netF = MlpFloat(sizes, act);
 }
 
 VectorXd Policy::initialParams(Rng& rng, double logStdInit) const {
@@ -125,8 +125,8 @@ void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, cons
     if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
 }
 
-void Policy::prepareFisherF(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws,
-                            FisherCacheF& c) const {
+void Policy::prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws,
+                            FloatFisherCache& c) const {
     const int L = m_net.numLayers();
     c.theta = theta.head(m_net.numParams()).cast<float>();
     c.ws.h.resize(L + 1);
@@ -134,7 +134,7 @@ void Policy::prepareFisherF(const ParamRef& theta, const DistBatch& d, const Mlp
     if (m_discrete) c.p = d.p.cast<float>();
 }
 
-void Policy::fisherVectorProductF(const DistBatch& d, const ParamRef& v, FisherCacheF& c,
+void Policy::floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, FloatFisherCache& c,
                                   Eigen::Ref<VectorXd> out) const {
     const int np = m_net.numParams();
     const Eigen::Index n = c.ws.h[0].cols();

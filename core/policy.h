@@ -6,7 +6,7 @@
 // and the exact Fisher-vector product in Gauss-Newton form F v = (1/N) Σ_i J_iᵀ M_i J_i v,
 // with J_i the Jacobian of the distribution parameters and M_i the Fisher of the
 // distribution in its own parameters (diag(p) - p pᵀ for logits; diag(1/σ²) for the mean and
-// 2 for each log-std entry). See TRPO_REFERENCE.md §1.2(b).
+// 2 for each log-std entry). See docs/algorithm.md §4.1.
 #pragma once
 
 #include <Eigen/Dense>
@@ -64,18 +64,18 @@ public:
                              Eigen::Ref<VectorXd> out) const;
 
     // The same product with the network work in single precision (Eigen vectorises float
-    // twice as wide as double), for the CG iterations of an update: prepareFisherF() copies
+    // twice as wide as double), for the CG iterations of an update: prepareFloatFisher() copies
     // θ and the activations cached in ws by distribution() into c, then each call of
-    // fisherVectorProductF() costs one float JVP and one float backprop. Relative error
+    // floatFisherVectorProduct() costs one float JVP and one float backprop. Relative error
     // about 1e-6; trpoUpdate uses it unless UpdateSettings::fvpDoublePrecision is set.
-    struct FisherCacheF {
-        MlpF::Workspace ws;
+    struct FloatFisherCache {
+        MlpFloat::Workspace ws;
         Eigen::VectorXf theta, v, grad;
         Eigen::MatrixXf p; // categorical: probabilities at θ
         Eigen::MatrixXf u;
     };
-    void prepareFisherF(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws, FisherCacheF& c) const;
-    void fisherVectorProductF(const DistBatch& d, const ParamRef& v, FisherCacheF& c, Eigen::Ref<VectorXd> out) const;
+    void prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws, FloatFisherCache& c) const;
+    void floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, FloatFisherCache& c, Eigen::Ref<VectorXd> out) const;
 
     // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)
     void sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const;
@@ -87,7 +87,7 @@ public:
 
 private:
     Mlp m_net;
-    MlpF m_netF; // same layout, for fisherVectorProductF
+    MlpFloat m_netF; // same layout, for floatFisherVectorProduct
     bool m_discrete = true;
 };
 

@@ -11,7 +11,54 @@ namespace {
 double secondsSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-bool allFinite(const VectorXd& v) { return v.allFinite(); }
+
+// the batch's columns that belong to one shard
+auto shardObs(const UpdateBatch& b, const UpdateShard& s) { return b.obs.middleCols(s.first, s.count); }
+auto shardActions(const UpdateBatch& b, const UpdateShard& s) { return b.actions.middleCols(s.first, s.count); }
+auto shardAdvantages(const UpdateBatch& b, const UpdateShard& s) { return b.advantages.segment(s.first, s.count); }
+auto shardOldLogp(const UpdateBatch& b, const UpdateShard& s) { return b.oldLogp.segment(s.first, s.count); }
+
+// what the Fisher-vector products see: the whole shard, or its every-k-th subsample
+const DistBatch& fisherDist(const UpdateWorkspace& ws, const UpdateShard& s) {
+    return ws.fisherStride > 1 ? s.distFisher : s.distOld;
+}
+MlpWorkspace& fisherActivations(const UpdateWorkspace& ws, UpdateShard& s) {
+    return ws.fisherStride > 1 ? s.wsFisher : s.ws;
+}
+
+// Σ r_i A_i, Σ H_i (when wanted), Σ KL(ref_i ‖ trial_i) and its maximum over one slice at θ;
+// net and dist receive the forward pass at θ
+TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
+                    const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
+                    const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
+                    MlpWorkspace& net, DistBatch& dist) {
+    policy.distribution(theta, obs, net, dist);
+    const VectorXd ratio = (policy.logProb(dist, actions) - oldLogp).array().exp();
+    TrialSums t;
+    t.surrogate = ratio.dot(adv);
+    if (withEntropy) t.entropy = policy.entropy(dist).sum();
+    const VectorXd kl = policy.kl(ref, dist);
+    t.kl = kl.sum();
+    t.klMax = kl.maxCoeff();
+    return t;
+}
+
+// copies the every-stride-th samples of the batch (global index ≡ 0 mod stride, so the
+// subset does not depend on the cut) from the shard's θ_old pass into its Fisher buffers
+void takeFisherSubsample(const Policy& policy, int stride, UpdateShard& s) {
+    const int firstInShard = (stride - s.first % stride) % stride;
+    s.fisherCount = firstInShard < s.count ? (s.count - 1 - firstInShard) / stride + 1 : 0;
+    if (s.fisherCount == 0) return;
+    const auto cols = Eigen::seqN(firstInShard, s.fisherCount, stride);
+    s.wsFisher.h.resize(s.ws.h.size());
+    for (size_t l = 0; l < s.ws.h.size(); ++l) s.wsFisher.h[l] = s.ws.h[l](Eigen::all, cols);
+    s.distFisher.out = s.distOld.out(Eigen::all, cols);
+    if (policy.discrete()) {
+        s.distFisher.logp = s.distOld.logp(Eigen::all, cols);
+        s.distFisher.p = s.distOld.p(Eigen::all, cols);
+    }
+    s.distFisher.logStd = s.distOld.logStd;
+}
 } // namespace
 
 CgResult conjugateGradient(const std::function<void(const VectorXd&, VectorXd&)>& Avp, const VectorXd& b,
@@ -38,36 +85,12 @@ CgResult conjugateGradient(const std::function<void(const VectorXd&, VectorXd&)>
     return res;
 }
 
-namespace {
-
-// sums over one slice of the batch at a trial θ: Σ r_i A_i, Σ H_i (only when wanted),
-// Σ KL(ref_i || trial_i) and its maximum; ws and d receive the trial's forward pass
-struct TrialSums {
-    double surrogate = 0, entropy = 0, kl = 0, klMax = -INFINITY;
-};
-TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
-                    const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
-                    const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
-                    MlpWorkspace& ws, DistBatch& d) {
-    policy.distribution(theta, obs, ws, d);
-    const VectorXd ratio = (policy.logProb(d, actions) - oldLogp).array().exp();
-    TrialSums t;
-    t.surrogate = ratio.dot(adv);
-    if (withEntropy) t.entropy = policy.entropy(d).sum();
-    const VectorXd kl = policy.kl(ref, d);
-    t.kl = kl.sum();
-    t.klMax = kl.maxCoeff();
-    return t;
-}
-
-} // namespace
-
 SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
                                 const DistBatch& refDist, double entropyCoeff) {
-    MlpWorkspace ws;
-    DistBatch d;
+    MlpWorkspace net;
+    DistBatch dist;
     const TrialSums t = trialSums(policy, theta, batch.obs, batch.actions, batch.advantages, batch.oldLogp, refDist,
-                                  entropyCoeff != 0.0, ws, d);
+                                  entropyCoeff != 0.0, net, dist);
     const double n = static_cast<double>(batch.advantages.size());
     SurrogateEval e;
     e.surrogate = t.surrogate / n + entropyCoeff * t.entropy / n;
@@ -76,225 +99,261 @@ SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, con
     return e;
 }
 
-namespace {
-
-// one fixed slice of the batch with its own workspaces (see Shards in core/parallel.h)
-struct Shard {
-    int b = 0, n = 0;
-    MlpWorkspace ws, wsTrial;
-    Policy::FisherCacheF fisherF;
-    // the Fisher subsample (every k-th sample) when k > 1: its activations and distributions
-    int nFvp = 0;
-    MlpWorkspace wsFvp;
-    DistBatch dFvp;
-    DistBatch dOld, dTrial;
-    VectorXd grad, fv;
-    double surrSum = 0, entSum = 0; // at θ_old
-    TrialSums trial;                // at the current line-search trial
-};
-
-} // namespace
-
-void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch, const UpdateSettings& s,
-                IterationStats& st) {
-    using clock = std::chrono::steady_clock;
+// phase 3: L(θ_old) = mean_i r_i A_i + c_H · mean_i H_i with r_i = π(a_i|s_i) / π_old(a_i|s_i)
+// (1 at θ_old but kept, so a stale oldLogp shows), and g = ∇θ L(θ_old) =
+// mean_i r_i A_i ∇θ log π(a_i|s_i) + c_H ∇θ mean_i H_i. The θ_old activations stay cached
+// per shard for phase 4's Fisher-vector products.
+SurrogateGradient surrogateGradient(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
+                                    const UpdateSettings& s, UpdateWorkspace& ws) {
+    const auto t0 = std::chrono::steady_clock::now();
     const int N = static_cast<int>(batch.advantages.size());
     const double n = static_cast<double>(N);
     const int P = policy.numParams();
-    st.delta = s.delta;
-    st.cgItersSetting = s.cgIters;
-    st.cgDamping = s.cgDamping;
+
+    // the fixed cut of the batch (depends on N only, never on the thread count)
+    const Shards cut(N, s.samplesPerShard);
+    ws.shards.resize(cut.count());
+    for (int k = 0; k < cut.count(); ++k) {
+        ws.shards[k].first = cut.begin[k];
+        ws.shards[k].count = cut.size[k];
+    }
+    ws.fisherStride = std::clamp(s.fvpSubsample, 1, std::max(1, N));
+
+    parallelFor(cut.count(), s.threads, [&](int k) {
+        UpdateShard& sh = ws.shards[k];
+        policy.distribution(theta, shardObs(batch, sh), sh.ws, sh.distOld);
+        const VectorXd ratio = (policy.logProb(sh.distOld, shardActions(batch, sh)) - shardOldLogp(batch, sh))
+                                   .array()
+                                   .exp();
+        sh.surrogateSum = ratio.dot(shardAdvantages(batch, sh));
+        sh.entropySum = policy.entropy(sh.distOld).sum();
+        sh.grad = VectorXd::Zero(P);
+        const VectorXd w = (ratio.array() * shardAdvantages(batch, sh).array()) / n;
+        policy.logProbGradient(theta, sh.distOld, shardActions(batch, sh), w, s.entropyCoeff * sh.count / n, sh.ws,
+                               sh.grad);
+        sh.fisherCount = sh.count;
+        if (ws.fisherStride > 1) takeFisherSubsample(policy, ws.fisherStride, sh);
+        if (!s.fvpDoublePrecision && sh.fisherCount > 0)
+            policy.prepareFloatFisher(theta, fisherDist(ws, sh), fisherActivations(ws, sh), sh.floatFisher);
+    });
+
+    // reduce in shard order
+    SurrogateGradient r;
+    r.g = VectorXd::Zero(P);
+    double surrogateSum = 0, entropySum = 0;
+    for (const UpdateShard& sh : ws.shards) {
+        r.g += sh.grad;
+        surrogateSum += sh.surrogateSum;
+        entropySum += sh.entropySum;
+    }
+    r.entropy = entropySum / n;
+    if (!policy.discrete()) {
+        const VectorXd& logStd = ws.shards[0].distOld.logStd;
+        for (int j = 0; j < policy.outputs(); ++j) r.stdPerDim.push_back(std::exp(logStd(j)));
+        r.stdMean = logStd.array().exp().mean();
+    }
+    r.surrogate = surrogateSum / n + s.entropyCoeff * r.entropy;
+    r.gradNorm = r.g.norm();
+    if (!r.g.allFinite())
+        r.guard = LineSearchOutcome::NonFinite;
+    else if (r.gradNorm == 0.0)
+        r.guard = LineSearchOutcome::ZeroGradient;
+    r.seconds = secondsSince(t0);
+    return r;
+}
+
+// phase 4: x ≈ (F + damping·I)⁻¹ g by CG, where F v = Σ_shards (n_s / n) F_s v averages the
+// shards' Gauss-Newton products over the n Fisher samples (n_s in shard s); then xᵀ(F + damping·I)x
+NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, const VectorXd& g,
+                                  const UpdateSettings& s, UpdateWorkspace& ws) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int P = policy.numParams();
+    std::vector<UpdateShard>& shards = ws.shards;
+    ws.fisherSamples = 0;
+    for (const UpdateShard& sh : shards) ws.fisherSamples += sh.fisherCount;
+    auto dampedFvp = [&](const VectorXd& v, VectorXd& out) {
+        parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
+            UpdateShard& sh = shards[k];
+            sh.fisherTimesV.setZero(P);
+            if (sh.fisherCount == 0) return;
+            if (s.fvpDoublePrecision)
+                policy.fisherVectorProduct(theta, fisherDist(ws, sh), v, fisherActivations(ws, sh), sh.fisherTimesV);
+            else
+                policy.floatFisherVectorProduct(sh.distOld, v, sh.floatFisher, sh.fisherTimesV);
+        });
+        if (shards.size() == 1) {
+            out = shards[0].fisherTimesV;
+        } else {
+            out.setZero(P);
+            for (const UpdateShard& sh : shards) out.noalias() += (sh.fisherCount / ws.fisherSamples) * sh.fisherTimesV;
+        }
+        out.noalias() += s.cgDamping * v;
+    };
+    CgResult cg = conjugateGradient(dampedFvp, g, s.cgIters, s.cgTolerance);
+    NaturalDirection r;
+    r.iterations = cg.iterations;
+    r.residualNorms = std::move(cg.residualNorms);
+    r.x = std::move(cg.x);
+    VectorXd Fx(P);
+    dampedFvp(r.x, Fx);
+    r.xFx = r.x.dot(Fx);
+    if (!r.x.allFinite() || !std::isfinite(r.xFx))
+        r.guard = LineSearchOutcome::NonFinite;
+    else if (r.xFx <= 0.0)
+        r.guard = LineSearchOutcome::NonPositiveCurvature;
+    r.seconds = secondsSince(t0);
+    return r;
+}
+
+// phase 5: the quadratic model ½ (βx)ᵀ(F + damping·I)(βx) = δ gives β = sqrt(2δ / xᵀ(F + damping·I)x);
+// the linear model of L predicts β gᵀx for the full step
+StepScale stepScale(const VectorXd& g, const NaturalDirection& d, double delta) {
+    StepScale r;
+    r.beta = std::sqrt(2.0 * delta / d.xFx);
+    r.fullStep = r.beta * d.x;
+    r.stepNorm = r.fullStep.norm();
+    r.expectedImprovement = r.beta * g.dot(d.x);
+    return r;
+}
+
+// phase 6: try θ_old + c^j βx for j = 0 .. maxBacktracks and take the first trial whose mean
+// KL(π_old ‖ π_trial) ≤ δ and whose surrogate improves on L(θ_old); every trial is recorded
+LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
+                            const SurrogateGradient& gradient, const StepScale& step, const UpdateSettings& s,
+                            UpdateWorkspace& ws) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double n = static_cast<double>(batch.advantages.size());
+    std::vector<UpdateShard>& shards = ws.shards;
+    LineSearchResult r;
+    r.surrogateAfter = gradient.surrogate;
+    r.expectedImprovement = step.expectedImprovement;
+    ws.thetaTrial.resize(theta.size());
+    double fraction = 1.0;
+    for (int j = 0; j <= s.maxBacktracks; ++j, fraction *= s.backtrackCoeff) {
+        ws.thetaTrial = theta + fraction * step.fullStep;
+        parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
+            UpdateShard& sh = shards[k];
+            sh.trial = trialSums(policy, ws.thetaTrial, shardObs(batch, sh), shardActions(batch, sh),
+                                 shardAdvantages(batch, sh), shardOldLogp(batch, sh), sh.distOld,
+                                 s.entropyCoeff != 0.0, sh.wsTrial, sh.distTrial);
+        });
+        TrialSums sum;
+        for (const UpdateShard& sh : shards) {
+            sum.surrogate += sh.trial.surrogate;
+            sum.entropy += sh.trial.entropy;
+            sum.kl += sh.trial.kl;
+            sum.klMax = std::max(sum.klMax, sh.trial.klMax);
+        }
+        LineSearchTrial t;
+        t.fraction = fraction;
+        t.kl = sum.kl / n;
+        t.surrogate = sum.surrogate / n + s.entropyCoeff * sum.entropy / n;
+        t.actualImprovement = t.surrogate - gradient.surrogate;
+        t.expectedImprovement = fraction * step.expectedImprovement;
+        if (!std::isfinite(t.surrogate) || !std::isfinite(t.kl))
+            r.outcome = LineSearchOutcome::NonFinite;
+        else if (t.kl > s.delta)
+            r.outcome = LineSearchOutcome::KlExceeded;
+        else if (!(t.actualImprovement > 0.0))
+            r.outcome = LineSearchOutcome::NoImprovement;
+        else
+            r.outcome = LineSearchOutcome::Accepted;
+        t.accepted = r.outcome == LineSearchOutcome::Accepted;
+        r.trials.push_back(t);
+        if (t.accepted) {
+            theta = ws.thetaTrial;
+            r.accepted = true;
+            r.backtracks = j;
+            r.fraction = fraction;
+            r.klMean = t.kl;
+            r.klMax = sum.klMax;
+            r.surrogateAfter = t.surrogate;
+            r.actualImprovement = t.actualImprovement;
+            r.expectedImprovement = t.expectedImprovement;
+            r.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;
+            break;
+        }
+    }
+    if (!r.accepted) r.backtracks = s.maxBacktracks;
+    r.seconds = secondsSince(t0);
+    return r;
+}
+
+void recordUpdateSettings(const UpdateSettings& s, IterationStats& st) {
+    // the update's fields start from "nothing done", as a skipped update reports them
     st.accepted = false;
     st.klMean = st.klMax = 0.0;
     st.backtracks = 0;
     st.stepFraction = 0.0;
     st.trials.clear();
-
-    // 256 samples a shard: enough tasks (4 for 1024 samples) for a free core to take over
-    // from one the OS preempts, still large enough for efficient GEMMs
-    const Shards cut(N, 256);
-    const int sub = std::clamp(s.fvpSubsample, 1, std::max(1, N));
-    // the shards' buffers outlive the call (one set per calling thread), so the next update
-    // reuses their memory instead of faulting fresh pages in for every matrix
-    // (a local reference, so the pool's lambdas reach the caller's buffers, not their own)
-    thread_local std::vector<Shard> buffers;
-    std::vector<Shard>& sh = buffers;
-    sh.resize(cut.count());
-    for (int k = 0; k < cut.count(); ++k) {
-        sh[k].b = cut.begin[k];
-        sh[k].n = cut.size[k];
-    }
-    auto obsOf = [&](const Shard& x) { return batch.obs.middleCols(x.b, x.n); };
-    auto actOf = [&](const Shard& x) { return batch.actions.middleCols(x.b, x.n); };
-    auto advOf = [&](const Shard& x) { return batch.advantages.segment(x.b, x.n); };
-    auto oldOf = [&](const Shard& x) { return batch.oldLogp.segment(x.b, x.n); };
-    // what the Fisher-vector products see: the shard, or its every-sub-th subsample
-    auto fisherDist = [&](const Shard& x) -> const DistBatch& { return sub > 1 ? x.dFvp : x.dOld; };
-    auto fisherWs = [&](Shard& x) -> MlpWorkspace& { return sub > 1 ? x.wsFvp : x.ws; };
-
-    // step 3: surrogate and its gradient at θ_old (activations cached per shard for the FVPs)
-    auto t0 = clock::now();
-    parallelFor(cut.count(), s.threads, [&](int k) {
-        Shard& x = sh[k];
-        policy.distribution(theta, obsOf(x), x.ws, x.dOld);
-        const VectorXd ratio = (policy.logProb(x.dOld, actOf(x)) - oldOf(x)).array().exp();
-        x.surrSum = ratio.dot(advOf(x));
-        x.entSum = policy.entropy(x.dOld).sum();
-        x.grad = VectorXd::Zero(P);
-        const VectorXd w = (ratio.array() * advOf(x).array()) / n;
-        policy.logProbGradient(theta, x.dOld, actOf(x), w, s.entropyCoeff * x.n / n, x.ws, x.grad);
-        // the Fisher subsample: global indices ≡ 0 (mod k), so the subset does not depend on sharding
-        x.nFvp = x.n;
-        if (sub > 1) {
-            const int first = (sub - x.b % sub) % sub;
-            x.nFvp = first < x.n ? (x.n - 1 - first) / sub + 1 : 0;
-            if (x.nFvp > 0) {
-                const auto cols = Eigen::seqN(first, x.nFvp, sub);
-                x.wsFvp.h.resize(x.ws.h.size());
-                for (size_t l = 0; l < x.ws.h.size(); ++l) x.wsFvp.h[l] = x.ws.h[l](Eigen::all, cols);
-                x.dFvp.out = x.dOld.out(Eigen::all, cols);
-                if (policy.discrete()) {
-                    x.dFvp.logp = x.dOld.logp(Eigen::all, cols);
-                    x.dFvp.p = x.dOld.p(Eigen::all, cols);
-                }
-                x.dFvp.logStd = x.dOld.logStd;
-            }
-        }
-        if (!s.fvpDoublePrecision && x.nFvp > 0) policy.prepareFisherF(theta, fisherDist(x), fisherWs(x), x.fisherF);
-    });
-    VectorXd g = VectorXd::Zero(P);
-    double surrSum = 0, entSum = 0;
-    for (const Shard& x : sh) {
-        g += x.grad;
-        surrSum += x.surrSum;
-        entSum += x.entSum;
-    }
-    st.entropy = entSum / n;
-    st.stdPerDim.clear();
-    st.stdMean = 0.0;
-    if (!policy.discrete()) {
-        const VectorXd& ls = sh[0].dOld.logStd;
-        for (int j = 0; j < policy.outputs(); ++j) st.stdPerDim.push_back(std::exp(ls(j)));
-        st.stdMean = ls.array().exp().mean();
-    }
-    const double surrBefore = surrSum / n + s.entropyCoeff * st.entropy;
-    st.surrogateBefore = st.surrogateAfter = surrBefore;
-    st.gradNorm = g.norm();
-    st.secondsGradient = secondsSince(t0);
-
     st.cgResiduals.clear();
     st.cgIterations = 0;
     st.stepNorm = st.xFx = st.beta = 0.0;
     st.expectedImprovement = st.actualImprovement = st.improvementRatio = 0.0;
-    if (!allFinite(g)) {
-        st.outcome = LineSearchOutcome::NonFinite;
-        return;
-    }
-    if (st.gradNorm == 0.0) {
-        st.outcome = LineSearchOutcome::ZeroGradient;
-        return;
-    }
+    st.delta = s.delta;
+    st.cgItersSetting = s.cgIters;
+    st.cgDamping = s.cgDamping;
+}
 
-    // step 4: x ≈ (F + damping·I)⁻¹ g, F v = Σ_shards (n_s/N) F_s v (n_s, N: Fisher samples)
-    t0 = clock::now();
-    double nFvp = 0;
-    for (const Shard& x : sh) nFvp += x.nFvp;
-    auto fvp = [&](const VectorXd& v, VectorXd& out) {
-        parallelFor(cut.count(), s.threads, [&](int j) {
-            Shard& x = sh[j];
-            x.fv.setZero(P);
-            if (x.nFvp == 0) return;
-            if (s.fvpDoublePrecision)
-                policy.fisherVectorProduct(theta, fisherDist(x), v, fisherWs(x), x.fv);
-            else
-                policy.fisherVectorProductF(x.dOld, v, x.fisherF, x.fv);
-        });
-        if (sh.size() == 1) {
-            out = sh[0].fv;
-        } else {
-            out.setZero(P);
-            for (const Shard& x : sh) out.noalias() += (x.nFvp / nFvp) * x.fv;
-        }
-        out.noalias() += s.cgDamping * v;
-    };
-    CgResult cg = conjugateGradient(fvp, g, s.cgIters, s.cgTolerance);
-    st.cgIterations = cg.iterations;
-    st.cgResiduals = cg.residualNorms;
-    VectorXd Fx(P);
-    fvp(cg.x, Fx);
-    const double xFx = cg.x.dot(Fx);
-    st.xFx = xFx;
-    st.secondsCg = secondsSince(t0);
-    if (!allFinite(cg.x) || !std::isfinite(xFx)) {
-        st.outcome = LineSearchOutcome::NonFinite;
-        return;
+void recordGradient(const SurrogateGradient& g, IterationStats& st) {
+    st.entropy = g.entropy;
+    st.stdPerDim = g.stdPerDim;
+    st.stdMean = g.stdMean;
+    st.surrogateBefore = st.surrogateAfter = g.surrogate;
+    st.gradNorm = g.gradNorm;
+    st.secondsGradient = g.seconds;
+    if (g.guard != LineSearchOutcome::Accepted) {
+        st.accepted = false;
+        st.outcome = g.guard;
     }
-    if (xFx <= 0.0) {
-        st.outcome = LineSearchOutcome::NonPositiveCurvature;
-        return;
-    }
+}
 
-    // step 5: β = sqrt(2δ / xᵀ(F+λI)x)
-    const double beta = std::sqrt(2.0 * s.delta / xFx);
-    st.beta = beta;
-    const VectorXd fullStep = beta * cg.x;
-    st.stepNorm = fullStep.norm();
-    const double expectedFull = beta * g.dot(cg.x);
-    st.expectedImprovement = expectedFull;
-
-    // step 6: backtracking line search on fractions 1, c, c², ...
-    t0 = clock::now();
-    VectorXd trial(theta.size());
-    double fraction = 1.0;
-    for (int j = 0; j <= s.maxBacktracks; ++j, fraction *= s.backtrackCoeff) {
-        trial = theta + fraction * fullStep;
-        parallelFor(cut.count(), s.threads, [&](int k) {
-            Shard& x = sh[k];
-            x.trial = trialSums(policy, trial, obsOf(x), actOf(x), advOf(x), oldOf(x), x.dOld, s.entropyCoeff != 0.0,
-                                x.wsTrial, x.dTrial);
-        });
-        double sSum = 0, eSum = 0, kSum = 0, kMax = -INFINITY;
-        for (const Shard& x : sh) {
-            sSum += x.trial.surrogate;
-            eSum += x.trial.entropy;
-            kSum += x.trial.kl;
-            kMax = std::max(kMax, x.trial.klMax);
-        }
-        const double surrogate = sSum / n + s.entropyCoeff * eSum / n;
-        const double klMean = kSum / n;
-        LineSearchTrial t;
-        t.fraction = fraction;
-        t.kl = klMean;
-        t.surrogate = surrogate;
-        t.actualImprovement = surrogate - surrBefore;
-        t.expectedImprovement = fraction * expectedFull;
-        const bool finite = std::isfinite(surrogate) && std::isfinite(klMean);
-        if (!finite)
-            st.outcome = LineSearchOutcome::NonFinite;
-        else if (klMean > s.delta)
-            st.outcome = LineSearchOutcome::KlExceeded;
-        else if (!(t.actualImprovement > 0.0))
-            st.outcome = LineSearchOutcome::NoImprovement;
-        else
-            st.outcome = LineSearchOutcome::Accepted;
-        t.accepted = st.outcome == LineSearchOutcome::Accepted;
-        st.trials.push_back(t);
-        if (t.accepted) {
-            theta = trial;
-            st.accepted = true;
-            st.backtracks = j;
-            st.stepFraction = fraction;
-            st.klMean = klMean;
-            st.klMax = kMax;
-            st.surrogateAfter = surrogate;
-            st.actualImprovement = t.actualImprovement;
-            st.expectedImprovement = t.expectedImprovement;
-            st.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;
-            break;
-        }
+void recordDirection(const NaturalDirection& d, IterationStats& st) {
+    st.cgIterations = d.iterations;
+    st.cgResiduals = d.residualNorms;
+    st.xFx = d.xFx;
+    st.secondsCg = d.seconds;
+    if (d.guard != LineSearchOutcome::Accepted) {
+        st.accepted = false;
+        st.outcome = d.guard;
     }
-    if (!st.accepted) st.backtracks = s.maxBacktracks;
-    st.secondsLineSearch = secondsSince(t0);
+}
+
+void recordStepScale(const StepScale& step, IterationStats& st) {
+    st.beta = step.beta;
+    st.stepNorm = step.stepNorm;
+    st.expectedImprovement = step.expectedImprovement;
+}
+
+void recordLineSearch(const LineSearchResult& r, IterationStats& st) {
+    st.outcome = r.outcome;
+    st.accepted = r.accepted;
+    st.backtracks = r.backtracks;
+    st.stepFraction = r.fraction;
+    st.klMean = r.klMean;
+    st.klMax = r.klMax;
+    st.surrogateAfter = r.surrogateAfter;
+    st.actualImprovement = r.actualImprovement;
+    st.expectedImprovement = r.expectedImprovement;
+    st.improvementRatio = r.improvementRatio;
+    st.trials = r.trials;
+    st.secondsLineSearch = r.seconds;
+}
+
+void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch, const UpdateSettings& s,
+                IterationStats& st, UpdateWorkspace* workspace) {
+    UpdateWorkspace local;
+    UpdateWorkspace& ws = workspace ? *workspace : local;
+    recordUpdateSettings(s, st);
+    const SurrogateGradient gradient = surrogateGradient(policy, theta, batch, s, ws);
+    recordGradient(gradient, st);
+    if (gradient.guard != LineSearchOutcome::Accepted) return;
+    const NaturalDirection direction = naturalDirection(policy, theta, gradient.g, s, ws);
+    recordDirection(direction, st);
+    if (direction.guard != LineSearchOutcome::Accepted) return;
+    const StepScale step = stepScale(gradient.g, direction, s.delta);
+    recordStepScale(step, st);
+    recordLineSearch(lineSearch(policy, theta, batch, gradient, step, s, ws), st);
 }
 
 } // namespace core

@@ -1,10 +1,15 @@
-// One TRPO policy update (Schulman et al. 2015, arXiv:1502.05477), DESIGN.md §3 steps 3-6:
-//   g = ∇θ L(θ_old), L(θ) = mean_i r_i(θ) A_i (+ entropy term)
-//   x ≈ (F + damping·I)⁻¹ g by conjugate gradient (Nocedal & Wright, Alg. 5.2)
-//   β = sqrt(2δ / xᵀ(F + damping·I)x), full step βx, expected improvement β gᵀx
-//   backtracking line search: first fraction c^j with mean KL(π_old||π_new) <= δ and L improved.
+// The TRPO policy update (Schulman et al. 2015, arXiv:1502.05477) in the paper's steps, one
+// function each; docs/algorithm.md numbers them as phases 3-6 of an iteration:
+//   3. surrogateGradient  g = ∇θ L(θ_old), L(θ) = mean_i r_i(θ) A_i (+ entropy term)
+//   4. naturalDirection   x ≈ (F + damping·I)⁻¹ g by conjugate gradient (Nocedal & Wright, Alg. 5.2)
+//   5. stepScale          β = sqrt(2δ / xᵀ(F + damping·I)x), full step βx, expected improvement β gᵀx
+//   6. lineSearch         the first fraction c^j with mean KL(π_old‖π_new) ≤ δ and L improved
+// Each returns its result as a value. They share an UpdateWorkspace (the batch cut into
+// shards, with each shard's activations and distributions at θ_old), which the caller owns
+// and which may be reused between updates. trpoUpdate() runs the four in order.
 #pragma once
 
+#include <cmath>
 #include <functional>
 
 #include "core/policy.h"
@@ -38,7 +43,11 @@ struct UpdateSettings {
     // sub_sampling_factor; the TRPO paper used 10%): CG then costs 1/k as much, while the
     // gradient and the line search still see the whole batch
     int fvpSubsample = 1;
-    int threads = 1; // results do not depend on it (fixed shards of the batch)
+    // the batch is cut into shards of about this many samples (at most 8), a fixed cut
+    // that depends on the batch size only; 256 gives a free core work to take over from one
+    // the OS preempts (4 tasks for 1024 samples) while keeping the products efficient
+    int samplesPerShard = 256;
+    int threads = 1; // results do not depend on it (the shards are fixed)
 };
 
 // the batch the update sees: obs (obsDim x N, as the policy sees them), actions
@@ -50,11 +59,104 @@ struct UpdateBatch {
     const VectorXd& oldLogp;
 };
 
-// Performs the update on theta in place (theta is left bit-for-bit unchanged when no step
-// is accepted). Fills the policy-update fields of `stats` (surrogate, KL, line search,
-// CG, norms, β, entropy, std, seconds for gradient/CG/line search).
+// sums over one shard at a line-search trial θ: Σ r_i A_i, Σ H_i (when wanted),
+// Σ KL(π_old,i ‖ π_trial,i) and its maximum
+struct TrialSums {
+    double surrogate = 0, entropy = 0, kl = 0, klMax = -INFINITY;
+};
+
+// one fixed slice [first, first + count) of the batch and the buffers its work needs
+struct UpdateShard {
+    int first = 0, count = 0;
+    MlpWorkspace ws;      // activations at θ_old (kept for the Fisher-vector products)
+    MlpWorkspace wsTrial; // activations at a line-search trial
+    DistBatch distOld;    // π_old on the shard
+    DistBatch distTrial;  // π at a line-search trial
+    // the Fisher subsample of the shard (every k-th sample of the batch) when k > 1
+    int fisherCount = 0;
+    MlpWorkspace wsFisher;
+    DistBatch distFisher;
+    Policy::FloatFisherCache floatFisher; // the single-precision copy the FVPs use
+    VectorXd grad;         // this shard's part of g (P)
+    VectorXd fisherTimesV; // this shard's F v (P)
+    double surrogateSum = 0, entropySum = 0; // at θ_old
+    TrialSums trial;                         // at the current line-search trial
+};
+
+// The update's working memory, owned by the caller (the trainer keeps one for the whole
+// run, so each update reuses the buffers instead of faulting in fresh pages). Not for two
+// updates at once. surrogateGradient() fills it; the later phases read it.
+struct UpdateWorkspace {
+    std::vector<UpdateShard> shards;
+    int fisherStride = 1;       // k of the Fisher subsample
+    double fisherSamples = 0;   // samples the Fisher-vector products average over
+    VectorXd thetaTrial;        // θ_old + fraction · βx during the line search
+};
+
+// phase 3: the surrogate and its gradient at θ_old
+struct SurrogateGradient {
+    VectorXd g;                    // ∇θ L(θ_old) (P)
+    double surrogate = 0;          // L(θ_old), entropy term included
+    double entropy = 0;            // mean policy entropy at θ_old (nats)
+    std::vector<double> stdPerDim; // Gaussian std per action dimension (empty for discrete)
+    double stdMean = 0;
+    double gradNorm = 0;
+    LineSearchOutcome guard = LineSearchOutcome::Accepted; // NonFinite or ZeroGradient stop the update
+    double seconds = 0;
+};
+SurrogateGradient surrogateGradient(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
+                                    const UpdateSettings& settings, UpdateWorkspace& ws);
+
+// phase 4: the natural gradient direction x ≈ (F + damping·I)⁻¹ g
+struct NaturalDirection {
+    VectorXd x;                        // the CG solution (P)
+    std::vector<double> residualNorms; // |g| first, then |r| after each CG iteration
+    int iterations = 0;
+    double xFx = 0;                    // xᵀ(F + damping·I)x
+    LineSearchOutcome guard = LineSearchOutcome::Accepted; // NonFinite, NonPositiveCurvature or ZeroGradient
+    double seconds = 0;
+};
+NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, const VectorXd& g,
+                                  const UpdateSettings& settings, UpdateWorkspace& ws);
+
+// phase 5: the step that puts the quadratic KL model exactly on the bound δ
+struct StepScale {
+    double beta = 0;                // sqrt(2δ / xᵀ(F + damping·I)x)
+    VectorXd fullStep;              // βx (P)
+    double stepNorm = 0;            // |βx|
+    double expectedImprovement = 0; // β gᵀx, the linear model's gain for the full step
+};
+StepScale stepScale(const VectorXd& g, const NaturalDirection& direction, double delta);
+
+// phase 6: backtracking along the full step
+struct LineSearchResult {
+    LineSearchOutcome outcome = LineSearchOutcome::KlExceeded;
+    bool accepted = false;
+    int backtracks = 0;     // trials before the accepted one (maxBacktracks when none was)
+    double fraction = 0;    // of the full step taken (0 when none)
+    double klMean = 0, klMax = 0; // of the step taken (0 when none)
+    double surrogateAfter = 0;
+    double actualImprovement = 0, expectedImprovement = 0, improvementRatio = 0;
+    std::vector<LineSearchTrial> trials;
+    double seconds = 0;
+};
+// moves theta to the accepted trial; leaves it bit-for-bit unchanged when none is accepted
+LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
+                            const SurrogateGradient& gradient, const StepScale& step, const UpdateSettings& settings,
+                            UpdateWorkspace& ws);
+
+// each phase's part of the iteration's statistics
+void recordUpdateSettings(const UpdateSettings& settings, IterationStats& stats);
+void recordGradient(const SurrogateGradient& gradient, IterationStats& stats);
+void recordDirection(const NaturalDirection& direction, IterationStats& stats);
+void recordStepScale(const StepScale& step, IterationStats& stats);
+void recordLineSearch(const LineSearchResult& search, IterationStats& stats);
+
+// Phases 3-6 in order, stopping at a guard. theta is updated in place (left bit-for-bit
+// unchanged when no step is accepted); fills the policy-update fields of `stats`. Without a
+// workspace, a temporary one is used.
 void trpoUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch, const UpdateSettings& settings,
-                IterationStats& stats);
+                IterationStats& stats, UpdateWorkspace* ws = nullptr);
 
 // evaluation helpers (also used by tests and the trust-region inspector)
 struct SurrogateEval {

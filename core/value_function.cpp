@@ -31,7 +31,7 @@ MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, A
     std::vector<int> sizes{obsDim};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(1);
-    m_net = MlpF(sizes, act);
+    m_net = MlpFloat(sizes, act);
     Mlp layout(sizes, act); // same flat layout; initialise in double
     m_theta.resize(layout.numParams());
     layout.initialize(m_theta, 1.0, rng);

@@ -54,17 +54,17 @@ public:
     const VectorXd& params() const { return m_theta; }
 
 private:
-    MlpF m_net;       // evaluated in float (see BasicMlp)
+    MlpFloat m_net;       // evaluated in float (see BasicMlp)
     VectorXd m_theta; // master parameters, updated by Adam in double
     Adam m_adam;
     // scratch buffers reused between calls (predict and fit are not for concurrent use)
     struct FitPart {
-        MlpF::Workspace ws;
+        MlpFloat::Workspace ws;
         Eigen::MatrixXf x, dOut;
         Eigen::VectorXf grad;
     };
     std::vector<FitPart> m_fitParts;
-    mutable MlpF::Workspace m_predictWs;
+    mutable MlpFloat::Workspace m_predictWs;
     mutable Eigen::MatrixXf m_predictX;
 };
 

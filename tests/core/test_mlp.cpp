@@ -56,13 +56,13 @@ private slots:
         // the critic runs in float: same layout, same maths, float rounding only
         Rng rng(8);
         Mlp net({4, 64, 64, 1}, Activation::Tanh);
-        MlpF netF({4, 64, 64, 1}, Activation::Tanh);
+        MlpFloat netF({4, 64, 64, 1}, Activation::Tanh);
         VectorXd theta(net.numParams());
         net.initialize(theta, 1.0, rng);
         const MatrixXd x = randomMatrix(4, 300, rng);
         const MatrixXd c = randomMatrix(1, 300, rng);
         MlpWorkspace ws;
-        MlpF::Workspace wsF;
+        MlpFloat::Workspace wsF;
         const MatrixXd out = net.forward(theta, x, ws);
         const Eigen::MatrixXf outF = netF.forward(theta.cast<float>(), x.cast<float>(), wsF);
         QVERIFY((out - outF.cast<double>()).norm() / out.norm() < 1e-5);

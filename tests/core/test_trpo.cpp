@@ -215,14 +215,14 @@ private slots:
         MlpWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
-        Policy::FisherCacheF cache;
-        p.policy.prepareFisherF(p.theta, d, ws, cache);
+        Policy::FloatFisherCache cache;
+        p.policy.prepareFloatFisher(p.theta, d, ws, cache);
         Rng rng(3);
         for (int trial = 0; trial < 5; ++trial) {
             const VectorXd v = randomVector(p.policy.numParams(), rng);
             VectorXd fd(p.policy.numParams()), ff(p.policy.numParams());
             p.policy.fisherVectorProduct(p.theta, d, v, ws, fd);
-            p.policy.fisherVectorProductF(d, v, cache, ff);
+            p.policy.floatFisherVectorProduct(d, v, cache, ff);
             QVERIFY2(relError(ff, fd) < 1e-5, qPrintable(QString::number(relError(ff, fd))));
             QVERIFY(ff != fd); // really computed in float, not a copy of the double path
         }
