@@ -6,7 +6,6 @@
 
 #include "core/gae.h"
 #include "core/serialization.h"
-#include "core/trpo.h"
 
 namespace core {
 
@@ -15,7 +14,49 @@ using clock_type = std::chrono::steady_clock;
 double since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
+
+UpdateSettings updateSettingsOf(const TrpoConfig& c) {
+    UpdateSettings us;
+    us.delta = c.delta;
+    us.cgIters = c.cgIters;
+    us.cgDamping = c.cgDamping;
+    us.fvpSubsample = c.fvpSubsample;
+    us.cgTolerance = c.cgTolerance;
+    us.backtrackCoeff = c.backtrackCoeff;
+    us.maxBacktracks = c.maxBacktracks;
+    us.entropyCoeff = c.entropyCoeff;
+    us.threads = c.threads;
+    return us;
+}
 } // namespace
+
+const char* phaseName(Phase p) {
+    switch (p) {
+        case Phase::Sample: return "sample";
+        case Phase::Advantages: return "advantages";
+        case Phase::SurrogateGradient: return "surrogate_gradient";
+        case Phase::NaturalDirection: return "natural_direction";
+        case Phase::StepScale: return "step_scale";
+        case Phase::LineSearch: return "line_search";
+        case Phase::ValueFit: return "value_fit";
+        case Phase::Report: return "report";
+    }
+    return "unknown";
+}
+
+const char* phaseTitle(Phase p) {
+    switch (p) {
+        case Phase::Sample: return "Sampling";
+        case Phase::Advantages: return "Advantages (GAE)";
+        case Phase::SurrogateGradient: return "Surrogate gradient";
+        case Phase::NaturalDirection: return "Natural direction (CG)";
+        case Phase::StepScale: return "Step scale";
+        case Phase::LineSearch: return "Line search";
+        case Phase::ValueFit: return "Value fit";
+        case Phase::Report: return "Report";
+    }
+    return "unknown";
+}
 
 Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_factory(std::move(factory)) {
     m_cfg.validate();
@@ -34,6 +75,8 @@ Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_fact
 }
 
 Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 
 std::optional<double> Trainer::recentReturnMean() const {
     if (m_recentReturns.empty()) return std::nullopt;
@@ -45,9 +88,11 @@ std::optional<double> Trainer::recentReturnMean() const {
 std::vector<ConfigEvent> Trainer::applyHotConfig(const TrpoConfig& next) {
     TrpoConfig merged = m_cfg;
     std::vector<ConfigEvent> changes;
+    // an iteration in progress keeps the settings it started with
+    const int firstUsing = m_iteration + (midIteration() ? 2 : 1);
     for (const ConfigChange& c : diffConfigs(m_cfg, next, true)) {
         setConfigValue(merged, c.key, c.to);
-        changes.push_back({m_iteration + 1, c.key, c.from, c.to});
+        changes.push_back({firstUsing, c.key, c.from, c.to});
     }
     merged.validate();
     m_cfg = merged;
@@ -69,18 +114,88 @@ SnapshotPtr Trainer::snapshot() const {
     return s;
 }
 
-IterationStats Trainer::iterate() {
-    const auto tStart = clock_type::now();
-    IterationStats st;
-    st.iteration = m_iteration + 1;
+// ---- one iteration, phase by phase ----------------------------------------------------
 
-    // step 1: sample with the normalisers frozen for the whole iteration
-    auto t0 = clock_type::now();
-    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, m_cfg.gamma, m_cfg.stepsPerIteration,
-                       m_cfg.threads, m_batch, m_cfg.noiseHoldSteps);
+IterationStats Trainer::iterate() {
+    for (;;) {
+        PhaseResult r = runPhase();
+        if (r.phase == Phase::Report) return std::move(r.stats);
+    }
+}
+
+PhaseResult Trainer::runPhase() {
+    const auto t0 = clock_type::now();
+    Pending& p = m_pending;
+    PhaseResult r;
+    r.phase = p.next;
+    IterationStats& st = p.stats;
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    switch (p.next) {
+        case Phase::Sample:
+            // the iteration's settings are frozen here: hot changes wait for the next one
+            p.cfg = m_cfg;
+            p.update = updateSettingsOf(m_cfg);
+            p.stats = IterationStats{};
+            p.stats.iteration = m_iteration + 1;
+            p.seconds = 0;
+            runSample(r);
+            p.next = Phase::Advantages;
+            break;
+        case Phase::Advantages:
+            runAdvantages(r);
+            p.next = Phase::SurrogateGradient;
+            break;
+        case Phase::SurrogateGradient:
+            recordUpdateSettings(p.update, st);
+            p.gradient = surrogateGradient(m_policy, m_theta, batch, p.update, m_updateWs);
+            recordGradient(p.gradient, st);
+            r.result = p.gradient;
+            p.next = p.gradient.guard == LineSearchOutcome::Accepted ? Phase::NaturalDirection : Phase::ValueFit;
+            break;
+        case Phase::NaturalDirection:
+            p.direction = naturalDirection(m_policy, m_theta, p.gradient.g, p.update, m_updateWs);
+            recordDirection(p.direction, st);
+            r.result = p.direction;
+            p.next = p.direction.guard == LineSearchOutcome::Accepted ? Phase::StepScale : Phase::ValueFit;
+            break;
+        case Phase::StepScale:
+            p.step = stepScale(p.gradient.g, p.direction, p.update.delta);
+            recordStepScale(p.step, st);
+            r.result = p.step;
+            p.next = Phase::LineSearch;
+            break;
+        case Phase::LineSearch: {
+            LineSearchResult ls = lineSearch(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
+            recordLineSearch(ls, st);
+            r.result = std::move(ls);
+            p.next = Phase::ValueFit;
+            break;
+        }
+        case Phase::ValueFit:
+            runValueFit(r);
+            p.next = Phase::Report;
+            break;
+        case Phase::Report:
+            p.seconds += since(t0);
+            runReport(r);
+            p.next = Phase::Sample;
+            r.stats = std::move(p.stats);
+            return r;
+    }
+    p.seconds += since(t0);
+    r.stats = st;
+    return r;
+}
+
+// phase 1: sample with the normalisers frozen for the whole iteration
+void Trainer::runSample(PhaseResult& r) {
+    Pending& p = m_pending;
+    IterationStats& st = p.stats;
+    const auto t0 = clock_type::now();
+    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, p.cfg.gamma, p.cfg.stepsPerIteration,
+                       p.cfg.threads, m_batch, p.cfg.noiseHoldSteps);
     st.secondsSampling = since(t0);
     const Batch& b = m_batch;
-    const int n = b.size();
 
     // episode statistics
     st.episodes = static_cast<int>(b.episodes.size());
@@ -103,59 +218,136 @@ IterationStats Trainer::iterate() {
         st.lengthMean = len / k;
     }
     st.recentReturnMean = recentReturnMean();
+    r.result = SampleResult{b.size(), b.episodes, st.secondsSampling};
+}
 
-    // step 2: values, GAE with truncation bootstrap, returns, standardisation
-    t0 = clock_type::now();
-    const VectorXd values = m_vf->predict(b.obs, b.timestep);
+// phase 2: values, GAE with truncation bootstrap, returns, standardisation
+void Trainer::runAdvantages(PhaseResult& r) {
+    Pending& p = m_pending;
+    IterationStats& st = p.stats;
+    const Batch& b = m_batch;
+    const int n = b.size();
+    const auto t0 = clock_type::now();
+    p.values = m_vf->predict(b.obs, b.timestep);
     VectorXd bootstrap = VectorXd::Zero(n);
     if (!b.bootIndex.empty()) {
         const VectorXd bv = m_vf->predict(b.bootObs, b.bootTimestep);
         for (size_t i = 0; i < b.bootIndex.size(); ++i) bootstrap(b.bootIndex[i]) = bv(static_cast<Eigen::Index>(i));
     }
-    const VectorXd adv = computeGae(
-        {b.rewards, values, b.terminated, b.truncated, b.segmentEnd, bootstrap, m_cfg.gamma, m_cfg.lambda});
-    const VectorXd returns = adv + values;
-    st.advantageMean = adv.mean();
-    st.advantageStd = std::sqrt((adv.array() - st.advantageMean).square().mean());
-    VectorXd advUsed = adv;
-    if (m_cfg.normalizeAdvantages) advUsed = (adv.array() - st.advantageMean) / (st.advantageStd + 1e-8);
+    p.advantages = computeGae(
+        {b.rewards, p.values, b.terminated, b.truncated, b.segmentEnd, bootstrap, p.cfg.gamma, p.cfg.lambda});
+    p.returns = p.advantages + p.values;
+    st.advantageMean = p.advantages.mean();
+    st.advantageStd = std::sqrt((p.advantages.array() - st.advantageMean).square().mean());
+    p.advantagesUsed = p.advantages;
+    if (p.cfg.normalizeAdvantages)
+        p.advantagesUsed = (p.advantages.array() - st.advantageMean) / (st.advantageStd + 1e-8);
     st.secondsAdvantages = since(t0);
+    r.result = AdvantagesResult{p.advantages, st.advantageMean, st.advantageStd, st.secondsAdvantages};
+}
 
-    // steps 3-6: the TRPO update
-    UpdateSettings us;
-    us.delta = m_cfg.delta;
-    us.cgIters = m_cfg.cgIters;
-    us.cgDamping = m_cfg.cgDamping;
-    us.fvpSubsample = m_cfg.fvpSubsample;
-    us.cgTolerance = m_cfg.cgTolerance;
-    us.backtrackCoeff = m_cfg.backtrackCoeff;
-    us.maxBacktracks = m_cfg.maxBacktracks;
-    us.entropyCoeff = m_cfg.entropyCoeff;
-    us.threads = m_cfg.threads;
-    trpoUpdate(m_policy, m_theta, UpdateBatch{b.obs, b.actions, advUsed, b.logp}, us, st);
-
-    // step 7: value fit on the returns
-    t0 = clock_type::now();
-    const FitResult fr = m_vf->fit(b.obs, b.timestep, returns, m_cfg, m_rng);
+// phase 7: value fit on the returns; then the normalisers learn from this batch, in batch
+// order (thread-independent)
+void Trainer::runValueFit(PhaseResult& r) {
+    Pending& p = m_pending;
+    IterationStats& st = p.stats;
+    const Batch& b = m_batch;
+    const auto t0 = clock_type::now();
+    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng);
     st.valueLossBefore = fr.lossBefore;
     st.valueLossAfter = fr.lossAfter;
     st.explainedVarianceBefore = fr.explainedVarianceBefore;
     st.explainedVarianceAfter = fr.explainedVarianceAfter;
     st.secondsValueFit = since(t0);
-
-    // normaliser statistics learn from this batch, in batch order (thread-independent)
     if (m_obsNorm.enabled) m_obsNorm.rms.update(b.rawObs);
     if (m_rewardScaler.enabled) m_rewardScaler.rms.update(b.rawReturnsForScaler.transpose());
+    r.result = ValueFitResult{fr, st.secondsValueFit};
+}
 
-    // step 8: report
+// phase 8: the counters move on; the statistics are complete
+void Trainer::runReport(PhaseResult& r) {
+    Pending& p = m_pending;
+    IterationStats& st = p.stats;
+    const int n = m_batch.size();
     ++m_iteration;
     m_envSteps += n;
-    const double secs = since(tStart);
-    m_wallSeconds += secs;
+    m_wallSeconds += p.seconds;
     st.envSteps = m_envSteps;
     st.wallSeconds = m_wallSeconds;
-    st.stepsPerSecond = secs > 0 ? n / secs : 0.0;
-    return st;
+    st.stepsPerSecond = p.seconds > 0 ? n / p.seconds : 0.0;
+    r.result = std::monostate{};
+}
+
+// ---- the training state ---------------------------------------------------------------
+
+TrainerState Trainer::state() const {
+    if (midIteration())
+        throw std::logic_error(std::string("the training state is taken between iterations; the next phase is ") +
+                               phaseName(m_pending.next));
+    TrainerState s;
+    s.config = m_cfg;
+    s.theta = m_theta;
+    s.critic = m_vf->state();
+    s.obsStats = m_obsNorm.rms;
+    s.rewardStats = m_rewardScaler.rms;
+    s.criticRng = m_rng.state();
+    s.copies = m_sampler->state();
+    s.iteration = m_iteration;
+    s.envSteps = m_envSteps;
+    s.wallSeconds = m_wallSeconds;
+    s.recentReturns = m_recentReturns;
+    s.events = m_events;
+    return s;
+}
+
+void Trainer::setState(const TrainerState& s) {
+    // check everything and build the new parts before touching *this
+    try {
+        s.config.validate();
+    } catch (const ConfigError& e) {
+        throw std::runtime_error(std::string("the state's configuration is invalid: ") + e.what());
+    }
+    for (const ConfigField& f : configFields()) {
+        if (f.hot || f.key == "threads") continue;
+        const std::string mine = configValue(m_cfg, f.key), theirs = configValue(s.config, f.key);
+        if (mine != theirs)
+            throw std::runtime_error("the state has " + f.key + " = " + theirs + ", this run has " + mine +
+                                     " (a cold setting)");
+    }
+    const int od = spec().observation.dim();
+    auto expectSize = [](Eigen::Index have, Eigen::Index want, const char* what) {
+        if (have != want)
+            throw std::runtime_error(std::string(what) + " has " + std::to_string(have) + " values, expected " +
+                                     std::to_string(want));
+    };
+    expectSize(s.theta.size(), m_theta.size(), "policy parameters");
+    expectSize(s.obsStats.mean.size(), od, "observation mean");
+    expectSize(s.obsStats.var.size(), od, "observation variance");
+    expectSize(s.rewardStats.mean.size(), 1, "reward mean");
+    expectSize(s.rewardStats.var.size(), 1, "reward variance");
+    if (s.iteration < 0 || s.envSteps < 0) throw std::runtime_error("the state's counters are negative");
+    Rng scratch = Rng::stream(s.config.seed, 0x1D17ull);
+    std::unique_ptr<ValueFunction> vf = makeValueFunction(s.config, od, scratch);
+    vf->setState(s.critic);
+    auto sampler = std::make_unique<Sampler>(m_factory, s.config.numEnvs, s.config.seed);
+    sampler->setState(s.copies);
+
+    // commit (the thread count is this trainer's own: results do not depend on it)
+    const int threads = m_cfg.threads;
+    m_cfg = s.config;
+    m_cfg.threads = threads;
+    m_sampler = std::move(sampler);
+    m_vf = std::move(vf);
+    m_theta = s.theta;
+    m_obsNorm.rms = s.obsStats;
+    m_rewardScaler.rms = s.rewardStats;
+    m_rng.setState(s.criticRng);
+    m_iteration = s.iteration;
+    m_envSteps = s.envSteps;
+    m_wallSeconds = s.wallSeconds;
+    m_recentReturns = s.recentReturns;
+    m_events = s.events;
+    m_pending = Pending{};
 }
 
 // ---- checkpoints --------------------------------------------------------------------
@@ -163,12 +355,9 @@ IterationStats Trainer::iterate() {
 namespace {
 using json = nlohmann::json;
 json vec(const VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
-VectorXd toVec(const json& j, const char* what, Eigen::Index expected = -1) {
+VectorXd toVec(const json& j, const char* what) {
     if (!j.is_array()) throw std::runtime_error(std::string(what) + " is missing or not an array");
     const auto v = j.get<std::vector<double>>();
-    if (expected >= 0 && static_cast<Eigen::Index>(v.size()) != expected)
-        throw std::runtime_error(std::string(what) + " has " + std::to_string(v.size()) + " values, expected " +
-                                 std::to_string(expected));
     return Eigen::Map<const VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 json rngJson(const Rng::State& s) {
@@ -183,25 +372,31 @@ Rng::State rngFrom(const json& j) {
     s.spare = j.at("spare").get<double>();
     return s;
 }
-} // namespace
+json statsJson(const RunningMeanStd& r) { return {{"mean", vec(r.mean)}, {"var", vec(r.var)}, {"count", r.count}}; }
+RunningMeanStd statsFrom(const json& j, const char* what) {
+    RunningMeanStd r;
+    r.mean = toVec(j.at("mean"), (std::string(what) + " mean").c_str());
+    r.var = toVec(j.at("var"), (std::string(what) + " variance").c_str());
+    r.count = j.at("count").get<double>();
+    return r;
+}
 
-std::vector<std::uint8_t> Trainer::saveState() const {
+// the checkpoint's payload: the state's fields under the names checkpoints have always used
+json stateToJson(const TrainerState& s, const std::string& envId) {
     json j;
-    j["config"] = json::parse(configToJson(m_cfg));
-    j["env_id"] = spec().id;
-    j["iteration"] = m_iteration;
-    j["env_steps"] = m_envSteps;
-    j["wall_seconds"] = m_wallSeconds;
-    j["theta"] = vec(m_theta);
-    j["value_state"] = vec(m_vf->state());
-    j["obs_norm"] = {{"mean", vec(m_obsNorm.rms.mean)}, {"var", vec(m_obsNorm.rms.var)}, {"count", m_obsNorm.rms.count}};
-    j["reward_norm"] = {{"mean", vec(m_rewardScaler.rms.mean)},
-                        {"var", vec(m_rewardScaler.rms.var)},
-                        {"count", m_rewardScaler.rms.count}};
-    j["rng"] = rngJson(m_rng.state());
-    j["recent_returns"] = std::vector<double>(m_recentReturns.begin(), m_recentReturns.end());
+    j["config"] = json::parse(configToJson(s.config));
+    j["env_id"] = envId;
+    j["iteration"] = s.iteration;
+    j["env_steps"] = s.envSteps;
+    j["wall_seconds"] = s.wallSeconds;
+    j["theta"] = vec(s.theta);
+    j["value_state"] = vec(s.critic);
+    j["obs_norm"] = statsJson(s.obsStats);
+    j["reward_norm"] = statsJson(s.rewardStats);
+    j["rng"] = rngJson(s.criticRng);
+    j["recent_returns"] = std::vector<double>(s.recentReturns.begin(), s.recentReturns.end());
     json copies = json::array();
-    for (const CopyState& c : m_sampler->state())
+    for (const CopyState& c : s.copies)
         copies.push_back({{"rng", rngJson(c.rng)},
                           {"episode_seed", c.episodeSeed},
                           {"actions", c.actionsSinceReset},
@@ -212,10 +407,45 @@ std::vector<std::uint8_t> Trainer::saveState() const {
                           {"held_noise_steps", c.heldNoiseSteps}});
     j["copies"] = copies;
     json ev = json::array();
-    for (const ConfigEvent& e : m_events)
+    for (const ConfigEvent& e : s.events)
         ev.push_back({{"iteration", e.iteration}, {"key", e.key}, {"from", e.from}, {"to", e.to}});
     j["config_events"] = ev;
-    return encodeContainer(ContainerKind::Checkpoint, json::to_cbor(j));
+    return j;
+}
+
+// `config` is the state's configuration, already read from j["config"]
+TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
+    TrainerState s;
+    s.config = config;
+    s.iteration = j.at("iteration").get<int>();
+    s.envSteps = j.at("env_steps").get<std::int64_t>();
+    s.wallSeconds = j.at("wall_seconds").get<double>();
+    s.theta = toVec(j.at("theta"), "policy parameters");
+    s.critic = toVec(j.at("value_state"), "value function state");
+    s.obsStats = statsFrom(j.at("obs_norm"), "observation");
+    s.rewardStats = statsFrom(j.at("reward_norm"), "reward");
+    s.criticRng = rngFrom(j.at("rng"));
+    const auto rr = j.at("recent_returns").get<std::vector<double>>();
+    s.recentReturns.assign(rr.begin(), rr.end());
+    for (const json& c : j.at("copies")) {
+        s.copies.push_back({rngFrom(c.at("rng")), c.at("episode_seed").get<std::uint64_t>(),
+                            c.at("actions").get<std::vector<double>>(), c.at("episode_return").get<double>(),
+                            c.at("episode_length").get<int>(), c.at("discounted_return").get<double>()});
+        // held exploration noise (absent from checkpoints written before noise_hold_steps)
+        if (c.contains("held_noise")) {
+            s.copies.back().heldNoise = c.at("held_noise").get<std::vector<double>>();
+            s.copies.back().heldNoiseSteps = c.at("held_noise_steps").get<int>();
+        }
+    }
+    for (const json& e : j.at("config_events"))
+        s.events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(),
+                            e.at("from").get<std::string>(), e.at("to").get<std::string>()});
+    return s;
+}
+} // namespace
+
+std::vector<std::uint8_t> Trainer::saveState() const {
+    return encodeContainer(ContainerKind::Checkpoint, json::to_cbor(stateToJson(state(), spec().id)));
 }
 
 void Trainer::loadState(const std::vector<std::uint8_t>& bytes) {
@@ -232,52 +462,12 @@ void Trainer::loadState(const std::vector<std::uint8_t>& bytes) {
         if (j.at("env_id").get<std::string>() != spec().id)
             throw std::runtime_error("checkpoint is for environment " + j.at("env_id").get<std::string>() +
                                      ", this run uses " + spec().id);
-        // build the new state completely before touching *this
+        const TrainerState s = stateFromJson(j, cfg);
+        // the checkpoint's cold settings may differ from this trainer's: build a trainer
+        // for them, give it the state, and take its parts
         Trainer fresh(cfg, m_factory);
-        fresh.m_iteration = j.at("iteration").get<int>();
-        fresh.m_envSteps = j.at("env_steps").get<std::int64_t>();
-        fresh.m_wallSeconds = j.at("wall_seconds").get<double>();
-        fresh.m_theta = toVec(j.at("theta"), "policy parameters", fresh.m_theta.size());
-        fresh.m_vf->setState(toVec(j.at("value_state"), "value function state"));
-        const int od = spec().observation.dim();
-        fresh.m_obsNorm.rms.mean = toVec(j.at("obs_norm").at("mean"), "observation mean", od);
-        fresh.m_obsNorm.rms.var = toVec(j.at("obs_norm").at("var"), "observation variance", od);
-        fresh.m_obsNorm.rms.count = j.at("obs_norm").at("count").get<double>();
-        fresh.m_rewardScaler.rms.mean = toVec(j.at("reward_norm").at("mean"), "reward mean", 1);
-        fresh.m_rewardScaler.rms.var = toVec(j.at("reward_norm").at("var"), "reward variance", 1);
-        fresh.m_rewardScaler.rms.count = j.at("reward_norm").at("count").get<double>();
-        fresh.m_rng.setState(rngFrom(j.at("rng")));
-        const auto rr = j.at("recent_returns").get<std::vector<double>>();
-        fresh.m_recentReturns.assign(rr.begin(), rr.end());
-        std::vector<CopyState> cs;
-        for (const json& c : j.at("copies")) {
-            cs.push_back({rngFrom(c.at("rng")), c.at("episode_seed").get<std::uint64_t>(),
-                          c.at("actions").get<std::vector<double>>(), c.at("episode_return").get<double>(),
-                          c.at("episode_length").get<int>(), c.at("discounted_return").get<double>()});
-            // held exploration noise (absent from checkpoints written before noise_hold_steps)
-            if (c.contains("held_noise")) {
-                cs.back().heldNoise = c.at("held_noise").get<std::vector<double>>();
-                cs.back().heldNoiseSteps = c.at("held_noise_steps").get<int>();
-            }
-        }
-        fresh.m_sampler->setState(cs);
-        for (const json& e : j.at("config_events"))
-            fresh.m_events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(),
-                                      e.at("from").get<std::string>(), e.at("to").get<std::string>()});
-        // commit
-        m_cfg = fresh.m_cfg;
-        m_sampler = std::move(fresh.m_sampler);
-        m_policy = fresh.m_policy;
-        m_theta = std::move(fresh.m_theta);
-        m_vf = std::move(fresh.m_vf);
-        m_obsNorm = fresh.m_obsNorm;
-        m_rewardScaler = fresh.m_rewardScaler;
-        m_rng = fresh.m_rng;
-        m_iteration = fresh.m_iteration;
-        m_envSteps = fresh.m_envSteps;
-        m_wallSeconds = fresh.m_wallSeconds;
-        m_recentReturns = fresh.m_recentReturns;
-        m_events = fresh.m_events;
+        fresh.setState(s);
+        *this = std::move(fresh);
     } catch (const json::exception& e) {
         throw std::runtime_error(std::string("checkpoint is missing data or has a wrong type: ") + e.what());
     } catch (const ConfigError& e) {

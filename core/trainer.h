@@ -1,12 +1,17 @@
-// The training loop: one call to iterate() runs DESIGN.md §3 steps 1-8 (sample, advantages,
-// TRPO update, value fit, report) and returns one IterationStats value. Not thread-safe:
-// own it from one thread (the CLI main thread or the studio's worker thread).
+// The training loop. One iteration is eight phases (docs/algorithm.md numbers them):
+// sample, advantages, surrogate gradient, natural direction, step scale, line search, value
+// fit, report. iterate() runs them all and returns the iteration's IterationStats;
+// runPhase() runs just the next one and hands back its result, so a teacher can stop
+// between phases. Both run the same code, so a phase-by-phase iteration is bit for bit a
+// normal one. Not thread-safe: own it from one thread (the CLI main thread or the studio's
+// worker thread).
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/config.h"
@@ -14,6 +19,7 @@
 #include "core/sampler.h"
 #include "core/snapshot.h"
 #include "core/stats.h"
+#include "core/trpo.h"
 #include "core/value_function.h"
 
 namespace core {
@@ -22,6 +28,59 @@ namespace core {
 struct ConfigEvent {
     int iteration = 0; // the first iteration that used the new value
     std::string key, from, to;
+    bool operator==(const ConfigEvent&) const = default;
+};
+
+// The whole mutable training state, as one value: roll back is an assignment of an earlier
+// copy, a fork a copy given to another trainer, a checkpoint its serialisation. Safe to
+// keep and to pass between threads (it holds no pointers).
+struct TrainerState {
+    TrpoConfig config;                // hot values change during a run; cold ones never do
+    VectorXd theta;                   // policy parameters θ (P)
+    VectorXd critic;                  // critic parameters and optimiser state (ValueFunction::state())
+    RunningMeanStd obsStats;          // observation normaliser statistics
+    RunningMeanStd rewardStats;       // reward scaler statistics (1-d)
+    Rng::State criticRng;             // critic minibatch shuffling
+    std::vector<CopyState> copies;    // each environment copy: RNG, episode seed and actions since its
+                                      // reset (the copy is rebuilt by replaying them), held noise
+    int iteration = 0;                // iterations completed
+    std::int64_t envSteps = 0;
+    double wallSeconds = 0;           // time spent in phases, over all resumes
+    std::deque<double> recentReturns; // the last 20 finished episodes' returns
+    std::vector<ConfigEvent> events;  // hot changes so far
+};
+
+// the phases of one iteration, in order
+enum class Phase { Sample, Advantages, SurrogateGradient, NaturalDirection, StepScale, LineSearch, ValueFit, Report };
+constexpr int kPhaseCount = 8;
+const char* phaseName(Phase p); // "sample", "advantages", "surrogate_gradient", ...
+const char* phaseTitle(Phase p); // "Sampling", "Advantages (GAE)", ... for people
+
+// phase 1's result: what the policy did in the environments
+struct SampleResult {
+    int steps = 0;
+    std::vector<Episode> episodes; // finished in this batch, copy by copy in time order
+    double seconds = 0;
+};
+// phase 2's result: GAE advantages before standardisation
+struct AdvantagesResult {
+    VectorXd advantages; // N, as computed (standardised only for the update when configured)
+    double mean = 0, std = 0;
+    double seconds = 0;
+};
+// phase 7's result
+struct ValueFitResult {
+    FitResult fit;
+    double seconds = 0;
+};
+// what runPhase() hands back: the phase that ran, its own result, and the iteration's
+// statistics so far (complete once `phase` is Report)
+struct PhaseResult {
+    Phase phase = Phase::Sample;
+    std::variant<SampleResult, AdvantagesResult, SurrogateGradient, NaturalDirection, StepScale, LineSearchResult,
+                 ValueFitResult, std::monostate>
+        result;
+    IterationStats stats;
 };
 
 class Trainer {
@@ -29,13 +88,23 @@ public:
     // validates cfg (throws ConfigError) and builds policy, critic and environment copies
     Trainer(const TrpoConfig& cfg, EnvFactory factory);
     ~Trainer();
+    Trainer(Trainer&&) noexcept;
+    Trainer& operator=(Trainer&&) noexcept;
 
+    // runs the rest of the current iteration (all of it when none is in progress)
     IterationStats iterate();
+    // runs the next phase only; phases a guard makes pointless (a non-finite or zero
+    // gradient, a non-positive curvature) are skipped, straight to the value fit
+    PhaseResult runPhase();
+    // the phase runPhase() would run next (Sample between iterations)
+    Phase nextPhase() const { return m_pending.next; }
+    bool midIteration() const { return m_pending.next != Phase::Sample; }
 
     const TrpoConfig& config() const { return m_cfg; }
     const EnvSpec& spec() const { return m_sampler->spec(); }
     // applies the hot fields of `next` (cold ones are ignored); validates first (throws
-    // ConfigError and changes nothing on a bad value); returns and records what changed
+    // ConfigError and changes nothing on a bad value); returns and records what changed.
+    // An iteration in progress finishes with the settings it started with.
     std::vector<ConfigEvent> applyHotConfig(const TrpoConfig& next);
     const std::vector<ConfigEvent>& configEvents() const { return m_events; }
 
@@ -49,15 +118,28 @@ public:
     const VectorXd& theta() const { return m_theta; }
     SnapshotPtr snapshot() const;
 
-    // full training state (policy, critic, optimiser, normalisers, RNGs, environment
-    // replay logs, counters) in the checkpoint container format; loadState throws
-    // std::runtime_error with a message naming the problem and leaves *this unchanged
+    // The whole training state at the last iteration boundary (an iteration in progress is
+    // not part of it). setState() throws std::runtime_error naming the problem and changes
+    // nothing when the state does not fit this trainer (another environment, other cold
+    // settings, wrong sizes); otherwise it discards any iteration in progress, rebuilds the
+    // environment copies from their logs and continues exactly where the state was taken.
+    TrainerState state() const;
+    void setState(const TrainerState& s);
+
+    // state() in the checkpoint container format; loadState throws std::runtime_error with a
+    // message naming the problem and leaves *this unchanged. A checkpoint may carry other
+    // cold settings (say, a seed): the trainer then takes them.
     std::vector<std::uint8_t> saveState() const;
     void loadState(const std::vector<std::uint8_t>& bytes);
 
     static constexpr int kRecentEpisodes = 20;
 
 private:
+    void runSample(PhaseResult& r);
+    void runAdvantages(PhaseResult& r);
+    void runValueFit(PhaseResult& r);
+    void runReport(PhaseResult& r);
+
     TrpoConfig m_cfg;
     EnvFactory m_factory;
     std::unique_ptr<Sampler> m_sampler;
@@ -72,7 +154,22 @@ private:
     double m_wallSeconds = 0;
     std::deque<double> m_recentReturns;
     std::vector<ConfigEvent> m_events;
-    Batch m_batch;
+
+    // the iteration in progress: its frozen settings and what its phases computed so far
+    struct Pending {
+        Phase next = Phase::Sample;
+        TrpoConfig cfg;          // the settings the iteration started with
+        UpdateSettings update;
+        IterationStats stats;
+        double seconds = 0;      // time spent in its phases
+        VectorXd values, advantages, advantagesUsed, returns;
+        SurrogateGradient gradient;
+        NaturalDirection direction;
+        StepScale step;
+    };
+    Pending m_pending;
+    Batch m_batch;               // reused between iterations
+    UpdateWorkspace m_updateWs;  // reused between iterations
 };
 
 } // namespace core
