@@ -15,7 +15,7 @@ enum class LineSearchOutcome {
     NoImprovement,        // the last trial kept KL but did not improve the surrogate
     NonFinite,            // NaN/inf in the gradient, direction, or a trial
     NonPositiveCurvature, // xᵀ(F + damping·I)x <= 0
-    ZeroGradient,         // g = 0: nothing to do
+    ZeroGradient,         // g = 0, or so small that CG does no iteration: nothing to do
 };
 const char* outcomeName(LineSearchOutcome o); // snake_case: "accepted", "kl_exceeded", ...
 

@@ -199,6 +199,8 @@ NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, c
     r.xFx = r.x.dot(Fx);
     if (!r.x.allFinite() || !std::isfinite(r.xFx))
         r.guard = LineSearchOutcome::NonFinite;
+    else if (r.iterations == 0) // |g|² is already below the CG tolerance: x = 0, nothing to step along
+        r.guard = LineSearchOutcome::ZeroGradient;
     else if (r.xFx <= 0.0)
         r.guard = LineSearchOutcome::NonPositiveCurvature;
     r.seconds = secondsSince(t0);

@@ -113,7 +113,9 @@ struct NaturalDirection {
     std::vector<double> residualNorms; // |g| first, then |r| after each CG iteration
     int iterations = 0;
     double xFx = 0;                    // xᵀ(F + damping·I)x
-    LineSearchOutcome guard = LineSearchOutcome::Accepted; // NonFinite, NonPositiveCurvature or ZeroGradient
+    // NonFinite; ZeroGradient when CG did no iteration (|g|² below its tolerance);
+    // NonPositiveCurvature when xᵀ(F + damping·I)x ≤ 0
+    LineSearchOutcome guard = LineSearchOutcome::Accepted;
     double seconds = 0;
 };
 NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, const VectorXd& g,
