@@ -4,7 +4,6 @@
 #include <atomic>
 #include <thread>
 
-#include "core/gae.h"
 #include "core/parallel.h"
 #include "core/trpo.h"
 #include "support/test_util.h"
@@ -303,30 +302,6 @@ private slots:
         b.join();
         for (int c = 0; c < 2; ++c)
             for (int k = 0; k < kTasks; ++k) QCOMPARE(hits[c][k].load(), 200);
-    }
-
-    void gaeHandExample() {
-        // two copies' segments in one batch: [r=1,1,1 terminated] [r=1,1 truncated (V_T=10)] [r=2 cut (V=4)]
-        const VectorXd r = (VectorXd(6) << 1, 1, 1, 1, 1, 2).finished();
-        const VectorXd v = (VectorXd(6) << 0.5, 0.5, 0.5, 2, 2, 3).finished();
-        const std::vector<std::uint8_t> term{0, 0, 1, 0, 0, 0}, trunc{0, 0, 0, 0, 1, 0}, end{0, 0, 0, 0, 0, 1};
-        VectorXd boot = VectorXd::Zero(6);
-        boot(4) = 10;
-        boot(5) = 4;
-        const double g = 0.9, l = 0.5;
-        const VectorXd a = computeGae({r, v, term, trunc, end, boot, g, l});
-        // by hand, back to front
-        const double d5 = 2 + g * 4 - 3;           // 2.6
-        const double d4 = 1 + g * 10 - 2;          // 8.0 (truncation bootstraps)
-        const double d3 = 1 + g * 2 - 2;           // 0.8
-        const double d2 = 1 - 0.5;                 // terminal
-        const double d1 = 1 + g * 0.5 - 0.5, d0 = d1;
-        QVERIFY(std::abs(a(5) - d5) < 1e-12);
-        QVERIFY(std::abs(a(4) - d4) < 1e-12);
-        QVERIFY(std::abs(a(3) - (d3 + g * l * d4)) < 1e-12);
-        QVERIFY(std::abs(a(2) - d2) < 1e-12);
-        QVERIFY(std::abs(a(1) - (d1 + g * l * d2)) < 1e-12);
-        QVERIFY(std::abs(a(0) - (d0 + g * l * (d1 + g * l * d2))) < 1e-12);
     }
 };
 
