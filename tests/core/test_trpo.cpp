@@ -1,10 +1,8 @@
 // Conjugate gradient and the line search, by their properties.
 #include <QtTest>
 
-#include <atomic>
-#include <thread>
+#include <cstring>
 
-#include "core/parallel.h"
 #include "core/trpo.h"
 #include "support/test_util.h"
 
@@ -287,21 +285,6 @@ private slots:
             if (s3.accepted) QVERIFY(s3.klMean <= us.delta);
             QVERIFY(s3.cgIterations > 0);
         }
-    }
-
-    void parallelForRunsEachTaskOnceFromConcurrentCallers() {
-        // two callers at once: one gets the shared pool, the other its own threads
-        constexpr int kTasks = 37;
-        std::atomic<int> hits[2][kTasks] = {};
-        auto caller = [&](int c) {
-            for (int rep = 0; rep < 200; ++rep)
-                parallelFor(kTasks, 2, [&](int k) { hits[c][k].fetch_add(1, std::memory_order_relaxed); });
-        };
-        std::thread a(caller, 0), b(caller, 1);
-        a.join();
-        b.join();
-        for (int c = 0; c < 2; ++c)
-            for (int k = 0; k < kTasks; ++k) QCOMPARE(hits[c][k].load(), 200);
     }
 };
 
