@@ -1,9 +1,11 @@
 // The sampler's held exploration noise (noise_hold_steps): ε is drawn at the start of each
 // episode and then every k steps, held in between; k = 1 is the ordinary white noise; the
 // batch does not depend on the thread count; a checkpoint taken while a noise is held
-// resumes exactly; the setting is validated and documented.
+// resumes exactly; a hold below 1 is refused. A time-limit truncation bootstraps from the
+// final observation of its episode, a termination from nothing.
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -60,6 +62,49 @@ bool sameBatch(const Batch& a, const Batch& b) {
     return sameBits(a.obs, b.obs) && sameBits(a.actions, b.actions) && sameBits(a.logp, b.logp) &&
            sameBits(a.rewards, b.rewards);
 }
+
+// A tiny environment whose observation says where it is: (steps since reset, episode id),
+// the id being 1000 x instance + episodes started. Time limit 5 steps; by the episode's
+// kind ((episodes + instance) mod 3) it is truncated at the limit, terminates at the limit
+// (terminated wins: no bootstrap), or terminates after 3 steps.
+class CountingEnv : public Environment {
+public:
+    static constexpr int kLimit = 5;
+    explicit CountingEnv(int instance) : m_instance(instance) {
+        m_spec.id = "Counting-v0";
+        m_spec.observation = Space::box({-1e9, -1e9}, {1e9, 1e9});
+        m_spec.action = Space::discrete(2);
+        m_spec.maxEpisodeSteps = kLimit;
+    }
+    const EnvSpec& spec() const override { return m_spec; }
+    // 0: truncated at the limit, 1: terminates at the limit, 2: terminates after 3 steps
+    static int kind(double episodeId) {
+        const int id = static_cast<int>(episodeId);
+        return (id % 1000 + id / 1000) % 3;
+    }
+
+protected:
+    void doReset(std::uint64_t, std::span<double> obs) override {
+        ++m_episodes;
+        m_step = 0;
+        write(obs);
+    }
+    StepResult doStep(std::span<const double>, std::span<double> obs) override {
+        ++m_step;
+        write(obs);
+        const int k = kind(id());
+        return {1.0, (k == 1 && m_step == kLimit) || (k == 2 && m_step == 3), false};
+    }
+
+private:
+    double id() const { return 1000.0 * m_instance + m_episodes; }
+    void write(std::span<double> obs) const {
+        obs[0] = m_step;
+        obs[1] = id();
+    }
+    EnvSpec m_spec;
+    int m_instance, m_episodes = 0, m_step = 0;
+};
 
 TrpoConfig heldConfig() {
     TrpoConfig c = presetConfig("Pendulum-v1");
@@ -265,32 +310,83 @@ private slots:
         QCOMPARE(t.config().noiseHoldSteps, 3);
     }
 
-    void validatedAndDocumented() {
-        const ConfigField* f = findConfigField("noise_hold_steps");
-        QVERIFY(f);
-        QCOMPARE(f->type, std::string("int"));
-        QCOMPARE(f->min, 1.0);
-        QCOMPARE(f->max, 1000.0);
-        QVERIFY(f->hot);
-        QVERIFY(f->help.find("held") != std::string::npos);
-        TrpoConfig c;
-        QCOMPARE(c.noiseHoldSteps, 1);
-        for (int bad : {0, -3, 1001}) {
-            c.noiseHoldSteps = bad;
-            try {
-                c.validate();
-                QFAIL("accepted an out-of-range noise_hold_steps");
-            } catch (const ConfigError& e) {
-                QVERIFY2(std::string(e.what()).find("noise_hold_steps") != std::string::npos, e.what());
+    void truncationBootstrapsFromTheFinalObservation() {
+        // 2 copies x 12 steps per batch, 5 batches: cuts fall mid-episode, on a truncation (copy 0,
+        // step 36) and on a termination (copy 1, step 24). Every truncated step must bootstrap from the observation its own
+        // step returned (steps = 5, same episode), not from the next episode's first one;
+        // a terminated step from nothing; a cut mid-episode from the next step's observation.
+        int instances = 0;
+        Sampler s([&] { return std::make_unique<CountingEnv>(instances++); }, 2, 3);
+        Setup u;
+        u.policy = Policy(2, Space::discrete(2), {8}, Activation::Tanh);
+        Rng init(1);
+        u.theta = u.policy.initialParams(init, 0.0);
+        u.obsNorm.rms.reset(2);
+        u.rewardScaler.rms.reset(1);
+        const int T = 12;
+        int truncations = 0, terminations = 0, cuts = 0, cutsOnTruncation = 0, cutsOnTermination = 0;
+        std::vector<VectorXd> expectedFirst(2); // what a cut promised the next batch
+        for (int it = 0; it < 5; ++it) {
+            Batch b;
+            s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 24, 2, b);
+            QCOMPARE(b.stepsPerEnv, T);
+            QCOMPARE(static_cast<size_t>(b.bootObs.cols()), b.bootIndex.size());
+            QCOMPARE(static_cast<size_t>(b.bootTimestep.size()), b.bootIndex.size());
+            for (int e = 0; e < 2; ++e)
+                if (expectedFirst[e].size()) QVERIFY(b.rawObs.col(e * T) == expectedFirst[e]);
+            for (int col = 0; col < b.size(); ++col) {
+                const QByteArray where = QString("iteration %1, column %2").arg(it).arg(col).toUtf8();
+                // the batch's own observation: as the environment wrote it before the step
+                QCOMPARE(b.rawObs(0, col), double(b.timestep(col)));
+                const double episode = b.rawObs(1, col);
+                const int kind = CountingEnv::kind(episode);
+                const auto at = std::find(b.bootIndex.begin(), b.bootIndex.end(), col);
+                const bool booted = at != b.bootIndex.end();
+                if (booted) QVERIFY2(std::count(b.bootIndex.begin(), b.bootIndex.end(), col) == 1, where.constData());
+                const int j = booted ? static_cast<int>(at - b.bootIndex.begin()) : -1;
+                if (b.terminated[col]) {
+                    ++terminations;
+                    QVERIFY2(kind != 0, where.constData());
+                    QVERIFY2(!b.truncated[col], where.constData()); // terminated at the limit is not a truncation
+                    QVERIFY2(!booted, where.constData());
+                    if (b.segmentEnd[col]) {
+                        ++cutsOnTermination;
+                        expectedFirst[col / T] = (VectorXd(2) << 0, episode + 1).finished();
+                    }
+                } else if (b.truncated[col]) {
+                    ++truncations;
+                    QVERIFY2(kind == 0 && b.timestep(col) == CountingEnv::kLimit - 1, where.constData());
+                    QVERIFY2(booted, where.constData());
+                    // the final observation of this episode: (5, this episode), not (0, the next)
+                    QCOMPARE(b.bootObs(0, j), double(CountingEnv::kLimit));
+                    QCOMPARE(b.bootObs(1, j), episode);
+                    QCOMPARE(b.bootTimestep(j), CountingEnv::kLimit);
+                    if (b.segmentEnd[col]) {
+                        ++cutsOnTruncation;
+                        expectedFirst[col / T] = (VectorXd(2) << 0, episode + 1).finished(); // the reset one
+                    }
+                } else if (b.segmentEnd[col]) {
+                    ++cuts;
+                    QVERIFY2(booted, where.constData());
+                    QCOMPARE(b.bootObs(0, j), double(b.timestep(col) + 1));
+                    QCOMPARE(b.bootObs(1, j), episode);
+                    QCOMPARE(b.bootTimestep(j), b.timestep(col) + 1);
+                    expectedFirst[col / T] = b.bootObs.col(j); // the next batch continues from it
+                } else {
+                    QVERIFY2(!booted, where.constData());
+                }
             }
         }
-        c.noiseHoldSteps = 1;
-        applyConfigJson(c, R"({"noise_hold_steps": 16})");
-        QCOMPARE(c.noiseHoldSteps, 16);
-        QCOMPARE(configValue(c, "noise_hold_steps"), std::string("16"));
-        QVERIFY_THROWS_EXCEPTION(ConfigError, applyConfigJson(c, R"({"noise_hold_steps": 2.5})"));
-        QVERIFY_THROWS_EXCEPTION(ConfigError, setConfigValue(c, "noise_hold_steps", "often"));
-        // the sampler refuses a hold below 1 too
+        // every case really occurred
+        QVERIFY(truncations >= 4);
+        QVERIFY(terminations >= 4);
+        QVERIFY(cuts >= 2);
+        QVERIFY(cutsOnTruncation >= 1);
+        QVERIFY(cutsOnTermination >= 1);
+    }
+
+    void refusesAHoldBelowOne() {
+        // (the config side of noise_hold_steps is in test_config)
         Sampler s(sim::environmentFactory("Pendulum-v1"), 1, 1);
         const Setup u = makeSetup(s);
         Batch b;
