@@ -22,7 +22,8 @@ std::string fmt(double v) {
 // an accessor pair per field: text <-> value
 struct Accessor {
     std::function<std::string(const TrpoConfig&)> get;
-    std::function<void(TrpoConfig&, const std::string&)> set;
+    // set(config, key, text): parses text into the field; errors name the key
+    std::function<void(TrpoConfig&, const std::string&, const std::string&)> set;
 };
 
 [[noreturn]] void bad(const std::string& key, const std::string& text, const std::string& why) {
@@ -76,25 +77,25 @@ struct Entry {
 
 #define DBL(member) \
     Accessor{[](const TrpoConfig& c) { return fmt(c.member); }, \
-             [](TrpoConfig& c, const std::string& t) { c.member = parseDouble(#member, t); }}
+             [](TrpoConfig& c, const std::string& key, const std::string& t) { c.member = parseDouble(key, t); }}
 #define INT(member) \
     Accessor{[](const TrpoConfig& c) { return std::to_string(c.member); }, \
-             [](TrpoConfig& c, const std::string& t) { c.member = static_cast<int>(parseInt(#member, t)); }}
+             [](TrpoConfig& c, const std::string& key, const std::string& t) { c.member = static_cast<int>(parseInt(key, t)); }}
 #define BOOL(member) \
     Accessor{[](const TrpoConfig& c) { return std::string(c.member ? "true" : "false"); }, \
-             [](TrpoConfig& c, const std::string& t) { c.member = parseBool(#member, t); }}
+             [](TrpoConfig& c, const std::string& key, const std::string& t) { c.member = parseBool(key, t); }}
 #define LIST(member) \
     Accessor{[](const TrpoConfig& c) { return listText(c.member); }, \
-             [](TrpoConfig& c, const std::string& t) { c.member = parseIntList(#member, t); }}
+             [](TrpoConfig& c, const std::string& key, const std::string& t) { c.member = parseIntList(key, t); }}
 
 const std::vector<Entry>& entries() {
     // clang-format off
     static const std::vector<Entry> e = {
         {{"env", "string", false, 0, 0, false, "Environment id (see --list-envs)."},
-         {[](const TrpoConfig& c) { return c.env; }, [](TrpoConfig& c, const std::string& t) { c.env = t; }}},
+         {[](const TrpoConfig& c) { return c.env; }, [](TrpoConfig& c, const std::string& key, const std::string& t) { c.env = t; }}},
         {{"seed", "int", false, 0, 9e15, false, "Random seed: same seed and config give identical runs."},
          {[](const TrpoConfig& c) { return std::to_string(c.seed); },
-          [](TrpoConfig& c, const std::string& t) {
+          [](TrpoConfig& c, const std::string& key, const std::string& t) {
               const long long v = parseInt("seed", t);
               if (v < 0) bad("seed", t, "must be >= 0");
               c.seed = static_cast<std::uint64_t>(v);
@@ -103,7 +104,7 @@ const std::vector<Entry>& entries() {
         {{"value_hidden", "int-list", false, 1, 1024, false, "Value network hidden layer sizes, e.g. 64,64."}, LIST(valueHidden)},
         {{"activation", "enum", false, 0, 0, false, "Hidden activation of both networks: tanh or relu.", {"tanh", "relu"}},
          {[](const TrpoConfig& c) { return std::string(c.activation == Activation::Tanh ? "tanh" : "relu"); },
-          [](TrpoConfig& c, const std::string& t) {
+          [](TrpoConfig& c, const std::string& key, const std::string& t) {
               if (t == "tanh") c.activation = Activation::Tanh;
               else if (t == "relu") c.activation = Activation::Relu;
               else bad("activation", t, "expected tanh or relu");
@@ -115,7 +116,7 @@ const std::vector<Entry>& entries() {
         {{"num_envs", "int", false, 1, 256, false, "Environment copies sampled per iteration (each gets steps_per_iteration / num_envs steps)."}, INT(numEnvs)},
         {{"baseline", "enum", false, 0, 0, false, "Value function: mlp (Adam-fitted network) or linear (rllab's linear-feature baseline).", {"mlp", "linear"}},
          {[](const TrpoConfig& c) { return std::string(c.baseline == BaselineKind::Mlp ? "mlp" : "linear"); },
-          [](TrpoConfig& c, const std::string& t) {
+          [](TrpoConfig& c, const std::string& key, const std::string& t) {
               if (t == "mlp") c.baseline = BaselineKind::Mlp;
               else if (t == "linear") c.baseline = BaselineKind::Linear;
               else bad("baseline", t, "expected mlp or linear");
@@ -177,7 +178,7 @@ std::string configValue(const TrpoConfig& c, const std::string& key) {
 void setConfigValue(TrpoConfig& c, const std::string& key, const std::string& text) {
     const Entry* e = findEntry(key);
     if (!e) throw ConfigError("unknown setting '" + key + "'");
-    e->acc.set(c, text);
+    e->acc.set(c, key, text);
 }
 
 void TrpoConfig::validate() const {
@@ -246,7 +247,7 @@ void applyConfigJson(TrpoConfig& c, const std::string& text) {
             throw ConfigError("setting '" + key + "' has an unsupported value type");
         if (e->field.type != "string" && e->field.type != "enum" && v.is_string() && e->field.type != "int-list")
             throw ConfigError("setting '" + key + "' must be a " + e->field.type + ", not a string");
-        e->acc.set(out, text);
+        e->acc.set(out, key, text);
     }
     c = out;
 }

@@ -200,10 +200,6 @@ private slots:
     void badJsonIsRefusedNamingTheProblem() {
         QFETCH(QString, json);
         QFETCH(QString, named);
-        // known bug in core/config.cpp: the DBL/INT/BOOL/LIST accessors name the C++ member
-        // (#member: "cgIters") instead of the JSON key ("cg_iters"); see setConfigValueNamesTheKey
-        QEXPECT_FAIL("int given a fraction", "config.cpp names the member cgIters, not the key cg_iters", Continue);
-        QEXPECT_FAIL("bool given a number", "config.cpp names the member normalizeObs, not the key normalize_obs", Continue);
         TrpoConfig c;
         c.delta = 0.037;
         const TrpoConfig before = c;
@@ -232,11 +228,6 @@ private slots:
             setConfigValue(c, k, "often");
             QFAIL("accepted 'often'");
         } catch (const ConfigError& e) {
-            // known bug in core/config.cpp: the DBL/INT/BOOL/LIST accessors pass #member (the
-            // C++ name, "cgIters") to the parser instead of the key ("cg_iters"); every key with
-            // an underscore is affected. Remove this once config.cpp names the key.
-            const QByteArray why = "config.cpp names the C++ member, not the key " + key.toUtf8();
-            if (key.contains('_')) QEXPECT_FAIL("", why.constData(), Continue);
             QVERIFY2(QString(e.what()).contains(key), e.what());
         }
         QCOMPARE(configValue(c, k), before); // unchanged
