@@ -64,7 +64,10 @@ std::vector<int> parseIntList(const std::string& key, const std::string& t) {
 }
 std::string listText(const std::vector<int>& v) {
     std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) s += ',';
+        s += std::to_string(v[i]);
+    }
     return s;
 }
 

@@ -67,7 +67,7 @@ struct ConfigField {
     double min, max;      // allowed range (numbers; list entries)
     bool logScale;        // a log slider suits it
     std::string help;     // tooltip / --help text
-    std::vector<std::string> choices; // allowed values of an "enum" field
+    std::vector<std::string> choices = {}; // allowed values of an "enum" field
 };
 const std::vector<ConfigField>& configFields();
 const ConfigField* findConfigField(const std::string& key);
