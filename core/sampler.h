@@ -57,7 +57,7 @@ struct CopyState {
     double discountedReturn = 0; // reward normaliser's running return
     // held exploration noise (noise_hold_steps > 1): the current ε and how many more steps
     // it is used before a new one is drawn (0: draw at the next step)
-    std::vector<double> heldNoise;
+    std::vector<double> heldNoise = {};
     int heldNoiseSteps = 0;
 };
 

@@ -1,9 +1,15 @@
 #include "core/stats.h"
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 namespace core {
+
+using json = nlohmann::json;
 
 const char* outcomeName(LineSearchOutcome o) {
     switch (o) {
@@ -18,51 +24,303 @@ const char* outcomeName(LineSearchOutcome o) {
 }
 
 namespace {
+
+LineSearchOutcome outcomeFrom(const std::string& name) {
+    using O = LineSearchOutcome;
+    for (O o : {O::Accepted, O::KlExceeded, O::NoImprovement, O::NonFinite, O::NonPositiveCurvature, O::ZeroGradient})
+        if (name == outcomeName(o)) return o;
+    throw std::runtime_error("unknown line-search outcome '" + name + "'");
+}
+
+using S = IterationStats;
+// clang-format off
+const std::vector<StatsField> kFields = {
+    {"iteration", "Iteration", "", &S::iteration},
+    {"env_steps", "Environment steps", "steps", &S::envSteps},
+    {"wall_seconds", "Wall time", "s", &S::wallSeconds, true},
+    {"episodes", "Episodes finished", "", &S::episodes},
+    {"return_mean", "Mean return", "", &S::returnMean},
+    {"return_min", "Min return", "", &S::returnMin},
+    {"return_max", "Max return", "", &S::returnMax},
+    {"return_std", "Return std", "", &S::returnStd},
+    {"length_mean", "Mean episode length", "steps", &S::lengthMean},
+    {"recent_return_mean", "Mean return (last 20 episodes)", "", &S::recentReturnMean},
+    {"delta", "δ", "nats", &S::delta},
+    {"kl_mean", "Mean KL of the step", "nats", &S::klMean},
+    {"kl_max", "Max KL of the step", "nats", &S::klMax},
+    {"accepted", "Step accepted", "", &S::accepted},
+    {"line_search_reason", "Line-search outcome", "", &S::outcome},
+    {"backtracks", "Backtracks", "", &S::backtracks},
+    {"step_fraction", "Step fraction", "", &S::stepFraction},
+    {"surrogate_before", "Surrogate before", "", &S::surrogateBefore},
+    {"surrogate_after", "Surrogate after", "", &S::surrogateAfter},
+    {"expected_improvement", "Expected improvement", "", &S::expectedImprovement},
+    {"actual_improvement", "Actual improvement", "", &S::actualImprovement},
+    {"improvement_ratio", "Actual / expected improvement", "", &S::improvementRatio},
+    {"cg_iterations", "CG iterations", "", &S::cgIterations},
+    {"cg_residuals", "CG residual", "", &S::cgResiduals, false, "cg_residual"},
+    {"grad_norm", "|g|", "", &S::gradNorm},
+    {"step_norm", "|βx|", "", &S::stepNorm},
+    {"xFx", "xᵀFx", "", &S::xFx},
+    {"beta", "β", "", &S::beta},
+    {"entropy", "Entropy", "nats", &S::entropy},
+    {"std_mean", "Policy std (mean)", "", &S::stdMean},
+    {"value_loss_before", "Value loss before", "", &S::valueLossBefore},
+    {"value_loss_after", "Value loss after", "", &S::valueLossAfter},
+    {"explained_variance_before", "Explained variance before", "", &S::explainedVarianceBefore},
+    {"explained_variance_after", "Explained variance after", "", &S::explainedVarianceAfter},
+    {"advantage_mean", "Advantage mean", "", &S::advantageMean},
+    {"advantage_std", "Advantage std", "", &S::advantageStd},
+    {"seconds_sampling", "Sampling", "s", &S::secondsSampling, true},
+    {"seconds_advantages", "Advantages", "s", &S::secondsAdvantages, true},
+    {"seconds_gradient", "Gradient", "s", &S::secondsGradient, true},
+    {"seconds_cg", "Conjugate gradient", "s", &S::secondsCg, true},
+    {"seconds_line_search", "Line search", "s", &S::secondsLineSearch, true},
+    {"seconds_value_fit", "Value fit", "s", &S::secondsValueFit, true},
+    {"steps_per_second", "Steps per second", "steps/s", &S::stepsPerSecond, true},
+    {"cg_iters_setting", "CG iterations (setting)", "", &S::cgItersSetting},
+    {"cg_damping", "CG damping", "", &S::cgDamping},
+    // lists: in the JSON history only
+    {"std_per_dim", "Policy std per action dimension", "", &S::stdPerDim, false, ""},
+    {"line_search_trials", "Line-search trials", "", &S::trials, false, ""},
+};
+// clang-format on
+
+// names older studio histories (history.json, format version 1) used
+const std::vector<std::pair<const char*, const char*>> kOldKeys = {
+    {"xfx", "xFx"}, {"outcome", "line_search_reason"}, {"trials", "line_search_trials"}};
+
 std::string num(double v) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.10g", v);
     return buf;
 }
-std::string opt(const std::optional<double>& v) { return v ? num(*v) : std::string(); }
+
+json jsonNum(double v) {
+    if (std::isfinite(v)) return v;
+    if (std::isnan(v)) return "nan";
+    return v > 0 ? "inf" : "-inf";
+}
+double fromJsonNum(const json& j) {
+    if (j.is_number()) return j.get<double>();
+    if (j.is_string()) {
+        const std::string s = j.get<std::string>();
+        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+        if (s == "inf") return std::numeric_limits<double>::infinity();
+        if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    }
+    throw std::runtime_error("expected a number, found " + j.dump());
+}
+double parseNum(const std::string& t) {
+    if (t == "nan" || t == "-nan") return std::numeric_limits<double>::quiet_NaN();
+    if (t == "inf") return std::numeric_limits<double>::infinity();
+    if (t == "-inf") return -std::numeric_limits<double>::infinity();
+    size_t used = 0;
+    const double v = std::stod(t, &used);
+    if (used != t.size()) throw std::invalid_argument(t);
+    return v;
+}
+long long parseInteger(const std::string& t) {
+    size_t used = 0;
+    const long long v = std::stoll(t, &used);
+    if (used != t.size()) throw std::invalid_argument(t);
+    return v;
+}
+
+template <class... F>
+struct Overload : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overload(F...) -> Overload<F...>;
+
 } // namespace
 
+const std::vector<StatsField>& statsFields() { return kFields; }
+
+const StatsField* findStatsField(const std::string& key) {
+    for (const StatsField& f : kFields)
+        if (key == f.key || (f.inCsv() && key == f.column())) return &f;
+    return nullptr;
+}
+
+std::optional<double> statsValue(const IterationStats& s, const StatsField& f) {
+    return std::visit(
+        Overload{[&](std::optional<double> S::*m) { return s.*m; },
+                 [&](std::vector<double> S::*m) -> std::optional<double> {
+                     if ((s.*m).empty() || m != &S::cgResiduals) return std::nullopt;
+                     return (s.*m).back();
+                 },
+                 [&](std::vector<LineSearchTrial> S::*) -> std::optional<double> { return std::nullopt; },
+                 [&](LineSearchOutcome S::*m) -> std::optional<double> { return static_cast<double>(s.*m); },
+                 [&](auto m) -> std::optional<double> { return static_cast<double>(s.*m); }},
+        f.member);
+}
+
+// ---- progress.csv -------------------------------------------------------------------
+
 std::string csvHeader() {
-    return "iteration,env_steps,wall_seconds,episodes,return_mean,return_min,return_max,return_std,length_mean,"
-           "recent_return_mean,delta,kl_mean,kl_max,accepted,line_search_reason,backtracks,step_fraction,"
-           "surrogate_before,surrogate_after,expected_improvement,actual_improvement,improvement_ratio,"
-           "cg_iterations,cg_residual,grad_norm,step_norm,xFx,beta,entropy,std_mean,value_loss_before,"
-           "value_loss_after,explained_variance_before,explained_variance_after,advantage_mean,advantage_std,"
-           "seconds_sampling,seconds_advantages,seconds_gradient,seconds_cg,seconds_line_search,"
-           "seconds_value_fit,steps_per_second,cg_iters_setting,cg_damping";
+    std::string h;
+    for (const StatsField& f : kFields) {
+        if (!f.inCsv()) continue;
+        if (!h.empty()) h += ',';
+        h += f.column();
+    }
+    return h;
 }
 
 std::string csvRow(const IterationStats& s) {
-    std::ostringstream o;
-    o << s.iteration << ',' << s.envSteps << ',' << num(s.wallSeconds) << ',' << s.episodes << ','
-      << opt(s.returnMean) << ',' << opt(s.returnMin) << ',' << opt(s.returnMax) << ',' << opt(s.returnStd) << ','
-      << opt(s.lengthMean) << ',' << opt(s.recentReturnMean) << ',' << num(s.delta) << ',' << num(s.klMean) << ','
-      << num(s.klMax) << ',' << (s.accepted ? 1 : 0) << ',' << outcomeName(s.outcome) << ',' << s.backtracks << ','
-      << num(s.stepFraction) << ',' << num(s.surrogateBefore) << ',' << num(s.surrogateAfter) << ','
-      << num(s.expectedImprovement) << ',' << num(s.actualImprovement) << ',' << num(s.improvementRatio) << ','
-      << s.cgIterations << ',' << num(s.cgResiduals.empty() ? 0.0 : s.cgResiduals.back()) << ','
-      << num(s.gradNorm) << ',' << num(s.stepNorm) << ',' << num(s.xFx) << ',' << num(s.beta) << ','
-      << num(s.entropy) << ',' << num(s.stdMean) << ',' << num(s.valueLossBefore) << ',' << num(s.valueLossAfter)
-      << ',' << num(s.explainedVarianceBefore) << ',' << num(s.explainedVarianceAfter) << ','
-      << num(s.advantageMean) << ',' << num(s.advantageStd) << ',' << num(s.secondsSampling) << ','
-      << num(s.secondsAdvantages) << ',' << num(s.secondsGradient) << ',' << num(s.secondsCg) << ','
-      << num(s.secondsLineSearch) << ',' << num(s.secondsValueFit) << ',' << num(s.stepsPerSecond) << ','
-      << s.cgItersSetting << ',' << num(s.cgDamping);
-    return o.str();
+    std::string row;
+    bool first = true;
+    for (const StatsField& f : kFields) {
+        if (!f.inCsv()) continue;
+        if (!first) row += ',';
+        first = false;
+        row += std::visit(Overload{[&](int S::*m) { return std::to_string(s.*m); },
+                                   [&](std::int64_t S::*m) { return std::to_string(s.*m); },
+                                   [&](double S::*m) { return num(s.*m); },
+                                   [&](std::optional<double> S::*m) { return (s.*m) ? num(*(s.*m)) : std::string(); },
+                                   [&](bool S::*m) { return std::string((s.*m) ? "1" : "0"); },
+                                   [&](LineSearchOutcome S::*m) { return std::string(outcomeName(s.*m)); },
+                                   [&](std::vector<double> S::*m) {
+                                       // cg_residual: the last residual (0 when CG did not run)
+                                       return num((s.*m).empty() ? 0.0 : (s.*m).back());
+                                   },
+                                   [&](std::vector<LineSearchTrial> S::*) { return std::string(); }},
+                          f.member);
+    }
+    return row;
+}
+
+std::vector<std::string> splitCsvLine(const std::string& line) {
+    std::vector<std::string> cells;
+    std::string cell;
+    std::istringstream in(line);
+    while (std::getline(in, cell, ',')) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    return cells;
+}
+
+IterationStats statsFromCsv(const std::vector<std::string>& header, const std::vector<std::string>& cells) {
+    if (cells.size() != header.size())
+        throw std::runtime_error("a row has " + std::to_string(cells.size()) + " cells, the header " +
+                                 std::to_string(header.size()));
+    IterationStats s;
+    for (size_t i = 0; i < header.size(); ++i) {
+        const StatsField* f = findStatsField(header[i]);
+        if (!f) continue; // a column of a newer version: ignored
+        const std::string& t = cells[i];
+        try {
+            std::visit(Overload{[&](int S::*m) { s.*m = static_cast<int>(parseInteger(t)); },
+                                [&](std::int64_t S::*m) { s.*m = parseInteger(t); },
+                                [&](double S::*m) { s.*m = parseNum(t); },
+                                [&](std::optional<double> S::*m) {
+                                    s.*m = t.empty() ? std::nullopt : std::optional<double>(parseNum(t));
+                                },
+                                [&](bool S::*m) { s.*m = parseInteger(t) != 0; },
+                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFrom(t); },
+                                [&](std::vector<double> S::*m) { s.*m = {parseNum(t)}; },
+                                [&](std::vector<LineSearchTrial> S::*) {}},
+                       f->member);
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error("column " + header[i] + ": " + e.what());
+        } catch (const std::logic_error&) {
+            throw std::runtime_error("column " + header[i] + ": '" + t + "' is not a number");
+        }
+    }
+    return s;
+}
+
+// ---- JSON history -------------------------------------------------------------------
+
+json statsToJson(const IterationStats& s, bool withTiming) {
+    json j = json::object();
+    for (const StatsField& f : kFields) {
+        if (f.timing && !withTiming) continue;
+        j[f.key] = std::visit(
+            Overload{[&](int S::*m) { return json(s.*m); }, [&](std::int64_t S::*m) { return json(s.*m); },
+                     [&](double S::*m) { return jsonNum(s.*m); },
+                     [&](std::optional<double> S::*m) { return (s.*m) ? jsonNum(*(s.*m)) : json(nullptr); },
+                     [&](bool S::*m) { return json(s.*m); },
+                     [&](LineSearchOutcome S::*m) { return json(outcomeName(s.*m)); },
+                     [&](std::vector<double> S::*m) {
+                         json a = json::array();
+                         for (double x : s.*m) a.push_back(jsonNum(x));
+                         return a;
+                     },
+                     [&](std::vector<LineSearchTrial> S::*m) {
+                         json a = json::array();
+                         for (const LineSearchTrial& t : s.*m)
+                             a.push_back({{"fraction", jsonNum(t.fraction)},
+                                          {"kl", jsonNum(t.kl)},
+                                          {"surrogate", jsonNum(t.surrogate)},
+                                          {"actual_improvement", jsonNum(t.actualImprovement)},
+                                          {"expected_improvement", jsonNum(t.expectedImprovement)},
+                                          {"accepted", t.accepted}});
+                         return a;
+                     }},
+            f.member);
+    }
+    return j;
+}
+
+IterationStats statsFromJson(const json& jIn) {
+    if (!jIn.is_object()) throw std::runtime_error("an iteration record is not a JSON object");
+    IterationStats s;
+    for (const StatsField& f : kFields) {
+        const json* v = nullptr;
+        if (jIn.contains(f.key)) {
+            v = &jIn.at(f.key);
+        } else {
+            for (const auto& [oldKey, newKey] : kOldKeys)
+                if (newKey == std::string(f.key) && jIn.contains(oldKey)) v = &jIn.at(oldKey);
+        }
+        if (!v) {
+            if (f.timing) continue; // histories compared without timing leave these out
+            throw std::runtime_error(std::string("an iteration record has no ") + f.key);
+        }
+        const json& x = *v;
+        try {
+            std::visit(Overload{[&](int S::*m) { s.*m = x.get<int>(); },
+                                [&](std::int64_t S::*m) { s.*m = x.get<std::int64_t>(); },
+                                [&](double S::*m) { s.*m = fromJsonNum(x); },
+                                [&](std::optional<double> S::*m) {
+                                    s.*m = x.is_null() ? std::nullopt : std::optional<double>(fromJsonNum(x));
+                                },
+                                [&](bool S::*m) { s.*m = x.get<bool>(); },
+                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFrom(x.get<std::string>()); },
+                                [&](std::vector<double> S::*m) {
+                                    (s.*m).clear();
+                                    for (const json& e : x) (s.*m).push_back(fromJsonNum(e));
+                                },
+                                [&](std::vector<LineSearchTrial> S::*m) {
+                                    (s.*m).clear();
+                                    for (const json& t : x)
+                                        (s.*m).push_back({fromJsonNum(t.at("fraction")), fromJsonNum(t.at("kl")),
+                                                          fromJsonNum(t.at("surrogate")),
+                                                          fromJsonNum(t.at("actual_improvement")),
+                                                          fromJsonNum(t.at("expected_improvement")),
+                                                          t.at("accepted").get<bool>()});
+                                }},
+                       f.member);
+        } catch (const json::exception& e) {
+            throw std::runtime_error(std::string("an iteration record's ") + f.key + " has a wrong type (" + e.what() +
+                                     ")");
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error(std::string("an iteration record's ") + f.key + ": " + e.what());
+        }
+    }
+    return s;
 }
 
 std::string progressLine(const IterationStats& s) {
     char buf[400];
     const std::string ret = s.recentReturnMean ? num(*s.recentReturnMean) : std::string("-");
     std::snprintf(buf, sizeof buf,
-                  "iter %4d  steps %8lld  return(last20) %9s  episodes %3d  kl %.5f/%.4g  %s%s  bt %d  "
+                  "iter %4d  steps %8lld  return(last20) %9s  episodes %3d  kl %.5f/%.4g  %s  bt %d  "
                   "ev %.3f  %.0f steps/s",
                   s.iteration, static_cast<long long>(s.envSteps), ret.c_str(), s.episodes, s.klMean, s.delta,
-                  outcomeName(s.outcome), "", s.backtracks, s.explainedVarianceBefore, s.stepsPerSecond);
+                  outcomeName(s.outcome), s.backtracks, s.explainedVarianceBefore, s.stepsPerSecond);
     return buf;
 }
 

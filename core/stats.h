@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace core {
@@ -67,10 +69,49 @@ struct IterationStats {
     double cgDamping = 0;
 };
 
-// progress.csv: header (the columns the README lists) and one row; empty fields
-// where no episode finished
+// ---- one table of fields ------------------------------------------------------------
+// Every member of IterationStats has one entry here, in progress.csv's column order. The
+// table drives progress.csv (header, rows, reading a row back), the run history's JSON
+// (history.jsonl: every field, lists included), the plots' series names and the CSV
+// export, so a name is written in one place only.
+using StatsMember = std::variant<int IterationStats::*, std::int64_t IterationStats::*, double IterationStats::*,
+                                 std::optional<double> IterationStats::*, bool IterationStats::*,
+                                 LineSearchOutcome IterationStats::*, std::vector<double> IterationStats::*,
+                                 std::vector<LineSearchTrial> IterationStats::*>;
+struct StatsField {
+    const char* key;       // snake_case JSON key; also the CSV column unless csvColumn says otherwise
+    const char* title;     // for people: plot series, legends, tooltips
+    const char* unit;      // "" when none
+    StatsMember member;
+    bool timing = false;   // measured time or speed: differs between two identical runs
+    // the progress.csv column: the key itself (nullptr below means "same as key"), or ""
+    // when the field is a list that only the JSON history holds; cg_residuals' column is
+    // cg_residual, the last residual
+    const char* csvColumn = nullptr;
+    const char* column() const { return csvColumn ? csvColumn : key; }
+    bool inCsv() const { return column()[0] != '\0'; }
+};
+const std::vector<StatsField>& statsFields();
+const StatsField* findStatsField(const std::string& key); // by JSON key or CSV column
+
+// a field's value as a number (nullopt: an empty optional, or a list); cg_residuals gives
+// its last entry, as its CSV column does
+std::optional<double> statsValue(const IterationStats& s, const StatsField& f);
+
+// progress.csv: the header and one row (numbers with 10 significant digits, empty cells
+// where no episode finished), and a row read back (throws std::runtime_error naming the
+// column; lists come back as far as the CSV holds them: cg_residuals as its last entry)
 std::string csvHeader();
 std::string csvRow(const IterationStats& s);
+IterationStats statsFromCsv(const std::vector<std::string>& header, const std::vector<std::string>& cells);
+std::vector<std::string> splitCsvLine(const std::string& line);
+
+// the run history's JSON: every field, exactly (non-finite numbers as "nan", "inf", "-inf").
+// statsFromJson also reads the names older studio histories used (xfx, outcome, trials);
+// throws std::runtime_error naming the field
+nlohmann::json statsToJson(const IterationStats& s, bool withTiming = true);
+IterationStats statsFromJson(const nlohmann::json& j);
+
 // one human line for the CLI
 std::string progressLine(const IterationStats& s);
 

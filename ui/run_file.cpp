@@ -21,179 +21,10 @@ using json = nlohmann::json;
 
 namespace {
 
-json num(double v) {
-    if (std::isfinite(v)) return v;
-    if (std::isnan(v)) return "nan";
-    return v > 0 ? "inf" : "-inf";
-}
-
-double toNum(const json& j) {
-    if (j.is_number()) return j.get<double>();
-    if (j.is_string()) {
-        const std::string s = j.get<std::string>();
-        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-        if (s == "inf") return std::numeric_limits<double>::infinity();
-        if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    }
-    throw std::runtime_error("expected a number, found " + j.dump());
-}
-
-json optNum(const std::optional<double>& v) { return v ? num(*v) : json(nullptr); }
-std::optional<double> toOpt(const json& j) {
-    if (j.is_null()) return std::nullopt;
-    return toNum(j);
-}
-
-json nums(const std::vector<double>& v) {
-    json a = json::array();
-    for (double x : v) a.push_back(num(x));
-    return a;
-}
-std::vector<double> toNums(const json& j) {
-    std::vector<double> v;
-    for (const json& x : j) v.push_back(toNum(x));
-    return v;
-}
-
-core::LineSearchOutcome outcomeFrom(const std::string& name) {
-    using O = core::LineSearchOutcome;
-    for (O o : {O::Accepted, O::KlExceeded, O::NoImprovement, O::NonFinite, O::NonPositiveCurvature, O::ZeroGradient})
-        if (name == core::outcomeName(o)) return o;
-    throw std::runtime_error("unknown line-search outcome '" + name + "'");
-}
-
-const char* const kTimingKeys[] = {"wall_seconds",      "seconds_sampling",    "seconds_advantages",
-                                   "seconds_gradient",  "seconds_cg",          "seconds_line_search",
-                                   "seconds_value_fit", "steps_per_second"};
-
 std::string pathText(const fs::path& p) { return p.string(); }
 
 } // namespace
 
-json statsToJson(const core::IterationStats& s) {
-    json trials = json::array();
-    for (const core::LineSearchTrial& t : s.trials)
-        trials.push_back({{"fraction", num(t.fraction)},
-                          {"kl", num(t.kl)},
-                          {"surrogate", num(t.surrogate)},
-                          {"actual_improvement", num(t.actualImprovement)},
-                          {"expected_improvement", num(t.expectedImprovement)},
-                          {"accepted", t.accepted}});
-    return {
-        {"iteration", s.iteration},
-        {"env_steps", s.envSteps},
-        {"wall_seconds", num(s.wallSeconds)},
-        {"episodes", s.episodes},
-        {"return_mean", optNum(s.returnMean)},
-        {"return_min", optNum(s.returnMin)},
-        {"return_max", optNum(s.returnMax)},
-        {"return_std", optNum(s.returnStd)},
-        {"length_mean", optNum(s.lengthMean)},
-        {"recent_return_mean", optNum(s.recentReturnMean)},
-        {"delta", num(s.delta)},
-        {"surrogate_before", num(s.surrogateBefore)},
-        {"surrogate_after", num(s.surrogateAfter)},
-        {"expected_improvement", num(s.expectedImprovement)},
-        {"actual_improvement", num(s.actualImprovement)},
-        {"improvement_ratio", num(s.improvementRatio)},
-        {"kl_mean", num(s.klMean)},
-        {"kl_max", num(s.klMax)},
-        {"accepted", s.accepted},
-        {"outcome", core::outcomeName(s.outcome)},
-        {"backtracks", s.backtracks},
-        {"step_fraction", num(s.stepFraction)},
-        {"trials", trials},
-        {"cg_iterations", s.cgIterations},
-        {"cg_residuals", nums(s.cgResiduals)},
-        {"grad_norm", num(s.gradNorm)},
-        {"step_norm", num(s.stepNorm)},
-        {"xfx", num(s.xFx)},
-        {"beta", num(s.beta)},
-        {"entropy", num(s.entropy)},
-        {"std_per_dim", nums(s.stdPerDim)},
-        {"std_mean", num(s.stdMean)},
-        {"value_loss_before", num(s.valueLossBefore)},
-        {"value_loss_after", num(s.valueLossAfter)},
-        {"explained_variance_before", num(s.explainedVarianceBefore)},
-        {"explained_variance_after", num(s.explainedVarianceAfter)},
-        {"advantage_mean", num(s.advantageMean)},
-        {"advantage_std", num(s.advantageStd)},
-        {"seconds_sampling", num(s.secondsSampling)},
-        {"seconds_advantages", num(s.secondsAdvantages)},
-        {"seconds_gradient", num(s.secondsGradient)},
-        {"seconds_cg", num(s.secondsCg)},
-        {"seconds_line_search", num(s.secondsLineSearch)},
-        {"seconds_value_fit", num(s.secondsValueFit)},
-        {"steps_per_second", num(s.stepsPerSecond)},
-        {"cg_iters_setting", s.cgItersSetting},
-        {"cg_damping", num(s.cgDamping)},
-    };
-}
-
-json statsToJsonWithoutTiming(const core::IterationStats& s) {
-    json j = statsToJson(s);
-    for (const char* k : kTimingKeys) j.erase(k);
-    return j;
-}
-
-core::IterationStats statsFromJson(const json& j) {
-    core::IterationStats s;
-    try {
-        s.iteration = j.at("iteration").get<int>();
-        s.envSteps = j.at("env_steps").get<std::int64_t>();
-        s.wallSeconds = toNum(j.at("wall_seconds"));
-        s.episodes = j.at("episodes").get<int>();
-        s.returnMean = toOpt(j.at("return_mean"));
-        s.returnMin = toOpt(j.at("return_min"));
-        s.returnMax = toOpt(j.at("return_max"));
-        s.returnStd = toOpt(j.at("return_std"));
-        s.lengthMean = toOpt(j.at("length_mean"));
-        s.recentReturnMean = toOpt(j.at("recent_return_mean"));
-        s.delta = toNum(j.at("delta"));
-        s.surrogateBefore = toNum(j.at("surrogate_before"));
-        s.surrogateAfter = toNum(j.at("surrogate_after"));
-        s.expectedImprovement = toNum(j.at("expected_improvement"));
-        s.actualImprovement = toNum(j.at("actual_improvement"));
-        s.improvementRatio = toNum(j.at("improvement_ratio"));
-        s.klMean = toNum(j.at("kl_mean"));
-        s.klMax = toNum(j.at("kl_max"));
-        s.accepted = j.at("accepted").get<bool>();
-        s.outcome = outcomeFrom(j.at("outcome").get<std::string>());
-        s.backtracks = j.at("backtracks").get<int>();
-        s.stepFraction = toNum(j.at("step_fraction"));
-        for (const json& t : j.at("trials"))
-            s.trials.push_back({toNum(t.at("fraction")), toNum(t.at("kl")), toNum(t.at("surrogate")),
-                                toNum(t.at("actual_improvement")), toNum(t.at("expected_improvement")),
-                                t.at("accepted").get<bool>()});
-        s.cgIterations = j.at("cg_iterations").get<int>();
-        s.cgResiduals = toNums(j.at("cg_residuals"));
-        s.gradNorm = toNum(j.at("grad_norm"));
-        s.stepNorm = toNum(j.at("step_norm"));
-        s.xFx = toNum(j.at("xfx"));
-        s.beta = toNum(j.at("beta"));
-        s.entropy = toNum(j.at("entropy"));
-        s.stdPerDim = toNums(j.at("std_per_dim"));
-        s.stdMean = toNum(j.at("std_mean"));
-        s.valueLossBefore = toNum(j.at("value_loss_before"));
-        s.valueLossAfter = toNum(j.at("value_loss_after"));
-        s.explainedVarianceBefore = toNum(j.at("explained_variance_before"));
-        s.explainedVarianceAfter = toNum(j.at("explained_variance_after"));
-        s.advantageMean = toNum(j.at("advantage_mean"));
-        s.advantageStd = toNum(j.at("advantage_std"));
-        s.secondsSampling = toNum(j.at("seconds_sampling"));
-        s.secondsAdvantages = toNum(j.at("seconds_advantages"));
-        s.secondsGradient = toNum(j.at("seconds_gradient"));
-        s.secondsCg = toNum(j.at("seconds_cg"));
-        s.secondsLineSearch = toNum(j.at("seconds_line_search"));
-        s.secondsValueFit = toNum(j.at("seconds_value_fit"));
-        s.stepsPerSecond = toNum(j.at("steps_per_second"));
-        s.cgItersSetting = j.at("cg_iters_setting").get<int>();
-        s.cgDamping = toNum(j.at("cg_damping"));
-    } catch (const json::exception& e) {
-        throw std::runtime_error(std::string("an iteration record is missing data or has a wrong type (") + e.what() + ")");
-    }
-    return s;
-}
 
 core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events) {
     core::PolicyMetadata meta = core::policyMetadataOf(cfg, events);
@@ -262,7 +93,7 @@ void writeRun(const fs::path& dirIn, const RunState& st) {
     hist["env_steps"] = st.envSteps;
     hist["saved_at_ms"] = st.savedAtMs ? st.savedAtMs : QDateTime::currentMSecsSinceEpoch();
     json its = json::array();
-    for (const core::IterationStats& s : st.history) its.push_back(statsToJson(s));
+    for (const core::IterationStats& s : st.history) its.push_back(core::statsToJson(s));
     hist["iterations"] = std::move(its);
     json evs = json::array();
     for (const core::ConfigEvent& ev : st.events)
@@ -324,7 +155,7 @@ RunState readRun(const fs::path& dirIn) {
         st.iteration = hist.at("iteration").get<int>();
         st.envSteps = hist.at("env_steps").get<std::int64_t>();
         st.savedAtMs = hist.at("saved_at_ms").get<std::int64_t>();
-        for (const json& j : hist.at("iterations")) st.history.push_back(statsFromJson(j));
+        for (const json& j : hist.at("iterations")) st.history.push_back(core::statsFromJson(j));
         for (const json& e : hist.at("config_events"))
             st.events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(), e.at("from").get<std::string>(),
                                  e.at("to").get<std::string>()});

@@ -48,12 +48,6 @@ struct RunState {
 };
 using RunStatePtr = std::shared_ptr<const RunState>;
 
-// IterationStats <-> JSON with every field (non-finite numbers as "nan", "inf", "-inf")
-nlohmann::json statsToJson(const core::IterationStats& s);
-core::IterationStats statsFromJson(const nlohmann::json& j); // throws std::runtime_error
-// the same without the timing fields (wall time, phase seconds, steps/s): for comparisons
-nlohmann::json statsToJsonWithoutTiming(const core::IterationStats& s);
-
 // δ over the run, for policy metadata
 core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events);
 
