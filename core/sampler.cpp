@@ -101,11 +101,12 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
 }
 
 void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
-                      const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads,
-                      Batch& out, int noiseHoldSteps) {
+                      const RewardScaler& rewardScaler, const SampleSettings& settings, Batch& out) {
+    const double gamma = settings.gamma;
+    const int noiseHoldSteps = settings.noiseHoldSteps;
     if (noiseHoldSteps < 1) throw std::invalid_argument("noise_hold_steps must be at least 1");
     const int E = numEnvs();
-    const int T = std::max(1, stepsPerIteration / E);
+    const int T = std::max(1, settings.steps / E);
     const int N = E * T;
     const int od = m_spec.observation.dim(), ad = m_spec.action.dim();
     out.numEnvs = E;
@@ -123,7 +124,7 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
 
     std::vector<std::vector<Episode>> eps(E);
     std::vector<std::vector<std::pair<int, VectorXd>>> boots(E);
-    const int nThreads = std::clamp(threads, 1, E);
+    const int nThreads = std::clamp(settings.threads, 1, E);
     if (nThreads == 1) {
         for (int e = 0; e < E; ++e)
             runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],

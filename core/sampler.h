@@ -61,6 +61,14 @@ struct CopyState {
     int heldNoiseSteps = 0;
 };
 
+// how collect() samples one iteration's batch
+struct SampleSettings {
+    double gamma = 0.99;    // discount of the running return the reward normaliser is fitted to
+    int steps = 2048;       // environment steps in the batch (over all copies)
+    int threads = 1;        // worker threads; results do not depend on it
+    int noiseHoldSteps = 1; // held exploration noise: a new ε every k steps (1: white noise; must be >= 1)
+};
+
 class Sampler {
 public:
     Sampler(EnvFactory factory, int numEnvs, std::uint64_t seed);
@@ -69,9 +77,10 @@ public:
     const EnvSpec& spec() const { return m_spec; }
     int numEnvs() const { return static_cast<int>(m_copies.size()); }
 
+    // one iteration's batch of settings.steps steps (rounded down to a multiple of the copy
+    // count, at least one per copy) with the policy at theta, the normalisers frozen
     void collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
-                 const RewardScaler& rewardScaler, double gamma, int stepsPerIteration, int threads, Batch& out,
-                 int noiseHoldSteps = 1);
+                 const RewardScaler& rewardScaler, const SampleSettings& settings, Batch& out);
 
     std::vector<CopyState> state() const;
     // restores the copies by replaying each episode's actions since its reset

@@ -28,6 +28,15 @@ UpdateSettings updateSettingsOf(const TrpoConfig& c) {
     us.threads = c.threads;
     return us;
 }
+
+SampleSettings sampleSettingsOf(const TrpoConfig& c) {
+    SampleSettings ss;
+    ss.gamma = c.gamma;
+    ss.steps = c.stepsPerIteration;
+    ss.threads = c.threads;
+    ss.noiseHoldSteps = c.noiseHoldSteps;
+    return ss;
+}
 } // namespace
 
 const char* phaseName(Phase p) {
@@ -192,8 +201,7 @@ void Trainer::runSample(PhaseResult& r) {
     Pending& p = m_pending;
     IterationStats& st = p.stats;
     const auto t0 = clock_type::now();
-    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, p.cfg.gamma, p.cfg.stepsPerIteration,
-                       p.cfg.threads, m_batch, p.cfg.noiseHoldSteps);
+    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, sampleSettingsOf(p.cfg), m_batch);
     st.secondsSampling = since(t0);
     const Batch& b = m_batch;
 

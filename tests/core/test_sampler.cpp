@@ -39,9 +39,18 @@ Setup makeSetup(const Sampler& s, double logStd = -0.3) {
     return u;
 }
 
+SampleSettings sampleSettings(int steps, int threads, int hold = 1) {
+    SampleSettings ss;
+    ss.gamma = 0.99;
+    ss.steps = steps;
+    ss.threads = threads;
+    ss.noiseHoldSteps = hold;
+    return ss;
+}
+
 Batch collect(Sampler& s, const Setup& u, int steps, int threads, int hold) {
     Batch b;
-    s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, steps, threads, b, hold);
+    s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, sampleSettings(steps, threads, hold), b);
     return b;
 }
 
@@ -197,7 +206,9 @@ private slots:
         Sampler a(sim::environmentFactory("Pendulum-v1"), 2, 3), b(sim::environmentFactory("Pendulum-v1"), 2, 3);
         const Setup u = makeSetup(a);
         Batch ba, bb;
-        a.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 600, 1, ba); // the default
+        SampleSettings defaults; // γ 0.99, one thread, hold 1 by default
+        defaults.steps = 600;
+        a.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, defaults, ba);
         bb = collect(b, u, 600, 1, 1);
         QVERIFY(sameBatch(ba, bb));
         const MatrixXd eps = noiseOf(u, bb);
@@ -328,7 +339,7 @@ private slots:
         std::vector<VectorXd> expectedFirst(2); // what a cut promised the next batch
         for (int it = 0; it < 5; ++it) {
             Batch b;
-            s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 24, 2, b);
+            s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, sampleSettings(24, 2), b);
             QCOMPARE(b.stepsPerEnv, T);
             QCOMPARE(static_cast<size_t>(b.bootObs.cols()), b.bootIndex.size());
             QCOMPARE(static_cast<size_t>(b.bootTimestep.size()), b.bootIndex.size());
@@ -391,7 +402,7 @@ private slots:
         const Setup u = makeSetup(s);
         Batch b;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, 0.99, 10, 1, b, 0));
+                                 s.collect(u.policy, u.theta, u.obsNorm, u.rewardScaler, sampleSettings(10, 1, 0), b));
     }
 };
 
