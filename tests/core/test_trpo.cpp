@@ -16,14 +16,13 @@ struct Problem {
     MatrixXd obs, actions;
     VectorXd adv, oldLogp;
 };
-Problem makeProblem(bool discrete, std::uint64_t seed) {
+Problem makeProblem(bool discrete, std::uint64_t seed, int n = 256) {
     Rng rng(seed);
     Problem p;
     const Space as = discrete ? Space::discrete(4) : Space::box({-2, -2, -2}, {2, 2, 2});
     p.policy = Policy(5, as, {16, 16}, Activation::Tanh);
     p.theta = p.policy.initialParams(rng, 0.0);
     p.theta.head(p.policy.net().numParams()) += randomVector(p.policy.net().numParams(), rng, 0.2);
-    const int n = 256;
     p.obs = randomMatrix(5, n, rng);
     MlpWorkspace ws;
     DistBatch d;
@@ -34,7 +33,37 @@ Problem makeProblem(bool discrete, std::uint64_t seed) {
     p.adv = randomVector(n, rng);
     return p;
 }
+
+UpdateBatch batchOf(const Problem& p) { return {p.obs, p.actions, p.adv, p.oldLogp}; }
+
+bool sameBits(const VectorXd& a, const VectorXd& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
+}
+
+// |a - b| <= rel · max(|a|, |b|) (so two zeros agree)
+bool nearRel(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)); }
+
+// the largest eigenvalue of the (undamped, double-precision) Fisher matrix at θ on the whole
+// batch, by power iteration (F is symmetric positive semi-definite)
+double largestFisherEigenvalue(const Problem& p) {
+    MlpWorkspace ws;
+    DistBatch d;
+    p.policy.distribution(p.theta, p.obs, ws, d);
+    Rng rng(99);
+    VectorXd v = randomVector(p.policy.numParams(), rng).normalized(), Fv(p.policy.numParams());
+    double lambda = 0;
+    for (int i = 0; i < 500; ++i) {
+        p.policy.fisherVectorProduct(p.theta, d, v, ws, Fv);
+        lambda = v.dot(Fv);
+        v = Fv.normalized();
+    }
+    return lambda;
+}
 } // namespace
+
+#define QVERIFY_NEAR(a, b, rel)                                                                                        \
+    QVERIFY2(nearRel((a), (b), (rel)),                                                                                 \
+             qPrintable(QString("%1: %2 vs %3").arg(#a).arg((a), 0, 'g', 17).arg((b), 0, 'g', 17)))
 
 class TestTrpo : public QObject {
     Q_OBJECT
@@ -155,18 +184,57 @@ private slots:
         trpoUpdate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, us, s);
         QVERIFY(!s.accepted);
         QCOMPARE(s.outcome, LineSearchOutcome::NoImprovement);
-        QVERIFY(theta == p.theta);
+        // the update did reach the line search: a (tiny) full step was scaled and tried
+        QVERIFY(s.cgIterations > 0 && s.beta > 0 && s.stepNorm > 0);
+        QCOMPARE(s.trials.size(), size_t(1));
+        QCOMPARE(s.trials[0].kl, 0.0); // within the bound ...
+        QCOMPARE(s.trials[0].actualImprovement, 0.0); // ... but no gain
+        QVERIFY(!s.trials[0].accepted);
+        QCOMPARE(s.surrogateAfter, s.surrogateBefore);
+        QVERIFY(sameBits(theta, p.theta));
     }
 
-    void zeroAdvantagesGiveZeroGradient() {
-        Problem p = makeProblem(false, 3);
+    void zeroGradientStopsBeforeCg_data() {
+        // g = 0 exactly (all-zero advantages, no entropy term), or |g|² below CG's tolerance so
+        // that CG does no iteration: both are ZeroGradient, never NonPositiveCurvature
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<double>("advScale");
+        QTest::addColumn<double>("cgTolerance");
+        for (bool discrete : {true, false}) {
+            const QString name = discrete ? "categorical" : "gaussian";
+            QTest::newRow(qPrintable(name + ", zero advantages")) << discrete << 0.0 << 1e-10;
+            QTest::newRow(qPrintable(name + ", advantages x 1e-9")) << discrete << 1e-9 << 1e-10;
+            QTest::newRow(qPrintable(name + ", cg_tolerance 1e10")) << discrete << 1.0 << 1e10;
+        }
+    }
+    void zeroGradientStopsBeforeCg() {
+        QFETCH(bool, discrete);
+        QFETCH(double, advScale);
+        QFETCH(double, cgTolerance);
+        const Problem p = makeProblem(discrete, 3);
+        const VectorXd adv = advScale * p.adv;
+        UpdateSettings us;
+        us.entropyCoeff = 0.0;
+        us.cgTolerance = cgTolerance;
         VectorXd theta = p.theta;
         IterationStats s;
-        const VectorXd zeros = VectorXd::Zero(p.adv.size());
-        trpoUpdate(p.policy, theta, {p.obs, p.actions, zeros, p.oldLogp}, UpdateSettings{}, s);
-        QVERIFY(!s.accepted);
+        trpoUpdate(p.policy, theta, {p.obs, p.actions, adv, p.oldLogp}, us, s);
         QCOMPARE(s.outcome, LineSearchOutcome::ZeroGradient);
-        QVERIFY(theta == p.theta);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.cgIterations, 0);
+        QVERIFY(s.trials.empty());
+        QCOMPARE(s.beta, 0.0);
+        QVERIFY(sameBits(theta, p.theta));
+        if (advScale == 0.0) {
+            QCOMPARE(s.gradNorm, 0.0); // stopped by phase 3
+        } else {
+            // a gradient, but too small for CG: phase 4 stops with x = 0
+            QVERIFY(s.gradNorm > 0.0);
+            QVERIFY(s.gradNorm * s.gradNorm < cgTolerance);
+            QCOMPARE(s.cgResiduals.size(), size_t(1));
+            QCOMPARE(s.cgResiduals[0], s.gradNorm);
+            QCOMPARE(s.xFx, 0.0);
+        }
     }
 
     void rejectsWhenEveryTrialBreaksTheBound_data() {
@@ -242,16 +310,31 @@ private slots:
         QVERIFY(std::memcmp(theta.data(), theta0.data(), sizeof(double) * theta.size()) == 0);
     }
 
-    void nonFiniteGradientIsReported() {
-        Problem p = makeProblem(false, 2);
+    void nonFiniteInputIsReported_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<QString>("where");
+        for (bool discrete : {true, false})
+            for (const char* where : {"advantage NaN", "advantage inf", "observation NaN", "old log-prob NaN"})
+                QTest::newRow(qPrintable(QString(discrete ? "categorical, " : "gaussian, ") + where))
+                    << discrete << QString(where);
+    }
+    void nonFiniteInputIsReported() {
+        QFETCH(bool, discrete);
+        QFETCH(QString, where);
+        Problem p = makeProblem(discrete, 2);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        if (where == "advantage NaN") p.adv(3) = nan;
+        else if (where == "advantage inf") p.adv(3) = std::numeric_limits<double>::infinity();
+        else if (where == "observation NaN") p.obs(1, 7) = nan;
+        else p.oldLogp(5) = nan;
         VectorXd theta = p.theta;
-        VectorXd adv = p.adv;
-        adv(3) = std::numeric_limits<double>::quiet_NaN();
         IterationStats s;
-        trpoUpdate(p.policy, theta, {p.obs, p.actions, adv, p.oldLogp}, UpdateSettings{}, s);
-        QVERIFY(!s.accepted);
+        trpoUpdate(p.policy, theta, batchOf(p), UpdateSettings{}, s);
         QCOMPARE(s.outcome, LineSearchOutcome::NonFinite);
-        QVERIFY(theta == p.theta);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.cgIterations, 0); // stopped by phase 3, before CG
+        QVERIFY(s.trials.empty());
+        QVERIFY(sameBits(theta, p.theta));
     }
 
     void floatFisherProductMatchesDouble_data() {
@@ -339,6 +422,65 @@ private slots:
             QVERIFY(s3.cgIterations > 0);
         }
     }
+
+    // ---- every line-search outcome, unconditionally ---------------------------------
+    void acceptedStepIsReported_data() { floatFisherProductMatchesDouble_data(); }
+    void acceptedStepIsReported() {
+        QFETCH(bool, discrete);
+        const Problem p = makeProblem(discrete, 5);
+        VectorXd theta = p.theta;
+        IterationStats s;
+        UpdateSettings us;
+        trpoUpdate(p.policy, theta, batchOf(p), us, s);
+        QCOMPARE(s.outcome, LineSearchOutcome::Accepted);
+        QVERIFY(s.accepted);
+        QCOMPARE(s.trials.size(), size_t(s.backtracks + 1));
+        for (size_t j = 0; j + 1 < s.trials.size(); ++j) QVERIFY(!s.trials[j].accepted);
+        QVERIFY(s.trials.back().accepted);
+        QCOMPARE(s.stepFraction, s.trials.back().fraction);
+        QVERIFY(s.klMean > 0 && s.klMean <= us.delta);
+        QVERIFY(s.actualImprovement > 0);
+        QCOMPARE(s.actualImprovement, s.surrogateAfter - s.surrogateBefore);
+        // θ moved by the accepted fraction of the full step
+        QVERIFY_NEAR((theta - p.theta).norm(), s.stepFraction * s.stepNorm, 1e-12);
+    }
+
+    void negativeDampingIsNonPositiveCurvature_data() { floatFisherProductMatchesDouble_data(); }
+    void negativeDampingIsNonPositiveCurvature() {
+        // UpdateSettings is not validated (the config refuses cg_damping < 0): a damping far
+        // below -λmax(F) makes F + damping·I negative definite, so CG's x = (F + damping·I)⁻¹ g
+        // has xᵀ(F + damping·I)x = gᵀx < 0 and the update must stop before stepping
+        QFETCH(bool, discrete);
+        const Problem p = makeProblem(discrete, 8);
+        UpdateSettings us;
+        us.cgDamping = -10.0;
+        us.fvpDoublePrecision = true;
+        const double lambdaMax = largestFisherEigenvalue(p);
+        QVERIFY2(lambdaMax > 0 && lambdaMax < -us.cgDamping, qPrintable(QString::number(lambdaMax)));
+
+        // phase 4 on its own
+        UpdateWorkspace ws;
+        const SurrogateGradient g = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
+        QCOMPARE(g.guard, LineSearchOutcome::Accepted);
+        const NaturalDirection d = naturalDirection(p.policy, p.theta, g.g, us, ws);
+        QCOMPARE(d.guard, LineSearchOutcome::NonPositiveCurvature);
+        QVERIFY(d.iterations > 0);
+        QVERIFY(d.xFx < 0);
+        QVERIFY_NEAR(d.xFx, g.g.dot(d.x), 1e-6); // x solves the (negative definite) system
+
+        // and the whole update: stopped after phase 4, θ bit for bit
+        VectorXd theta = p.theta;
+        IterationStats s;
+        trpoUpdate(p.policy, theta, batchOf(p), us, s);
+        QCOMPARE(s.outcome, LineSearchOutcome::NonPositiveCurvature);
+        QVERIFY(!s.accepted);
+        QCOMPARE(s.cgIterations, d.iterations);
+        QVERIFY(s.xFx < 0);
+        QCOMPARE(s.beta, 0.0);
+        QVERIFY(s.trials.empty());
+        QVERIFY(sameBits(theta, p.theta));
+    }
+
 };
 
 QTEST_APPLESS_MAIN(TestTrpo)
