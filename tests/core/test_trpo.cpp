@@ -481,6 +481,84 @@ private slots:
         QVERIFY(sameBits(theta, p.theta));
     }
 
+    // ---- the batch cut into shards gives the update of one shard -----------------------
+    void multiShardUpdateEqualsSingleShard_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<int>("samplesPerShard");
+        QTest::addColumn<int>("fvpSubsample");
+        QTest::addColumn<QList<int>>("shardSizes"); // the cut of N = 1000
+        for (bool discrete : {true, false})
+            for (int k : {1, 3}) {
+                const QString name = QString(discrete ? "categorical" : "gaussian") + ", fvp every %1, %2/shard";
+                QTest::newRow(qPrintable(name.arg(k).arg(256))) << discrete << 256 << k << QList<int>{334, 333, 333};
+                QTest::newRow(qPrintable(name.arg(k).arg(128)))
+                    << discrete << 128 << k << QList<int>{143, 143, 143, 143, 143, 143, 142};
+            }
+    }
+    void multiShardUpdateEqualsSingleShard() {
+        QFETCH(bool, discrete);
+        QFETCH(int, samplesPerShard);
+        QFETCH(int, fvpSubsample);
+        QFETCH(QList<int>, shardSizes);
+        const int n = 1000;
+        const Problem p = makeProblem(discrete, 41, n);
+        UpdateSettings us;
+        us.entropyCoeff = 0.01;
+        us.fvpDoublePrecision = true;
+        us.fvpSubsample = fvpSubsample;
+        us.samplesPerShard = n;
+        VectorXd thetaOne = p.theta, thetaMany = p.theta;
+        IterationStats one, many;
+        UpdateWorkspace wsOne, wsMany;
+        trpoUpdate(p.policy, thetaOne, batchOf(p), us, one, &wsOne);
+        us.samplesPerShard = samplesPerShard;
+        trpoUpdate(p.policy, thetaMany, batchOf(p), us, many, &wsMany);
+
+        // the cuts really are one shard and the unequal ones of the table
+        QCOMPARE(wsOne.shards.size(), size_t(1));
+        QList<int> sizes;
+        for (const UpdateShard& sh : wsMany.shards) sizes << sh.count;
+        QCOMPARE(sizes, shardSizes);
+        QCOMPARE(wsOne.fisherSamples, double((n + fvpSubsample - 1) / fvpSubsample));
+        QCOMPARE(wsMany.fisherSamples, wsOne.fisherSamples);
+        // a real update, so every quantity compared below means something
+        QVERIFY(one.accepted);
+        QVERIFY(one.cgIterations > 1);
+        QVERIFY(one.entropy > 0);
+
+        QCOMPARE(many.outcome, one.outcome);
+        QCOMPARE(many.accepted, one.accepted);
+        QCOMPARE(many.backtracks, one.backtracks);
+        QCOMPARE(many.cgIterations, one.cgIterations);
+        const double tol = 1e-9; // the same sums in another order: not bitwise, but this close
+        QVERIFY2(relError(VectorXd(thetaMany - p.theta), VectorXd(thetaOne - p.theta)) < tol,
+                 qPrintable(QString::number(relError(VectorXd(thetaMany - p.theta), VectorXd(thetaOne - p.theta)))));
+        QVERIFY(relError(thetaMany, thetaOne) < tol);
+        QVERIFY_NEAR(many.gradNorm, one.gradNorm, tol);
+        QVERIFY_NEAR(many.xFx, one.xFx, tol);
+        QVERIFY_NEAR(many.beta, one.beta, tol);
+        QVERIFY_NEAR(many.stepNorm, one.stepNorm, tol);
+        QVERIFY_NEAR(many.klMean, one.klMean, tol);
+        QVERIFY_NEAR(many.klMax, one.klMax, tol);
+        QVERIFY_NEAR(many.surrogateBefore, one.surrogateBefore, tol);
+        QVERIFY_NEAR(many.surrogateAfter, one.surrogateAfter, tol);
+        QVERIFY_NEAR(many.expectedImprovement, one.expectedImprovement, tol);
+        QVERIFY_NEAR(many.actualImprovement, one.actualImprovement, tol);
+        QVERIFY_NEAR(many.entropy, one.entropy, tol);
+        QCOMPARE(many.stepFraction, one.stepFraction);
+        QCOMPARE(many.cgResiduals.size(), one.cgResiduals.size());
+        for (size_t i = 0; i < one.cgResiduals.size(); ++i) QVERIFY_NEAR(many.cgResiduals[i], one.cgResiduals[i], tol);
+        QCOMPARE(many.trials.size(), one.trials.size());
+        for (size_t j = 0; j < one.trials.size(); ++j) {
+            QCOMPARE(many.trials[j].fraction, one.trials[j].fraction);
+            QCOMPARE(many.trials[j].accepted, one.trials[j].accepted);
+            QVERIFY_NEAR(many.trials[j].kl, one.trials[j].kl, tol);
+            QVERIFY_NEAR(many.trials[j].surrogate, one.trials[j].surrogate, tol);
+            QVERIFY_NEAR(many.trials[j].actualImprovement, one.trials[j].actualImprovement, tol);
+            QVERIFY_NEAR(many.trials[j].expectedImprovement, one.trials[j].expectedImprovement, tol);
+        }
+    }
+
 };
 
 QTEST_APPLESS_MAIN(TestTrpo)
