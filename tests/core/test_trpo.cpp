@@ -559,6 +559,174 @@ private slots:
         }
     }
 
+    // ---- each phase on its own ----------------------------------------------------------
+    void surrogateGradientMatchesFiniteDifferences_data() { floatFisherProductMatchesDouble_data(); }
+    void surrogateGradientMatchesFiniteDifferences() {
+        // phase 3 (three shards, an entropy term) against central differences of L(θ) measured
+        // by evaluateSurrogate on the whole batch
+        QFETCH(bool, discrete);
+        const Problem p = makeProblem(discrete, 12, 300);
+        UpdateSettings us;
+        us.entropyCoeff = 0.05;
+        us.samplesPerShard = 100;
+        UpdateWorkspace ws;
+        const SurrogateGradient r = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
+        QCOMPARE(ws.shards.size(), size_t(3));
+        QCOMPARE(r.guard, LineSearchOutcome::Accepted);
+        MlpWorkspace net;
+        DistBatch ref;
+        p.policy.distribution(p.theta, p.obs, net, ref);
+        const auto L = [&](const VectorXd& th) {
+            return evaluateSurrogate(p.policy, th, batchOf(p), ref, us.entropyCoeff).surrogate;
+        };
+        QVERIFY_NEAR(r.surrogate, L(p.theta), 1e-12);
+        QVERIFY_NEAR(r.entropy, p.policy.entropy(ref).mean(), 1e-12);
+        QCOMPARE(r.gradNorm, r.g.norm());
+        const VectorXd numeric = numericGradient(L, p.theta, 1e-5);
+        QVERIFY2(relError(r.g, numeric) < 1e-6, qPrintable(QString::number(relError(r.g, numeric))));
+    }
+
+    void naturalDirectionSolvesTheDampedSystem_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<double>("damping");
+        for (bool discrete : {true, false})
+            for (double damping : {1.0, 0.1})
+                QTest::newRow(qPrintable(QString("%1, damping %2").arg(discrete ? "categorical" : "gaussian").arg(damping)))
+                    << discrete << damping;
+    }
+    void naturalDirectionSolvesTheDampedSystem() {
+        // phase 4 run to convergence: (F + damping·I)x = g, with F measured independently, and
+        // xFx is xᵀ(F + damping·I)x
+        QFETCH(bool, discrete);
+        QFETCH(double, damping);
+        const Problem p = makeProblem(discrete, 13);
+        UpdateSettings us;
+        us.cgDamping = damping;
+        us.fvpDoublePrecision = true;
+        us.cgIters = 1000;
+        UpdateWorkspace ws;
+        const SurrogateGradient g = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
+        us.cgTolerance = 1e-24 * g.g.squaredNorm(); // |r| < 1e-12 |g|
+        const NaturalDirection d = naturalDirection(p.policy, p.theta, g.g, us, ws);
+        QCOMPARE(d.guard, LineSearchOutcome::Accepted);
+        QVERIFY(d.iterations > 1 && d.iterations < us.cgIters); // stopped by the tolerance
+        QCOMPARE(d.residualNorms.size(), size_t(d.iterations + 1));
+        QCOMPARE(d.residualNorms.front(), g.g.norm());
+        MlpWorkspace net;
+        DistBatch dist;
+        p.policy.distribution(p.theta, p.obs, net, dist);
+        VectorXd Ax(p.policy.numParams());
+        p.policy.fisherVectorProduct(p.theta, dist, d.x, net, Ax);
+        Ax += damping * d.x;
+        QVERIFY2(relError(Ax, g.g) < 1e-8, qPrintable(QString::number(relError(Ax, g.g))));
+        QVERIFY_NEAR(d.xFx, d.x.dot(Ax), 1e-10);
+    }
+
+    void stepScaleByHand() {
+        // x = (1, 2), xᵀAx = 8, g = (3, -1), δ = 0.25: β = sqrt(0.5 / 8) = 1/4, gᵀx = 1
+        NaturalDirection d;
+        d.x = (VectorXd(2) << 1.0, 2.0).finished();
+        d.xFx = 8.0;
+        const VectorXd g = (VectorXd(2) << 3.0, -1.0).finished();
+        const StepScale st = stepScale(g, d, 0.25);
+        QCOMPARE(st.beta, 0.25);
+        QCOMPARE(st.fullStep, (VectorXd(2) << 0.25, 0.5).finished());
+        QCOMPARE(st.stepNorm, std::sqrt(0.3125));
+        QCOMPARE(st.expectedImprovement, 0.25);
+    }
+
+    void stepScalePutsTheModelOnTheBound_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<double>("delta");
+        for (bool discrete : {true, false})
+            for (double delta : {1e-4, 1e-2, 0.5})
+                QTest::newRow(qPrintable(QString("%1 δ=%2").arg(discrete ? "categorical" : "gaussian").arg(delta)))
+                    << discrete << delta;
+    }
+    void stepScalePutsTheModelOnTheBound() {
+        QFETCH(bool, discrete);
+        QFETCH(double, delta);
+        const Problem p = makeProblem(discrete, 15);
+        UpdateSettings us;
+        us.delta = delta;
+        us.fvpDoublePrecision = true;
+        UpdateWorkspace ws;
+        const SurrogateGradient g = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
+        const NaturalDirection d = naturalDirection(p.policy, p.theta, g.g, us, ws);
+        QCOMPARE(d.guard, LineSearchOutcome::Accepted);
+        const StepScale st = stepScale(g.g, d, delta);
+        // the quadratic model ½ β² xᵀ(F + damping·I)x sits on the bound
+        QVERIFY_NEAR(0.5 * st.beta * st.beta * d.xFx, delta, 1e-12);
+        QVERIFY_NEAR(st.expectedImprovement, st.beta * g.g.dot(d.x), 1e-12);
+        QVERIFY(st.expectedImprovement > 0); // gᵀx = gᵀ(F + damping·I)⁻¹g > 0 (up to CG)
+        QVERIFY(relError(st.fullStep, VectorXd(st.beta * d.x)) < 1e-15);
+        QVERIFY_NEAR(st.stepNorm, st.fullStep.norm(), 1e-15);
+        // and measured independently on the full step s = βx: ½ sᵀ(F + damping·I)s = δ
+        MlpWorkspace net;
+        DistBatch dist;
+        p.policy.distribution(p.theta, p.obs, net, dist);
+        VectorXd As(p.policy.numParams());
+        p.policy.fisherVectorProduct(p.theta, dist, st.fullStep, net, As);
+        As += us.cgDamping * st.fullStep;
+        QVERIFY_NEAR(0.5 * st.fullStep.dot(As), delta, 1e-10);
+    }
+
+    void lineSearchTriesFractionsCToTheJ_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<double>("coeff");
+        for (bool discrete : {true, false})
+            for (double c : {0.5, 0.8})
+                QTest::newRow(qPrintable(QString("%1 c=%2").arg(discrete ? "categorical" : "gaussian").arg(c)))
+                    << discrete << c;
+    }
+    void lineSearchTriesFractionsCToTheJ() {
+        // phase 6 given a full step 30 times the one phase 5 makes (its KL model is 900 δ), so
+        // the first trials break the bound and the search must backtrack
+        QFETCH(bool, discrete);
+        QFETCH(double, coeff);
+        const Problem p = makeProblem(discrete, 14);
+        UpdateSettings us;
+        us.backtrackCoeff = coeff;
+        us.maxBacktracks = 40;
+        us.fvpDoublePrecision = true;
+        UpdateWorkspace ws;
+        const SurrogateGradient g = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
+        const NaturalDirection d = naturalDirection(p.policy, p.theta, g.g, us, ws);
+        StepScale big = stepScale(g.g, d, us.delta);
+        big.beta *= 30;
+        big.fullStep *= 30;
+        big.stepNorm *= 30;
+        big.expectedImprovement *= 30;
+        VectorXd theta = p.theta;
+        const LineSearchResult r = lineSearch(p.policy, theta, batchOf(p), g, big, us, ws);
+        QCOMPARE(r.outcome, LineSearchOutcome::Accepted);
+        QVERIFY(r.accepted);
+        QVERIFY(r.backtracks >= 2);
+        QCOMPARE(r.trials.size(), size_t(r.backtracks + 1));
+        MlpWorkspace net;
+        DistBatch ref;
+        p.policy.distribution(p.theta, p.obs, net, ref);
+        for (size_t j = 0; j < r.trials.size(); ++j) {
+            const LineSearchTrial& t = r.trials[j];
+            const double cj = std::pow(coeff, double(j));
+            QVERIFY_NEAR(t.fraction, cj, 1e-14);
+            QCOMPARE(t.expectedImprovement, t.fraction * big.expectedImprovement);
+            QCOMPARE(t.actualImprovement, t.surrogate - g.surrogate);
+            // each trial re-measured on its own
+            const SurrogateEval e =
+                evaluateSurrogate(p.policy, VectorXd(p.theta + t.fraction * big.fullStep), batchOf(p), ref, 0.0);
+            QVERIFY_NEAR(t.kl, e.klMean, 1e-10);
+            QVERIFY_NEAR(t.surrogate, e.surrogate, 1e-10);
+            // accepted exactly when KL ≤ δ and L improved, and only the last trial
+            QCOMPARE(t.accepted, t.kl <= us.delta && t.actualImprovement > 0);
+            QCOMPARE(t.accepted, j + 1 == r.trials.size());
+        }
+        QVERIFY(r.trials.front().kl > us.delta); // the full step really was too long
+        QCOMPARE(r.fraction, r.trials.back().fraction);
+        QCOMPARE(r.klMean, r.trials.back().kl);
+        QCOMPARE(r.surrogateAfter, r.trials.back().surrogate);
+        QVERIFY(relError(theta, VectorXd(p.theta + r.fraction * big.fullStep)) < 1e-15);
+    }
 };
 
 QTEST_APPLESS_MAIN(TestTrpo)
