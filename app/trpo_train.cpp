@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/presets.h"
-#include "core/run_writer.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
 #include "export/onnx_export.h"
+#include "run/run_store.h"
 #include "sim/registry.h"
 
 namespace {
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
             if (p.isSet("config") || p.isSet("env"))
                 throw core::ConfigError("--resume takes its configuration from the run; drop --config/--env");
             outDir = p.value("resume").toStdString();
-            cfg = core::RunDirectory::open(outDir).readConfig();
+            cfg = run::readRun(outDir).config;
         } else {
             std::string envId = cfg.env;
             std::string configText;
@@ -176,17 +176,13 @@ int main(int argc, char** argv) {
             outDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
                                     : std::filesystem::path("runs") / (cfg.env + "-seed" + std::to_string(cfg.seed));
         core::Trainer trainer(cfg, sim::environmentFactory(cfg.env));
-        core::RunDirectory run = resume ? core::RunDirectory::open(outDir) : core::RunDirectory::create(outDir, cfg);
+        run::RunStore store = resume ? run::RunStore::open(outDir, "trpo-train") : run::RunStore::create(outDir, cfg, "trpo-train");
         if (resume) {
-            run.loadCheckpoint(trainer);
+            store.loadCheckpoint(trainer);
+            store.appendEvent({trainer.iteration(), run::Resumed{"trpo-train"}});
             // hot flags given on the command line apply from the next iteration
-            for (const core::ConfigEvent& e : trainer.applyHotConfig(cfg))
-                run.appendEvent(e.iteration, "hyperparameter",
-                                nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
-            run.writeConfig(trainer.config());
-            run.appendEvent(trainer.iteration(), "resumed", "{}");
-        } else {
-            run.appendEvent(0, "started", nlohmann::json{{"env", cfg.env}, {"seed", cfg.seed}}.dump());
+            for (const core::ConfigEvent& e : trainer.applyHotConfig(cfg)) store.appendEvent(run::hyperparameterEvent(e));
+            store.writeConfig(trainer.config());
         }
         const bool quiet = p.isSet("quiet");
         if (!quiet)
@@ -205,25 +201,21 @@ int main(int argc, char** argv) {
             if (trainer.envSteps() >= budgetSteps) break;
             if (budgetIterations >= 0 && trainer.iteration() - startIteration >= budgetIterations) break;
             const core::IterationStats s = trainer.iterate();
-            run.appendProgress(s);
-            if (!s.accepted)
-                run.appendEvent(s.iteration, "line_search_failed",
-                                nlohmann::json{{"reason", core::outcomeName(s.outcome)}}.dump());
+            store.appendIteration(s);
             if (!quiet) {
                 std::printf("%s\n", core::progressLine(s).c_str());
                 std::fflush(stdout);
             }
-            if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) run.saveCheckpoint(trainer);
+            if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) store.saveCheckpoint(trainer);
             if (target && s.recentReturnMean && *s.recentReturnMean >= *target &&
                 static_cast<int>(trainer.recentReturns().size()) >= core::Trainer::kRecentEpisodes) {
                 why = "target return reached";
                 break;
             }
         }
-        run.saveCheckpoint(trainer);
-        run.writePolicyJson(trainer);
-        exporter::writePolicyOnnx(*trainer.snapshot(), core::policyMetadataOf(trainer), run.path() / "policy.onnx");
-        run.appendEvent(trainer.iteration(), "stopped", nlohmann::json{{"reason", why}}.dump());
+        store.saveCheckpoint(trainer);
+        store.writePolicyFiles(trainer, run::policyMetadataOf(trainer));
+        store.appendEvent({trainer.iteration(), run::Stopped{why}});
         const auto r = trainer.recentReturnMean();
         std::printf("trpo-train: %s after %d iterations, %lld steps, %.2f s; mean return of the last %zu episodes: %s\n",
                     why, trainer.iteration(), static_cast<long long>(trainer.envSteps()), trainer.wallSeconds(),

@@ -1,18 +1,9 @@
-// The studio's saved runs and policy files.
-//
-// A saved run is a directory NAME.trporun/ laid out like a trpo-train run directory, so
-// `trpo-train --resume` can continue it too:
-//   config.json              the run's configuration (hot values as of the checkpoint)
-//   progress.csv             csvHeader() and one csvRow() per iteration
-//   events.jsonl             started / hyperparameter / line_search_failed events
-//   checkpoints/latest.ckpt  Trainer::saveState() (the full training state)
-//   policy.json              the policy at the checkpoint (core::policyToJson)
-//   history.json             {"format":"trpo-studio-history","version":1,"env":..,"iteration":..,
-//                             "saved_at_ms":..,"iterations":[every IterationStats, all fields],
-//                             "config_events":[..]} — what the plots are rebuilt from
-// Every file is written with core::writeFileAtomic into NAME.trporun.saving/, which then
-// replaces NAME.trporun (the previous copy is kept as NAME.trporun.old until the swap is
-// done), so an interrupted save never leaves a half-written run.
+// The studio's saved runs and policy files, over the one run format of run/run_store.h.
+// A saved run (NAME.trporun/ by default) is a run directory like trpo-train's, so
+// `trpo-train --resume` continues it and the studio opens any run trpo-train wrote. A save
+// writes the whole run into NAME.trporun.saving/ and then swaps it in (the previous copy is
+// kept as NAME.trporun.old until the swap is done), so an interrupted save never leaves a
+// half-written run.
 #pragma once
 
 #include <QString>
@@ -31,8 +22,6 @@
 
 namespace ui {
 
-constexpr int kRunFormatVersion = 1;
-constexpr const char* kRunFormat = "trpo-studio-history";
 
 // everything a run is: what the worker hands out for Save and takes back for Open
 struct RunState {

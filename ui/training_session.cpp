@@ -7,7 +7,7 @@
 #include <QDir>
 #include <nlohmann/json.hpp>
 
-#include "core/run_writer.h"
+#include "run/run_store.h"
 #include "sim/registry.h"
 
 namespace ui {
@@ -39,8 +39,7 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
         QString runDir;
         if (!runDirBase.isEmpty()) {
             const QString dir = newRunDirectory(runDirBase, cfg.env);
-            m_run = std::make_unique<core::RunDirectory>(core::RunDirectory::create(dir.toStdString(), cfg));
-            m_run->appendEvent(0, "started", nlohmann::json{{"env", cfg.env}, {"seed", cfg.seed}, {"source", "trpo-studio"}}.dump());
+            m_run = std::make_unique<run::RunStore>(run::RunStore::create(dir.toStdString(), cfg, "trpo-studio"));
             runDir = dir;
         }
         emit resetFinished(cfg, runDir);
@@ -83,12 +82,7 @@ bool TrainingWorker::iterateOnce() {
     try {
         const core::IterationStats s = m_trainer->iterate();
         m_history.push_back(s);
-        if (m_run) {
-            m_run->appendProgress(s);
-            if (!s.accepted)
-                m_run->appendEvent(s.iteration, "line_search_failed",
-                                   nlohmann::json{{"reason", core::outcomeName(s.outcome)}}.dump());
-        }
+        if (m_run) m_run->appendIteration(s);
         emit iterationFinished(s);
         emit snapshotReady(m_trainer->snapshot());
         return true;
@@ -104,9 +98,7 @@ void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
         std::vector<core::ConfigEvent> events = m_trainer->applyHotConfig(cfg);
         if (events.empty()) return;
         if (m_run) {
-            for (const core::ConfigEvent& e : events)
-                m_run->appendEvent(e.iteration, "hyperparameter",
-                                   nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
+            for (const core::ConfigEvent& e : events) m_run->appendEvent(run::hyperparameterEvent(e));
             m_run->writeConfig(m_trainer->config());
         }
         emit configApplied(events);
@@ -151,13 +143,12 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
         if (!runDirBase.isEmpty()) {
             try {
                 const QString dir = newRunDirectory(runDirBase, m_trainer->config().env);
-                m_run = std::make_unique<core::RunDirectory>(core::RunDirectory::create(dir.toStdString(), m_trainer->config()));
-                m_run->appendEvent(0, "started",
-                                   nlohmann::json{{"env", m_trainer->config().env}, {"seed", m_trainer->config().seed}, {"source", "trpo-studio"}}.dump());
-                m_run->appendEvent(m_trainer->iteration(), "opened", nlohmann::json{{"from", state->source.toStdString()}}.dump());
-                for (const core::ConfigEvent& e : m_trainer->configEvents())
-                    m_run->appendEvent(e.iteration, "hyperparameter", nlohmann::json{{"key", e.key}, {"from", e.from}, {"to", e.to}}.dump());
-                for (const core::IterationStats& s : m_history) m_run->appendProgress(s);
+                m_run = std::make_unique<run::RunStore>(
+                    run::RunStore::create(dir.toStdString(), m_trainer->config(), "trpo-studio"));
+                for (const core::ConfigEvent& e : m_trainer->configEvents()) m_run->appendEvent(run::hyperparameterEvent(e));
+                for (const core::IterationStats& s : m_history) m_run->appendIteration(s);
+                m_run->appendEvent({m_trainer->iteration(), run::Opened{state->source.toStdString()}});
+                m_run->saveCheckpoint(*m_trainer);
                 runDir = dir;
             } catch (const std::exception&) {
                 m_run.reset(); // the run itself is fine; it is just not recorded

@@ -15,8 +15,8 @@
 
 #include "ui/metatypes.h"
 
-namespace core {
-class RunDirectory;
+namespace run {
+class RunStore;
 }
 
 namespace ui {
@@ -61,7 +61,7 @@ private:
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
     std::vector<core::IterationStats> m_history; // every iteration of the current trainer
-    std::unique_ptr<core::RunDirectory> m_run;
+    std::unique_ptr<run::RunStore> m_run;
 };
 
 class TrainingSession : public QObject {

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "core/presets.h"
-#include "core/run_writer.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
 #include "sim/registry.h"
@@ -253,30 +252,6 @@ private slots:
         qInfo("Pendulum: first last-20 mean %.1f, after %lld steps %.1f", *first, static_cast<long long>(t.envSteps()),
               last);
         QVERIFY(last > *first + 300.0);
-    }
-
-    void runDirectoryLayout() {
-        const auto dir = std::filesystem::temp_directory_path() / ("trpo-test-run-" + std::to_string(::getpid()));
-        std::filesystem::remove_all(dir);
-        TrpoConfig c = smallConfig("CartPole-v1");
-        Trainer t(c, sim::environmentFactory(c.env));
-        RunDirectory run = RunDirectory::create(dir, c);
-        for (int i = 0; i < 3; ++i) run.appendProgress(t.iterate());
-        run.saveCheckpoint(t);
-        run.writePolicyJson(t);
-        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "checkpoints/latest.ckpt", "policy.json"})
-            QVERIFY2(std::filesystem::exists(dir / f), f);
-        // a second create() refuses to overwrite the run
-        QVERIFY_THROWS_EXCEPTION(FileError, RunDirectory::create(dir, c));
-        // resume: config and checkpoint back, CSV trimmed to the checkpoint
-        run.appendProgress(t.iterate()); // a row past the checkpoint
-        RunDirectory again = RunDirectory::open(dir);
-        Trainer u(again.readConfig(), sim::environmentFactory(c.env));
-        again.loadCheckpoint(u);
-        QCOMPARE(u.iteration(), 3);
-        const std::string csv = readFileText(dir / "progress.csv");
-        QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 4L);
-        std::filesystem::remove_all(dir);
     }
 };
 

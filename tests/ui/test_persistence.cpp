@@ -165,7 +165,8 @@ private slots:
         QSignalSpy saved(&a, &MainWindow::runSaved);
         a.saveRun(runPath);
         QVERIFY(saved.wait(10000));
-        for (const char* f : {"config.json", "progress.csv", "events.jsonl", "history.json", "policy.json", "checkpoints/latest.ckpt"})
+        for (const char* f : {"manifest.json", "config.json", "progress.csv", "events.jsonl", "history.jsonl", "policy.json",
+                              "checkpoints/latest.ckpt"})
             QVERIFY2(QFileInfo::exists(QDir(runPath).filePath(f)), f);
         QCOMPARE(readBytes(QDir(runPath).filePath("progress.csv")).count('\n'), 5);
         QVERIFY(readBytes(QDir(runPath).filePath("events.jsonl")).contains("\"key\":\"delta\""));
@@ -398,7 +399,7 @@ private slots:
             stepIterations(a, 1);
             QVERIFY(autosaved.count() > 0 || autosaved.wait(10000));
             QCOMPARE(autosaved.at(0).at(0).toString(), a.autosavePath());
-            QVERIFY(QFileInfo::exists(QDir(a.autosavePath()).filePath("history.json")));
+            QVERIFY(QFileInfo::exists(QDir(a.autosavePath()).filePath("history.jsonl")));
             autosavedAt = ui::readRun(a.autosavePath().toStdString()).iteration;
             QCOMPARE(autosavedAt, 3);
             stepIterations(a, 1); // lost by the "crash" (fewer than N)
@@ -466,7 +467,8 @@ private slots:
 
         const QString ckptRel = "checkpoints/latest.ckpt";
         const QByteArray ckpt = readBytes(QDir(good).filePath(ckptRel));
-        const QByteArray hist = readBytes(QDir(good).filePath("history.json"));
+        const QByteArray hist = readBytes(QDir(good).filePath("history.jsonl"));
+        const QByteArray manifest = readBytes(QDir(good).filePath("manifest.json"));
         const QByteArray cfgJson = readBytes(QDir(good).filePath("config.json"));
         QVERIFY(ckpt.size() > 100 && hist.size() > 100);
 
@@ -477,12 +479,12 @@ private slots:
         };
         QByteArray wrongVersionCkpt = ckpt;
         wrongVersionCkpt[8] = 99;
-        QByteArray wrongVersionHist = hist;
-        wrongVersionHist.replace("\"version\":1", "\"version\":99");
+        QByteArray newerManifest = manifest;
+        newerManifest.replace("\"version\": 2", "\"version\": 99");
         QByteArray acroCfg = cfgJson;
         acroCfg.replace("CartPole-v1", "Acrobot-v1");
-        QByteArray acroHist = hist;
-        acroHist.replace("\"env\":\"CartPole-v1\"", "\"env\":\"Acrobot-v1\"");
+        QByteArray acroManifest = manifest;
+        acroManifest.replace("CartPole-v1", "Acrobot-v1");
         QByteArray unknownEnvCfg = cfgJson;
         unknownEnvCfg.replace("CartPole-v1", "NoSuchEnv-v0");
         const std::vector<Case> cases = {
@@ -490,10 +492,10 @@ private slots:
             {"truncated checkpoint", ckptRel, ckpt.left(ckpt.size() / 2), {"truncated"}},
             {"random checkpoint", ckptRel, randomBytes(4000, 7), {"not a TRPO Studio checkpoint"}},
             {"wrong-version checkpoint", ckptRel, wrongVersionCkpt, {"version 99"}},
-            {"empty history", "history.json", QByteArray(), {"empty"}},
-            {"truncated history", "history.json", hist.left(hist.size() / 2), {"not valid JSON"}},
-            {"random history", "history.json", randomBytes(3000, 11), {"not valid JSON"}},
-            {"wrong-version history", "history.json", wrongVersionHist, {"version 99"}},
+            {"empty history", "history.jsonl", QByteArray(), {"holds 0 iterations"}},
+            {"truncated history", "history.jsonl", hist.left(hist.size() / 2), {"iterations", "checkpoint"}},
+            {"random history", "history.jsonl", randomBytes(3000, 11), {"not valid JSON"}},
+            {"newer manifest", "manifest.json", newerManifest, {"version 99", "newer"}},
             {"unknown environment", "config.json", unknownEnvCfg, {"NoSuchEnv-v0"}},
         };
         int n = 0;
@@ -513,7 +515,7 @@ private slots:
             const QString dir = tmp.filePath("wrongenv.trporun");
             copyDir(good, dir);
             writeBytes(QDir(dir).filePath("config.json"), acroCfg);
-            writeBytes(QDir(dir).filePath("history.json"), acroHist);
+            writeBytes(QDir(dir).filePath("manifest.json"), acroManifest);
             const int before = msgs.texts.size();
             QVERIFY(w.openRun(dir)); // readable; the trainer refuses it
             QTRY_VERIFY_WITH_TIMEOUT(msgs.texts.size() == before + 1, 10000);

@@ -1,4 +1,4 @@
-// The studio's run loader (history.json, config.json, checkpoint presence) against hundreds
+// The studio's run loader (history.jsonl, config.json, manifest.json, events.jsonl) against hundreds
 // of mutated files: each load either succeeds or throws std::runtime_error naming the file.
 #include <QTemporaryDir>
 #include <QtTest>
@@ -30,7 +30,7 @@ private slots:
 
         core::Rng rng(23);
         int rejected = 0, total = 0;
-        for (const char* name : {"history.json", "config.json"}) {
+        for (const char* name : {"history.jsonl", "config.json", "manifest.json", "events.jsonl"}) {
             const std::filesystem::path file = dir / name;
             const std::string good = core::readFileText(file);
             for (int k = 0; k < 200; ++k, ++total) {

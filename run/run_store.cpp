@@ -1,0 +1,513 @@
+#include "run/run_store.h"
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "export/onnx_export.h"
+
+namespace run {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using core::FileError;
+
+namespace {
+
+template <class... F>
+struct Overload : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overload(F...) -> Overload<F...>;
+
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+json manifestToJson(const Manifest& m) {
+    return {{"format", kManifestFormat},
+            {"version", m.formatVersion},
+            {"env", m.env},
+            {"writer", m.writer},
+            {"studio_version", m.studioVersion},
+            {"checkpoint_iteration", m.checkpointIteration},
+            {"checkpoint_env_steps", m.checkpointEnvSteps},
+            {"saved_at_ms", m.savedAtMs},
+            {"holds",
+             {{"progress_csv", true},
+              {"history_jsonl", true},
+              {"events_jsonl", true},
+              {"checkpoint", m.checkpointIteration > 0},
+              {"policy_json", m.hasPolicyJson},
+              {"policy_onnx", m.hasPolicyOnnx}}}};
+}
+
+Manifest manifestFromJson(const json& j) {
+    if (!j.is_object() || j.value("format", std::string()) != kManifestFormat)
+        throw std::runtime_error(std::string("not a TRPO Studio run manifest (format is not ") + kManifestFormat + ")");
+    Manifest m;
+    m.formatVersion = j.at("version").get<int>();
+    if (m.formatVersion > kFormatVersion)
+        throw std::runtime_error("format version " + std::to_string(m.formatVersion) +
+                                 " was written by a newer TRPO Studio (this one reads up to " +
+                                 std::to_string(kFormatVersion) + ")");
+    if (m.formatVersion < 2) throw std::runtime_error("format version " + std::to_string(m.formatVersion) + " is unknown");
+    m.env = j.at("env").get<std::string>();
+    m.writer = j.value("writer", std::string());
+    m.studioVersion = j.value("studio_version", std::string());
+    m.checkpointIteration = j.at("checkpoint_iteration").get<int>();
+    m.checkpointEnvSteps = j.at("checkpoint_env_steps").get<std::int64_t>();
+    m.savedAtMs = j.value("saved_at_ms", std::int64_t{0});
+    if (j.contains("holds")) {
+        m.hasPolicyJson = j.at("holds").value("policy_json", false);
+        m.hasPolicyOnnx = j.at("holds").value("policy_onnx", false);
+    }
+    return m;
+}
+
+// reads a file whose every line is a JSON object. A last line without its newline is a
+// write cut short by a crash: it is dropped. Any other bad line is an error naming it.
+std::vector<json> readJsonLines(const fs::path& p) {
+    const std::string text = core::readFileText(p);
+    std::vector<json> out;
+    std::istringstream in(text);
+    std::string line;
+    int number = 0;
+    size_t consumed = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        consumed += line.size() + 1;
+        if (line.empty()) continue;
+        const bool complete = consumed <= text.size();
+        try {
+            out.push_back(json::parse(line));
+        } catch (const json::exception& e) {
+            if (!complete) break;
+            throw FileError(p.string() + ": line " + std::to_string(number) + " is not valid JSON (" + e.what() + ")");
+        }
+    }
+    return out;
+}
+
+std::vector<core::IterationStats> historyFromCsv(const fs::path& p) {
+    std::istringstream in(core::readFileText(p));
+    std::string line;
+    if (!std::getline(in, line)) throw FileError(p.string() + ": empty (no header)");
+    const std::vector<std::string> header = core::splitCsvLine(line);
+    std::vector<core::IterationStats> out;
+    int number = 1;
+    while (std::getline(in, line)) {
+        ++number;
+        if (line.empty()) continue;
+        try {
+            out.push_back(core::statsFromCsv(header, core::splitCsvLine(line)));
+        } catch (const std::exception& e) {
+            if (in.eof()) break; // a row cut short by a crash
+            throw FileError(p.string() + ": line " + std::to_string(number) + ": " + e.what());
+        }
+    }
+    return out;
+}
+
+// the iteration and steps a checkpoint holds (its container already checked)
+std::pair<int, std::int64_t> checkpointCounters(const std::vector<std::uint8_t>& bytes) {
+    const json j = json::from_cbor(core::decodeContainer(core::ContainerKind::Checkpoint, bytes));
+    return {j.at("iteration").get<int>(), j.at("env_steps").get<std::int64_t>()};
+}
+
+void appendLine(const fs::path& p, const std::string& line) {
+    std::ofstream f(p, std::ios::app | std::ios::binary);
+    if (!f) throw FileError(p.string() + ": cannot append");
+    f << line << '\n';
+    f.flush();
+    if (!f) throw FileError(p.string() + ": cannot append (disk full?)");
+}
+
+std::string historyText(const std::vector<core::IterationStats>& history) {
+    std::string s;
+    for (const core::IterationStats& it : history) s += core::statsToJson(it).dump() + "\n";
+    return s;
+}
+std::string progressText(const std::vector<core::IterationStats>& history) {
+    std::string s = core::csvHeader() + "\n";
+    for (const core::IterationStats& it : history) s += core::csvRow(it) + "\n";
+    return s;
+}
+
+} // namespace
+
+// moves a complete staging directory over `to`, keeping the previous copy as TO.old until
+// the swap is done
+void replaceWithStaged(const fs::path& staging, const fs::path& to) {
+    std::error_code ec;
+    const fs::path old = fs::path(to.string() + ".old");
+    fs::remove_all(old, ec);
+    if (fs::exists(to, ec)) {
+        fs::rename(to, old, ec);
+        if (ec) throw FileError(to.string() + ": cannot replace the previous copy (" + ec.message() + ")");
+    }
+    fs::rename(staging, to, ec);
+    if (ec) {
+        std::error_code ignore;
+        if (fs::exists(old, ignore)) fs::rename(old, to, ignore);
+        throw FileError(to.string() + ": cannot move the copy into place (" + ec.message() + ")");
+    }
+    fs::remove_all(old, ec);
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+const char* eventType(const Event& e) {
+    return std::visit(Overload{[](const Started&) { return "started"; },
+                               [](const Hyperparameter&) { return "hyperparameter"; },
+                               [](const Stopped&) { return "stopped"; }, [](const Resumed&) { return "resumed"; },
+                               [](const Opened&) { return "opened"; },
+                               [](const LineSearchFailed&) { return "line_search_failed"; }},
+                      e.what);
+}
+
+json eventToJson(const Event& e) {
+    json j = std::visit(
+        Overload{[](const Started& s) { return json{{"env", s.env}, {"seed", s.seed}, {"source", s.source}}; },
+                 [](const Hyperparameter& h) { return json{{"key", h.key}, {"from", h.from}, {"to", h.to}}; },
+                 [](const Stopped& s) { return json{{"reason", s.reason}}; },
+                 [](const Resumed& r) { return json{{"source", r.source}}; },
+                 [](const Opened& o) { return json{{"from", o.from}}; },
+                 [](const LineSearchFailed& l) { return json{{"reason", l.reason}}; }},
+        e.what);
+    j["iteration"] = e.iteration;
+    j["type"] = eventType(e);
+    return j;
+}
+
+Event eventFromJson(const json& j) {
+    if (!j.is_object()) throw std::runtime_error("an event is not a JSON object");
+    Event e;
+    try {
+        e.iteration = j.at("iteration").get<int>();
+        const std::string type = j.at("type").get<std::string>();
+        if (type == "started")
+            e.what = Started{j.value("env", std::string()), j.value("seed", std::uint64_t{0}),
+                             j.value("source", std::string())};
+        else if (type == "hyperparameter")
+            e.what = Hyperparameter{j.at("key").get<std::string>(), j.at("from").get<std::string>(),
+                                    j.at("to").get<std::string>()};
+        else if (type == "stopped")
+            e.what = Stopped{j.value("reason", std::string())};
+        else if (type == "resumed")
+            e.what = Resumed{j.value("source", std::string())};
+        else if (type == "opened")
+            e.what = Opened{j.value("from", std::string())};
+        else if (type == "line_search_failed")
+            e.what = LineSearchFailed{j.at("reason").get<std::string>()};
+        else
+            throw std::runtime_error("unknown event type '" + type + "'");
+    } catch (const json::exception& ex) {
+        throw std::runtime_error(std::string("an event is missing data or has a wrong type (") + ex.what() + ")");
+    }
+    return e;
+}
+
+Event hyperparameterEvent(const core::ConfigEvent& c) { return {c.iteration, Hyperparameter{c.key, c.from, c.to}}; }
+
+std::vector<core::ConfigEvent> RunContents::configEvents() const {
+    std::vector<core::ConfigEvent> out;
+    for (const Event& e : events)
+        if (const auto* h = std::get_if<Hyperparameter>(&e.what)) out.push_back({e.iteration, h->key, h->from, h->to});
+    return out;
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+bool looksLikeRun(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_directory(dir, ec) &&
+           (fs::exists(dir / "manifest.json", ec) || fs::exists(dir / "history.json", ec) ||
+            (fs::exists(dir / "progress.csv", ec) && fs::exists(dir / "config.json", ec)));
+}
+
+fs::path recoverInterruptedCopy(const fs::path& to) {
+    std::error_code ec;
+    const fs::path old = fs::path(to.string() + ".old");
+    if (!fs::is_directory(to, ec) && looksLikeRun(old)) return old;
+    return to;
+}
+
+RunContents readRun(const fs::path& dirIn) {
+    std::error_code ec;
+    fs::path dir = dirIn;
+    if (fs::is_regular_file(dir, ec)) dir = dir.parent_path(); // a file inside the run names it
+    dir = recoverInterruptedCopy(dir);
+    if (!fs::is_directory(dir, ec)) throw FileError(dirIn.string() + ": no such run directory");
+    if (!looksLikeRun(dir))
+        throw FileError(dir.string() + ": not a run directory (no manifest.json, history.json or progress.csv with config.json)");
+
+    RunContents c;
+    c.dir = dir;
+    const fs::path manifestPath = dir / "manifest.json";
+    const bool v2 = fs::exists(manifestPath, ec);
+    const bool v1 = !v2 && fs::exists(dir / "history.json", ec);
+    if (v2) {
+        try {
+            c.manifest = manifestFromJson(json::parse(core::readFileText(manifestPath)));
+        } catch (const FileError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw FileError(manifestPath.string() + ": " + e.what());
+        }
+        c.layout = "run format " + std::to_string(c.manifest.formatVersion);
+    } else {
+        c.layout = v1 ? "studio run format 1" : "trpo-train run (progress.csv only)";
+        c.manifest.formatVersion = v1 ? 1 : 0;
+    }
+
+    // configuration
+    const fs::path cfgPath = dir / "config.json";
+    try {
+        core::applyConfigJson(c.config, core::readFileText(cfgPath));
+        c.config.validate();
+    } catch (const FileError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw FileError(cfgPath.string() + ": " + e.what());
+    }
+    if (v2 && c.manifest.env != c.config.env)
+        throw FileError(cfgPath.string() + ": environment " + c.config.env + " does not match the manifest's (" +
+                        c.manifest.env + ")");
+    c.manifest.env = c.config.env;
+
+    // history
+    fs::path historyPath;
+    try {
+        if (v2) {
+            historyPath = dir / "history.jsonl";
+            for (const json& j : readJsonLines(historyPath)) c.history.push_back(core::statsFromJson(j));
+        } else if (v1) {
+            historyPath = dir / "history.json";
+            const std::string text = core::readFileText(historyPath);
+            if (text.empty()) throw std::runtime_error("the file is empty");
+            const json hist = json::parse(text);
+            if (!hist.is_object() || hist.value("format", std::string()) != "trpo-studio-history")
+                throw std::runtime_error("not a TRPO Studio run history");
+            if (hist.at("version").get<int>() != 1)
+                throw std::runtime_error("history version " + std::to_string(hist.at("version").get<int>()) +
+                                         " is not supported");
+            for (const json& j : hist.at("iterations")) c.history.push_back(core::statsFromJson(j));
+            c.manifest.savedAtMs = hist.value("saved_at_ms", std::int64_t{0});
+        } else {
+            historyPath = dir / "progress.csv";
+            c.history = historyFromCsv(historyPath);
+        }
+    } catch (const FileError&) {
+        throw;
+    } catch (const json::exception& e) {
+        throw FileError(historyPath.string() + ": not valid JSON or missing data (" + e.what() + ")");
+    } catch (const std::exception& e) {
+        throw FileError(historyPath.string() + ": " + e.what());
+    }
+    for (size_t i = 0; i < c.history.size(); ++i)
+        if (c.history[i].iteration != static_cast<int>(i) + 1)
+            throw FileError(historyPath.string() + ": iteration records are not 1, 2, 3, ... (record " +
+                            std::to_string(i + 1) + " is iteration " + std::to_string(c.history[i].iteration) + ")");
+
+    // events
+    const fs::path eventsPath = dir / "events.jsonl";
+    if (fs::exists(eventsPath, ec)) {
+        int line = 0;
+        for (const json& j : readJsonLines(eventsPath)) {
+            ++line;
+            try {
+                c.events.push_back(eventFromJson(j));
+            } catch (const std::exception& e) {
+                throw FileError(eventsPath.string() + ": event " + std::to_string(line) + ": " + e.what());
+            }
+        }
+    }
+
+    // checkpoint: checked, not loaded
+    const fs::path ckpt = dir / "checkpoints" / "latest.ckpt";
+    if (fs::exists(ckpt, ec)) {
+        try {
+            c.checkpoint = core::readFileBytes(ckpt);
+            const auto [iteration, steps] = checkpointCounters(c.checkpoint);
+            if (v2 && iteration != c.manifest.checkpointIteration)
+                throw FileError(manifestPath.string() + ": says the checkpoint is at iteration " +
+                                std::to_string(c.manifest.checkpointIteration) + ", but " + ckpt.string() +
+                                " holds iteration " + std::to_string(iteration));
+            c.manifest.checkpointIteration = iteration;
+            c.manifest.checkpointEnvSteps = steps;
+        } catch (const FileError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw FileError(ckpt.string() + ": " + e.what());
+        }
+        if (static_cast<int>(c.history.size()) < c.manifest.checkpointIteration)
+            throw FileError(historyPath.string() + ": holds " + std::to_string(c.history.size()) +
+                            " iterations, but the checkpoint is at iteration " +
+                            std::to_string(c.manifest.checkpointIteration));
+        // iterations after the last checkpoint cannot be continued from: the run goes on from the checkpoint
+        c.history.resize(static_cast<size_t>(c.manifest.checkpointIteration));
+    } else if (v2 && c.manifest.checkpointIteration > 0) {
+        throw FileError(ckpt.string() + ": missing (the manifest lists a checkpoint at iteration " +
+                        std::to_string(c.manifest.checkpointIteration) + ")");
+    }
+    c.manifest.hasPolicyJson = fs::exists(dir / "policy.json", ec);
+    c.manifest.hasPolicyOnnx = fs::exists(dir / "policy.onnx", ec);
+    return c;
+}
+
+// ---- writing ----------------------------------------------------------------------------
+
+RunStore RunStore::create(const fs::path& dir, const core::TrpoConfig& cfg, const std::string& writer) {
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+        throw FileError(dir.string() + ": exists and is not a directory");
+    if (looksLikeRun(dir))
+        throw FileError(dir.string() + ": already holds a run (continue it with --resume, or choose another directory)");
+    if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec))
+        throw FileError(dir.string() + ": is not empty; choose another directory");
+    fs::create_directories(dir / "checkpoints", ec);
+    if (ec) throw FileError(dir.string() + ": cannot create the run directory (" + ec.message() + ")");
+    RunStore r;
+    r.m_dir = dir;
+    r.m_manifest.env = cfg.env;
+    r.m_manifest.writer = writer;
+    r.writeConfig(cfg);
+    core::writeFileAtomic(dir / "progress.csv", core::csvHeader() + "\n");
+    core::writeFileAtomic(dir / "history.jsonl", std::string());
+    core::writeFileAtomic(dir / "events.jsonl", std::string());
+    r.writeManifest();
+    r.appendEvent({0, Started{cfg.env, cfg.seed, writer}});
+    return r;
+}
+
+RunStore RunStore::open(const fs::path& dir, const std::string& writer) {
+    RunContents c = readRun(dir);
+    if (c.checkpoint.empty())
+        throw FileError((c.dir / "checkpoints" / "latest.ckpt").string() + ": missing (no checkpoint to continue from)");
+    RunStore r;
+    r.m_dir = c.dir;
+    r.m_manifest = c.manifest;
+    r.m_manifest.formatVersion = kFormatVersion;
+    r.m_manifest.writer = writer;
+    // the history as far as the checkpoint, in this format (an older layout gains its history.jsonl)
+    core::writeFileAtomic(r.m_dir / "history.jsonl", historyText(c.history));
+    core::writeFileAtomic(r.m_dir / "progress.csv", progressText(c.history));
+    std::error_code ec;
+    if (!fs::exists(r.m_dir / "events.jsonl", ec)) core::writeFileAtomic(r.m_dir / "events.jsonl", std::string());
+    r.writeManifest();
+    fs::remove(r.m_dir / "history.json", ec); // superseded by history.jsonl
+    return r;
+}
+
+core::TrpoConfig RunStore::readConfig() const {
+    const fs::path p = m_dir / "config.json";
+    core::TrpoConfig c;
+    try {
+        core::applyConfigJson(c, core::readFileText(p));
+        c.validate();
+    } catch (const core::ConfigError& e) {
+        throw FileError(p.string() + ": " + e.what());
+    }
+    return c;
+}
+
+void RunStore::writeConfig(const core::TrpoConfig& cfg) const {
+    json j = json::parse(core::configToJson(cfg));
+    j["studio_version"] = TRPO_VERSION;
+    j["format"] = "trpo-studio-config";
+    core::writeFileAtomic(m_dir / "config.json", j.dump(2) + "\n");
+}
+
+void RunStore::appendIteration(const core::IterationStats& s) {
+    appendLine(m_dir / "progress.csv", core::csvRow(s));
+    appendLine(m_dir / "history.jsonl", core::statsToJson(s).dump());
+    if (!s.accepted) appendEvent({s.iteration, LineSearchFailed{core::outcomeName(s.outcome)}});
+}
+
+void RunStore::appendEvent(const Event& e) { appendLine(m_dir / "events.jsonl", eventToJson(e).dump()); }
+
+void RunStore::saveCheckpoint(const core::Trainer& t) {
+    core::writeFileAtomic(checkpointPath(), t.saveState());
+    writeConfig(t.config());
+    m_manifest.checkpointIteration = t.iteration();
+    m_manifest.checkpointEnvSteps = t.envSteps();
+    m_manifest.savedAtMs = nowMs();
+    writeManifest();
+}
+
+void RunStore::saveCheckpointBytes(const std::vector<std::uint8_t>& bytes, const core::TrpoConfig& cfg, int iteration,
+                                   std::int64_t envSteps) {
+    core::writeFileAtomic(checkpointPath(), bytes);
+    writeConfig(cfg);
+    m_manifest.checkpointIteration = iteration;
+    m_manifest.checkpointEnvSteps = envSteps;
+    m_manifest.savedAtMs = nowMs();
+    writeManifest();
+}
+
+void RunStore::loadCheckpoint(core::Trainer& t) const {
+    const fs::path p = checkpointPath();
+    try {
+        t.loadState(core::readFileBytes(p));
+    } catch (const FileError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw FileError(p.string() + ": " + e.what());
+    }
+}
+
+void RunStore::writePolicyJson(const core::PolicySnapshot& s, const core::PolicyMetadata& meta) {
+    core::writeFileAtomic(m_dir / "policy.json", core::policyToJson(s, meta));
+    m_manifest.hasPolicyJson = true;
+    writeManifest();
+}
+
+void RunStore::writePolicyFiles(const core::Trainer& t, const core::PolicyMetadata& meta) {
+    const core::SnapshotPtr s = t.snapshot();
+    core::writeFileAtomic(m_dir / "policy.json", core::policyToJson(*s, meta));
+    exporter::writePolicyOnnx(*s, meta, m_dir / "policy.onnx");
+    m_manifest.hasPolicyJson = m_manifest.hasPolicyOnnx = true;
+    writeManifest();
+}
+
+void RunStore::writeManifest() {
+    m_manifest.studioVersion = TRPO_VERSION;
+    core::writeFileAtomic(m_dir / "manifest.json", manifestToJson(m_manifest).dump(2) + "\n");
+}
+
+core::PolicyMetadata policyMetadataOf(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events) {
+    core::PolicyMetadata meta;
+    meta.seed = cfg.seed;
+    double d0 = cfg.delta;
+    for (auto it = events.rbegin(); it != events.rend(); ++it)
+        if (it->key == "delta") d0 = std::stod(it->from);
+    meta.deltaHistory.push_back({1, d0});
+    for (const core::ConfigEvent& e : events)
+        if (e.key == "delta") meta.deltaHistory.push_back({e.iteration, std::stod(e.to)});
+    return meta;
+}
+
+core::PolicyMetadata policyMetadataOf(const core::Trainer& t) { return policyMetadataOf(t.config(), t.configEvents()); }
+
+void copyRun(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    if (!looksLikeRun(from)) throw FileError(from.string() + ": not a run directory");
+    if (fs::exists(to, ec) && fs::equivalent(from, to, ec)) return; // already there
+    if (fs::exists(to, ec) && !looksLikeRun(to) && !(fs::is_directory(to, ec) && fs::is_empty(to, ec)))
+        throw FileError(to.string() + ": exists and does not hold a run; choose another name");
+    const fs::path staging = fs::path(to.string() + ".saving");
+    fs::remove_all(staging, ec);
+    fs::copy(from, staging, fs::copy_options::recursive, ec);
+    if (ec) {
+        std::error_code ignore;
+        fs::remove_all(staging, ignore);
+        throw FileError(to.string() + ": cannot copy the run (" + ec.message() + ")");
+    }
+    replaceWithStaged(staging, to);
+}
+
+} // namespace run

@@ -1,0 +1,342 @@
+// The one run format (run/run_store.h): what a run directory holds, the round trip between
+// the studio's saves and trpo-train's resume, the older layouts, typed events, atomic
+// copies, and clear errors for damaged runs.
+#include <QtTest>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/presets.h"
+#include "core/trainer.h"
+#include "run/run_store.h"
+#include "sim/registry.h"
+
+using namespace core;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string withoutTiming(const IterationStats& s) { return statsToJson(s, false).dump(); }
+
+TrpoConfig smallConfig() {
+    TrpoConfig c = presetConfig("CartPole-v1");
+    c.stepsPerIteration = 512;
+    c.numEnvs = 2;
+    c.valueEpochs = 2;
+    c.seed = 5;
+    return c;
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("trpo-run-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+};
+
+void writeText(const fs::path& p, const std::string& s) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f << s;
+}
+
+int lines(const fs::path& p) {
+    const std::string t = readFileText(p);
+    return static_cast<int>(std::count(t.begin(), t.end(), '\n'));
+}
+
+// the studio's way of saving: its worker hands the state over as bytes
+void saveAsTheStudioDoes(const fs::path& dir, Trainer& t, const std::vector<IterationStats>& history) {
+    run::RunStore store = run::RunStore::create(dir, t.config(), "trpo-studio");
+    for (const IterationStats& s : history) store.appendIteration(s);
+    store.saveCheckpointBytes(t.saveState(), t.config(), t.iteration(), t.envSteps());
+    store.writePolicyJson(*t.snapshot(), run::policyMetadataOf(t));
+}
+
+void expectFileError(const std::function<void()>& f, const std::vector<std::string>& needles) {
+    try {
+        f();
+        QFAIL("damaged input was accepted");
+    } catch (const FileError& e) {
+        for (const std::string& n : needles) QVERIFY2(std::string(e.what()).find(n) != std::string::npos, e.what());
+    }
+}
+
+} // namespace
+
+class TestRunStore : public QObject {
+    Q_OBJECT
+private slots:
+    void aRunHoldsEveryFile() {
+        TempDir tmp;
+        const fs::path dir = tmp.path / "run";
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+        for (int i = 0; i < 3; ++i) store.appendIteration(t.iterate());
+        store.saveCheckpoint(t);
+        store.writePolicyFiles(t, run::policyMetadataOf(t));
+        for (const char* f : {"manifest.json", "config.json", "progress.csv", "history.jsonl", "events.jsonl",
+                              "checkpoints/latest.ckpt", "policy.json", "policy.onnx"})
+            QVERIFY2(fs::exists(dir / f), f);
+        QCOMPARE(lines(dir / "progress.csv"), 4);
+        QCOMPARE(lines(dir / "history.jsonl"), 3);
+        const json m = json::parse(readFileText(dir / "manifest.json"));
+        QCOMPARE(m.at("version").get<int>(), run::kFormatVersion);
+        QCOMPARE(m.at("checkpoint_iteration").get<int>(), 3);
+        QCOMPARE(m.at("env").get<std::string>(), c.env);
+        QVERIFY(m.at("holds").at("policy_onnx").get<bool>());
+        // a second create() refuses to overwrite the run, and a non-empty folder
+        QVERIFY_THROWS_EXCEPTION(FileError, run::RunStore::create(dir, c, "trpo-train"));
+        fs::create_directories(tmp.path / "other");
+        writeText(tmp.path / "other" / "notes.txt", "mine");
+        expectFileError([&] { run::RunStore::create(tmp.path / "other", c, "trpo-train"); }, {"not empty"});
+    }
+
+    // every field of every iteration comes back, line-search trials and CG residuals included
+    void historyComesBackWhole() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run::RunStore store = run::RunStore::create(tmp.path / "r", c, "trpo-train");
+        std::vector<IterationStats> written;
+        for (int i = 0; i < 4; ++i) {
+            written.push_back(t.iterate());
+            store.appendIteration(written.back());
+        }
+        store.saveCheckpoint(t);
+        const run::RunContents back = run::readRun(tmp.path / "r");
+        QCOMPARE(back.layout, std::string("run format 2"));
+        QCOMPARE(back.history.size(), written.size());
+        for (size_t i = 0; i < written.size(); ++i)
+            QCOMPARE(statsToJson(back.history[i]).dump(), statsToJson(written[i]).dump());
+        QVERIFY(!back.history[0].trials.empty());
+        QVERIFY(back.history[0].cgResiduals.size() > 1);
+        QCOMPARE(std::string(run::eventType(back.events.front())), std::string("started"));
+    }
+
+    // the studio saves, trpo-train resumes and adds 20 iterations, the studio opens the
+    // run: every iteration is there, and it continues exactly like a run never stopped
+    void studioThenTrainThenStudio() {
+        TempDir tmp;
+        const fs::path dir = tmp.path / "saved.trporun";
+        const TrpoConfig c = smallConfig();
+        Trainer reference(c, sim::environmentFactory(c.env));
+        std::vector<std::string> expected;
+        for (int i = 0; i < 5 + 20 + 3; ++i) expected.push_back(withoutTiming(reference.iterate()));
+
+        // the studio: 5 iterations, saved
+        Trainer studio(c, sim::environmentFactory(c.env));
+        std::vector<IterationStats> history;
+        for (int i = 0; i < 5; ++i) history.push_back(studio.iterate());
+        saveAsTheStudioDoes(dir, studio, history);
+
+        // trpo-train --resume: the same calls app/trpo_train.cpp makes
+        {
+            run::RunStore store = run::RunStore::open(dir, "trpo-train");
+            Trainer t(store.readConfig(), sim::environmentFactory(c.env));
+            store.loadCheckpoint(t);
+            store.appendEvent({t.iteration(), run::Resumed{"trpo-train"}});
+            for (int i = 0; i < 20; ++i) store.appendIteration(t.iterate());
+            store.saveCheckpoint(t);
+            store.writePolicyFiles(t, run::policyMetadataOf(t));
+        }
+
+        // the studio opens it: all 25 iterations, and the next 3 equal the uninterrupted run's
+        const run::RunContents opened = run::readRun(dir);
+        QCOMPARE(static_cast<int>(opened.history.size()), 25);
+        for (int i = 0; i < 25; ++i) QCOMPARE(withoutTiming(opened.history[i]), expected[i]);
+        QCOMPARE(opened.manifest.checkpointIteration, 25);
+        Trainer continued(opened.config, sim::environmentFactory(c.env));
+        continued.loadState(opened.checkpoint);
+        for (int i = 0; i < 3; ++i) QCOMPARE(withoutTiming(continued.iterate()), expected[25 + i]);
+        bool resumed = false;
+        for (const run::Event& e : opened.events) resumed |= std::holds_alternative<run::Resumed>(e.what);
+        QVERIFY(resumed);
+    }
+
+    // a run that stopped between two checkpoints continues from the checkpoint: the rows
+    // after it go, in every file
+    void resumeCutsTheHistoryBackToTheCheckpoint() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run::RunStore store = run::RunStore::create(tmp.path / "r", c, "trpo-train");
+        for (int i = 0; i < 3; ++i) store.appendIteration(t.iterate());
+        store.saveCheckpoint(t);
+        store.appendIteration(t.iterate()); // past the checkpoint
+        QCOMPARE(run::readRun(tmp.path / "r").history.size(), size_t(3));
+        run::RunStore again = run::RunStore::open(tmp.path / "r", "trpo-train");
+        Trainer u(again.readConfig(), sim::environmentFactory(c.env));
+        again.loadCheckpoint(u);
+        QCOMPARE(u.iteration(), 3);
+        QCOMPARE(lines(tmp.path / "r" / "progress.csv"), 4);
+        QCOMPARE(lines(tmp.path / "r" / "history.jsonl"), 3);
+    }
+
+    // the layouts written before this format still open, and resuming brings them to it
+    void olderLayoutsStillOpen() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        std::vector<IterationStats> history;
+        for (int i = 0; i < 3; ++i) history.push_back(t.iterate());
+
+        // trpo-train before history.jsonl: config.json, progress.csv, events.jsonl, checkpoint
+        const fs::path oldTrain = tmp.path / "old-train";
+        fs::create_directories(oldTrain / "checkpoints");
+        writeText(oldTrain / "config.json", configToJson(c));
+        std::string csv = csvHeader() + "\n";
+        for (const IterationStats& s : history) csv += csvRow(s) + "\n";
+        writeText(oldTrain / "progress.csv", csv);
+        writeText(oldTrain / "events.jsonl", R"({"iteration":0,"type":"started","env":"CartPole-v1","seed":5})" "\n");
+        writeFileAtomic(oldTrain / "checkpoints" / "latest.ckpt", t.saveState());
+        const run::RunContents a = run::readRun(oldTrain);
+        QCOMPARE(a.layout, std::string("trpo-train run (progress.csv only)"));
+        QCOMPARE(a.history.size(), size_t(3));
+        QCOMPARE(csvRow(a.history[1]), csvRow(history[1]));
+
+        // the studio's saved run, format 1: history.json with the older field names
+        const fs::path oldStudio = tmp.path / "old.trporun";
+        fs::create_directories(oldStudio / "checkpoints");
+        writeText(oldStudio / "config.json", configToJson(c));
+        writeText(oldStudio / "progress.csv", csv);
+        json its = json::array();
+        for (const IterationStats& s : history) {
+            json j = statsToJson(s);
+            j["xfx"] = j["xFx"];
+            j.erase("xFx");
+            j["outcome"] = j["line_search_reason"];
+            j.erase("line_search_reason");
+            j["trials"] = j["line_search_trials"];
+            j.erase("line_search_trials");
+            its.push_back(j);
+        }
+        writeText(oldStudio / "history.json",
+                  json{{"format", "trpo-studio-history"}, {"version", 1}, {"env", c.env}, {"iteration", 3},
+                       {"env_steps", t.envSteps()}, {"saved_at_ms", 1234}, {"iterations", its}, {"config_events", json::array()}}
+                      .dump());
+        writeFileAtomic(oldStudio / "checkpoints" / "latest.ckpt", t.saveState());
+        const run::RunContents b = run::readRun(oldStudio);
+        QCOMPARE(b.layout, std::string("studio run format 1"));
+        QCOMPARE(b.history.size(), size_t(3));
+        QCOMPARE(statsToJson(b.history[2]).dump(), statsToJson(history[2]).dump());
+        QCOMPARE(b.manifest.savedAtMs, std::int64_t{1234});
+        // resuming upgrades it in place
+        run::RunStore store = run::RunStore::open(oldStudio, "trpo-train");
+        QVERIFY(fs::exists(oldStudio / "manifest.json"));
+        QVERIFY(fs::exists(oldStudio / "history.jsonl"));
+        QVERIFY(!fs::exists(oldStudio / "history.json"));
+        QCOMPARE(run::readRun(oldStudio).history.size(), size_t(3));
+    }
+
+    void eventsAreTyped() {
+        const std::vector<run::Event> all = {
+            {0, run::Started{"CartPole-v1", 7, "trpo-train"}}, {4, run::Hyperparameter{"delta", "0.01", "0.02"}},
+            {5, run::LineSearchFailed{"kl_exceeded"}},          {9, run::Stopped{"budget reached"}},
+            {9, run::Resumed{"trpo-train"}},                    {9, run::Opened{"/tmp/x"}}};
+        for (const run::Event& e : all) {
+            const run::Event back = run::eventFromJson(json::parse(run::eventToJson(e).dump()));
+            QCOMPARE(back.iteration, e.iteration);
+            QCOMPARE(back.what.index(), e.what.index());
+            QCOMPARE(run::eventToJson(back).dump(), run::eventToJson(e).dump());
+        }
+        QCOMPARE(run::eventToJson(all[1]).at("type").get<std::string>(), std::string("hyperparameter"));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, run::eventFromJson(json{{"iteration", 1}, {"type", "party"}}));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, run::eventFromJson(json{{"type", "stopped"}}));
+    }
+
+    // "Save run as" is an atomic copy
+    void copiesAreAtomicAndRefuseStrangers() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run::RunStore store = run::RunStore::create(tmp.path / "live", c, "trpo-studio");
+        for (int i = 0; i < 2; ++i) store.appendIteration(t.iterate());
+        store.saveCheckpoint(t);
+        run::copyRun(tmp.path / "live", tmp.path / "copy.trporun");
+        QCOMPARE(readFileText(tmp.path / "copy.trporun" / "history.jsonl"), readFileText(tmp.path / "live" / "history.jsonl"));
+        QVERIFY(!fs::exists(tmp.path / "copy.trporun.saving"));
+        QVERIFY(!fs::exists(tmp.path / "copy.trporun.old"));
+        // a later copy replaces the earlier one
+        store.appendIteration(t.iterate());
+        store.saveCheckpoint(t);
+        run::copyRun(tmp.path / "live", tmp.path / "copy.trporun");
+        QCOMPARE(run::readRun(tmp.path / "copy.trporun").history.size(), size_t(3));
+        // never over something that is not a run
+        fs::create_directories(tmp.path / "photos");
+        writeText(tmp.path / "photos" / "cat.jpg", "meow");
+        expectFileError([&] { run::copyRun(tmp.path / "live", tmp.path / "photos"); }, {"photos", "does not hold a run"});
+        QCOMPARE(readFileText(tmp.path / "photos" / "cat.jpg"), std::string("meow"));
+        // an interrupted copy: the previous version (.old) still opens
+        fs::rename(tmp.path / "copy.trporun", tmp.path / "copy.trporun.old");
+        QCOMPARE(run::readRun(tmp.path / "copy.trporun").history.size(), size_t(3));
+    }
+
+    void damagedRunsGiveClearMessages() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        const fs::path dir = tmp.path / "r";
+        run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+        for (int i = 0; i < 3; ++i) store.appendIteration(t.iterate());
+        store.saveCheckpoint(t);
+        const std::string manifest = readFileText(dir / "manifest.json");
+        const std::string history = readFileText(dir / "history.jsonl");
+        const std::vector<std::uint8_t> ckpt = readFileBytes(dir / "checkpoints" / "latest.ckpt");
+        auto restore = [&] {
+            writeText(dir / "manifest.json", manifest);
+            writeText(dir / "history.jsonl", history);
+            writeFileAtomic(dir / "checkpoints" / "latest.ckpt", ckpt);
+        };
+
+        expectFileError([&] { run::readRun(tmp.path / "nowhere"); }, {"nowhere", "no such run directory"});
+        fs::create_directories(tmp.path / "empty");
+        expectFileError([&] { run::readRun(tmp.path / "empty"); }, {"not a run directory"});
+
+        writeText(dir / "manifest.json", "");
+        expectFileError([&] { run::readRun(dir); }, {"manifest.json"});
+        json newer = json::parse(manifest);
+        newer["version"] = 99;
+        writeText(dir / "manifest.json", newer.dump());
+        expectFileError([&] { run::readRun(dir); }, {"manifest.json", "newer"});
+        restore();
+
+        // a bad line in the middle names its number; a last line cut short by a crash is dropped
+        std::string broken = history;
+        broken.insert(history.find('\n') + 1, "{\"iteration\": oops}\n");
+        writeText(dir / "history.jsonl", broken);
+        expectFileError([&] { run::readRun(dir); }, {"history.jsonl", "line 2"});
+        restore();
+        store.appendIteration(t.iterate());
+        const std::string four = readFileText(dir / "history.jsonl");
+        writeText(dir / "history.jsonl", four.substr(0, four.size() - 40));
+        QCOMPARE(run::readRun(dir).history.size(), size_t(3));
+        restore();
+
+        std::vector<std::uint8_t> flipped = ckpt;
+        flipped[flipped.size() / 2] ^= 0x10;
+        writeFileAtomic(dir / "checkpoints" / "latest.ckpt", flipped);
+        expectFileError([&] { run::readRun(dir); }, {"latest.ckpt", "checksum"});
+        restore();
+
+        fs::remove(dir / "checkpoints" / "latest.ckpt");
+        expectFileError([&] { run::readRun(dir); }, {"latest.ckpt", "missing"});
+        restore();
+
+        writeText(dir / "events.jsonl", "{\"iteration\":0,\"type\":\"party\"}\n");
+        expectFileError([&] { run::readRun(dir); }, {"events.jsonl", "party"});
+    }
+};
+
+QTEST_APPLESS_MAIN(TestRunStore)
+#include "test_run_store.moc"
