@@ -86,7 +86,11 @@ std::string readFileText(const std::filesystem::path& p) {
 namespace {
 void writeAtomic(const std::filesystem::path& p, const char* data, std::size_t n) {
     const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
-    const std::string tmp = (dir / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+    std::string tmpName = ".";
+    tmpName += p.filename().string();
+    tmpName += ".tmp-";
+    tmpName += std::to_string(::getpid());
+    const std::string tmp = (dir / tmpName).string();
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw FileError(p.string() + ": cannot write (" + std::strerror(errno) + ")");
     std::size_t done = 0;

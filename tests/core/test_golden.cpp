@@ -24,8 +24,9 @@ VectorXd flatten(const Policy& policy, const json& p) {
     VectorXd t = VectorXd::Zero(policy.numParams());
     const Mlp& net = policy.net();
     for (int l = 0; l < net.numLayers(); ++l) {
-        const auto W = p.at("W" + std::to_string(l + 1)).get<std::vector<std::vector<double>>>();
-        const auto b = p.at("b" + std::to_string(l + 1)).get<std::vector<double>>();
+        const std::string layer = std::to_string(l + 1);
+        const auto W = p.at(std::string("W").append(layer)).get<std::vector<std::vector<double>>>();
+        const auto b = p.at(std::string("b").append(layer)).get<std::vector<double>>();
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
         Eigen::Map<MatrixXd> Wm(t.data() + net.weightOffset(l), out, in);
         for (int r = 0; r < out; ++r)
