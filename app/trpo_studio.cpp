@@ -13,6 +13,7 @@
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
+#include "ui/run_controller.h"
 #include "ui/training_session.h"
 
 namespace {
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
     if (benchIterations == 0) {
         // a run autosaved by a session that crashed: offer it once the window is up
         if (opts.autosave && !p.isSet("no-restore"))
-            QTimer::singleShot(0, &window, [&window] { window.offerAutosaveRestore(); });
+            QTimer::singleShot(0, &window, [&window] { window.runs()->offerAutosaveRestore(); });
         if (p.isSet("start"))
             QObject::connect(&window, &ui::MainWindow::runReset, window.session(), &ui::TrainingSession::start,
                              Qt::SingleShotConnection);
