@@ -7,6 +7,8 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QImage>
+#include <QProcess>
 #include <QTimer>
 #include <QLabel>
 #include <QLineEdit>
@@ -282,6 +284,40 @@ private slots:
         QCOMPARE(b.findChild<QLabel*>("statusIteration")->text(), QString("Iteration 3"));
         QCOMPARE(stepIterations(b, 1).iteration, 4);
         QCOMPARE(b.history()->size(), 4);
+    }
+
+    // trpo-studio --open RUN_DIR --screenshot FILE.png: the same run, opened from the command line
+    void openFromTheCommandLine() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("cli.trporun");
+        {
+            MainWindow a(fastOptions(tmp.filePath("autosave")));
+            QVERIFY(waitForRun(a));
+            stepIterations(a, 2);
+            QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+            a.runs()->saveRun(runPath);
+            QVERIFY(saved.wait(10000));
+        }
+        auto studio = [](const QStringList& args) {
+            QProcess p;
+            p.start(TRPO_STUDIO_EXE, args);
+            if (!p.waitForFinished(120000)) return std::make_pair(-1, QString("timeout"));
+            return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()));
+        };
+        const QString shot = tmp.filePath("opened.png");
+        auto [code, out] = studio({"--open", runPath, "--screenshot", shot});
+        QVERIFY2(code == 0, qPrintable(out));
+        QVERIFY2(out.contains("iteration 2"), qPrintable(out)); // the saved run's
+        QVERIFY2(QImage(shot).width() > 0, qPrintable(out));
+        // more iterations after opening: the saved run goes on from where it stopped
+        std::tie(code, out) = studio({"--open", runPath, "--iterations", "2", "--screenshot", shot});
+        QVERIFY2(code == 0, qPrintable(out));
+        QVERIFY2(out.contains("iteration 4"), qPrintable(out));
+        // a folder that is not a saved run: exit code 2 and the folder's name
+        QDir(tmp.path()).mkpath("not-a-run");
+        std::tie(code, out) = studio({"--open", tmp.filePath("not-a-run"), "--screenshot", shot});
+        QCOMPARE(code, 2);
+        QVERIFY2(out.contains(tmp.filePath("not-a-run")), qPrintable(out));
     }
 
     void openWhileRunningStopsAndRestores() {
