@@ -54,7 +54,16 @@ void RunController::exportPolicy(const QString& path) {
 }
 
 void RunController::writeRunState(const QString& dir, const RunState& state) {
+    // the worker's state carries no history: RunHistory's goes with it, which ends at the
+    // state's iteration unless a reset or an open came in between
+    if (m_history->iteration() != state.iteration)
+        throw std::runtime_error(tr("the run changed while it was being saved (the trainer is at iteration %1, the "
+                                    "history at %2); nothing was written")
+                                     .arg(state.iteration)
+                                     .arg(m_history->iteration())
+                                     .toStdString());
     RunState st = state;
+    st.history = m_history->iterations();
     st.savedAtMs = QDateTime::currentMSecsSinceEpoch();
     writeRun(dir.toStdString(), st);
 }

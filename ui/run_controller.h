@@ -90,6 +90,7 @@ private:
     void onIterationAppended(const core::IterationStats& s);
     void onStateCaptured(int requestId, const RunStatePtr& state);
     void onRunLoaded(const RunStatePtr& state);
+    // writes state with RunHistory's iterations; throws if they do not end at its iteration
     void writeRunState(const QString& dir, const RunState& state);
 
     TrainingSession* m_session;

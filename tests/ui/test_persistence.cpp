@@ -549,6 +549,35 @@ private slots:
         QCOMPARE(e.iterationCount(), 0);
     }
 
+    // the worker hands over its state without a history; the saved history is RunHistory's and
+    // must end exactly at the checkpoint's iteration, also when saving or closing mid-training
+    void savesWhileTrainingHoldTheWholeHistory() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("running.trporun");
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        Messages msgs;
+        msgs.attach(w);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        w.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
+        w.runs()->saveRun(runPath);
+        QVERIFY(saved.wait(10000));
+        ui::RunState st = ui::readRun(runPath.toStdString());
+        QVERIFY(st.iteration >= 2);
+        QCOMPARE(int(st.history.size()), st.iteration);
+        QCOMPARE(st.history.back().iteration, st.iteration);
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= st.iteration + 2, 30000);
+        QVERIFY(w.close()); // the autosave on exit, with the iteration in flight
+        st = ui::readRun(w.runs()->autosavePath().toStdString());
+        QVERIFY(st.iteration >= 4);
+        QCOMPARE(int(st.history.size()), st.iteration);
+        QCOMPARE(st.history.back().iteration, st.iteration);
+        QCOMPARE(w.history()->iteration(), st.iteration);
+        QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
+    }
+
     void badRunFilesKeepTheCurrentRun() {
         QTemporaryDir tmp;
         MainWindow w(fastOptions(tmp.filePath("autosave")));
