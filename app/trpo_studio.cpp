@@ -135,6 +135,12 @@ void runScript(ui::MainWindow& window, const Script& script) {
             std::fprintf(stderr, "trpo-studio: %s: %s\n", qPrintable(title), qPrintable(text));
             if (scripted || *opening) QCoreApplication::exit(2);
         });
+    // a run that cannot start or goes wrong ends a scripted session (code 1)
+    if (scripted)
+        QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [](const QString& msg) {
+            std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
+            QCoreApplication::exit(1);
+        });
     auto afterTraining = [&window, script] {
         if (!script.screenshot.isEmpty()) takeScreenshot(window, script.screenshot);
     };
@@ -157,10 +163,6 @@ void runScript(ui::MainWindow& window, const Script& script) {
                              else
                                  afterTraining();
                          });
-        QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [](const QString& msg) {
-            std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
-            QCoreApplication::exit(1);
-        });
         window.lifecycle()->step();
     };
     QObject::connect(&window, &ui::MainWindow::runReset, &window, [&window, runs, script, train] {
