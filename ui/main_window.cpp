@@ -96,7 +96,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_plots, &PlotPanel::plotsExported, this,
             [this](const QString& dir) { m_dialogs->showStatus(tr("Plots written to %1").arg(dir), 5000); });
     connect(m_plots, &PlotPanel::exportFailed, this, [this](const QString& dir) {
-        m_dialogs->showError(tr("Export plots"), tr("Some plots could not be written to %1.").arg(dir));
+        m_dialogs->showError(tr("Export plots"), tr("Could not write the plots to %1.").arg(dir));
     });
 
     resize(1600, 1000);

@@ -135,6 +135,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
     for (PlotWidget* p : timePlots()) p->setHistory(m_history);
+    for (PlotWidget* p : m_plots) connect(p, &PlotWidget::exportFailed, this, &PlotPanel::exportFailed);
     connect(m_history, &RunHistory::iterationAppended, this, &PlotPanel::onIterationAppended);
     connect(m_history, &RunHistory::configEventsAppended, this, &PlotPanel::addMarkers);
     connect(m_history, &RunHistory::reset, this, &PlotPanel::rebuild);

@@ -51,7 +51,8 @@ public:
 
 signals:
     void plotsExported(const QString& dir);
-    void exportFailed(const QString& dir);
+    // "Export all" could not write every plot to the folder, or a plot's own export its file
+    void exportFailed(const QString& where);
 
 public slots:
     // the viewer painted a frame: the next plot repaint goes now, right after it, so it

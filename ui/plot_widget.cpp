@@ -4,7 +4,6 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
-#include <QMessageBox>
 #include <QToolTip>
 #include <cmath>
 #include <limits>
@@ -460,7 +459,7 @@ void PlotWidget::exportWithDialog() {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), base.toLower() + ".png",
                                                       tr("PNG image (*.png);;PDF document (*.pdf)"));
     if (path.isEmpty()) return;
-    if (!exportTo(path)) QMessageBox::warning(this, tr("Export plot"), tr("Could not write %1.").arg(path));
+    if (!exportTo(path)) emit exportFailed(path);
 }
 
 bool PlotWidget::exportTo(const QString& path) {

@@ -83,6 +83,10 @@ public:
 
     static constexpr int kMaxDisplayPoints = 2000;
 
+signals:
+    // the right-click export could not write path
+    void exportFailed(const QString& path);
+
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
     void mouseDoubleClickEvent(QMouseEvent* event) override;
