@@ -1,18 +1,29 @@
 // trpo-studio: the TRPO Studio window. Options are validated before any widget exists.
-// --bench N trains N iterations of CartPole with the window open and the viewer at 60 fps,
-// prints training steps/s and the 95th percentile of the viewer's frame interval, and exits.
+// --open DIR opens a saved run (as File → Open run does); --iterations N trains N iterations
+// and pauses; --screenshot FILE.png then writes the window to FILE.png and exits (right away
+// when neither is given). --bench N trains N iterations of CartPole with the window open and
+// the viewer at 60 fps, prints training steps/s and the 95th percentile of the viewer's frame
+// interval, and exits.
 #include <QApplication>
-#include <QStandardPaths>
 #include <QCommandLineParser>
+#include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
+#include <QPixmap>
+#include <QStandardPaths>
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
+#include "ui/plot_panel.h"
+#include "ui/run_controller.h"
+#include "ui/run_lifecycle.h"
 #include "ui/training_session.h"
 
 namespace {
@@ -29,6 +40,143 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
+// what to do once the window is up, besides showing it
+struct Script {
+    QString openDir;     // --open
+    int iterations = 0;  // --iterations
+    QString screenshot;  // --screenshot
+    int bench = 0;       // --bench
+    bool start = false;  // --start
+    bool offerRestore = true;
+};
+
+// a positive integer option, or an error message
+std::optional<int> positive(const QCommandLineParser& p, const QString& name, QString* error) {
+    bool ok = false;
+    const int n = p.value(name).toInt(&ok);
+    if (!ok || n < 1) {
+        *error = QString("--%1 needs a positive whole number, not '%2'").arg(name, p.value(name));
+        return std::nullopt;
+    }
+    return n;
+}
+
+// checks that a PNG can be written at path (the file itself is written at the end)
+QString screenshotPathError(const QString& path) {
+    const QFileInfo f(path);
+    if (f.suffix().compare("png", Qt::CaseInsensitive) != 0)
+        return QString("--screenshot '%1': the file name must end in .png").arg(path);
+    const QFileInfo dir(f.absolutePath());
+    if (!dir.isDir()) return QString("--screenshot '%1': the folder %2 does not exist").arg(path, dir.filePath());
+    if (!dir.isWritable()) return QString("--screenshot '%1': the folder %2 is not writable").arg(path, dir.filePath());
+    if (f.isDir()) return QString("--screenshot '%1' is a folder").arg(path);
+    return {};
+}
+
+// --bench: start once the first (reset) trainer is ready; time from start to the Nth iteration
+void runBench(ui::MainWindow& window, int benchIterations) {
+    ui::EnvView* view = window.envView();
+    view->setSpeed(ui::EnvView::Speed::RealTime);
+    view->setFrameRateOverride(60);
+    auto clock = std::make_shared<QElapsedTimer>();
+    auto done = std::make_shared<int>(0);
+    QObject::connect(&window, &ui::MainWindow::runReset, &window, [=, &window] {
+        view->clearFrameTimes();
+        clock->start();
+        window.session()->start();
+    });
+    QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
+                     [=, &window](const core::IterationStats& s) {
+                         if (*done >= benchIterations || ++*done < benchIterations) return; // the in-flight one after the pause too
+                         const double seconds = clock->nsecsElapsed() / 1e9;
+                         window.session()->pause();
+                         const std::vector<double>& frames = view->frameIntervals();
+                         std::printf("trpo-studio bench: %d iterations, %lld steps in %.2f s: %.0f training steps/s\n",
+                                     *done, static_cast<long long>(s.envSteps), seconds, s.envSteps / seconds);
+                         std::printf("viewer: %zu frames at 60 fps target, frame interval p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
+                                     frames.size(), percentile(frames, 0.5), percentile(frames, 0.95),
+                                     frames.empty() ? 0.0 : *std::max_element(frames.begin(), frames.end()));
+                         std::fflush(stdout);
+                         window.close();
+                     });
+    QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [](const QString& msg) {
+        std::fprintf(stderr, "trpo-studio bench: %s\n", qPrintable(msg));
+        QCoreApplication::exit(1);
+    });
+}
+
+// the window as a PNG, once the plots and the viewer have painted; then exit
+void takeScreenshot(ui::MainWindow& window, const QString& path) {
+    QTimer::singleShot(400, &window, [&window, path] {
+        window.plotPanel()->replotNow();
+        const QPixmap shot = window.grab();
+        if (!shot.save(path, "PNG")) {
+            fail(QString("--screenshot: could not write %1").arg(path));
+            QCoreApplication::exit(2);
+            return;
+        }
+        std::printf("trpo-studio: wrote %s (%dx%d), iteration %d\n", qPrintable(path), shot.width(), shot.height(),
+                    window.iterationCount());
+        std::fflush(stdout);
+        window.close();
+        QCoreApplication::exit(0);
+    });
+}
+
+// --open, --iterations, --screenshot, --start: each step starts when the one before is done
+void runScript(ui::MainWindow& window, const Script& script) {
+    ui::RunController* runs = window.runs();
+    const bool scripted = !script.screenshot.isEmpty();
+    // while a run given with --open is opening (and throughout a scripted run, which cannot
+    // answer a dialog), errors go to stderr and end the program with code 2
+    auto opening = std::make_shared<bool>(!script.openDir.isEmpty());
+    if (scripted || *opening)
+        window.setMessageHook([scripted, opening](const QString& title, const QString& text) {
+            std::fprintf(stderr, "trpo-studio: %s: %s\n", qPrintable(title), qPrintable(text));
+            if (scripted || *opening) QCoreApplication::exit(2);
+        });
+    // a run that cannot start or goes wrong ends a scripted session (code 1)
+    if (scripted)
+        QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [](const QString& msg) {
+            std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
+            QCoreApplication::exit(1);
+        });
+    auto afterTraining = [&window, script] {
+        if (!script.screenshot.isEmpty()) takeScreenshot(window, script.screenshot);
+    };
+    auto train = [&window, script, afterTraining, scripted, opening] {
+        if (*opening && !scripted) window.setMessageHook({}); // dialogs again from here on
+        *opening = false;
+        if (script.iterations == 0) {
+            if (script.start) window.lifecycle()->start();
+            afterTraining();
+            return;
+        }
+        // one Step at a time, so that exactly N iterations run (a paused loop finishes the
+        // iteration in flight)
+        auto left = std::make_shared<int>(script.iterations);
+        QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
+                         [&window, left, afterTraining](const core::IterationStats&) {
+                             if (*left <= 0) return;
+                             if (--*left > 0)
+                                 window.lifecycle()->step();
+                             else
+                                 afterTraining();
+                         });
+        window.lifecycle()->step();
+    };
+    QObject::connect(&window, &ui::MainWindow::runReset, &window, [&window, runs, script, train] {
+        if (!script.openDir.isEmpty()) {
+            QObject::connect(runs, &ui::RunController::runOpened, &window, train, Qt::SingleShotConnection);
+            if (!runs->openRun(script.openDir)) QCoreApplication::exit(2);
+        } else if (script.offerRestore && runs->offerAutosaveRestore()) {
+            QObject::connect(runs, &ui::RunController::runOpened, &window, train, Qt::SingleShotConnection);
+        } else {
+            train();
+        }
+    }, Qt::SingleShotConnection);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -42,7 +190,14 @@ int main(int argc, char** argv) {
     p.addHelpOption();
     p.addVersionOption();
     p.addOption({"env", "Environment to open (default CartPole-v1).", "ID", "CartPole-v1"});
-    p.addOption({"out", "Write a run directory for every run under DIR (default: the application data folder's runs/).", "DIR"});
+    p.addOption({"open", "Open the saved run RUN_DIR (a .trporun folder), as File > Open run does.", "RUN_DIR"});
+    p.addOption({"iterations", "Train exactly N iterations (after --open: N more), then pause.", "N"});
+    p.addOption({"screenshot",
+                 "Write the window to FILE.png and exit with code 0: after --open and --iterations if given, else as "
+                 "soon as the window is up. Implies --no-settings and --no-autosave.",
+                 "FILE.png"});
+    p.addOption({"out", "Write a run directory for every run under DIR (default: the application data folder's runs/; "
+                        "none with --bench or --screenshot).", "DIR"});
     p.addOption({"no-run-dir", "Do not write run directories (progress.csv, events.jsonl)."});
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
@@ -52,8 +207,11 @@ int main(int argc, char** argv) {
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
     p.addOption({"no-autosave", "Neither autosave the run nor offer to restore an autosave."});
     p.process(app);
+    if (!p.positionalArguments().isEmpty()) return fail(QString("unexpected argument '%1'").arg(p.positionalArguments().first()));
 
     ui::StudioOptions opts;
+    Script script;
+    QString error;
     opts.env = p.value("env");
     if (!sim::makeEnvironment(opts.env.toStdString()))
         return fail(QString("unknown environment '%1' (known: %2)").arg(opts.env, QString::fromStdString(sim::knownEnvironmentIds())));
@@ -69,60 +227,44 @@ int main(int argc, char** argv) {
         if (!ok || n < 2) return fail("--steps-per-iteration must be an integer >= 2");
         opts.stepsPerIteration = n;
     }
-    int benchIterations = 0;
+    if (p.isSet("open")) {
+        script.openDir = p.value("open");
+        if (!QFileInfo(script.openDir).isDir())
+            return fail(QString("--open '%1': no such folder (a saved run is a NAME.trporun folder)").arg(script.openDir));
+    }
+    if (p.isSet("iterations")) {
+        const std::optional<int> n = positive(p, "iterations", &error);
+        if (!n) return fail(error);
+        script.iterations = *n;
+    }
+    if (p.isSet("screenshot")) {
+        script.screenshot = QDir::cleanPath(p.value("screenshot"));
+        if (const QString e = screenshotPathError(script.screenshot); !e.isEmpty()) return fail(e);
+        opts.useSettings = false;
+        opts.autosave = false;
+        if (!p.isSet("out")) opts.runDirBase.clear();
+    }
     if (p.isSet("bench")) {
-        bool ok = false;
-        benchIterations = p.value("bench").toInt(&ok);
-        if (!ok || benchIterations < 1) return fail("--bench needs a positive number of iterations");
+        if (p.isSet("open") || p.isSet("iterations") || p.isSet("screenshot"))
+            return fail("--bench cannot be combined with --open, --iterations or --screenshot");
+        const std::optional<int> n = positive(p, "bench", &error);
+        if (!n) return fail(error);
+        script.bench = *n;
         opts.env = "CartPole-v1";
         opts.useSettings = false;
         opts.autosave = false;
         if (!p.isSet("out")) opts.runDirBase.clear();
     }
+    script.start = p.isSet("start");
+    // a run autosaved by a session that crashed is offered once the window is up
+    script.offerRestore = opts.autosave && !p.isSet("no-restore") && script.openDir.isEmpty();
 
     ui::MainWindow window(opts);
     if (p.isSet("presentation")) window.setPresentationMode(true);
     window.show();
-    if (benchIterations == 0) {
-        // a run autosaved by a session that crashed: offer it once the window is up
-        if (opts.autosave && !p.isSet("no-restore"))
-            QTimer::singleShot(0, &window, [&window] { window.offerAutosaveRestore(); });
-        if (p.isSet("start"))
-            QObject::connect(&window, &ui::MainWindow::runReset, window.session(), &ui::TrainingSession::start,
-                             Qt::SingleShotConnection);
-        return app.exec();
-    }
-
-    // bench: start once the first (reset) trainer is ready; time from start to the Nth iteration
-    ui::EnvView* view = window.envView();
-    view->setSpeed(ui::EnvView::Speed::RealTime);
-    view->setFrameRateOverride(60);
-    QElapsedTimer clock;
-    std::int64_t stepsAtStart = 0;
-    int done = 0;
-    QObject::connect(&window, &ui::MainWindow::runReset, &window, [&] {
-        view->clearFrameTimes();
-        clock.start();
-        window.session()->start();
-    });
-    QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
-                     [&](const core::IterationStats& s) {
-                         if (done >= benchIterations || ++done < benchIterations) return; // the in-flight one after the pause too
-                         const double seconds = clock.nsecsElapsed() / 1e9;
-                         window.session()->pause();
-                         const std::vector<double>& frames = view->frameIntervals();
-                         std::printf("trpo-studio bench: %d iterations, %lld steps in %.2f s: %.0f training steps/s\n",
-                                     done, static_cast<long long>(s.envSteps - stepsAtStart), seconds,
-                                     (s.envSteps - stepsAtStart) / seconds);
-                         std::printf("viewer: %zu frames at 60 fps target, frame interval p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
-                                     frames.size(), percentile(frames, 0.5), percentile(frames, 0.95),
-                                     frames.empty() ? 0.0 : *std::max_element(frames.begin(), frames.end()));
-                         std::fflush(stdout);
-                         window.close();
-                     });
-    QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [&](const QString& msg) {
-        std::fprintf(stderr, "trpo-studio bench: %s\n", qPrintable(msg));
-        QCoreApplication::exit(1);
-    });
+    if (script.bench > 0)
+        runBench(window, script.bench);
+    else
+        runScript(window, script);
     return app.exec();
 }

@@ -7,12 +7,14 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSlider>
 #include <QVBoxLayout>
 #include <cmath>
 #include <limits>
+
+#include "sim/registry.h"
+#include "ui/run_history.h"
 
 namespace ui {
 
@@ -24,6 +26,13 @@ const QColor kBlue(0, 114, 178), kOrange(230, 159, 0), kGreen(0, 158, 115), kRed
     kSky(86, 180, 233), kPurple(204, 121, 167), kGrey(110, 110, 110);
 
 double opt(const std::optional<double>& v) { return v ? *v : kNaN; }
+
+std::optional<double> solvedThreshold(const std::string& envId) {
+    std::unique_ptr<sim::SimEnvironment> env = sim::makeEnvironment(envId);
+    return env ? env->spec().rewardThreshold : std::nullopt;
+}
+
+using Stats = core::IterationStats;
 
 QString shortKey(const std::string& key) {
     static const std::map<std::string, QString> names = {
@@ -68,36 +77,42 @@ QString PlotPanel::markerLabel(const core::ConfigEvent& e) {
     return QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
 }
 
-PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
+PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_history(history) {
     setObjectName("plotPanel");
     using S = PlotWidget::Style;
 
     m_return = new PlotWidget(tr("Episode return"), tr("return"));
-    m_return->addSeries({tr("min"), kBlue, S::BandLower, false});
-    m_return->addSeries({tr("max"), kBlue, S::BandUpper, false});
-    m_return->addSeries({tr("mean"), kBlue, S::Line, true});
+    m_return->addSeries({tr("min"), kBlue, S::BandLower, false}, [](const Stats& s) { return opt(s.returnMin); });
+    m_return->addSeries({tr("max"), kBlue, S::BandUpper, false}, [](const Stats& s) { return opt(s.returnMax); });
+    m_return->addSeries({tr("mean"), kBlue, S::Line, true}, [](const Stats& s) { return opt(s.returnMean); });
 
     m_kl = new PlotWidget(tr("Mean KL per update"), tr("KL"));
-    m_kl->addSeries({tr("KL of the step"), kOrange, S::Line, true});
-    m_kl->addSeries({tr("δ"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true});
+    m_kl->addSeries({tr("KL of the step"), kOrange, S::Line, true}, [](const Stats& s) { return s.klMean; });
+    m_kl->addSeries({tr("δ"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true}, [](const Stats& s) { return s.delta; });
 
     m_lineSearch = new PlotWidget(tr("Line-search backtracks"), tr("backtracks"));
-    m_lineSearch->addSeries({tr("backtracks"), QColor(170, 170, 170), S::Line, false});
-    m_lineSearch->addSeries({tr("accepted"), kGreen, S::Scatter, false, false, QCPScatterStyle::ssDisc});
-    m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross});
+    m_lineSearch->addSeries({tr("backtracks"), QColor(170, 170, 170), S::Line, false},
+                            [](const Stats& s) { return static_cast<double>(s.backtracks); });
+    m_lineSearch->addSeries({tr("accepted"), kGreen, S::Scatter, false, false, QCPScatterStyle::ssDisc},
+                            [](const Stats& s) { return s.accepted ? s.backtracks : kNaN; });
+    m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+                            [](const Stats& s) { return s.accepted ? kNaN : static_cast<double>(s.backtracks); });
 
     m_improvement = new PlotWidget(tr("Surrogate improvement"), tr("improvement"));
-    m_improvement->addSeries({tr("actual"), kBlue, S::Line, true});
-    m_improvement->addSeries({tr("expected"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true});
+    m_improvement->addSeries({tr("actual"), kBlue, S::Line, true}, [](const Stats& s) { return s.actualImprovement; });
+    m_improvement->addSeries({tr("expected"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true},
+                             [](const Stats& s) { return s.expectedImprovement; });
 
     m_entropy = new PlotWidget(tr("Entropy and policy std"), tr("entropy (nats)"));
-    m_entropy->addSeries({tr("entropy"), kPurple, S::Line, true});
-    m_entropy->addSeries({tr("std (mean)"), kSky, S::Line, true, true});
+    m_entropy->addSeries({tr("entropy"), kPurple, S::Line, true}, [](const Stats& s) { return s.entropy; });
+    m_entropy->addSeries({tr("std (mean)"), kSky, S::Line, true, true},
+                         [](const Stats& s) { return s.stdPerDim.empty() ? kNaN : s.stdMean; });
     m_entropy->setRightAxisLabel(tr("std"));
 
     m_value = new PlotWidget(tr("Value function"), tr("value loss"));
-    m_value->addSeries({tr("value loss"), kRed, S::Line, true});
-    m_value->addSeries({tr("explained variance"), kGreen, S::Line, true, true});
+    m_value->addSeries({tr("value loss"), kRed, S::Line, true}, [](const Stats& s) { return s.valueLossAfter; });
+    m_value->addSeries({tr("explained variance"), kGreen, S::Line, true, true},
+                       [](const Stats& s) { return s.explainedVarianceAfter; });
     m_value->setRightAxisLabel(tr("explained variance"));
     m_value->setLogY(true, false);
 
@@ -108,14 +123,23 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 
     // where an iteration's time goes (the phases of docs/algorithm.md), and the speed it adds up to
     m_speed = new PlotWidget(tr("Time per iteration"), tr("ms"));
-    m_speed->addSeries({tr("sampling"), kBlue, S::Line, true});
-    m_speed->addSeries({tr("CG"), kOrange, S::Line, true});
-    m_speed->addSeries({tr("critic"), kGreen, S::Line, true});
-    m_speed->addSeries({tr("other"), kPurple, S::Line, true});
-    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true});
+    m_speed->addSeries({tr("sampling"), kBlue, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsSampling; });
+    m_speed->addSeries({tr("CG"), kOrange, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsCg; });
+    m_speed->addSeries({tr("critic"), kGreen, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsValueFit; });
+    m_speed->addSeries({tr("other"), kPurple, S::Line, true}, [](const Stats& s) {
+        return 1e3 * (s.secondsAdvantages + s.secondsGradient + s.secondsLineSearch);
+    });
+    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true},
+                       [](const Stats& s) { return s.stepsPerSecond; });
     m_speed->setRightAxisLabel(tr("steps / s"));
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
+    for (PlotWidget* p : timePlots()) p->setHistory(m_history);
+    for (PlotWidget* p : m_plots) connect(p, &PlotWidget::exportFailed, this, &PlotPanel::exportFailed);
+    connect(m_history, &RunHistory::iterationAppended, this, &PlotPanel::onIterationAppended);
+    connect(m_history, &RunHistory::configEventsAppended, this, &PlotPanel::addMarkers);
+    connect(m_history, &RunHistory::reset, this, &PlotPanel::rebuild);
+    connect(m_history, &RunHistory::loaded, this, &PlotPanel::rebuild);
 
     // painting is the expensive part: one plot per 12 ms timer tick, so the viewer on the
     // same thread keeps its frame rate, and repaint cycles of all plots spaced so that
@@ -169,11 +193,7 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
         setXAxisMode(index == 0 ? XAxisMode::Iteration : XAxisMode::EnvSteps);
     });
     connect(m_smoothing, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
-    connect(exportButton, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Export all plots to"));
-        if (dir.isEmpty()) return;
-        if (!exportAll(dir)) QMessageBox::warning(this, tr("Export plots"), tr("Some plots could not be written to %1.").arg(dir));
-    });
+    connect(exportButton, &QPushButton::clicked, this, &PlotPanel::exportAllWithDialog);
 }
 
 std::vector<PlotWidget*> PlotPanel::timePlots() const {
@@ -183,33 +203,23 @@ std::vector<PlotWidget*> PlotPanel::timePlots() const {
     return out;
 }
 
-void PlotPanel::addIteration(const core::IterationStats& s) {
-    appendIteration(s);
-    queueReplots();
-}
-
-void PlotPanel::addIterations(const std::vector<core::IterationStats>& history) {
-    for (const core::IterationStats& s : history) appendIteration(s);
-    queueReplots();
-}
-
-void PlotPanel::appendIteration(const core::IterationStats& s) {
-    m_steps.push_back(s.envSteps);
-    const int it = s.iteration;
-    const std::int64_t st = s.envSteps;
-    m_return->appendSample(it, st, {opt(s.returnMin), opt(s.returnMax), opt(s.returnMean)});
-    m_kl->appendSample(it, st, {s.klMean, s.delta});
-    m_lineSearch->appendSample(it, st, {static_cast<double>(s.backtracks), s.accepted ? s.backtracks : kNaN,
-                                        s.accepted ? kNaN : static_cast<double>(s.backtracks)});
-    m_improvement->appendSample(it, st, {s.actualImprovement, s.expectedImprovement});
-    m_entropy->appendSample(it, st, {s.entropy, s.stdPerDim.empty() ? kNaN : s.stdMean});
-    m_value->appendSample(it, st, {s.valueLossAfter, s.explainedVarianceAfter});
-    m_speed->appendSample(it, st,
-                          {1e3 * s.secondsSampling, 1e3 * s.secondsCg, 1e3 * s.secondsValueFit,
-                           1e3 * (s.secondsAdvantages + s.secondsGradient + s.secondsLineSearch), s.stepsPerSecond});
+void PlotPanel::onIterationAppended(const core::IterationStats& s) {
+    for (PlotWidget* p : timePlots()) p->markStale();
     std::vector<double> x(s.cgResiduals.size());
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
     m_cg->setSeriesData(0, x, s.cgResiduals);
+    queueReplots();
+}
+
+void PlotPanel::rebuild() {
+    for (PlotWidget* p : m_plots) {
+        if (!p->isTimeSeries()) p->setSeriesData(0, {}, {});
+        p->clearData();
+    }
+    const std::optional<double> solved = solvedThreshold(m_history->config().env);
+    m_return->setHorizontalLine(solved, solved ? tr("solved %1").arg(*solved) : QString());
+    addMarkers(m_history->configEvents());
+    if (!m_history->isEmpty()) onIterationAppended(m_history->iterations().back());
 }
 
 void PlotPanel::queueReplots() {
@@ -218,25 +228,10 @@ void PlotPanel::queueReplots() {
     if (!m_replotTimer.isActive()) m_replotTimer.start();
 }
 
-void PlotPanel::addConfigEvents(const std::vector<core::ConfigEvent>& events) {
-    for (const core::ConfigEvent& e : events) {
-        // the change first applies in iteration e.iteration, i.e. after e.iteration - 1
-        const size_t before = static_cast<size_t>(std::max(0, e.iteration - 1));
-        const std::int64_t steps = before == 0 || m_steps.empty() ? 0 : m_steps[std::min(before, m_steps.size()) - 1];
-        for (PlotWidget* p : timePlots()) p->addMarker(e.iteration, steps, markerLabel(e));
-    }
-}
-
-void PlotPanel::clear() {
-    m_steps.clear();
-    for (PlotWidget* p : m_plots) {
-        if (!p->isTimeSeries()) p->setSeriesData(0, {}, {});
-        p->clearData();
-    }
-}
-
-void PlotPanel::setSolvedThreshold(std::optional<double> threshold) {
-    m_return->setHorizontalLine(threshold, threshold ? tr("solved %1").arg(*threshold) : QString());
+void PlotPanel::addMarkers(const std::vector<core::ConfigEvent>& events) {
+    // the change first applies in iteration e.iteration, i.e. after e.iteration - 1
+    for (const core::ConfigEvent& e : events)
+        for (PlotWidget* p : timePlots()) p->addMarker(e.iteration, m_history->envStepsBefore(e.iteration), markerLabel(e));
 }
 
 void PlotPanel::layoutPlots() {
@@ -277,6 +272,22 @@ void PlotPanel::setSmoothing(double weight) {
     if (m_smoothing->value() != v) m_smoothing->setValue(v);
     m_smoothingLabel->setText(QString::number(weight, 'f', 2));
     for (PlotWidget* p : timePlots()) p->setSmoothing(weight);
+}
+
+void PlotPanel::replotNow() {
+    for (PlotWidget* p : m_plots) {
+        p->refreshIfStale();
+        p->replot(QCustomPlot::rpImmediateRefresh);
+    }
+}
+
+void PlotPanel::exportAllWithDialog() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export all plots to"));
+    if (dir.isEmpty()) return;
+    if (exportAll(dir))
+        emit plotsExported(dir);
+    else
+        emit exportFailed(dir);
 }
 
 bool PlotPanel::exportAll(const QString& dir) {

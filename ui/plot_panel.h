@@ -1,5 +1,7 @@
 // PlotPanel: the live diagnostics of a run, one PlotWidget per quantity in a grid, with the
-// x-axis switch (iteration / environment steps), the smoothing slider and "export all".
+// x-axis switch (iteration / environment steps), the smoothing slider and "export all". It
+// follows the run's RunHistory (appended, reset, loaded) and keeps no copy of it: the plots
+// read their samples from it when they rebuild their display data.
 #pragma once
 
 #include <QElapsedTimer>
@@ -18,23 +20,23 @@ class QGridLayout;
 
 namespace ui {
 
+class RunHistory;
+
 class PlotPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit PlotPanel(QWidget* parent = nullptr);
+    explicit PlotPanel(RunHistory* history, QWidget* parent = nullptr);
 
-    void addIteration(const core::IterationStats& s);
-    // many iterations at once (an opened run): one refresh at the end
-    void addIterations(const std::vector<core::IterationStats>& history);
-    void addConfigEvents(const std::vector<core::ConfigEvent>& events);
-    void clear();
-    void setSolvedThreshold(std::optional<double> threshold);
     // presentation mode: large type, thick lines, and only the four main plots (2 x 2)
     void setPresentation(bool on);
     void setXAxisMode(XAxisMode mode);
     void setSmoothing(double weight);
     // writes <dir>/<plot>.png and .pdf for every plot; false if any failed
     bool exportAll(const QString& dir);
+    // every plot rebuilt and repainted now (a screenshot), not on the paced repaint cycle
+    void replotNow();
+    // asks for a folder, then exportAll: plotsExported or exportFailed follows
+    void exportAllWithDialog();
 
     // every plot, and the ones whose x axis is the iteration (all but the CG residual plot)
     const std::vector<PlotWidget*>& plots() const { return m_plots; }
@@ -42,11 +44,15 @@ public:
     PlotWidget* returnPlot() const { return m_return; }
     PlotWidget* klPlot() const { return m_kl; }
     PlotWidget* cgPlot() const { return m_cg; }
-    int iterationCount() const { return static_cast<int>(m_steps.size()); }
     XAxisMode xAxisMode() const { return m_xMode; }
     double smoothing() const { return m_smoothingWeight; }
 
     static QString markerLabel(const core::ConfigEvent& e);
+
+signals:
+    void plotsExported(const QString& dir);
+    // "Export all" could not write every plot to the folder, or a plot's own export its file
+    void exportFailed(const QString& where);
 
 public slots:
     // the viewer painted a frame: the next plot repaint goes now, right after it, so it
@@ -56,9 +62,12 @@ public slots:
 private:
     void layoutPlots();
     void paintSlice(); // one plot of the current repaint cycle
-    void appendIteration(const core::IterationStats& s);
+    void onIterationAppended(const core::IterationStats& s);
+    void addMarkers(const std::vector<core::ConfigEvent>& events);
+    void rebuild(); // after a reset or a load: everything from the history
     void queueReplots();
 
+    RunHistory* m_history;
     PlotWidget* m_return = nullptr;
     PlotWidget* m_kl = nullptr;
     PlotWidget* m_lineSearch = nullptr;
@@ -71,7 +80,6 @@ private:
     QGridLayout* m_grid = nullptr;
     QLabel* m_hint = nullptr;
     bool m_presentation = false;
-    std::vector<std::int64_t> m_steps; // env steps after each iteration (index = iteration - 1)
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames
     QTimer m_replotTimer;

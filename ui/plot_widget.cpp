@@ -4,10 +4,12 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
-#include <QMessageBox>
 #include <QToolTip>
 #include <cmath>
 #include <limits>
+
+#include "ui/plot_display.h"
+#include "ui/run_history.h"
 
 namespace ui {
 
@@ -49,7 +51,12 @@ PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSer
     applyPens();
 }
 
-int PlotWidget::addSeries(const SeriesSpec& spec) {
+void PlotWidget::setHistory(const RunHistory* history) {
+    m_history = history;
+    m_stale = true;
+}
+
+int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     QCPAxis* valueAxis = spec.rightAxis ? yAxis2 : yAxis;
     if (spec.rightAxis) {
         yAxis2->setVisible(true);
@@ -57,6 +64,7 @@ int PlotWidget::addSeries(const SeriesSpec& spec) {
     }
     Series s;
     s.spec = spec;
+    s.value = std::move(value);
     if (m_timeSeries && spec.smooth && (spec.style == Style::Line || spec.style == Style::Step)) {
         s.rawGraph = addGraph(xAxis, valueAxis);
         s.rawGraph->removeFromLegend();
@@ -145,11 +153,16 @@ void PlotWidget::setHorizontalLine(std::optional<double> y, const QString& label
     refresh();
 }
 
-void PlotWidget::appendSample(int iteration, std::int64_t envSteps, const std::vector<double>& values) {
-    m_iterations.push_back(iteration);
-    m_steps.push_back(envSteps);
-    for (size_t i = 0; i < m_series.size(); ++i) m_series[i].values.push_back(i < values.size() ? values[i] : kNaN);
-    m_stale = true;
+int PlotWidget::sampleCount() const { return m_timeSeries && m_history ? m_history->size() : 0; }
+
+std::vector<double> PlotWidget::rawValues(int series) const {
+    const Series& s = m_series.at(static_cast<size_t>(series));
+    if (!m_timeSeries) return s.values;
+    std::vector<double> v;
+    if (!m_history || !s.value) return v;
+    v.reserve(m_history->iterations().size());
+    for (const core::IterationStats& it : m_history->iterations()) v.push_back(s.value(it));
+    return v;
 }
 
 void PlotWidget::setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y) {
@@ -181,8 +194,6 @@ void PlotWidget::addMarker(int iteration, std::int64_t envSteps, const QString& 
 }
 
 void PlotWidget::clearData() {
-    m_iterations.clear();
-    m_steps.clear();
     for (Series& s : m_series) {
         s.values.clear();
         s.graph->data()->clear();
@@ -265,75 +276,29 @@ void PlotWidget::applyPens() {
     }
 }
 
-double PlotWidget::xOf(size_t i) const {
-    return m_xMode == XAxisMode::Iteration ? static_cast<double>(m_iterations[i]) : static_cast<double>(m_steps[i]);
-}
-
-void PlotWidget::buildDisplay(const std::vector<double>& xs, const std::vector<double>& ys, bool smooth, bool dropNaN,
-                              QVector<QCPGraphData>& out) const {
-    out.clear();
-    const size_t n = std::min(xs.size(), ys.size());
-    std::vector<double> y(ys.begin(), ys.begin() + static_cast<std::ptrdiff_t>(n));
-    if (smooth && m_smoothing > 0) {
-        // debiased exponential moving average (TensorBoard's smoothing)
-        double ema = 0, wk = 1;
-        for (double& v : y) {
-            if (!std::isfinite(v)) continue;
-            ema = m_smoothing * ema + (1 - m_smoothing) * v;
-            wk *= m_smoothing;
-            v = ema / (1 - wk);
-        }
-    }
-    if (n <= static_cast<size_t>(kMaxDisplayPoints)) {
-        out.reserve(static_cast<int>(n));
-        for (size_t i = 0; i < n; ++i) {
-            if (!std::isfinite(y[i]) && dropNaN) continue;
-            out.push_back({xs[i], std::isfinite(y[i]) ? y[i] : kNaN});
-        }
-        return;
-    }
-    // min/max decimation: two points per bucket keep the envelope of the full data
-    const size_t buckets = kMaxDisplayPoints / 2;
-    const size_t per = (n + buckets - 1) / buckets;
-    out.reserve(static_cast<int>(2 * buckets + 2));
-    for (size_t start = 0; start < n; start += per) {
-        const size_t end = std::min(n, start + per);
-        size_t lo = n, hi = n;
-        for (size_t i = start; i < end; ++i) {
-            if (!std::isfinite(y[i])) continue;
-            if (lo == n || y[i] < y[lo]) lo = i;
-            if (hi == n || y[i] > y[hi]) hi = i;
-        }
-        if (lo == n) {
-            if (!dropNaN) out.push_back({xs[start], kNaN});
-            continue;
-        }
-        const size_t a = std::min(lo, hi), b = std::max(lo, hi);
-        out.push_back({xs[a], y[a]});
-        if (b != a) out.push_back({xs[b], y[b]});
-    }
-}
-
 void PlotWidget::refresh(bool queueReplot) {
     m_stale = false;
     if (m_timeSeries) {
-        std::vector<double> xs(m_iterations.size());
-        for (size_t i = 0; i < xs.size(); ++i) xs[i] = xOf(i);
+        static const std::vector<core::IterationStats> kNone;
+        const std::vector<core::IterationStats>& h = m_history ? m_history->iterations() : kNone;
+        std::vector<double> xs(h.size()), v(h.size());
+        for (size_t i = 0; i < xs.size(); ++i)
+            xs[i] = m_xMode == XAxisMode::Iteration ? static_cast<double>(h[i].iteration) : static_cast<double>(h[i].envSteps);
         QVector<QCPGraphData> d;
         for (Series& s : m_series) {
             const bool log = s.spec.rightAxis ? m_logRight : m_logLeft;
-            std::vector<double> v = s.values;
-            if (log)
-                for (double& x : v)
-                    if (!(x > 0)) x = kNaN;
+            for (size_t i = 0; i < h.size(); ++i) {
+                const double x = s.value ? s.value(h[i]) : kNaN;
+                v[i] = log && !(x > 0) ? kNaN : x;
+            }
             const bool scatter = s.spec.style == Style::Scatter;
-            buildDisplay(xs, v, s.spec.smooth, scatter, d);
+            buildDisplay(xs, v, s.spec.smooth ? m_smoothing : 0.0, scatter, kMaxDisplayPoints, d);
             s.graph->data()->set(d, true);
             if (s.rawGraph) {
                 const bool showRaw = m_smoothing > 0;
                 s.rawGraph->setVisible(showRaw);
                 if (showRaw) {
-                    buildDisplay(xs, v, false, false, d);
+                    buildDisplay(xs, v, 0.0, false, kMaxDisplayPoints, d);
                     s.rawGraph->data()->set(d, true);
                 } else {
                     s.rawGraph->data()->clear();
@@ -494,7 +459,7 @@ void PlotWidget::exportWithDialog() {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), base.toLower() + ".png",
                                                       tr("PNG image (*.png);;PDF document (*.pdf)"));
     if (path.isEmpty()) return;
-    if (!exportTo(path)) QMessageBox::warning(this, tr("Export plot"), tr("Could not write %1.").arg(path));
+    if (!exportTo(path)) emit exportFailed(path);
 }
 
 bool PlotWidget::exportTo(const QString& path) {

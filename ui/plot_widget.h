@@ -1,17 +1,25 @@
-// PlotWidget: one live QCustomPlot chart. Time-series plots keep every sample in their own
-// arrays (x by iteration and by environment steps), and rebuild a decimated, optionally
-// EMA-smoothed copy for display; nothing is ever dropped. Hyperparameter changes appear as
-// labelled vertical markers. Hover shows the nearest value; right click exports PNG/PDF.
+// PlotWidget: one live QCustomPlot chart. Time-series plots read their samples from the run's
+// RunHistory (one value function per series, x by iteration or by environment steps) and
+// keep only the decimated, optionally EMA-smoothed display data they build from it; nothing
+// is ever dropped. Hyperparameter changes appear as labelled vertical markers. Hover shows
+// the nearest value; right click exports PNG/PDF.
 #pragma once
 
 #include <QColor>
 #include <QString>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <qcustomplot.h>
 #include <vector>
 
+namespace core {
+struct IterationStats;
+}
+
 namespace ui {
+
+class RunHistory;
 
 enum class XAxisMode { Iteration, EnvSteps };
 
@@ -29,17 +37,22 @@ public:
         bool dashed = false;
     };
 
+    // a time series' sample of one iteration (NaN = missing)
+    using ValueFn = std::function<double(const core::IterationStats&)>;
+
     // timeSeries = false: a plain chart whose data is replaced wholesale (setSeriesData)
     PlotWidget(const QString& title, const QString& yLabel, bool timeSeries = true, QWidget* parent = nullptr);
 
-    int addSeries(const SeriesSpec& spec);
+    // time series: the history the samples are read from (not owned; may be null)
+    void setHistory(const RunHistory* history);
+    int addSeries(const SeriesSpec& spec, ValueFn value = {});
     void setRightAxisLabel(const QString& label);
     void setLogY(bool left, bool right = false);
     // a horizontal reference line (the solved threshold); nullopt removes it
     void setHorizontalLine(std::optional<double> y, const QString& label);
 
-    // time series: one value per series (NaN = missing at this iteration)
-    void appendSample(int iteration, std::int64_t envSteps, const std::vector<double>& values);
+    // time series: the history has grown; the display is rebuilt before the next paint
+    void markStale() { m_stale = true; }
     // non-time charts: replace series data (the caller replots)
     void setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y);
     void addMarker(int iteration, std::int64_t envSteps, const QString& label);
@@ -58,16 +71,21 @@ public:
 
     bool isTimeSeries() const { return m_timeSeries; }
     QString title() const { return m_title; }
-    int sampleCount() const { return static_cast<int>(m_iterations.size()); }
+    int sampleCount() const;
     int seriesCount() const { return static_cast<int>(m_series.size()); }
     // points shown by the first series' graph
     int pointCount() const;
     int markerCount() const { return static_cast<int>(m_markers.size()); }
-    const std::vector<double>& rawValues(int series) const { return m_series.at(static_cast<size_t>(series)).values; }
+    // every sample of a series (time series: one per iteration of the history)
+    std::vector<double> rawValues(int series) const;
     // writes PNG or PDF by the file suffix; false on failure
     bool exportTo(const QString& path);
 
     static constexpr int kMaxDisplayPoints = 2000;
+
+signals:
+    // the right-click export could not write path
+    void exportFailed(const QString& path);
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
@@ -81,7 +99,8 @@ private:
         SeriesSpec spec;
         QCPGraph* graph = nullptr;
         QCPGraph* rawGraph = nullptr; // faded raw data under a smoothed line
-        std::vector<double> values;
+        ValueFn value;                // time series
+        std::vector<double> values;   // plain charts: the data last set
     };
     struct Marker {
         int iteration;
@@ -90,9 +109,6 @@ private:
         QCPItemStraightLine* line;
         QCPItemText* text;
     };
-    double xOf(size_t i) const;
-    void buildDisplay(const std::vector<double>& xs, const std::vector<double>& ys, bool smooth, bool dropNaN,
-                      QVector<QCPGraphData>& out) const;
     void placeMarkers();
     void applyPens();
     void rescale();
@@ -102,8 +118,7 @@ private:
     bool m_timeSeries;
     QCPTextElement* m_titleElement = nullptr;
     std::vector<Series> m_series;
-    std::vector<int> m_iterations;
-    std::vector<std::int64_t> m_steps;
+    const RunHistory* m_history = nullptr;
     std::vector<Marker> m_markers;
     QCPItemStraightLine* m_hLine = nullptr;
     QCPItemText* m_hLineText = nullptr;

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <nlohmann/json.hpp>
@@ -33,7 +34,6 @@ TrainingWorker::~TrainingWorker() = default;
 void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase) {
     m_trainer.reset();
     m_run.reset();
-    m_history.clear();
     try {
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
         QString runDir;
@@ -81,7 +81,6 @@ bool TrainingWorker::iterateOnce() {
     }
     try {
         const core::IterationStats s = m_trainer->iterate();
-        m_history.push_back(s);
         if (m_run) m_run->appendIteration(s);
         emit iterationFinished(s);
         emit snapshotReady(m_trainer->snapshot());
@@ -112,7 +111,6 @@ RunStatePtr TrainingWorker::captureState() const {
     auto st = std::make_shared<RunState>();
     st->config = m_trainer->config();
     st->checkpoint = m_trainer->saveState();
-    st->history = m_history;
     st->events = m_trainer->configEvents();
     st->iteration = m_trainer->iteration();
     st->envSteps = m_trainer->envSteps();
@@ -136,7 +134,6 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
         // commit: the previous trainer (and its run directory) goes
         m_trainer = std::move(trainer);
         m_run.reset();
-        m_history = state->history;
         // with a run directory base, the opened run goes on in a new run directory that
         // starts with its history
         QString runDir;
@@ -146,7 +143,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run = std::make_unique<run::RunStore>(
                     run::RunStore::create(dir.toStdString(), m_trainer->config(), "trpo-studio"));
                 for (const core::ConfigEvent& e : m_trainer->configEvents()) m_run->appendEvent(run::hyperparameterEvent(e));
-                for (const core::IterationStats& s : m_history) m_run->appendIteration(s);
+                for (const core::IterationStats& s : state->history) m_run->appendIteration(s);
                 m_run->appendEvent({m_trainer->iteration(), run::Opened{state->source.toStdString()}});
                 m_run->saveCheckpoint(*m_trainer);
                 runDir = dir;
@@ -273,6 +270,8 @@ RunStatePtr TrainingSession::captureStateNow() {
     pause();
     RunStatePtr st;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, &st] { st = w->captureState(); }, Qt::BlockingQueuedConnection);
+    // the worker's signals of the iterations before the capture are queued here still
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
     return st;
 }
 

@@ -32,7 +32,9 @@ public:
     void startLoop();
     void stepOnce();
     void applyConfig(const core::TrpoConfig& cfg);
-    // the whole run as a value (config, checkpoint bytes, history, events); null without a trainer
+    // the trainer's state as a value (config, checkpoint bytes, events, iteration, policy);
+    // null without a trainer. The iteration history is not in it: the UI's RunHistory holds
+    // it (every iteration this worker emitted before the state).
     RunStatePtr captureState() const;
     // replaces the trainer by one restored from state (keeps the current one on any error);
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
@@ -60,7 +62,6 @@ private:
     bool m_loopActive = false;
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
-    std::vector<core::IterationStats> m_history; // every iteration of the current trainer
     std::unique_ptr<run::RunStore> m_run;
 };
 
@@ -82,6 +83,7 @@ public:
     // follows (state null when there is no trainer). Returns the request id.
     int requestState();
     // the same, waiting for the worker (pauses first; used when closing). Null if shut down.
+    // The iterations the worker finished before it are delivered (iterationFinished) first.
     RunStatePtr captureStateNow();
     // restores a saved run (see readRun): runLoaded with the restored run, or loadFailed with
     // the reason and the current run untouched (it keeps running if it was)

@@ -1,7 +1,11 @@
 // trpo-train as a user runs it: bad flags, out-of-range values and broken config files give
 // a message naming the problem and exit code 2; a short run writes the run directory and
-// --resume continues it.
+// --resume continues it. trpo-studio's command line (offscreen): --screenshot writes a PNG of
+// the window right away or after --iterations, and bad paths give exit code 2 and their name.
+#include <QDir>
 #include <QProcess>
+#include <QRegularExpression>
+#include <QSize>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -10,13 +14,36 @@ struct Result {
     int code;
     QString out, err;
 };
-Result run(const QStringList& args) {
+Result run(const QStringList& args, const QString& exe = TRPO_TRAIN_EXE) {
     QProcess p;
-    p.start(TRPO_TRAIN_EXE, args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    p.setProcessEnvironment(env);
+    p.start(exe, args);
     if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(),
             p.readAllStandardError()};
 }
+#ifdef TRPO_STUDIO_EXE
+Result runStudio(const QStringList& args) { return run(args, TRPO_STUDIO_EXE); }
+
+// the width and height in a PNG's header; empty if the bytes are not a PNG
+QSize pngSize(const QByteArray& b) {
+    const QByteArray signature("\x89PNG\r\n\x1a\n", 8);
+    if (b.size() < 33 || !b.startsWith(signature) || b.mid(12, 4) != "IHDR") return {};
+    auto be32 = [&b](int at) {
+        return int((uchar(b[at]) << 24) | (uchar(b[at + 1]) << 16) | (uchar(b[at + 2]) << 8) | uchar(b[at + 3]));
+    };
+    return QSize(be32(16), be32(20));
+}
+
+// the size and the iteration trpo-studio reports for the window it wrote:
+// "wrote FILE (WxH), iteration K"
+QRegularExpressionMatch reported(const QString& out) {
+    return QRegularExpression(R"(wrote .* \((\d+)x(\d+)\), iteration (\d+))").match(out);
+}
+#endif
+
 } // namespace
 
 class TestCli : public QObject {
@@ -112,6 +139,62 @@ private slots:
         QCOMPARE(r.code, 0);
         QVERIFY(r.out.contains("--delta") && r.out.contains("--target-return"));
     }
+
+#ifdef TRPO_STUDIO_EXE
+    void studioBadInput_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("open missing") << QStringList{"--open", "/nonexistent/first.trporun"} << "/nonexistent/first.trporun";
+        QTest::newRow("open a file") << QStringList{"--open", TRPO_TEST_SOURCE_DIR "/README.md"} << "README.md";
+        QTest::newRow("screenshot folder missing") << QStringList{"--screenshot", "/nonexistent-dir/shot.png"}
+                                                   << "/nonexistent-dir";
+        QTest::newRow("screenshot not png") << QStringList{"--screenshot", QDir::tempPath() + "/shot.jpg"} << ".png";
+        QTest::newRow("iterations zero") << QStringList{"--iterations", "0"} << "iterations";
+        QTest::newRow("iterations text") << QStringList{"--iterations", "many"} << "many";
+        QTest::newRow("bench and screenshot") << QStringList{"--bench", "2", "--screenshot", QDir::tempPath() + "/s.png"}
+                                              << "bench";
+        QTest::newRow("unknown env") << QStringList{"--env", "NoSuchEnv-v0"} << "NoSuchEnv-v0";
+        QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
+    }
+    void studioBadInput() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        const Result r = runStudio(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+    }
+
+    void studioScreenshot_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("iteration");
+        QTest::newRow("right away") << QStringList{} << 0;
+        QTest::newRow("after iterations") << QStringList{"--steps-per-iteration", "256", "--iterations", "3"} << 3;
+    }
+    void studioScreenshot() {
+        QFETCH(QStringList, args);
+        QFETCH(int, iteration);
+        QTemporaryDir dir;
+        const QString shot = dir.filePath("window.png");
+        const Result r = runStudio(args + QStringList{"--screenshot", shot});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile f(shot);
+        QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(shot));
+        const QSize size = pngSize(f.readAll());
+        QVERIFY2(size.isValid(), "not a PNG");
+        const QRegularExpressionMatch m = reported(r.out);
+        QVERIFY2(m.hasMatch(), qPrintable(r.out));
+        QCOMPARE(size, QSize(m.captured(1).toInt(), m.captured(2).toInt())); // the window's size
+        QCOMPARE(m.captured(3).toInt(), iteration);
+        QVERIFY2(size.width() >= 800 && size.height() >= 500, qPrintable(r.out));
+    }
+
+    void studioHelp() {
+        const Result r = runStudio({"--help"});
+        QCOMPARE(r.code, 0);
+        for (const char* flag : {"--open", "--screenshot", "--iterations", "RUN_DIR", "FILE.png"})
+            QVERIFY2(r.out.contains(flag), flag);
+    }
+#endif
 };
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -5,8 +5,13 @@
 #include <QApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileDialog>
 #include <QFileInfo>
+#include <QImage>
+#include <QProcess>
+#include <QTimer>
 #include <QLabel>
+#include <QLineEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -24,6 +29,8 @@
 #include "ui/hyperparameter_panel.h"
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
+#include "ui/run_controller.h"
+#include "ui/run_history.h"
 #include "ui/run_file.h"
 #include "ui/training_session.h"
 
@@ -129,6 +136,23 @@ void copyDir(const QString& from, const QString& to) {
     fs::copy(from.toStdString(), to.toStdString(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
+// answers the next file dialog with path as soon as it appears (gives up after 3 s)
+void answerFileDialog(const QString& path) {
+    auto* timer = new QTimer;
+    timer->setInterval(20);
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, path, ticks = 0]() mutable {
+        auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
+        if (!dialog && ++ticks < 150) return;
+        timer->stop();
+        timer->deleteLater();
+        if (!dialog) return;
+        dialog->selectFile(path); // the folder; the name typed below, as a user would
+        if (auto* name = dialog->findChild<QLineEdit*>("fileNameEdit")) name->setText(QFileInfo(path).fileName());
+        static_cast<QDialog*>(dialog)->accept(); // QFileDialog::accept, which checks the selection
+    });
+    timer->start();
+}
+
 // collects the messages the window would have shown in dialogs
 struct Messages {
     QStringList texts;
@@ -162,8 +186,8 @@ private slots:
         stepIterations(a, 2);
         QCOMPARE(a.iterationCount(), 4);
 
-        QSignalSpy saved(&a, &MainWindow::runSaved);
-        a.saveRun(runPath);
+        QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+        a.runs()->saveRun(runPath);
         QVERIFY(saved.wait(10000));
         for (const char* f : {"manifest.json", "config.json", "progress.csv", "events.jsonl", "history.jsonl", "policy.json",
                               "checkpoints/latest.ckpt"})
@@ -181,12 +205,12 @@ private slots:
         QVERIFY(waitForRun(b));
         Messages msgs;
         msgs.attach(b);
-        QSignalSpy opened(&b, &MainWindow::runOpened);
-        QVERIFY(b.openRun(runPath));
+        QSignalSpy opened(b.runs(), &ui::RunController::runOpened);
+        QVERIFY(b.runs()->openRun(runPath));
         QVERIFY(opened.wait(10000));
         QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
         QCOMPARE(b.iterationCount(), 4);
-        QCOMPARE(b.history().size(), size_t(4));
+        QCOMPARE(b.history()->iterations().size(), size_t(4));
         QString why;
         QVERIFY2(samePlots(before, plotContents(b), &why), qPrintable(why));
         for (ui::PlotWidget* p : b.plotPanel()->timePlots()) QCOMPARE(p->markerCount(), 1);
@@ -202,14 +226,14 @@ private slots:
                  QString::fromStdString(core::statsToJson(nextA, false).dump()));
 
         // saving again over the same directory replaces it completely
-        a.saveRun(runPath);
+        a.runs()->saveRun(runPath);
         QVERIFY(saved.wait(10000));
         QVERIFY(!QFileInfo::exists(runPath + ".old") && !QFileInfo::exists(runPath + ".saving"));
         QCOMPARE(ui::readRun(runPath.toStdString()).iteration, 5);
         // a directory that is not a saved run is never overwritten
         QDir(tmp.path()).mkpath("other/stuff");
         a.setMessageHook([&](const QString&, const QString& text) { msgs.texts << text; });
-        a.saveRun(tmp.filePath("other"));
+        a.runs()->saveRun(tmp.filePath("other"));
         QTRY_VERIFY_WITH_TIMEOUT(!msgs.texts.isEmpty(), 10000);
         QVERIFY2(msgs.texts.last().contains("does not hold a saved run"), qPrintable(msgs.texts.last()));
         QVERIFY(QFileInfo::exists(tmp.filePath("other/stuff")));
@@ -222,20 +246,95 @@ private slots:
         QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, 6);
     }
 
+    // File → Save run and File → Open run, answered in their file dialogs: the opened run's
+    // history arrives in RunHistory once (loaded, no appends) and fills the plots from there
+    void saveAndOpenThroughTheFileMenu() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("menu.trporun");
+        MainWindow a(fastOptions(tmp.filePath("autosave-a")));
+        QVERIFY(waitForRun(a));
+        Messages msgs;
+        msgs.attach(a);
+        stepIterations(a, 3);
+        QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+        answerFileDialog(runPath);
+        a.saveRunAction()->trigger();
+        QVERIFY(saved.count() > 0 || saved.wait(10000));
+        QCOMPARE(saved.at(0).at(0).toString(), runPath);
+        const PlotContents before = plotContents(a);
+
+        MainWindow b(fastOptions(tmp.filePath("autosave-b")));
+        QVERIFY(waitForRun(b));
+        msgs.attach(b);
+        stepIterations(b, 1);
+        QSignalSpy loaded(b.history(), &ui::RunHistory::loaded);
+        QSignalSpy appended(b.history(), &ui::RunHistory::iterationAppended);
+        QSignalSpy opened(b.runs(), &ui::RunController::runOpened);
+        answerFileDialog(runPath);
+        b.openRunAction()->trigger();
+        QVERIFY(opened.count() > 0 || opened.wait(10000));
+        QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
+        QCOMPARE(loaded.count(), 1);
+        QCOMPARE(appended.count(), 0);
+        QCOMPARE(b.history()->size(), 3);
+        QCOMPARE(b.history()->source(), runPath);
+        QCOMPARE(core::statsToJson(b.history()->iterations().back(), false).dump(),
+                 core::statsToJson(a.history()->iterations().back(), false).dump());
+        QString why;
+        QVERIFY2(samePlots(before, plotContents(b), &why), qPrintable(why));
+        QCOMPARE(b.findChild<QLabel*>("statusIteration")->text(), QString("Iteration 3"));
+        QCOMPARE(stepIterations(b, 1).iteration, 4);
+        QCOMPARE(b.history()->size(), 4);
+    }
+
+    // trpo-studio --open RUN_DIR --screenshot FILE.png: the same run, opened from the command line
+    void openFromTheCommandLine() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("cli.trporun");
+        {
+            MainWindow a(fastOptions(tmp.filePath("autosave")));
+            QVERIFY(waitForRun(a));
+            stepIterations(a, 2);
+            QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+            a.runs()->saveRun(runPath);
+            QVERIFY(saved.wait(10000));
+        }
+        auto studio = [](const QStringList& args) {
+            QProcess p;
+            p.start(TRPO_STUDIO_EXE, args);
+            if (!p.waitForFinished(120000)) return std::make_pair(-1, QString("timeout"));
+            return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()));
+        };
+        const QString shot = tmp.filePath("opened.png");
+        auto [code, out] = studio({"--open", runPath, "--screenshot", shot});
+        QVERIFY2(code == 0, qPrintable(out));
+        QVERIFY2(out.contains("iteration 2"), qPrintable(out)); // the saved run's
+        QVERIFY2(QImage(shot).width() > 0, qPrintable(out));
+        // more iterations after opening: the saved run goes on from where it stopped
+        std::tie(code, out) = studio({"--open", runPath, "--iterations", "2", "--screenshot", shot});
+        QVERIFY2(code == 0, qPrintable(out));
+        QVERIFY2(out.contains("iteration 4"), qPrintable(out));
+        // a folder that is not a saved run: exit code 2 and the folder's name
+        QDir(tmp.path()).mkpath("not-a-run");
+        std::tie(code, out) = studio({"--open", tmp.filePath("not-a-run"), "--screenshot", shot});
+        QCOMPARE(code, 2);
+        QVERIFY2(out.contains(tmp.filePath("not-a-run")), qPrintable(out));
+    }
+
     void openWhileRunningStopsAndRestores() {
         QTemporaryDir tmp;
         const QString runPath = tmp.filePath("r.trporun");
         MainWindow w(fastOptions(tmp.filePath("autosave")));
         QVERIFY(waitForRun(w));
         stepIterations(w, 3);
-        QSignalSpy saved(&w, &MainWindow::runSaved);
-        w.saveRun(runPath);
+        QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
+        w.runs()->saveRun(runPath);
         QVERIFY(saved.wait(10000));
         QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
         w.startAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
-        QSignalSpy opened(&w, &MainWindow::runOpened);
-        QVERIFY(w.openRun(runPath));
+        QSignalSpy opened(w.runs(), &ui::RunController::runOpened);
+        QVERIFY(w.runs()->openRun(runPath));
         QVERIFY(opened.wait(10000));
         QVERIFY(!w.session()->isRunning());
         QTest::qWait(400);
@@ -252,8 +351,8 @@ private slots:
             MainWindow a(fastOptions(tmp.filePath("autosave")));
             QVERIFY(waitForRun(a));
             stepIterations(a, 3);
-            QSignalSpy saved(&a, &MainWindow::runSaved);
-            a.saveRun(runPath);
+            QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+            a.runs()->saveRun(runPath);
             QVERIFY(saved.wait(10000));
         }
         ui::StudioOptions o = fastOptions(tmp.filePath("autosave"));
@@ -261,8 +360,8 @@ private slots:
         MainWindow w(o);
         QVERIFY(waitForRun(w));
         const QString first = w.session()->runDirectory();
-        QSignalSpy opened(&w, &MainWindow::runOpened);
-        QVERIFY(w.openRun(runPath));
+        QSignalSpy opened(w.runs(), &ui::RunController::runOpened);
+        QVERIFY(w.runs()->openRun(runPath));
         QVERIFY(opened.wait(10000));
         const QString dir = w.session()->runDirectory();
         QVERIFY(!dir.isEmpty() && dir != first && dir.startsWith(tmp.filePath("runs")));
@@ -280,8 +379,8 @@ private slots:
         msgs.attach(w);
         stepIterations(w, 2);
         const QString json = tmp.filePath("policy.json");
-        QSignalSpy exported(&w, &MainWindow::policyExported);
-        w.exportPolicy(json);
+        QSignalSpy exported(w.runs(), &ui::RunController::policyExported);
+        w.runs()->exportPolicy(json);
         QVERIFY(exported.wait(10000));
         const core::SnapshotPtr file = core::policyFromJson(core::readFileText(json.toStdString()));
         QCOMPARE(file->envId, std::string("CartPole-v1"));
@@ -303,9 +402,9 @@ private slots:
 
         // a policy of another environment: training pauses, the viewer switches and plays the file
         QSignalSpy stopped(w.session(), &TrainingSession::loopStopped);
-        QVERIFY(w.watchPolicy(acroJson));
+        QVERIFY(w.runs()->watchPolicy(acroJson));
         QVERIFY(!w.session()->isRunning());
-        QVERIFY(w.isWatching());
+        QVERIFY(w.runs()->isWatching());
         QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
         QVERIFY(w.watchBanner()->isVisible());
         QVERIFY(w.watchBanner()->text().contains("acrobot.json"));
@@ -320,19 +419,19 @@ private slots:
         QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
 
         // the run's own exported policy (same environment)
-        QVERIFY(w.watchPolicy(json));
+        QVERIFY(w.runs()->watchPolicy(json));
         QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
         QVERIFY(w.envView()->snapshot()->theta.isApprox(file->theta));
-        QCOMPARE(w.watchedFile(), json);
+        QCOMPARE(w.runs()->watchedFile(), json);
 
         // a checkpoint plays too
-        QVERIFY(w.watchPolicy(acroCkpt));
+        QVERIFY(w.runs()->watchPolicy(acroCkpt));
         QCOMPARE(w.envView()->environmentId(), QString("Acrobot-v1"));
         QVERIFY(w.envView()->snapshot()->theta.isApprox(t.snapshot()->theta));
 
         // Start leaves watch mode cleanly and trains on
         w.startAction()->trigger();
-        QVERIFY(!w.isWatching());
+        QVERIFY(!w.runs()->isWatching());
         QVERIFY(!w.watchBanner()->isVisible());
         QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
         iterations.clear();
@@ -341,20 +440,20 @@ private slots:
         w.pauseAction()->trigger();
 
         // Reset leaves it too
-        QVERIFY(w.watchPolicy(acroCkpt));
+        QVERIFY(w.runs()->watchPolicy(acroCkpt));
         QSignalSpy resets(&w, &MainWindow::runReset);
         w.resetAction()->trigger();
-        QVERIFY(!w.isWatching());
+        QVERIFY(!w.runs()->isWatching());
         QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
         QVERIFY(resets.wait(10000));
 
         if (ui::onnxAvailable()) {
             stepIterations(w, 1);
             const QString onnx = tmp.filePath("policy.onnx");
-            w.exportPolicy(onnx);
+            w.runs()->exportPolicy(onnx);
             QVERIFY(exported.wait(10000));
             QVERIFY(QFileInfo(onnx).size() > 100);
-            QVERIFY(w.watchPolicy(onnx));
+            QVERIFY(w.runs()->watchPolicy(onnx));
             QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
             const int s0 = w.envView()->episodeStep();
             QTRY_VERIFY_WITH_TIMEOUT(w.envView()->episodeStep() != s0, 5000);
@@ -371,13 +470,13 @@ private slots:
         QVERIFY(waitForRun(w));
         stepIterations(w, 3);
         const QString path = tmp.filePath("metrics.csv");
-        QVERIFY(w.exportMetrics(path));
+        QVERIFY(w.runs()->exportMetrics(path));
         const QStringList lines = QString::fromUtf8(readBytes(path)).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 4);
         QCOMPARE(lines[0].toStdString(), core::csvHeader());
         for (int i = 1; i <= 3; ++i) {
             QVERIFY(lines[i].startsWith(QString::number(i) + ","));
-            QCOMPARE(lines[i].toStdString(), core::csvRow(w.history()[static_cast<size_t>(i - 1)]));
+            QCOMPARE(lines[i].toStdString(), core::csvRow(w.history()->iterations()[static_cast<size_t>(i - 1)]));
         }
     }
 
@@ -389,18 +488,18 @@ private slots:
             // a session that "crashes": destroyed without closing (no clean-exit marker)
             MainWindow a(fastOptions(dir));
             QVERIFY(waitForRun(a));
-            QCOMPARE(a.autosaveInterval(), 10); // default
+            QCOMPARE(a.runs()->autosaveInterval(), 10); // default
             a.autosaveEditor()->setValue(3);
-            QCOMPARE(a.autosaveInterval(), 3);
-            QSignalSpy autosaved(&a, &MainWindow::autosaved);
+            QCOMPARE(a.runs()->autosaveInterval(), 3);
+            QSignalSpy autosaved(a.runs(), &ui::RunController::autosaved);
             stepIterations(a, 2);
             QTest::qWait(200);
             QCOMPARE(autosaved.count(), 0);
             stepIterations(a, 1);
             QVERIFY(autosaved.count() > 0 || autosaved.wait(10000));
-            QCOMPARE(autosaved.at(0).at(0).toString(), a.autosavePath());
-            QVERIFY(QFileInfo::exists(QDir(a.autosavePath()).filePath("history.jsonl")));
-            autosavedAt = ui::readRun(a.autosavePath().toStdString()).iteration;
+            QCOMPARE(autosaved.at(0).at(0).toString(), a.runs()->autosavePath());
+            QVERIFY(QFileInfo::exists(QDir(a.runs()->autosavePath()).filePath("history.jsonl")));
+            autosavedAt = ui::readRun(a.runs()->autosavePath().toStdString()).iteration;
             QCOMPARE(autosavedAt, 3);
             stepIterations(a, 1); // lost by the "crash" (fewer than N)
         }
@@ -408,14 +507,14 @@ private slots:
         // next session: offered, answered Yes programmatically, restored
         MainWindow b(fastOptions(dir));
         QVERIFY(waitForRun(b));
-        QVERIFY(b.hasUnfinishedAutosave());
+        QVERIFY(b.runs()->hasUnfinishedAutosave());
         QStringList questions;
         b.setQuestionHook([&](const QString& title, const QString& text) {
             questions << title + " " + text;
             return true;
         });
-        QSignalSpy opened(&b, &MainWindow::runOpened);
-        QVERIFY(b.offerAutosaveRestore());
+        QSignalSpy opened(b.runs(), &ui::RunController::runOpened);
+        QVERIFY(b.runs()->offerAutosaveRestore());
         QCOMPARE(questions.size(), 1);
         QVERIFY(opened.wait(10000));
         QCOMPARE(b.iterationCount(), autosavedAt);
@@ -423,15 +522,15 @@ private slots:
 
         // a clean exit (which autosaves once more) leaves nothing to offer
         QVERIFY(b.close());
-        QCOMPARE(ui::readRun(b.autosavePath().toStdString()).iteration, autosavedAt + 1);
+        QCOMPARE(ui::readRun(b.runs()->autosavePath().toStdString()).iteration, autosavedAt + 1);
         MainWindow c(fastOptions(dir));
         QVERIFY(waitForRun(c));
-        QVERIFY(!c.hasUnfinishedAutosave());
+        QVERIFY(!c.runs()->hasUnfinishedAutosave());
         c.setQuestionHook([&](const QString&, const QString&) {
             questions << "unexpected";
             return true;
         });
-        QVERIFY(!c.offerAutosaveRestore());
+        QVERIFY(!c.runs()->offerAutosaveRestore());
         QCOMPARE(questions.size(), 1);
 
         // answering No leaves the current run alone
@@ -444,11 +543,40 @@ private slots:
         }
         MainWindow e(fastOptions(dir));
         QVERIFY(waitForRun(e));
-        QVERIFY(e.hasUnfinishedAutosave());
+        QVERIFY(e.runs()->hasUnfinishedAutosave());
         e.setQuestionHook([](const QString&, const QString&) { return false; });
-        QVERIFY(!e.offerAutosaveRestore());
+        QVERIFY(!e.runs()->offerAutosaveRestore());
         QTest::qWait(300);
         QCOMPARE(e.iterationCount(), 0);
+    }
+
+    // the worker hands over its state without a history; the saved history is RunHistory's and
+    // must end exactly at the checkpoint's iteration, also when saving or closing mid-training
+    void savesWhileTrainingHoldTheWholeHistory() {
+        QTemporaryDir tmp;
+        const QString runPath = tmp.filePath("running.trporun");
+        MainWindow w(fastOptions(tmp.filePath("autosave")));
+        QVERIFY(waitForRun(w));
+        Messages msgs;
+        msgs.attach(w);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        w.startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 2, 30000);
+        QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
+        w.runs()->saveRun(runPath);
+        QVERIFY(saved.wait(10000));
+        ui::RunState st = ui::readRun(runPath.toStdString());
+        QVERIFY(st.iteration >= 2);
+        QCOMPARE(int(st.history.size()), st.iteration);
+        QCOMPARE(st.history.back().iteration, st.iteration);
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= st.iteration + 2, 30000);
+        QVERIFY(w.close()); // the autosave on exit, with the iteration in flight
+        st = ui::readRun(w.runs()->autosavePath().toStdString());
+        QVERIFY(st.iteration >= 4);
+        QCOMPARE(int(st.history.size()), st.iteration);
+        QCOMPARE(st.history.back().iteration, st.iteration);
+        QCOMPARE(w.history()->iteration(), st.iteration);
+        QVERIFY2(msgs.texts.isEmpty(), qPrintable(msgs.texts.join("\n")));
     }
 
     void badRunFilesKeepTheCurrentRun() {
@@ -459,8 +587,8 @@ private slots:
         msgs.attach(w);
         stepIterations(w, 2);
         const QString good = tmp.filePath("good.trporun");
-        QSignalSpy saved(&w, &MainWindow::runSaved);
-        w.saveRun(good);
+        QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
+        w.runs()->saveRun(good);
         QVERIFY(saved.wait(10000));
         const PlotContents before = plotContents(w);
         const std::string cfgBefore = core::configToJson(w.hyperparameterPanel()->config());
@@ -504,7 +632,7 @@ private slots:
             copyDir(good, dir);
             writeBytes(QDir(dir).filePath(c.file), c.bytes);
             const int before = msgs.texts.size();
-            w.openRun(dir);
+            w.runs()->openRun(dir);
             QTRY_VERIFY2_WITH_TIMEOUT(msgs.texts.size() == before + 1, qPrintable(c.name), 10000);
             const QString m = msgs.texts.last();
             QVERIFY2(m.contains(QDir(dir).filePath(c.file)), qPrintable(c.name + ": " + m));
@@ -517,7 +645,7 @@ private slots:
             writeBytes(QDir(dir).filePath("config.json"), acroCfg);
             writeBytes(QDir(dir).filePath("manifest.json"), acroManifest);
             const int before = msgs.texts.size();
-            QVERIFY(w.openRun(dir)); // readable; the trainer refuses it
+            QVERIFY(w.runs()->openRun(dir)); // readable; the trainer refuses it
             QTRY_VERIFY_WITH_TIMEOUT(msgs.texts.size() == before + 1, 10000);
             const QString m = msgs.texts.last();
             QVERIFY2(m.contains(QDir(dir).filePath(ckptRel)) && m.contains("CartPole-v1") && m.contains("Acrobot-v1"), qPrintable(m));
@@ -525,7 +653,7 @@ private slots:
         // no such directory
         {
             const int before = msgs.texts.size();
-            QVERIFY(!w.openRun(tmp.filePath("missing.trporun")));
+            QVERIFY(!w.runs()->openRun(tmp.filePath("missing.trporun")));
             QCOMPARE(msgs.texts.size(), before + 1);
             QVERIFY(msgs.texts.last().contains("missing.trporun"));
         }
@@ -543,7 +671,7 @@ private slots:
         w.startAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 1, 30000);
         const int before2 = msgs.texts.size();
-        QVERIFY(w.openRun(tmp.filePath("wrongenv.trporun")));
+        QVERIFY(w.runs()->openRun(tmp.filePath("wrongenv.trporun")));
         QTRY_VERIFY_WITH_TIMEOUT(msgs.texts.size() == before2 + 1, 10000);
         QVERIFY(w.session()->isRunning());
         const int now = iterations.count();
@@ -559,8 +687,8 @@ private slots:
         msgs.attach(w);
         stepIterations(w, 1);
         const QString good = tmp.filePath("policy.json");
-        QSignalSpy exported(&w, &MainWindow::policyExported);
-        w.exportPolicy(good);
+        QSignalSpy exported(w.runs(), &ui::RunController::policyExported);
+        w.runs()->exportPolicy(good);
         QVERIFY(exported.wait(10000));
         const QByteArray text = readBytes(good);
         auto edited = [&](const char* key, const nlohmann::json& value) {
@@ -591,13 +719,13 @@ private slots:
             const QString path = tmp.filePath(c.file);
             writeBytes(path, c.bytes);
             const int before = msgs.texts.size();
-            QVERIFY2(!w.watchPolicy(path), qPrintable(c.file));
+            QVERIFY2(!w.runs()->watchPolicy(path), qPrintable(c.file));
             QCOMPARE(msgs.texts.size(), before + 1);
             QVERIFY2(msgs.texts.last().contains(path) && msgs.texts.last().contains(c.expect), qPrintable(msgs.texts.last()));
-            QVERIFY(!w.isWatching());
+            QVERIFY(!w.runs()->isWatching());
             QCOMPARE(w.envView()->environmentId(), QString("CartPole-v1"));
         }
-        QVERIFY(!w.watchPolicy(tmp.filePath("nothing-here.json")));
+        QVERIFY(!w.runs()->watchPolicy(tmp.filePath("nothing-here.json")));
         QVERIFY(msgs.texts.last().contains("nothing-here.json"));
         QCOMPARE(w.iterationCount(), 1);
     }

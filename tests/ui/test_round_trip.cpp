@@ -12,6 +12,8 @@
 #include "run/run_store.h"
 #include "sim/registry.h"
 #include "ui/main_window.h"
+#include "ui/run_controller.h"
+#include "ui/run_history.h"
 #include "ui/training_session.h"
 
 using ui::MainWindow;
@@ -62,8 +64,8 @@ private slots:
             QVERIFY(resets.count() > 0 || resets.wait(10000));
             stepIterations(w, 5);
             QCOMPARE(w.iterationCount(), 5);
-            QSignalSpy saved(&w, &MainWindow::runSaved);
-            w.saveRun(runPath);
+            QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
+            w.runs()->saveRun(runPath);
             QVERIFY(saved.wait(10000));
         }
 
@@ -86,12 +88,13 @@ private slots:
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QVERIFY(resets.count() > 0 || resets.wait(10000));
-        QSignalSpy opened(&w, &MainWindow::runOpened);
-        QVERIFY(w.openRun(runPath));
+        QSignalSpy opened(w.runs(), &ui::RunController::runOpened);
+        QVERIFY(w.runs()->openRun(runPath));
         QVERIFY(opened.wait(10000));
         QCOMPARE(w.iterationCount(), 25);
-        QCOMPARE(static_cast<int>(w.history().size()), 25);
-        for (int i = 0; i < 25; ++i) QCOMPARE(withoutTiming(w.history()[i]), expected[i]);
+        const std::vector<core::IterationStats>& shown = w.history()->iterations();
+        QCOMPARE(static_cast<int>(shown.size()), 25);
+        for (int i = 0; i < 25; ++i) QCOMPARE(withoutTiming(shown[i]), expected[i]);
         const core::IterationStats next = stepIterations(w, 1);
         QCOMPARE(next.iteration, 26);
         QCOMPARE(withoutTiming(next), expected[25]);

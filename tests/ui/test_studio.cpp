@@ -6,6 +6,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
@@ -26,6 +27,7 @@
 #include "ui/plot_widget.h"
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
+#include "ui/run_history.h"
 #include "ui/training_session.h"
 
 using ui::MainWindow;
@@ -68,6 +70,15 @@ void answerNextDialog(QMessageBox::StandardButton answer) {
     timer->start();
 }
 
+// an iteration with only its number, its steps and one value (klMean) set
+core::IterationStats sample(int iteration, std::int64_t envSteps, double value) {
+    core::IterationStats s;
+    s.iteration = iteration;
+    s.envSteps = envSteps;
+    s.klMean = value;
+    return s;
+}
+
 // waits for the window's initial run to be ready
 bool waitForRun(MainWindow& w, QSignalSpy& resets) {
     w.show();
@@ -84,16 +95,18 @@ private slots:
         // every update accepted at once: the backtracks series stays at 0 for hundreds of
         // refreshes, and its axis must stay a small range around 0 (it once grew by 12% per
         // refresh, to ±500,000 after 110 iterations)
+        ui::RunHistory history;
         ui::PlotWidget plot("Line-search backtracks", "backtracks");
-        plot.addSeries({"backtracks", Qt::gray});
+        plot.setHistory(&history);
+        plot.addSeries({"backtracks", Qt::gray}, [](const core::IterationStats& s) { return s.klMean; });
         for (int i = 0; i < 300; ++i) {
-            plot.appendSample(i, 1024LL * i, {0.0});
+            history.append(sample(i, 1024LL * i, 0.0));
             plot.refresh(false);
         }
         QVERIFY2(plot.yAxis->range().contains(0.0), qPrintable(QString::number(plot.yAxis->range().lower)));
         QVERIFY2(plot.yAxis->range().size() <= 2.0, qPrintable(QString::number(plot.yAxis->range().size())));
         // and a series that moves gets its data range plus a small margin
-        plot.appendSample(300, 1024LL * 300, {10.0});
+        history.append(sample(300, 1024LL * 300, 10.0));
         plot.refresh(false);
         QVERIFY(plot.yAxis->range().contains(0.0) && plot.yAxis->range().contains(10.0));
         QVERIFY(plot.yAxis->range().size() < 12.0);
@@ -156,6 +169,53 @@ private slots:
         QVERIFY(iterations.wait(10000));
         QCOMPARE(iterations.at(0).at(0).value<core::IterationStats>().iteration, 1);
         QTRY_VERIFY(w.envView()->hasSnapshot());
+    }
+
+    // the history is held once, by RunHistory: the plots and the status bar show what it
+    // holds (also an iteration appended to it directly), and a reset clears all of them
+    void runHistoryFeedsPlotsAndStatusBar() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        ui::RunHistory* history = w.history();
+        QSignalSpy appended(history, &ui::RunHistory::iterationAppended);
+        for (int i = 1; i <= 2; ++i) {
+            clickToolbar(w, w.stepAction());
+            QTRY_COMPARE_WITH_TIMEOUT(appended.count(), i, 15000);
+        }
+        QCOMPARE(history->size(), 2);
+        QCOMPARE(w.iterationCount(), 2);
+        auto* statusIteration = w.findChild<QLabel*>("statusIteration");
+        auto* statusKl = w.findChild<QLabel*>("statusKl");
+        QVERIFY(statusIteration && statusKl);
+        QCOMPARE(statusIteration->text(), QString("Iteration 2"));
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) {
+            QCOMPARE(p->sampleCount(), 2);
+            QCOMPARE(p->pointCount(), 2);
+        }
+        QCOMPARE(w.plotPanel()->klPlot()->rawValues(0),
+                 (std::vector<double>{history->iterations()[0].klMean, history->iterations()[1].klMean}));
+
+        core::IterationStats third = history->iterations().back();
+        third.iteration = 3;
+        third.envSteps += 256;
+        third.klMean = 0.00123;
+        history->append(third);
+        QCOMPARE(statusIteration->text(), QString("Iteration 3"));
+        QVERIFY2(statusKl->text().contains("0.00123"), qPrintable(statusKl->text()));
+        QVERIFY(w.runSummary()->text().contains("<b>3</b>"));
+        for (ui::PlotWidget* p : w.plotPanel()->timePlots()) QCOMPARE(p->pointCount(), 3);
+        QCOMPARE(w.plotPanel()->klPlot()->rawValues(0).back(), 0.00123);
+
+        QSignalSpy cleared(history, &ui::RunHistory::reset);
+        resets.clear();
+        clickToolbar(w, w.resetAction());
+        QVERIFY(resets.wait(10000));
+        QCOMPARE(cleared.count(), 1);
+        QVERIFY(history->isEmpty());
+        QVERIFY(history->configEvents().empty());
+        QCOMPARE(statusIteration->text(), QString("Iteration 0"));
+        for (ui::PlotWidget* p : w.plotPanel()->plots()) QCOMPARE(p->pointCount(), 0);
     }
 
     void resetWhileRunningDropsTheOldRun() {
@@ -474,11 +534,43 @@ private slots:
         QCOMPARE(progress.readAll().count('\n'), 3); // header and two iterations
     }
 
+    // 10,000 iterations: the plots read them from the history; one plot's rebuild and repaint
+    // (what the panel does per timer tick) stays a few milliseconds
+    void tenThousandIterationsStayFluid() {
+        ui::RunHistory history;
+        ui::PlotPanel panel(&history);
+        panel.resize(1600, 460);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        std::vector<core::IterationStats> its(10000);
+        for (int i = 0; i < 10000; ++i) {
+            its[i] = sample(i + 1, 2048LL * (i + 1), 0.01 * std::sin(i * 0.01));
+            its[i].returnMean = its[i].returnMin = its[i].returnMax = 100 * std::sin(i * 0.003);
+            its[i].valueLossAfter = 1 + i % 7;
+            its[i].cgResiduals = {1.0, 0.1, 0.01};
+        }
+        history.load(std::move(its), {}, core::TrpoConfig{}, 10000, 2048LL * 10000, "synthetic");
+        panel.setSmoothing(0.6);
+        QElapsedTimer clock;
+        clock.start();
+        panel.replotNow();
+        const double cycleMs = clock.nsecsElapsed() / 1e6;
+        clock.restart();
+        for (int i = 10001; i <= 10100; ++i) history.append(sample(i, 2048LL * i, 0.02)); // what live iterations cost
+        const double appendMs = clock.nsecsElapsed() / 1e6 / 100;
+        qInfo("10,000 iterations: all 8 plots rebuilt and repainted in %.1f ms; appending one: %.3f ms on average", cycleMs, appendMs);
+        for (ui::PlotWidget* p : panel.timePlots()) QVERIFY(p->pointCount() <= ui::PlotWidget::kMaxDisplayPoints + 2);
+        QVERIFY2(appendMs < 5, qPrintable(QString::number(appendMs)));
+        QVERIFY2(cycleMs / 8 < 60, qPrintable(QString::number(cycleMs))); // per plot, i.e. per timer tick
+    }
+
     void plotsKeepEveryPoint() {
-        // 12,000 samples stay in the arrays; the display is decimated
+        // 12,000 samples stay in the history; the display is decimated
+        ui::RunHistory history;
         ui::PlotWidget plot("Return", "return");
-        plot.addSeries({"mean", Qt::blue});
-        for (int i = 1; i <= 12000; ++i) plot.appendSample(i, i * 100, {std::sin(i * 0.01)});
+        plot.setHistory(&history);
+        plot.addSeries({"mean", Qt::blue}, [](const core::IterationStats& s) { return s.klMean; });
+        for (int i = 1; i <= 12000; ++i) history.append(sample(i, i * 100, std::sin(i * 0.01)));
         plot.refresh();
         QCOMPARE(plot.sampleCount(), 12000);
         QCOMPARE(plot.rawValues(0).size(), size_t(12000));

@@ -1,0 +1,89 @@
+#include "ui/run_status.h"
+
+#include <QLabel>
+#include <QLocale>
+#include <QStatusBar>
+
+#include "ui/run_history.h"
+#include "ui/training_session.h"
+
+namespace ui {
+
+namespace {
+QString withThousands(std::int64_t v) { return QLocale(QLocale::English).toString(static_cast<qlonglong>(v)); }
+} // namespace
+
+RunStatus::RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* statusBar, QLabel* summary,
+                     QObject* parent)
+    : QObject(parent), m_history(history), m_session(session), m_statusBar(statusBar), m_summary(summary) {
+    auto make = [statusBar](const QString& name, int minWidth) {
+        auto* l = new QLabel;
+        l->setObjectName(name);
+        l->setMinimumWidth(minWidth);
+        statusBar->addPermanentWidget(l);
+        return l;
+    };
+    m_iteration = make("statusIteration", 110);
+    m_steps = make("statusSteps", 140);
+    m_speed = make("statusSpeed", 120);
+    m_kl = make("statusKl", 190);
+    m_lineSearch = make("statusLineSearch", 260);
+    connect(history, &RunHistory::reset, this, &RunStatus::onReset);
+    connect(history, &RunHistory::loaded, this, &RunStatus::onLoaded);
+    connect(history, &RunHistory::iterationAppended, this, &RunStatus::showIteration);
+}
+
+QString RunStatus::runDirectoryLine() const {
+    const QString dir = m_session->runDirectory();
+    return dir.isEmpty() ? QString() : tr("<br>Writing %1").arg(dir.toHtmlEscaped());
+}
+
+void RunStatus::onReset() {
+    const core::TrpoConfig& cfg = m_history->config();
+    m_iteration->setText(tr("Iteration 0"));
+    m_steps->setText(tr("0 steps"));
+    m_speed->setText(tr("— steps/s"));
+    m_kl->setText(tr("KL — / δ %1").arg(cfg.delta));
+    m_lineSearch->setText(tr("Line search: —"));
+    const QString summary = tr("New run: <b>%1</b>, seed %2, %3 steps per iteration.")
+                                .arg(QString::fromStdString(cfg.env))
+                                .arg(cfg.seed)
+                                .arg(cfg.stepsPerIteration);
+    m_summary->setText(summary + runDirectoryLine() + tr("<br>Press <b>Space</b> to start."));
+}
+
+void RunStatus::onLoaded() {
+    if (!m_history->isEmpty()) {
+        showIteration(m_history->iterations().back());
+    } else {
+        m_iteration->setText(tr("Iteration 0"));
+        m_steps->setText(tr("0 steps"));
+    }
+    const QString summary = tr("Opened <b>%1</b>: %2, iteration %3, %4 steps.")
+                                .arg(m_history->source().toHtmlEscaped(), QString::fromStdString(m_history->config().env))
+                                .arg(m_history->iteration())
+                                .arg(withThousands(m_history->envSteps()));
+    m_summary->setText(summary + runDirectoryLine() + tr("<br>Press <b>Space</b> to continue training."));
+}
+
+void RunStatus::showIteration(const core::IterationStats& s) {
+    m_iteration->setText(tr("Iteration %1").arg(s.iteration));
+    m_steps->setText(tr("%1 steps").arg(withThousands(s.envSteps)));
+    m_speed->setText(tr("%1 steps/s").arg(withThousands(static_cast<std::int64_t>(s.stepsPerSecond))));
+    m_kl->setText(tr("KL %1 / δ %2").arg(s.klMean, 0, 'g', 3).arg(s.delta, 0, 'g', 3));
+    if (s.accepted)
+        m_lineSearch->setText(tr("Line search: accepted, %n backtrack(s)", nullptr, s.backtracks));
+    else
+        m_lineSearch->setText(tr("<span style='color:#b00020'>Line search: rejected (%1)</span>")
+                                  .arg(QString::fromLatin1(core::outcomeName(s.outcome))));
+    QString summary = tr("Iteration <b>%1</b>, %2 steps").arg(s.iteration).arg(withThousands(s.envSteps));
+    if (s.recentReturnMean) summary += tr("<br>Mean return (last 20 episodes): <b>%1</b>").arg(*s.recentReturnMean, 0, 'f', 1);
+    m_summary->setText(summary);
+}
+
+void RunStatus::showFailure(const QString& message) {
+    m_statusBar->showMessage(message, 15000);
+    m_summary->setText(QString("<span style='color:#b00020'>%1</span>").arg(message.toHtmlEscaped()));
+}
+
+} // namespace ui

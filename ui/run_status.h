@@ -1,0 +1,48 @@
+// RunStatus: the run's vital signs in the status bar (iteration, steps, speed, KL against δ,
+// the line search's verdict) and the run summary in the Run dock. Both follow the run's
+// RunHistory; the summary also says where the run is being written and why training stopped.
+#pragma once
+
+#include <QObject>
+
+#include "ui/metatypes.h"
+
+class QLabel;
+class QStatusBar;
+
+namespace ui {
+
+class RunHistory;
+class TrainingSession;
+
+class RunStatus : public QObject {
+    Q_OBJECT
+public:
+    // adds its labels to statusBar; writes the summary into summary
+    RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* statusBar, QLabel* summary,
+              QObject* parent = nullptr);
+
+    QLabel* iterationLabel() const { return m_iteration; }
+    QLabel* summaryLabel() const { return m_summary; }
+
+    // a failure in red in the summary and, for a while, in the status bar
+    void showFailure(const QString& message);
+
+private:
+    void onReset();
+    void onLoaded();
+    void showIteration(const core::IterationStats& s);
+    QString runDirectoryLine() const;
+
+    RunHistory* m_history;
+    TrainingSession* m_session;
+    QStatusBar* m_statusBar;
+    QLabel* m_summary;
+    QLabel* m_iteration = nullptr;
+    QLabel* m_steps = nullptr;
+    QLabel* m_speed = nullptr;
+    QLabel* m_kl = nullptr;
+    QLabel* m_lineSearch = nullptr;
+};
+
+} // namespace ui
