@@ -80,7 +80,8 @@ using StatsMember = std::variant<int IterationStats::*, std::int64_t IterationSt
                                  std::vector<LineSearchTrial> IterationStats::*>;
 struct StatsField {
     const char* key;       // snake_case JSON key; also the CSV column unless csvColumn says otherwise
-    const char* title;     // for people: plot series, legends, tooltips
+    const char* title;     // for people: tooltips, exports, long labels
+    const char* legend;    // short, for a plot's legend beside its title ("mean" in "Episode return")
     const char* unit;      // "" when none
     StatsMember member;
     bool timing = false;   // measured time or speed: differs between two identical runs

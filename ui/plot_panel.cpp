@@ -25,7 +25,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const QColor kBlue(0, 114, 178), kOrange(230, 159, 0), kGreen(0, 158, 115), kRed(213, 94, 0),
     kSky(86, 180, 233), kPurple(204, 121, 167), kGrey(110, 110, 110);
 
-double opt(const std::optional<double>& v) { return v ? *v : kNaN; }
 
 std::optional<double> solvedThreshold(const std::string& envId) {
     std::unique_ptr<sim::SimEnvironment> env = sim::makeEnvironment(envId);
@@ -73,6 +72,24 @@ void PlotPanel::paintSlice() {
         m_cycleIntervalMs = std::clamp(static_cast<qint64>(kPaintShare * m_cycleCostMs), qint64{250}, qint64{2000});
 }
 
+namespace {
+// series named and read through the one IterationStats field table (core/stats.h), so a
+// plot's legend says what progress.csv and history.jsonl call the same number
+const core::StatsField& field(const char* key) {
+    const core::StatsField* f = core::findStatsField(key);
+    Q_ASSERT(f);
+    return *f;
+}
+QString fieldTitle(const char* key) { return QString::fromUtf8(field(key).legend); }
+PlotWidget::ValueFn fieldValue(const char* key, double scale = 1.0) {
+    const core::StatsField* f = &field(key);
+    return [f, scale](const Stats& s) {
+        const std::optional<double> v = core::statsValue(s, *f);
+        return v ? scale * *v : kNaN;
+    };
+}
+} // namespace
+
 QString PlotPanel::markerLabel(const core::ConfigEvent& e) {
     return QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
 }
@@ -82,37 +99,36 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     using S = PlotWidget::Style;
 
     m_return = new PlotWidget(tr("Episode return"), tr("return"));
-    m_return->addSeries({tr("min"), kBlue, S::BandLower, false}, [](const Stats& s) { return opt(s.returnMin); });
-    m_return->addSeries({tr("max"), kBlue, S::BandUpper, false}, [](const Stats& s) { return opt(s.returnMax); });
-    m_return->addSeries({tr("mean"), kBlue, S::Line, true}, [](const Stats& s) { return opt(s.returnMean); });
+    m_return->addSeries({fieldTitle("return_min"), kBlue, S::BandLower, false}, fieldValue("return_min"));
+    m_return->addSeries({fieldTitle("return_max"), kBlue, S::BandUpper, false}, fieldValue("return_max"));
+    m_return->addSeries({fieldTitle("return_mean"), kBlue, S::Line, true}, fieldValue("return_mean"));
 
     m_kl = new PlotWidget(tr("Mean KL per update"), tr("KL"));
-    m_kl->addSeries({tr("KL of the step"), kOrange, S::Line, true}, [](const Stats& s) { return s.klMean; });
-    m_kl->addSeries({tr("δ"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true}, [](const Stats& s) { return s.delta; });
+    m_kl->addSeries({fieldTitle("kl_mean"), kOrange, S::Line, true}, fieldValue("kl_mean"));
+    m_kl->addSeries({fieldTitle("delta"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true}, fieldValue("delta"));
 
     m_lineSearch = new PlotWidget(tr("Line-search backtracks"), tr("backtracks"));
-    m_lineSearch->addSeries({tr("backtracks"), QColor(170, 170, 170), S::Line, false},
-                            [](const Stats& s) { return static_cast<double>(s.backtracks); });
+    m_lineSearch->addSeries({fieldTitle("backtracks"), QColor(170, 170, 170), S::Line, false}, fieldValue("backtracks"));
     m_lineSearch->addSeries({tr("accepted"), kGreen, S::Scatter, false, false, QCPScatterStyle::ssDisc},
                             [](const Stats& s) { return s.accepted ? s.backtracks : kNaN; });
     m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
                             [](const Stats& s) { return s.accepted ? kNaN : static_cast<double>(s.backtracks); });
 
     m_improvement = new PlotWidget(tr("Surrogate improvement"), tr("improvement"));
-    m_improvement->addSeries({tr("actual"), kBlue, S::Line, true}, [](const Stats& s) { return s.actualImprovement; });
-    m_improvement->addSeries({tr("expected"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true},
-                             [](const Stats& s) { return s.expectedImprovement; });
+    m_improvement->addSeries({fieldTitle("actual_improvement"), kBlue, S::Line, true}, fieldValue("actual_improvement"));
+    m_improvement->addSeries({fieldTitle("expected_improvement"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true},
+                             fieldValue("expected_improvement"));
 
     m_entropy = new PlotWidget(tr("Entropy and policy std"), tr("entropy (nats)"));
-    m_entropy->addSeries({tr("entropy"), kPurple, S::Line, true}, [](const Stats& s) { return s.entropy; });
-    m_entropy->addSeries({tr("std (mean)"), kSky, S::Line, true, true},
+    m_entropy->addSeries({fieldTitle("entropy"), kPurple, S::Line, true}, fieldValue("entropy"));
+    m_entropy->addSeries({fieldTitle("std_mean"), kSky, S::Line, true, true},
                          [](const Stats& s) { return s.stdPerDim.empty() ? kNaN : s.stdMean; });
     m_entropy->setRightAxisLabel(tr("std"));
 
     m_value = new PlotWidget(tr("Value function"), tr("value loss"));
-    m_value->addSeries({tr("value loss"), kRed, S::Line, true}, [](const Stats& s) { return s.valueLossAfter; });
-    m_value->addSeries({tr("explained variance"), kGreen, S::Line, true, true},
-                       [](const Stats& s) { return s.explainedVarianceAfter; });
+    m_value->addSeries({fieldTitle("value_loss_after"), kRed, S::Line, true}, fieldValue("value_loss_after"));
+    m_value->addSeries({fieldTitle("explained_variance_after"), kGreen, S::Line, true, true},
+                       fieldValue("explained_variance_after"));
     m_value->setRightAxisLabel(tr("explained variance"));
     m_value->setLogY(true, false);
 
@@ -123,14 +139,14 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
 
     // where an iteration's time goes (the phases of docs/algorithm.md), and the speed it adds up to
     m_speed = new PlotWidget(tr("Time per iteration"), tr("ms"));
-    m_speed->addSeries({tr("sampling"), kBlue, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsSampling; });
-    m_speed->addSeries({tr("CG"), kOrange, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsCg; });
-    m_speed->addSeries({tr("critic"), kGreen, S::Line, true}, [](const Stats& s) { return 1e3 * s.secondsValueFit; });
+    m_speed->addSeries({fieldTitle("seconds_sampling"), kBlue, S::Line, true}, fieldValue("seconds_sampling", 1e3));
+    m_speed->addSeries({fieldTitle("seconds_cg"), kOrange, S::Line, true}, fieldValue("seconds_cg", 1e3));
+    m_speed->addSeries({fieldTitle("seconds_value_fit"), kGreen, S::Line, true}, fieldValue("seconds_value_fit", 1e3));
     m_speed->addSeries({tr("other"), kPurple, S::Line, true}, [](const Stats& s) {
         return 1e3 * (s.secondsAdvantages + s.secondsGradient + s.secondsLineSearch);
     });
-    m_speed->addSeries({tr("steps/s"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true},
-                       [](const Stats& s) { return s.stepsPerSecond; });
+    m_speed->addSeries({fieldTitle("steps_per_second"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true},
+                       fieldValue("steps_per_second"));
     m_speed->setRightAxisLabel(tr("steps / s"));
 
     m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};

@@ -91,7 +91,7 @@ private slots:
         for (const StatsField& f : statsFields()) {
             QVERIFY2(keys.insert(f.key).second, f.key);
             if (f.inCsv()) QVERIFY2(columns.insert(f.column()).second, f.column());
-            QVERIFY(std::string(f.title).size() > 0);
+            QVERIFY(std::string(f.title).size() > 0 && std::string(f.legend).size() > 0);
             QVERIFY2(findStatsField(f.key) == &f, f.key);
         }
     }
