@@ -12,6 +12,7 @@
 #include <QStandardPaths>
 
 #include "core/serialization.h"
+#include "run/run_store.h"
 #include "ui/dialogs.h"
 #include "ui/env_view.h"
 #include "ui/run_file.h"
@@ -62,10 +63,47 @@ void RunController::writeRunState(const QString& dir, const RunState& state) {
                                      .arg(state.iteration)
                                      .arg(m_history->iteration())
                                      .toStdString());
+    // "Save run as" copies the worker's live run directory (atomically); without one, the
+    // run is written from this state and the history
+    if (!state.liveRunDir.isEmpty() && QFileInfo(state.liveRunDir) != QFileInfo(dir)) {
+        run::copyRun(state.liveRunDir.toStdString(), dir.toStdString());
+        return;
+    }
     RunState st = state;
     st.history = m_history->iterations();
     st.savedAtMs = QDateTime::currentMSecsSinceEpoch();
     writeRun(dir.toStdString(), st);
+}
+
+void RunController::autosave(const RunState& state) {
+    // with a live run directory, autosave appends: the history is already there (one line per
+    // iteration) and the worker has just added the checkpoint; only a note of where it is
+    // is written
+    if (!state.liveRunDir.isEmpty()) {
+        if (m_history->iteration() != state.iteration) return; // a reset or open overtook it
+        QDir().mkpath(autosaveDirectory());
+        QSaveFile f(liveRunPointerPath());
+        if (!f.open(QIODevice::WriteOnly) || f.write(state.liveRunDir.toUtf8() + "\n") < 0 || !f.commit())
+            throw std::runtime_error(tr("cannot write %1").arg(liveRunPointerPath()).toStdString());
+        emit autosaved(state.liveRunDir);
+        return;
+    }
+    writeRunState(autosavePath(), state);
+    emit autosaved(autosavePath());
+}
+
+QString RunController::liveRunPointerPath() const { return QDir(autosaveDirectory()).filePath("live-run"); }
+
+QString RunController::lastAutosave() const {
+    // the newer of the live run directory named by live-run and autosave.trporun
+    QString live;
+    QFile pointer(liveRunPointerPath());
+    if (pointer.open(QIODevice::ReadOnly)) live = QString::fromUtf8(pointer.readAll()).trimmed();
+    const std::optional<std::int64_t> liveAt = live.isEmpty() ? std::nullopt : runSavedAt(live.toStdString());
+    std::optional<std::int64_t> fileAt = runSavedAt(autosavePath().toStdString());
+    if (!fileAt) fileAt = runSavedAt(autosavePath().toStdString() + ".old"); // a save interrupted mid-swap
+    if (liveAt && (!fileAt || *liveAt > *fileAt)) return live;
+    return autosavePath();
 }
 
 void RunController::onStateCaptured(int requestId, const RunStatePtr& state) {
@@ -92,8 +130,7 @@ void RunController::onStateCaptured(int requestId, const RunStatePtr& state) {
             emit runSaved(job.path);
             break;
         case SaveKind::Autosave:
-            writeRunState(job.path, *state);
-            emit autosaved(job.path);
+            autosave(*state);
             break;
         case SaveKind::Policy:
             writePolicyFile(job.path.toStdString(), *state->snapshot, policyMetadata(state->config, state->events));
@@ -218,7 +255,7 @@ void RunController::autosaveOnExit() {
     const RunStatePtr st = m_session->captureStateNow();
     if (!st || st->iteration == 0) return;
     try {
-        writeRunState(autosavePath(), *st);
+        autosave(*st);
     } catch (const std::exception& e) {
         qWarning("trpo-studio: autosave on exit failed: %s", e.what());
     }
@@ -235,7 +272,7 @@ void RunController::markCleanExit() {
 }
 
 bool RunController::hasUnfinishedAutosave() const {
-    const std::string path = autosavePath().toStdString();
+    const std::string path = lastAutosave().toStdString();
     std::optional<std::int64_t> saved = runSavedAt(path);
     if (!saved) saved = runSavedAt(path + ".old"); // a save interrupted mid-swap
     if (!saved) return false;
@@ -247,12 +284,13 @@ bool RunController::hasUnfinishedAutosave() const {
 
 bool RunController::offerAutosaveRestore() {
     if (!hasUnfinishedAutosave()) return false;
-    const std::optional<std::int64_t> saved = runSavedAt(autosavePath().toStdString());
+    const QString last = lastAutosave();
+    const std::optional<std::int64_t> saved = runSavedAt(last.toStdString());
     const QString when = saved ? QLocale().toString(QDateTime::fromMSecsSinceEpoch(*saved), QLocale::ShortFormat) : tr("an unknown time");
     if (!m_dialogs->ask(tr("Restore the last run?"),
                         tr("The previous session did not end normally. Its run was autosaved at %1.\n\nRestore it?").arg(when)))
         return false;
-    return openRun(autosavePath());
+    return openRun(last);
 }
 
 // ---------------------------------------------------------------------------------------

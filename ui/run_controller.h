@@ -61,6 +61,9 @@ public:
     // --- autosave ---
     QString autosaveDirectory() const;                      // holds the autosave and the clean-exit marker
     QString autosavePath() const;                           // <autosaveDirectory>/autosave.trporun
+    // where the last autosave is: the live run directory (when the studio writes one, the
+    // autosave is its checkpoint) or autosavePath(), whichever is newer
+    QString lastAutosave() const;
     int autosaveInterval() const { return m_autosaveEvery; } // 0 = off
     void setAutosaveInterval(int iterations);
     // an autosave newer than the last clean exit (the previous session did not close normally)
@@ -92,6 +95,8 @@ private:
     void onRunLoaded(const RunStatePtr& state);
     // writes state with RunHistory's iterations; throws if they do not end at its iteration
     void writeRunState(const QString& dir, const RunState& state);
+    void autosave(const RunState& state); // throws std::runtime_error
+    QString liveRunPointerPath() const;     // <autosaveDirectory>/live-run
 
     TrainingSession* m_session;
     RunHistory* m_history;

@@ -34,6 +34,9 @@ struct RunState {
     core::SnapshotPtr snapshot;           // the policy at the checkpoint (may be null on Open)
     std::int64_t savedAtMs = 0;           // set by writeRun / readRun
     QString source;                       // the directory it was read from (Open)
+    // the worker's own run directory (its history appended as it trains), brought up to
+    // this state's checkpoint; empty when the studio runs without one (--no-run-dir)
+    QString liveRunDir;
 };
 using RunStatePtr = std::shared_ptr<const RunState>;
 

@@ -115,6 +115,16 @@ RunStatePtr TrainingWorker::captureState() const {
     st->iteration = m_trainer->iteration();
     st->envSteps = m_trainer->envSteps();
     st->snapshot = m_trainer->snapshot();
+    if (m_run) {
+        // the live run directory already holds the history (appended each iteration): with
+        // this checkpoint it is a complete run that a save can copy
+        try {
+            m_run->saveCheckpointBytes(st->checkpoint, st->config, st->iteration, st->envSteps);
+            st->liveRunDir = QString::fromStdString(m_run->path().string());
+        } catch (const std::exception&) {
+            // the copy falls back to writing the run from this state
+        }
+    }
     return st;
 }
 

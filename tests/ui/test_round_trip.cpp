@@ -7,6 +7,11 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "core/serialization.h"
 
 #include "core/trainer.h"
 #include "run/run_store.h"
@@ -98,6 +103,59 @@ private slots:
         const core::IterationStats next = stepIterations(w, 1);
         QCOMPARE(next.iteration, 26);
         QCOMPARE(withoutTiming(next), expected[25]);
+    }
+
+    // with a live run directory, autosave only adds the checkpoint to it (the history is
+    // appended as iterations finish, never rewritten) and "Save run" copies it
+    void autosaveAppendsAndSaveCopies() {
+        QTemporaryDir tmp;
+        ui::StudioOptions o;
+        o.env = "CartPole-v1";
+        o.stepsPerIteration = 256;
+        o.useSettings = false;
+        o.autosaveDir = tmp.filePath("autosave");
+        o.runDirBase = tmp.filePath("runs");
+        MainWindow w(o);
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        const QString live = w.session()->runDirectory();
+        QVERIFY(!live.isEmpty());
+        const std::filesystem::path history = std::filesystem::path(live.toStdString()) / "history.jsonl";
+        auto inode = [&] {
+            struct stat st {};
+            return ::stat(history.c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+        };
+
+        w.runs()->setAutosaveInterval(2);
+        QSignalSpy autosaved(w.runs(), &ui::RunController::autosaved);
+        stepIterations(w, 2);
+        QVERIFY(autosaved.count() > 0 || autosaved.wait(10000));
+        QCOMPARE(autosaved.last().at(0).toString(), live);
+        const ino_t first = inode();
+        const std::string before = core::readFileText(history);
+        QCOMPARE(run::readRun(live.toStdString()).manifest.checkpointIteration, 2);
+        stepIterations(w, 2);
+        QTRY_COMPARE_WITH_TIMEOUT(autosaved.count(), 2, 10000);
+        const std::string after = core::readFileText(history);
+        QCOMPARE(inode(), first);                             // the same file, appended to
+        QCOMPARE(after.substr(0, before.size()), before);     // earlier lines untouched
+        QCOMPARE(run::readRun(live.toStdString()).manifest.checkpointIteration, 4);
+        QCOMPARE(w.runs()->lastAutosave(), live);
+        QVERIFY(w.runs()->hasUnfinishedAutosave());           // no clean exit yet
+
+        // Save run: an atomic copy of the live directory at the current iteration
+        const QString saved = tmp.filePath("copy.trporun");
+        QSignalSpy savedSpy(w.runs(), &ui::RunController::runSaved);
+        w.runs()->saveRun(saved);
+        QVERIFY(savedSpy.wait(10000));
+        QCOMPARE(core::readFileText(std::filesystem::path(saved.toStdString()) / "history.jsonl"),
+                 core::readFileText(history));
+        const run::RunContents copy = run::readRun(saved.toStdString());
+        QCOMPARE(static_cast<int>(copy.history.size()), 4);
+        QCOMPARE(copy.manifest.checkpointIteration, 4);
+        QVERIFY(!QFileInfo::exists(saved + ".saving"));
     }
 };
 
