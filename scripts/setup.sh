@@ -38,5 +38,8 @@ if [ "$ort_have" != "$ort_want" ]; then
     fi
 fi
 
-cmake --preset "$preset" >/dev/null
+# CI (CI=true) builds with warnings as errors: a fresh build must stay free of warnings
+werror=()
+[ "${CI:-}" = "true" ] && werror=(-DTRPO_WARNINGS_AS_ERRORS=ON)
+cmake --preset "$preset" "${werror[@]}" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
