@@ -8,23 +8,13 @@
 #include "core/presets.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
+#include "support/test_util.h"
 #include "sim/registry.h"
 
 using namespace core;
 
 namespace {
 
-// progress.csv rows without the timing columns (wall_seconds, seconds_*, steps_per_second)
-std::string withoutTiming(const IterationStats& s) {
-    std::stringstream in(csvRow(s)), hdr(csvHeader());
-    std::string cell, name, out;
-    while (std::getline(hdr, name, ',')) {
-        std::getline(in, cell, ',');
-        if (name == "wall_seconds" || name.rfind("seconds_", 0) == 0 || name == "steps_per_second") continue;
-        out += cell + ",";
-    }
-    return out;
-}
 
 TrpoConfig smallConfig(const std::string& env) {
     TrpoConfig c = presetConfig(env);
@@ -56,7 +46,7 @@ private slots:
             c.normalizeObs = c.normalizeReward = normalize;
             c.threads = k + 1;
             Trainer t(c, sim::environmentFactory(c.env));
-            for (int i = 0; i < 5; ++i) rows[k].push_back(withoutTiming(t.iterate()));
+            for (int i = 0; i < 5; ++i) rows[k].push_back(testutil::statsWithoutTiming(t.iterate()));
             thetas[k] = t.theta();
         }
         QCOMPARE(rows[0], rows[1]);
@@ -68,19 +58,19 @@ private slots:
         c.normalizeObs = c.normalizeReward = true;
         Trainer straight(c, sim::environmentFactory(c.env));
         std::vector<std::string> a;
-        for (int i = 0; i < 6; ++i) a.push_back(withoutTiming(straight.iterate()));
+        for (int i = 0; i < 6; ++i) a.push_back(testutil::statsWithoutTiming(straight.iterate()));
 
         std::vector<std::string> b;
         std::vector<std::uint8_t> saved;
         {
             Trainer first(c, sim::environmentFactory(c.env));
-            for (int i = 0; i < 3; ++i) b.push_back(withoutTiming(first.iterate()));
+            for (int i = 0; i < 3; ++i) b.push_back(testutil::statsWithoutTiming(first.iterate()));
             saved = first.saveState();
         } // the first trainer is gone: nothing survives but the bytes
         Trainer second(c, sim::environmentFactory(c.env));
         second.loadState(saved);
         QCOMPARE(second.iteration(), 3);
-        for (int i = 0; i < 3; ++i) b.push_back(withoutTiming(second.iterate()));
+        for (int i = 0; i < 3; ++i) b.push_back(testutil::statsWithoutTiming(second.iterate()));
         QCOMPARE(a, b);
         QVERIFY(straight.theta() == second.theta());
     }

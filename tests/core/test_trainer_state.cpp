@@ -7,23 +7,12 @@
 
 #include "core/presets.h"
 #include "core/trainer.h"
+#include "support/test_util.h"
 #include "sim/registry.h"
 
 using namespace core;
 
 namespace {
-
-// a progress.csv row without the measured columns (wall_seconds, seconds_*, steps_per_second)
-std::string withoutTiming(const IterationStats& s) {
-    std::stringstream in(csvRow(s)), hdr(csvHeader());
-    std::string cell, name, out;
-    while (std::getline(hdr, name, ',')) {
-        std::getline(in, cell, ',');
-        if (name == "wall_seconds" || name.rfind("seconds_", 0) == 0 || name == "steps_per_second") continue;
-        out += cell + ",";
-    }
-    return out;
-}
 
 bool sameBits(const VectorXd& a, const VectorXd& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
@@ -40,7 +29,7 @@ TrpoConfig smallConfig(const std::string& env) {
 
 std::vector<std::string> run(Trainer& t, int iterations) {
     std::vector<std::string> rows;
-    for (int i = 0; i < iterations; ++i) rows.push_back(withoutTiming(t.iterate()));
+    for (int i = 0; i < iterations; ++i) rows.push_back(testutil::statsWithoutTiming(t.iterate()));
     return rows;
 }
 
@@ -158,7 +147,7 @@ private slots:
                 const auto& ls = std::get<LineSearchResult>(r.result);
                 QCOMPARE(static_cast<int>(ls.trials.size()), static_cast<int>(r.stats.trials.size()));
             }
-            if (r.phase == Phase::Report) got.push_back(withoutTiming(r.stats));
+            if (r.phase == Phase::Report) got.push_back(testutil::statsWithoutTiming(r.stats));
         }
         QCOMPARE(got, expected);
         QVERIFY(sameBits(a.theta(), b.theta()));

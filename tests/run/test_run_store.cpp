@@ -10,6 +10,7 @@
 
 #include "core/presets.h"
 #include "core/trainer.h"
+#include "support/test_util.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
 
@@ -18,8 +19,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-std::string withoutTiming(const IterationStats& s) { return statsToJson(s, false).dump(); }
 
 TrpoConfig smallConfig() {
     TrpoConfig c = presetConfig("CartPole-v1");
@@ -132,7 +131,7 @@ private slots:
         const TrpoConfig c = smallConfig();
         Trainer reference(c, sim::environmentFactory(c.env));
         std::vector<std::string> expected;
-        for (int i = 0; i < 5 + 20 + 3; ++i) expected.push_back(withoutTiming(reference.iterate()));
+        for (int i = 0; i < 5 + 20 + 3; ++i) expected.push_back(testutil::statsWithoutTiming(reference.iterate()));
 
         // the studio: 5 iterations, saved
         Trainer studio(c, sim::environmentFactory(c.env));
@@ -154,11 +153,11 @@ private slots:
         // the studio opens it: all 25 iterations, and the next 3 equal the uninterrupted run's
         const run::RunContents opened = run::readRun(dir);
         QCOMPARE(static_cast<int>(opened.history.size()), 25);
-        for (int i = 0; i < 25; ++i) QCOMPARE(withoutTiming(opened.history[i]), expected[i]);
+        for (int i = 0; i < 25; ++i) QCOMPARE(testutil::statsWithoutTiming(opened.history[i]), expected[i]);
         QCOMPARE(opened.manifest.checkpointIteration, 25);
         Trainer continued(opened.config, sim::environmentFactory(c.env));
         continued.loadState(opened.checkpoint);
-        for (int i = 0; i < 3; ++i) QCOMPARE(withoutTiming(continued.iterate()), expected[25 + i]);
+        for (int i = 0; i < 3; ++i) QCOMPARE(testutil::statsWithoutTiming(continued.iterate()), expected[25 + i]);
         bool resumed = false;
         for (const run::Event& e : opened.events) resumed |= std::holds_alternative<run::Resumed>(e.what);
         QVERIFY(resumed);

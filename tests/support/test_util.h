@@ -3,9 +3,11 @@
 
 #include <Eigen/Dense>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/rng.h"
+#include "core/stats.h"
 
 namespace testutil {
 
@@ -47,5 +49,9 @@ inline double relError(const VectorXd& a, const VectorXd& b) {
 }
 
 inline std::string sourceDir() { return TRPO_TEST_SOURCE_DIR; }
+
+// an iteration's statistics without the measured fields (wall time, phase seconds, steps/s):
+// what two runs that should be bit-identical must agree on
+inline std::string statsWithoutTiming(const core::IterationStats& s) { return core::statsToJson(s, false).dump(); }
 
 } // namespace testutil

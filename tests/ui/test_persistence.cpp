@@ -33,6 +33,7 @@
 #include "ui/run_history.h"
 #include "ui/run_file.h"
 #include "ui/training_session.h"
+#include "support/studio_test_util.h"
 
 using ui::MainWindow;
 using ui::TrainingSession;
@@ -49,25 +50,8 @@ ui::StudioOptions fastOptions(const QString& autosaveDir) {
     return o;
 }
 
-bool waitForRun(MainWindow& w) {
-    QSignalSpy resets(&w, &MainWindow::runReset);
-    w.show();
-    if (!QTest::qWaitForWindowExposed(&w)) return false;
-    return resets.count() > 0 || resets.wait(10000);
-}
-
-// runs exactly n iterations with the Step action; returns the last one's stats
-core::IterationStats stepIterations(MainWindow& w, int n) {
-    QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
-    core::IterationStats last;
-    for (int i = 0; i < n; ++i) {
-        const int before = iterations.count();
-        w.stepAction()->trigger();
-        if (!QTest::qWaitFor([&] { return iterations.count() > before; }, 15000)) return last;
-        last = iterations.last().at(0).value<core::IterationStats>();
-    }
-    return last;
-}
+using testutil::stepIterations;
+using testutil::waitForRun;
 
 bool sameValues(const std::vector<double>& a, const std::vector<double>& b) {
     if (a.size() != b.size()) return false;

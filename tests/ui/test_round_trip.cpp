@@ -12,8 +12,9 @@
 #include <filesystem>
 
 #include "core/serialization.h"
-
 #include "core/trainer.h"
+#include "support/studio_test_util.h"
+#include "support/test_util.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
 #include "ui/main_window.h"
@@ -21,22 +22,20 @@
 #include "ui/run_history.h"
 #include "ui/training_session.h"
 
+using testutil::stepIterations;
+using testutil::waitForRun;
 using ui::MainWindow;
 
 namespace {
 
-std::string withoutTiming(const core::IterationStats& s) { return core::statsToJson(s, false).dump(); }
-
-core::IterationStats stepIterations(MainWindow& w, int n) {
-    QSignalSpy iterations(w.session(), &ui::TrainingSession::iterationFinished);
-    core::IterationStats last;
-    for (int i = 0; i < n; ++i) {
-        const int before = iterations.count();
-        w.stepAction()->trigger();
-        if (!QTest::qWaitFor([&] { return iterations.count() > before; }, 15000)) return last;
-        last = iterations.last().at(0).value<core::IterationStats>();
-    }
-    return last;
+ui::StudioOptions roundTripOptions(const QTemporaryDir& tmp) {
+    ui::StudioOptions o;
+    o.env = "CartPole-v1";
+    o.stepsPerIteration = 256;
+    o.useSettings = false;
+    o.autosaveDir = tmp.filePath("autosave");
+    o.runDirBase = tmp.filePath("runs");
+    return o;
 }
 
 } // namespace
@@ -53,20 +52,12 @@ private slots:
     void studioTrainStudio() {
         QTemporaryDir tmp;
         const QString runPath = tmp.filePath("class.trporun");
-        ui::StudioOptions o;
-        o.env = "CartPole-v1";
-        o.stepsPerIteration = 256;
-        o.useSettings = false;
-        o.autosaveDir = tmp.filePath("autosave");
-        o.runDirBase = tmp.filePath("runs");
+        const ui::StudioOptions o = roundTripOptions(tmp);
 
         // the studio: 5 iterations, then File > Save run
         {
             MainWindow w(o);
-            QSignalSpy resets(&w, &MainWindow::runReset);
-            w.show();
-            QVERIFY(QTest::qWaitForWindowExposed(&w));
-            QVERIFY(resets.count() > 0 || resets.wait(10000));
+            QVERIFY(waitForRun(w));
             stepIterations(w, 5);
             QCOMPARE(w.iterationCount(), 5);
             QSignalSpy saved(w.runs(), &ui::RunController::runSaved);
@@ -85,41 +76,30 @@ private slots:
         QCOMPARE(static_cast<int>(saved.history.size()), 25);
         core::Trainer reference(saved.config, sim::environmentFactory(saved.config.env));
         std::vector<std::string> expected;
-        for (int i = 0; i < 26; ++i) expected.push_back(withoutTiming(reference.iterate()));
+        for (int i = 0; i < 26; ++i) expected.push_back(testutil::statsWithoutTiming(reference.iterate()));
 
         // the studio opens it: all 25 iterations, then the 26th is the uninterrupted run's
         MainWindow w(o);
-        QSignalSpy resets(&w, &MainWindow::runReset);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        QVERIFY(waitForRun(w));
         QSignalSpy opened(w.runs(), &ui::RunController::runOpened);
         QVERIFY(w.runs()->openRun(runPath));
         QVERIFY(opened.wait(10000));
         QCOMPARE(w.iterationCount(), 25);
         const std::vector<core::IterationStats>& shown = w.history()->iterations();
         QCOMPARE(static_cast<int>(shown.size()), 25);
-        for (int i = 0; i < 25; ++i) QCOMPARE(withoutTiming(shown[i]), expected[i]);
+        for (int i = 0; i < 25; ++i) QCOMPARE(testutil::statsWithoutTiming(shown[i]), expected[i]);
         const core::IterationStats next = stepIterations(w, 1);
         QCOMPARE(next.iteration, 26);
-        QCOMPARE(withoutTiming(next), expected[25]);
+        QCOMPARE(testutil::statsWithoutTiming(next), expected[25]);
     }
 
     // with a live run directory, autosave only adds the checkpoint to it (the history is
     // appended as iterations finish, never rewritten) and "Save run" copies it
     void autosaveAppendsAndSaveCopies() {
         QTemporaryDir tmp;
-        ui::StudioOptions o;
-        o.env = "CartPole-v1";
-        o.stepsPerIteration = 256;
-        o.useSettings = false;
-        o.autosaveDir = tmp.filePath("autosave");
-        o.runDirBase = tmp.filePath("runs");
+        const ui::StudioOptions o = roundTripOptions(tmp);
         MainWindow w(o);
-        QSignalSpy resets(&w, &MainWindow::runReset);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        QVERIFY(waitForRun(w));
         const QString live = w.session()->runDirectory();
         QVERIFY(!live.isEmpty());
         const std::filesystem::path history = std::filesystem::path(live.toStdString()) / "history.jsonl";
