@@ -431,12 +431,7 @@ void RunStore::appendIteration(const core::IterationStats& s) {
 void RunStore::appendEvent(const Event& e) { appendLine(m_dir / "events.jsonl", eventToJson(e).dump()); }
 
 void RunStore::saveCheckpoint(const core::Trainer& t) {
-    core::writeFileAtomic(checkpointPath(), t.saveState());
-    writeConfig(t.config());
-    m_manifest.checkpointIteration = t.iteration();
-    m_manifest.checkpointEnvSteps = t.envSteps();
-    m_manifest.savedAtMs = nowMs();
-    writeManifest();
+    saveCheckpointBytes(t.saveState(), t.config(), t.iteration(), t.envSteps());
 }
 
 void RunStore::saveCheckpointBytes(const std::vector<std::uint8_t>& bytes, const core::TrpoConfig& cfg, int iteration,
