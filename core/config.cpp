@@ -140,6 +140,8 @@ const std::vector<Entry>& entries() {
         {{"entropy_coeff", "double", true, 0, 1, false, "Weight of the mean policy entropy added to the surrogate (TRPO normally uses 0)."}, DBL(entropyCoeff)},
         {{"normalize_advantages", "bool", true, 0, 1, false, "Standardise advantages in each batch."}, BOOL(normalizeAdvantages)},
         {{"noise_hold_steps", "int", true, 1, 1000, false, "Continuous actions: the Gaussian exploration noise of each environment copy is drawn at the start of every episode and then every this many steps, and held in between (temporally correlated exploration, like gSDE's sde_sample_freq). 1 = fresh noise every step. Log-probabilities stay those of the per-step Gaussian. No effect on discrete actions."}, INT(noiseHoldSteps)},
+        {{"collapse_drop", "double", true, 0, 1, false, "Divergence guardrail: a collapse is an iteration whose mean return loses more than this fraction of the progress the run has made (from its first mean return to its best 20-episode mean), once the run got halfway to the solved threshold. 0 turns the collapse check off; NaN and inf are always caught."}, DBL(collapseDrop)},
+        {{"max_rollbacks", "int", true, 1, 1000, false, "Divergence guardrail in trpo-train: after this many rollbacks in a row, training stops with exit code 3."}, INT(maxRollbacks)},
         {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
     };
     // clang-format on

@@ -51,6 +51,8 @@ struct TrpoConfig {
     double entropyCoeff = 0.0;    // weight of the mean entropy added to the surrogate
     int noiseHoldSteps = 1;       // Gaussian exploration noise held for this many steps (1 = white)
     bool normalizeAdvantages = true;
+    double collapseDrop = 0.5;    // divergence guardrail: fraction of the progress lost that counts as a collapse (0 = off)
+    int maxRollbacks = 5;         // trpo-train stops (exit code 3) after this many rollbacks in a row
 
     // --- run control (not hyperparameters) ---
     int threads = 2; // sampling threads; results do not depend on it

@@ -1,6 +1,7 @@
 #include "core/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <thread>
 
@@ -53,7 +54,7 @@ Sampler::~Sampler() = default;
 
 void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                       const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
-                      std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots) {
+                      std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite) {
     Copy& c = *m_copies[e];
     const Space& as = m_spec.action;
     const int ad = as.dim();
@@ -79,6 +80,18 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
             c.envAction(j) = as.isDiscrete() ? c.action(j) : std::clamp(c.action(j), as.low[j], as.high[j]);
         const StepResult r = c.env->step(std::span<const double>(c.envAction.data(), ad),
                                          std::span<double>(c.obs.data(), c.obs.size()));
+        if (!std::isfinite(r.reward) || !c.obs.allFinite()) [[unlikely]] {
+            // broken environment output never enters the batch: the episode ends here
+            ++nonFinite;
+            out.rawReturnsForScaler(col) = c.discountedReturn;
+            out.rewards(col) = 0.0;
+            out.terminated[col] = 1;
+            out.truncated[col] = 0;
+            out.segmentEnd[col] = (k == T - 1) ? 1 : 0;
+            c.discountedReturn = 0;
+            c.startEpisode();
+            continue;
+        }
         c.actionsSinceReset.insert(c.actionsSinceReset.end(), c.envAction.data(), c.envAction.data() + ad);
         c.episodeReturn += r.reward;
         ++c.episodeLength;
@@ -124,18 +137,19 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
 
     std::vector<std::vector<Episode>> eps(E);
     std::vector<std::vector<std::pair<int, VectorXd>>> boots(E);
+    std::vector<int> nonFinite(E, 0);
     const int nThreads = std::clamp(settings.threads, 1, E);
     if (nThreads == 1) {
         for (int e = 0; e < E; ++e)
             runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
-                            boots[e]);
+                            boots[e], nonFinite[e]);
     } else {
         std::vector<std::thread> pool;
         for (int w = 0; w < nThreads; ++w) {
             pool.emplace_back([&, w] {
                 for (int e = w; e < E; e += nThreads)
                     runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
-                            boots[e]);
+                            boots[e], nonFinite[e]);
             });
         }
         for (auto& t : pool) t.join();
@@ -143,6 +157,8 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
 
     // merge per-copy results in copy order (fixed, thread-independent)
     out.episodes.clear();
+    out.nonFiniteSteps = 0;
+    for (int n : nonFinite) out.nonFiniteSteps += n;
     out.bootIndex.clear();
     int nb = 0;
     for (int e = 0; e < E; ++e) nb += static_cast<int>(boots[e].size());

@@ -43,6 +43,10 @@ struct Batch {
     std::vector<int> bootIndex;
     Eigen::VectorXi bootTimestep;
     std::vector<Episode> episodes; // finished in this batch, copy by copy in time order
+    // steps whose observation or reward came back NaN or inf: each such step ends its episode
+    // there (terminated, reward 0, the episode not reported) and the copy starts a new one, so
+    // the batch itself stays finite; the trainer learns nothing from a batch that has any
+    int nonFiniteSteps = 0;
     int size() const { return numEnvs * stepsPerEnv; }
 };
 
@@ -90,7 +94,7 @@ private:
     struct Copy;
     void runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                  const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
-                 std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots);
+                 std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite);
     EnvSpec m_spec;
     std::vector<std::unique_ptr<Copy>> m_copies;
 };

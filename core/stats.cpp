@@ -23,14 +23,64 @@ const char* outcomeName(LineSearchOutcome o) {
     return "unknown";
 }
 
-namespace {
-
-LineSearchOutcome outcomeFrom(const std::string& name) {
+LineSearchOutcome outcomeFromName(const std::string& name) {
     using O = LineSearchOutcome;
     for (O o : {O::Accepted, O::KlExceeded, O::NoImprovement, O::NonFinite, O::NonPositiveCurvature, O::ZeroGradient})
         if (name == outcomeName(o)) return o;
     throw std::runtime_error("unknown line-search outcome '" + name + "'");
 }
+
+const char* divergenceName(Divergence d) {
+    switch (d) {
+        case Divergence::None: return "none";
+        case Divergence::NonFiniteEnvironment: return "non_finite_environment";
+        case Divergence::NonFiniteUpdate: return "non_finite_update";
+        case Divergence::NonFiniteCritic: return "non_finite_critic";
+        case Divergence::ReturnCollapse: return "return_collapse";
+    }
+    return "unknown";
+}
+
+Divergence divergenceFromName(const std::string& name) {
+    using D = Divergence;
+    for (D d : {D::None, D::NonFiniteEnvironment, D::NonFiniteUpdate, D::NonFiniteCritic, D::ReturnCollapse})
+        if (name == divergenceName(d)) return d;
+    throw std::runtime_error("unknown divergence '" + name + "'");
+}
+
+json jsonNumber(double v) {
+    if (std::isfinite(v)) return v;
+    if (std::isnan(v)) return "nan";
+    return v > 0 ? "inf" : "-inf";
+}
+
+double numberFromJson(const json& j) {
+    if (j.is_number()) return j.get<double>();
+    if (j.is_string()) {
+        const std::string s = j.get<std::string>();
+        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+        if (s == "inf") return std::numeric_limits<double>::infinity();
+        if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    }
+    throw std::runtime_error("expected a number, found " + j.dump());
+}
+
+json trialToJson(const LineSearchTrial& t) {
+    return {{"fraction", jsonNumber(t.fraction)},
+            {"kl", jsonNumber(t.kl)},
+            {"surrogate", jsonNumber(t.surrogate)},
+            {"actual_improvement", jsonNumber(t.actualImprovement)},
+            {"expected_improvement", jsonNumber(t.expectedImprovement)},
+            {"accepted", t.accepted}};
+}
+
+LineSearchTrial trialFromJson(const json& t) {
+    return {numberFromJson(t.at("fraction")), numberFromJson(t.at("kl")), numberFromJson(t.at("surrogate")),
+            numberFromJson(t.at("actual_improvement")), numberFromJson(t.at("expected_improvement")),
+            t.at("accepted").get<bool>()};
+}
+
+namespace {
 
 using S = IterationStats;
 // clang-format off
@@ -48,6 +98,8 @@ const std::vector<StatsField> kFields = {
     {"delta", "δ", "δ", "nats", &S::delta},
     {"kl_mean", "Mean KL of the step", "KL of the step", "nats", &S::klMean},
     {"kl_max", "Max KL of the step", "max KL", "nats", &S::klMax},
+    {"trial_kl_first", "Mean KL of the full step", "KL of the full step", "nats", &S::trialKlFirst, false, nullptr, true},
+    {"trial_kl_last", "Mean KL of the last trial", "KL of the last trial", "nats", &S::trialKlLast, false, nullptr, true},
     {"accepted", "Step accepted", "Step accepted", "", &S::accepted},
     {"line_search_reason", "Line-search outcome", "Line-search outcome", "", &S::outcome},
     {"backtracks", "Backtracks", "backtracks", "", &S::backtracks},
@@ -71,12 +123,15 @@ const std::vector<StatsField> kFields = {
     {"explained_variance_after", "Explained variance after the fit", "explained variance", "", &S::explainedVarianceAfter},
     {"advantage_mean", "Advantage mean", "Advantage mean", "", &S::advantageMean},
     {"advantage_std", "Advantage std", "Advantage std", "", &S::advantageStd},
+    {"non_finite_env_steps", "Non-finite environment steps", "non-finite steps", "steps", &S::nonFiniteEnvSteps, false, nullptr, true},
+    {"divergence", "Divergence", "Divergence", "", &S::divergence, false, nullptr, true},
     {"seconds_sampling", "Sampling", "sampling", "s", &S::secondsSampling, true},
     {"seconds_advantages", "Advantages", "advantages", "s", &S::secondsAdvantages, true},
     {"seconds_gradient", "Gradient", "gradient", "s", &S::secondsGradient, true},
     {"seconds_cg", "Conjugate gradient", "CG", "s", &S::secondsCg, true},
     {"seconds_line_search", "Line search", "line search", "s", &S::secondsLineSearch, true},
     {"seconds_value_fit", "Value fit", "critic", "s", &S::secondsValueFit, true},
+    {"seconds_probe", "Trust-region probe", "probe", "s", &S::secondsProbe, true, nullptr, true},
     {"steps_per_second", "Steps per second", "steps/s", "steps/s", &S::stepsPerSecond, true},
     {"cg_iters_setting", "CG iterations (setting)", "CG iterations (setting)", "", &S::cgItersSetting},
     {"cg_damping", "CG damping", "CG damping", "", &S::cgDamping},
@@ -96,21 +151,6 @@ std::string num(double v) {
     return buf;
 }
 
-json jsonNum(double v) {
-    if (std::isfinite(v)) return v;
-    if (std::isnan(v)) return "nan";
-    return v > 0 ? "inf" : "-inf";
-}
-double fromJsonNum(const json& j) {
-    if (j.is_number()) return j.get<double>();
-    if (j.is_string()) {
-        const std::string s = j.get<std::string>();
-        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-        if (s == "inf") return std::numeric_limits<double>::infinity();
-        if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    }
-    throw std::runtime_error("expected a number, found " + j.dump());
-}
 double parseNum(const std::string& t) {
     if (t == "nan" || t == "-nan") return std::numeric_limits<double>::quiet_NaN();
     if (t == "inf") return std::numeric_limits<double>::infinity();
@@ -182,6 +222,7 @@ std::string csvRow(const IterationStats& s) {
                                    [&](std::optional<double> S::*m) { return (s.*m) ? num(*(s.*m)) : std::string(); },
                                    [&](bool S::*m) { return std::string((s.*m) ? "1" : "0"); },
                                    [&](LineSearchOutcome S::*m) { return std::string(outcomeName(s.*m)); },
+                                   [&](Divergence S::*m) { return std::string(divergenceName(s.*m)); },
                                    [&](std::vector<double> S::*m) {
                                        // cg_residual: the last residual (0 when CG did not run)
                                        return num((s.*m).empty() ? 0.0 : (s.*m).back());
@@ -218,7 +259,8 @@ IterationStats statsFromCsv(const std::vector<std::string>& header, const std::v
                                     s.*m = t.empty() ? std::nullopt : std::optional<double>(parseNum(t));
                                 },
                                 [&](bool S::*m) { s.*m = parseInteger(t) != 0; },
-                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFrom(t); },
+                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFromName(t); },
+                                [&](Divergence S::*m) { s.*m = divergenceFromName(t); },
                                 [&](std::vector<double> S::*m) { s.*m = {parseNum(t)}; },
                                 [&](std::vector<LineSearchTrial> S::*) {}},
                        f->member);
@@ -239,24 +281,19 @@ json statsToJson(const IterationStats& s, bool withTiming) {
         if (f.timing && !withTiming) continue;
         j[f.key] = std::visit(
             Overload{[&](int S::*m) { return json(s.*m); }, [&](std::int64_t S::*m) { return json(s.*m); },
-                     [&](double S::*m) { return jsonNum(s.*m); },
-                     [&](std::optional<double> S::*m) { return (s.*m) ? jsonNum(*(s.*m)) : json(nullptr); },
+                     [&](double S::*m) { return jsonNumber(s.*m); },
+                     [&](std::optional<double> S::*m) { return (s.*m) ? jsonNumber(*(s.*m)) : json(nullptr); },
                      [&](bool S::*m) { return json(s.*m); },
                      [&](LineSearchOutcome S::*m) { return json(outcomeName(s.*m)); },
+                     [&](Divergence S::*m) { return json(divergenceName(s.*m)); },
                      [&](std::vector<double> S::*m) {
                          json a = json::array();
-                         for (double x : s.*m) a.push_back(jsonNum(x));
+                         for (double x : s.*m) a.push_back(jsonNumber(x));
                          return a;
                      },
                      [&](std::vector<LineSearchTrial> S::*m) {
                          json a = json::array();
-                         for (const LineSearchTrial& t : s.*m)
-                             a.push_back({{"fraction", jsonNum(t.fraction)},
-                                          {"kl", jsonNum(t.kl)},
-                                          {"surrogate", jsonNum(t.surrogate)},
-                                          {"actual_improvement", jsonNum(t.actualImprovement)},
-                                          {"expected_improvement", jsonNum(t.expectedImprovement)},
-                                          {"accepted", t.accepted}});
+                         for (const LineSearchTrial& t : s.*m) a.push_back(trialToJson(t));
                          return a;
                      }},
             f.member);
@@ -276,31 +313,27 @@ IterationStats statsFromJson(const json& jIn) {
                 if (newKey == std::string(f.key) && jIn.contains(oldKey)) v = &jIn.at(oldKey);
         }
         if (!v) {
-            if (f.timing) continue; // histories compared without timing leave these out
+            if (f.timing || f.optional) continue; // histories compared without timing leave these out
             throw std::runtime_error(std::string("an iteration record has no ") + f.key);
         }
         const json& x = *v;
         try {
             std::visit(Overload{[&](int S::*m) { s.*m = x.get<int>(); },
                                 [&](std::int64_t S::*m) { s.*m = x.get<std::int64_t>(); },
-                                [&](double S::*m) { s.*m = fromJsonNum(x); },
+                                [&](double S::*m) { s.*m = numberFromJson(x); },
                                 [&](std::optional<double> S::*m) {
-                                    s.*m = x.is_null() ? std::nullopt : std::optional<double>(fromJsonNum(x));
+                                    s.*m = x.is_null() ? std::nullopt : std::optional<double>(numberFromJson(x));
                                 },
                                 [&](bool S::*m) { s.*m = x.get<bool>(); },
-                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFrom(x.get<std::string>()); },
+                                [&](LineSearchOutcome S::*m) { s.*m = outcomeFromName(x.get<std::string>()); },
+                                [&](Divergence S::*m) { s.*m = divergenceFromName(x.get<std::string>()); },
                                 [&](std::vector<double> S::*m) {
                                     (s.*m).clear();
-                                    for (const json& e : x) (s.*m).push_back(fromJsonNum(e));
+                                    for (const json& e : x) (s.*m).push_back(numberFromJson(e));
                                 },
                                 [&](std::vector<LineSearchTrial> S::*m) {
                                     (s.*m).clear();
-                                    for (const json& t : x)
-                                        (s.*m).push_back({fromJsonNum(t.at("fraction")), fromJsonNum(t.at("kl")),
-                                                          fromJsonNum(t.at("surrogate")),
-                                                          fromJsonNum(t.at("actual_improvement")),
-                                                          fromJsonNum(t.at("expected_improvement")),
-                                                          t.at("accepted").get<bool>()});
+                                    for (const json& t : x) (s.*m).push_back(trialFromJson(t));
                                 }},
                        f.member);
         } catch (const json::exception& e) {

@@ -20,6 +20,18 @@ enum class LineSearchOutcome {
     ZeroGradient,         // g = 0, or so small that CG does no iteration: nothing to do
 };
 const char* outcomeName(LineSearchOutcome o); // snake_case: "accepted", "kl_exceeded", ...
+LineSearchOutcome outcomeFromName(const std::string& name); // throws std::runtime_error
+
+// what the divergence guardrail saw in an iteration (docs/algorithm.md §10)
+enum class Divergence {
+    None,
+    NonFiniteEnvironment, // the environment returned NaN or inf: the batch was not learned from
+    NonFiniteUpdate,      // NaN or inf in the policy update (gradient, direction or every trial)
+    NonFiniteCritic,      // the critic's fit produced NaN or inf
+    ReturnCollapse,       // the mean return fell back (collapse_drop)
+};
+const char* divergenceName(Divergence d);            // "none", "non_finite_environment", ...
+Divergence divergenceFromName(const std::string& name); // throws std::runtime_error
 
 struct LineSearchTrial {
     double fraction = 0;            // step fraction (backtrackCoeff^j)
@@ -42,6 +54,9 @@ struct IterationStats {
     double surrogateBefore = 0, surrogateAfter = 0;
     double expectedImprovement = 0, actualImprovement = 0, improvementRatio = 0;
     double klMean = 0, klMax = 0; // of the step taken (0 when rejected)
+    // the mean KL of the full step βx (the first trial) and of the last trial tried (the
+    // accepted one, or the last rejected one): a rejected iteration is seen by these
+    double trialKlFirst = 0, trialKlLast = 0;
     bool accepted = false;
     LineSearchOutcome outcome = LineSearchOutcome::Accepted;
     int backtracks = 0;
@@ -60,8 +75,12 @@ struct IterationStats {
     double explainedVarianceBefore = 0, explainedVarianceAfter = 0;
     double advantageMean = 0, advantageStd = 0; // before standardisation
 
+    int nonFiniteEnvSteps = 0;                // steps whose observation or reward was NaN or inf
+    Divergence divergence = Divergence::None; // what the guardrail saw
+
     double secondsSampling = 0, secondsAdvantages = 0, secondsGradient = 0, secondsCg = 0,
            secondsLineSearch = 0, secondsValueFit = 0;
+    double secondsProbe = 0; // the trust-region probe, when computed during the iteration
     double stepsPerSecond = 0; // this iteration's env steps / its wall time
 
     // the hot hyperparameters in force during this iteration
@@ -76,7 +95,8 @@ struct IterationStats {
 // export, so a name is written in one place only.
 using StatsMember = std::variant<int IterationStats::*, std::int64_t IterationStats::*, double IterationStats::*,
                                  std::optional<double> IterationStats::*, bool IterationStats::*,
-                                 LineSearchOutcome IterationStats::*, std::vector<double> IterationStats::*,
+                                 LineSearchOutcome IterationStats::*, Divergence IterationStats::*,
+                                 std::vector<double> IterationStats::*,
                                  std::vector<LineSearchTrial> IterationStats::*>;
 struct StatsField {
     const char* key;       // snake_case JSON key; also the CSV column unless csvColumn says otherwise
@@ -89,6 +109,8 @@ struct StatsField {
     // when the field is a list that only the JSON history holds; cg_residuals' column is
     // cg_residual, the last residual
     const char* csvColumn = nullptr;
+    // added after run format 2: older records lack it, and it then keeps its default
+    bool optional = false;
     const char* column() const { return csvColumn ? csvColumn : key; }
     bool inCsv() const { return column()[0] != '\0'; }
 };
@@ -112,6 +134,13 @@ std::vector<std::string> splitCsvLine(const std::string& line);
 // throws std::runtime_error naming the field
 nlohmann::json statsToJson(const IterationStats& s, bool withTiming = true);
 IterationStats statsFromJson(const nlohmann::json& j);
+
+// the JSON pieces other records share: a number (non-finite as "nan", "inf", "-inf"), a
+// line-search trial; the readers throw std::runtime_error or json::exception on bad input
+nlohmann::json jsonNumber(double v);
+double numberFromJson(const nlohmann::json& j);
+nlohmann::json trialToJson(const LineSearchTrial& t);
+LineSearchTrial trialFromJson(const nlohmann::json& j);
 
 // one human line for the CLI
 std::string progressLine(const IterationStats& s);

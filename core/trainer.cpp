@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/gae.h"
@@ -147,12 +148,21 @@ PhaseResult Trainer::runPhase() {
             p.stats = IterationStats{};
             p.stats.iteration = m_iteration + 1;
             p.seconds = 0;
+            p.probeable = false;
+            m_startOfPrevious = std::move(m_startOfThis);
+            m_startOfThis = learnedState();
             runSample(r);
             p.next = Phase::Advantages;
             break;
         case Phase::Advantages:
             runAdvantages(r);
             p.next = Phase::SurrogateGradient;
+            if (m_batch.nonFiniteSteps > 0) {
+                // broken environment output: no update learns from this batch
+                recordUpdateSettings(p.update, st);
+                st.outcome = LineSearchOutcome::NonFinite;
+                p.next = Phase::ValueFit;
+            }
             break;
         case Phase::SurrogateGradient:
             recordUpdateSettings(p.update, st);
@@ -174,9 +184,17 @@ PhaseResult Trainer::runPhase() {
             p.next = Phase::LineSearch;
             break;
         case Phase::LineSearch: {
-            LineSearchResult ls = lineSearch(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
-            recordLineSearch(ls, st);
-            r.result = std::move(ls);
+            p.thetaOld = m_theta;
+            p.search = lineSearch(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
+            recordLineSearch(p.search, st);
+            p.probeable = true;
+            if (m_probeEvery > 0 && st.iteration % m_probeEvery == 0) {
+                m_lastProbe = probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search,
+                                               p.update, m_updateWs);
+                m_lastProbe->iteration = st.iteration;
+                st.secondsProbe = m_lastProbe->seconds;
+            }
+            r.result = p.search;
             p.next = Phase::ValueFit;
             break;
         }
@@ -261,6 +279,17 @@ void Trainer::runValueFit(PhaseResult& r) {
     IterationStats& st = p.stats;
     const Batch& b = m_batch;
     const auto t0 = clock_type::now();
+    if (b.nonFiniteSteps > 0 || !p.returns.allFinite()) {
+        // neither the critic, its optimiser nor the normalisers see a broken batch; non-finite
+        // returns from a finite batch mean the critic itself is broken, which the losses say
+        const double loss = b.nonFiniteSteps > 0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        st.valueLossBefore = st.valueLossAfter = loss;
+        st.explainedVarianceBefore = st.explainedVarianceAfter = std::numeric_limits<double>::quiet_NaN();
+        st.secondsValueFit = since(t0);
+        r.result = ValueFitResult{FitResult{loss, loss, st.explainedVarianceBefore, st.explainedVarianceAfter},
+                                  st.secondsValueFit};
+        return;
+    }
     const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng);
     st.valueLossBefore = fr.lossBefore;
     st.valueLossAfter = fr.lossAfter;
@@ -283,7 +312,43 @@ void Trainer::runReport(PhaseResult& r) {
     st.envSteps = m_envSteps;
     st.wallSeconds = m_wallSeconds;
     st.stepsPerSecond = p.seconds > 0 ? n / p.seconds : 0.0;
+    st.nonFiniteEnvSteps = m_batch.nonFiniteSteps;
+    st.divergence = checkDivergence(st, m_guard, p.cfg.collapseDrop, spec().rewardThreshold);
+    if (st.divergence == Divergence::None) rememberIteration(st, m_guard);
+    m_lastDivergence = st.divergence;
     r.result = std::monostate{};
+}
+
+Trainer::LearnedState Trainer::learnedState() const {
+    return {m_iteration, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state()};
+}
+
+std::optional<int> Trainer::rollBack() {
+    if (midIteration() || !m_startOfThis) return std::nullopt;
+    const LearnedState good = (m_lastDivergence == Divergence::ReturnCollapse && m_startOfPrevious)
+                                  ? *m_startOfPrevious
+                                  : *m_startOfThis;
+    m_theta = good.theta;
+    m_vf->setState(good.critic);
+    m_obsNorm.rms = good.obsStats;
+    m_rewardScaler.rms = good.rewardStats;
+    m_rng.setState(good.criticRng);
+    m_startOfThis = m_startOfPrevious = good;
+    m_lastDivergence = Divergence::None;
+    m_pending.probeable = false; // the probe's θ_old belongs to the discarded update
+    return good.iteration;
+}
+
+std::optional<TrustRegionProbe> Trainer::probeLastIteration() {
+    if (midIteration() || m_iteration == 0) return std::nullopt;
+    if (m_lastProbe && m_lastProbe->iteration == m_iteration) return m_lastProbe;
+    Pending& p = m_pending;
+    if (!p.probeable) return std::nullopt;
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    m_lastProbe =
+        probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search, p.update, m_updateWs);
+    m_lastProbe->iteration = m_iteration;
+    return m_lastProbe;
 }
 
 // ---- the training state ---------------------------------------------------------------
@@ -305,6 +370,7 @@ TrainerState Trainer::state() const {
     s.wallSeconds = m_wallSeconds;
     s.recentReturns = m_recentReturns;
     s.events = m_events;
+    s.guard = m_guard;
     return s;
 }
 
@@ -355,7 +421,12 @@ void Trainer::setState(const TrainerState& s) {
     m_wallSeconds = s.wallSeconds;
     m_recentReturns = s.recentReturns;
     m_events = s.events;
+    m_guard = s.guard;
     m_pending = Pending{};
+    m_lastProbe.reset();
+    m_startOfThis.reset();
+    m_startOfPrevious.reset();
+    m_lastDivergence = Divergence::None;
 }
 
 // ---- checkpoints --------------------------------------------------------------------
@@ -418,6 +489,8 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
     for (const ConfigEvent& e : s.events)
         ev.push_back({{"iteration", e.iteration}, {"key", e.key}, {"from", e.from}, {"to", e.to}});
     j["config_events"] = ev;
+    auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    j["guard"] = {{"base_return", optional(s.guard.baseReturn)}, {"best_return", optional(s.guard.bestReturn)}};
     return j;
 }
 
@@ -448,6 +521,12 @@ TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
     for (const json& e : j.at("config_events"))
         s.events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(),
                             e.at("from").get<std::string>(), e.at("to").get<std::string>()});
+    // the guardrail's memory (absent from checkpoints written before it)
+    if (j.contains("guard")) {
+        auto optional = [](const json& v) { return v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()); };
+        s.guard.baseReturn = optional(j.at("guard").at("base_return"));
+        s.guard.bestReturn = optional(j.at("guard").at("best_return"));
+    }
     return s;
 }
 } // namespace

@@ -16,10 +16,12 @@
 
 #include "core/config.h"
 #include "core/environment.h"
+#include "core/guardrail.h"
 #include "core/sampler.h"
 #include "core/snapshot.h"
 #include "core/stats.h"
 #include "core/trpo.h"
+#include "core/trust_region.h"
 #include "core/value_function.h"
 
 namespace core {
@@ -48,6 +50,7 @@ struct TrainerState {
     double wallSeconds = 0;           // time spent in phases, over all resumes
     std::deque<double> recentReturns; // the last 20 finished episodes' returns
     std::vector<ConfigEvent> events;  // hot changes so far
+    GuardMemory guard;                // what the divergence guardrail remembers of the returns
 };
 
 // the phases of one iteration, in order
@@ -114,6 +117,29 @@ public:
     std::optional<double> recentReturnMean() const; // mean of the last 20 finished episodes
     const std::deque<double>& recentReturns() const { return m_recentReturns; }
 
+    // The trust-region probe (core/trust_region.h) of every n-th iteration, computed in its
+    // line-search phase (0: none; then only on demand). Its cost shows in
+    // IterationStats::secondsProbe. It changes nothing: a run is bit for bit the same with it.
+    void setProbeEvery(int n) { m_probeEvery = std::max(0, n); }
+    int probeEvery() const { return m_probeEvery; }
+    // the probe of the last completed iteration: the one computed during it, or one computed
+    // now from its batch, which the trainer keeps until the next iteration starts; nullopt
+    // when no iteration has completed or the last one took no step to probe (a guard
+    // stopped its update), and while an iteration is in progress
+    std::optional<TrustRegionProbe> probeLastIteration();
+
+    // The divergence guardrail (core/guardrail.h) checks every iteration and reports what it
+    // saw in IterationStats::divergence; it changes nothing by itself. rollBack() then puts
+    // the policy, the critic (with its optimiser state and minibatch RNG) and the normalisers
+    // back, bit for bit, to the last good state: for a collapse, the state before the update
+    // that produced the collapsed policy (two iteration boundaries back); otherwise the state
+    // before the last iteration. The environments, the counters and the recent returns go
+    // on (the episodes happened; the next batch is new data). Returns the iteration whose end
+    // state was restored, or nullopt mid-iteration or before any iteration.
+    std::optional<int> rollBack();
+    Divergence lastDivergence() const { return m_lastDivergence; }
+    const GuardMemory& guardMemory() const { return m_guard; }
+
     const Policy& policy() const { return m_policy; }
     const VectorXd& theta() const { return m_theta; }
     SnapshotPtr snapshot() const;
@@ -166,10 +192,28 @@ private:
         SurrogateGradient gradient;
         NaturalDirection direction;
         StepScale step;
+        VectorXd thetaOld;       // θ before the line search
+        LineSearchResult search;
+        bool probeable = false;  // the line search ran: its batch and phases can be probed
     };
     Pending m_pending;
     Batch m_batch;               // reused between iterations
     UpdateWorkspace m_updateWs;  // reused between iterations
+    int m_probeEvery = 0;
+    std::optional<TrustRegionProbe> m_lastProbe;
+
+    // the guardrail: its memory of the returns, and the learned state at the start of this
+    // and of the previous iteration (what rollBack() restores)
+    struct LearnedState {
+        int iteration = 0; // iterations completed when it was taken
+        VectorXd theta, critic;
+        RunningMeanStd obsStats, rewardStats;
+        Rng::State criticRng;
+    };
+    LearnedState learnedState() const;
+    GuardMemory m_guard;
+    std::optional<LearnedState> m_startOfThis, m_startOfPrevious;
+    Divergence m_lastDivergence = Divergence::None;
 };
 
 } // namespace core

@@ -218,14 +218,37 @@ StepScale stepScale(const VectorXd& g, const NaturalDirection& d, double delta) 
     return r;
 }
 
+TrialEvaluation evaluateTrial(const Policy& policy, const VectorXd& thetaTrial, const UpdateBatch& batch,
+                              const UpdateSettings& s, UpdateWorkspace& ws) {
+    const double n = static_cast<double>(batch.advantages.size());
+    std::vector<UpdateShard>& shards = ws.shards;
+    parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
+        UpdateShard& sh = shards[k];
+        sh.trial = trialSums(policy, thetaTrial, shardObs(batch, sh), shardActions(batch, sh),
+                             shardAdvantages(batch, sh), shardOldLogp(batch, sh), sh.distOld, s.entropyCoeff != 0.0,
+                             sh.wsTrial, sh.distTrial);
+    });
+    // reduce in shard order
+    TrialSums sum;
+    for (const UpdateShard& sh : shards) {
+        sum.surrogate += sh.trial.surrogate;
+        sum.entropy += sh.trial.entropy;
+        sum.kl += sh.trial.kl;
+        sum.klMax = std::max(sum.klMax, sh.trial.klMax);
+    }
+    TrialEvaluation e;
+    e.klMean = sum.kl / n;
+    e.klMax = sum.klMax;
+    e.surrogate = sum.surrogate / n + s.entropyCoeff * sum.entropy / n;
+    return e;
+}
+
 // phase 6: try θ_old + c^j βx for j = 0 .. maxBacktracks and take the first trial whose mean
 // KL(π_old ‖ π_trial) ≤ δ and whose surrogate improves on L(θ_old); every trial is recorded
 LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                             const SurrogateGradient& gradient, const StepScale& step, const UpdateSettings& s,
                             UpdateWorkspace& ws) {
     const auto t0 = std::chrono::steady_clock::now();
-    const double n = static_cast<double>(batch.advantages.size());
-    std::vector<UpdateShard>& shards = ws.shards;
     LineSearchResult r;
     r.surrogateAfter = gradient.surrogate;
     r.expectedImprovement = step.expectedImprovement;
@@ -233,23 +256,11 @@ LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateB
     double fraction = 1.0;
     for (int j = 0; j <= s.maxBacktracks; ++j, fraction *= s.backtrackCoeff) {
         ws.thetaTrial = theta + fraction * step.fullStep;
-        parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
-            UpdateShard& sh = shards[k];
-            sh.trial = trialSums(policy, ws.thetaTrial, shardObs(batch, sh), shardActions(batch, sh),
-                                 shardAdvantages(batch, sh), shardOldLogp(batch, sh), sh.distOld,
-                                 s.entropyCoeff != 0.0, sh.wsTrial, sh.distTrial);
-        });
-        TrialSums sum;
-        for (const UpdateShard& sh : shards) {
-            sum.surrogate += sh.trial.surrogate;
-            sum.entropy += sh.trial.entropy;
-            sum.kl += sh.trial.kl;
-            sum.klMax = std::max(sum.klMax, sh.trial.klMax);
-        }
+        const TrialEvaluation e = evaluateTrial(policy, ws.thetaTrial, batch, s, ws);
         LineSearchTrial t;
         t.fraction = fraction;
-        t.kl = sum.kl / n;
-        t.surrogate = sum.surrogate / n + s.entropyCoeff * sum.entropy / n;
+        t.kl = e.klMean;
+        t.surrogate = e.surrogate;
         t.actualImprovement = t.surrogate - gradient.surrogate;
         t.expectedImprovement = fraction * step.expectedImprovement;
         if (!std::isfinite(t.surrogate) || !std::isfinite(t.kl))
@@ -268,7 +279,7 @@ LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateB
             r.backtracks = j;
             r.fraction = fraction;
             r.klMean = t.kl;
-            r.klMax = sum.klMax;
+            r.klMax = e.klMax;
             r.surrogateAfter = t.surrogate;
             r.actualImprovement = t.actualImprovement;
             r.expectedImprovement = t.expectedImprovement;
@@ -285,6 +296,7 @@ void recordUpdateSettings(const UpdateSettings& s, IterationStats& st) {
     // the update's fields start from "nothing done", as a skipped update reports them
     st.accepted = false;
     st.klMean = st.klMax = 0.0;
+    st.trialKlFirst = st.trialKlLast = 0.0;
     st.backtracks = 0;
     st.stepFraction = 0.0;
     st.trials.clear();
@@ -339,6 +351,10 @@ void recordLineSearch(const LineSearchResult& r, IterationStats& st) {
     st.expectedImprovement = r.expectedImprovement;
     st.improvementRatio = r.improvementRatio;
     st.trials = r.trials;
+    if (!r.trials.empty()) {
+        st.trialKlFirst = r.trials.front().kl;
+        st.trialKlLast = r.trials.back().kl;
+    }
     st.secondsLineSearch = r.seconds;
 }
 

@@ -130,6 +130,16 @@ struct StepScale {
 };
 StepScale stepScale(const VectorXd& g, const NaturalDirection& direction, double delta);
 
+// the surrogate and the KL at one θ on the whole batch, summed shard by shard in shard order
+// (the line search's trial; the trust-region probe evaluates its curve with it too). Uses
+// the shards' θ_old distributions that surrogateGradient() left in ws.
+struct TrialEvaluation {
+    double surrogate = 0;       // L(θ), entropy term included
+    double klMean = 0, klMax = 0; // mean and largest KL(π_old‖π_θ) over the batch
+};
+TrialEvaluation evaluateTrial(const Policy& policy, const VectorXd& thetaTrial, const UpdateBatch& batch,
+                              const UpdateSettings& settings, UpdateWorkspace& ws);
+
 // phase 6: backtracking along the full step
 struct LineSearchResult {
     LineSearchOutcome outcome = LineSearchOutcome::KlExceeded;

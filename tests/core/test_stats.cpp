@@ -44,6 +44,7 @@ void setDistinct(IterationStats& s, const StatsField& f, int k) {
                         [&](double S::*m) { s.*m = v; }, [&](std::optional<double> S::*m) { s.*m = -v; },
                         [&](bool S::*m) { s.*m = true; },
                         [&](LineSearchOutcome S::*m) { s.*m = LineSearchOutcome::NonPositiveCurvature; },
+                        [&](Divergence S::*m) { s.*m = Divergence::ReturnCollapse; },
                         [&](std::vector<double> S::*m) { s.*m = {v, v / 4, 0.125}; },
                         [&](std::vector<LineSearchTrial> S::*m) {
                             s.*m = {{1.0, 0.25, 0.5, 0.125, 0.0625, false}, {0.5, 0.0078125, 0.75, 0.5, 0.25, true}};
@@ -100,13 +101,14 @@ private slots:
     void csvColumnsAreThePublishedOnes() {
         QCOMPARE(csvHeader(),
                  std::string("iteration,env_steps,wall_seconds,episodes,return_mean,return_min,return_max,return_std,"
-                             "length_mean,recent_return_mean,delta,kl_mean,kl_max,accepted,line_search_reason,"
+                             "length_mean,recent_return_mean,delta,kl_mean,kl_max,trial_kl_first,trial_kl_last,accepted,"
+                             "line_search_reason,"
                              "backtracks,step_fraction,surrogate_before,surrogate_after,expected_improvement,"
                              "actual_improvement,improvement_ratio,cg_iterations,cg_residual,grad_norm,step_norm,xFx,"
                              "beta,entropy,std_mean,value_loss_before,value_loss_after,explained_variance_before,"
-                             "explained_variance_after,advantage_mean,advantage_std,seconds_sampling,"
-                             "seconds_advantages,seconds_gradient,seconds_cg,seconds_line_search,seconds_value_fit,"
-                             "steps_per_second,cg_iters_setting,cg_damping"));
+                             "explained_variance_after,advantage_mean,advantage_std,non_finite_env_steps,divergence,"
+                             "seconds_sampling,seconds_advantages,seconds_gradient,seconds_cg,seconds_line_search,"
+                             "seconds_value_fit,seconds_probe,steps_per_second,cg_iters_setting,cg_damping"));
     }
 
     void everyFieldSurvivesTheJsonHistory() {

@@ -1,0 +1,73 @@
+#include "core/guardrail.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace core {
+
+namespace {
+// three significant digits, for reading
+std::string num3(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+} // namespace
+
+Divergence checkDivergence(const IterationStats& s, const GuardMemory& m, double collapseDrop,
+                           std::optional<double> threshold) {
+    if (s.nonFiniteEnvSteps > 0) return Divergence::NonFiniteEnvironment;
+    if (s.outcome == LineSearchOutcome::NonFinite) return Divergence::NonFiniteUpdate;
+    if (!std::isfinite(s.valueLossBefore) || !std::isfinite(s.valueLossAfter)) return Divergence::NonFiniteCritic;
+    if (collapseDrop > 0 && threshold && m.baseReturn && m.bestReturn && s.returnMean) {
+        const double base = *m.baseReturn, best = *m.bestReturn, target = *threshold;
+        const bool armed = target > base && best >= base + 0.5 * (target - base);
+        if (armed && *s.returnMean < best - collapseDrop * (best - base)) return Divergence::ReturnCollapse;
+    }
+    return Divergence::None;
+}
+
+void rememberIteration(const IterationStats& s, GuardMemory& m) {
+    if (!m.baseReturn && s.returnMean) m.baseReturn = s.returnMean;
+    if (s.recentReturnMean && (!m.bestReturn || *s.recentReturnMean > *m.bestReturn)) m.bestReturn = s.recentReturnMean;
+}
+
+std::string explainDivergence(const IterationStats& s, const GuardMemory& m, const TrpoConfig& c) {
+    const std::string it = "Iteration " + std::to_string(s.iteration) + ": ";
+    switch (s.divergence) {
+        case Divergence::None: return {};
+        case Divergence::NonFiniteEnvironment:
+            return it + "the environment returned NaN or inf in " + std::to_string(s.nonFiniteEnvSteps) +
+                   (s.nonFiniteEnvSteps == 1 ? " step" : " steps") +
+                   ". Those episodes were cut there, and nothing learned from this batch: the policy, the critic and "
+                   "the normalisers are as they were. This comes from the environment (a physics blow-up or a bug), "
+                   "not from a setting.";
+        case Divergence::NonFiniteUpdate:
+            return it + "the policy update produced NaN or inf (|g| = " + num3(s.gradNorm) + ", xᵀFx = " +
+                   num3(s.xFx) + "), so no step was taken. With δ = " + num3(c.delta) + " and CG damping " +
+                   num3(c.cgDamping) + ", a smaller δ or more damping usually helps.";
+        case Divergence::NonFiniteCritic:
+            return it + "the critic's fit produced NaN or inf (value loss " + num3(s.valueLossAfter) +
+                   "). value_lr = " + num3(c.valueLr) + " is the likely cause: try a smaller one.";
+        case Divergence::ReturnCollapse: {
+            const std::string fell = "the mean return fell from " + num3(m.bestReturn.value_or(0)) + " to " +
+                                     num3(s.returnMean.value_or(0));
+            // a step that used most of a large budget is δ's doing; a small step points at
+            // the data (a noisy batch) rather than at the trust region
+            if (s.accepted && s.klMean > 0.5 * c.delta && c.delta >= 0.05)
+                return it + "δ = " + num3(c.delta) + " let one step change the policy too much: " + fell +
+                       " (the step's KL was " + num3(s.klMean) + "). A smaller δ, such as 0.01, keeps each step "
+                       "inside the region where the surrogate can be trusted.";
+            if (s.accepted)
+                return it + fell + " after a step of KL " + num3(s.klMean) + " (δ = " + num3(c.delta) +
+                       "). The step was inside the trust region, so the batch was likely too noisy to point the "
+                       "right way: more steps per iteration (now " + std::to_string(c.stepsPerIteration) +
+                       ") or a smaller δ make each step safer.";
+            return it + fell + " although no step was taken in this update: a collapse that started earlier, "
+                   "or a noisy batch. Rolling back and a smaller δ (now " + num3(c.delta) + ") are the usual cure.";
+        }
+    }
+    return {};
+}
+
+} // namespace core

@@ -1,0 +1,37 @@
+// The divergence guardrail (docs/algorithm.md §10): after each iteration it checks for
+//   - a non-finite value anywhere: the environment's observations or rewards (the sampler
+//     counts them and the trainer learns nothing from that batch), the policy update, the
+//     critic's fit;
+//   - a collapse of the mean return. With R₀ the mean return of the first iteration that
+//     finished an episode, R* the best 20-episode mean so far and T the environment's solved
+//     threshold, the check is armed once R* ≥ R₀ + ½(T − R₀) (the run got at least halfway),
+//     and fires when an iteration's mean return falls below R* − f·(R* − R₀): it lost more
+//     than the fraction f (collapse_drop) of the progress made. f = 0 turns it off.
+// What happens then is the caller's choice: trpo-train rolls back and goes on, the studio
+// pauses and explains. Trainer::rollBack() restores the last good state.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/stats.h"
+
+namespace core {
+
+// what the collapse check remembers of the run (part of TrainerState)
+struct GuardMemory {
+    std::optional<double> baseReturn; // R₀
+    std::optional<double> bestReturn; // R*
+    bool operator==(const GuardMemory&) const = default;
+};
+
+// the divergence an iteration shows (None when it is fine); threshold is T
+Divergence checkDivergence(const IterationStats& s, const GuardMemory& memory, double collapseDrop,
+                           std::optional<double> threshold);
+// a good iteration's returns update R₀ and R*
+void rememberIteration(const IterationStats& s, GuardMemory& memory);
+// one paragraph in plain words: what happened, and the setting that most likely caused it
+std::string explainDivergence(const IterationStats& s, const GuardMemory& memory, const TrpoConfig& config);
+
+} // namespace core
