@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
     p.addOption({"resume", "Continue the run in DIR from its latest checkpoint.", "DIR"});
     p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
     p.addOption({"quiet", "Print only the final summary."});
+    p.addOption({"inspect-every", "Write the trust-region probe of every N-th iteration to trust_region.jsonl in the run "
+                                  "directory (default 0: none).", "N"});
     for (const core::ConfigField& f : core::configFields()) {
         char range[80] = "";
         if (f.type == "double" || f.type == "int") std::snprintf(range, sizeof range, " [%g .. %g]", f.min, f.max);
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
     int budgetIterations = -1;
     std::optional<double> target;
     int checkpointEvery = 10;
+    int inspectEvery = 0;
     std::filesystem::path outDir;
     const bool resume = p.isSet("resume");
     try {
@@ -114,6 +117,12 @@ int main(int argc, char** argv) {
             if (!(v >= 0 && v <= 1e9) || v != std::floor(v))
                 throw core::ConfigError("--checkpoint-every must be a whole number >= 0");
             checkpointEvery = static_cast<int>(v);
+        }
+        if (p.isSet("inspect-every")) {
+            const double v = parseNumber(p.value("inspect-every"), "inspect-every");
+            if (!(v >= 0 && v <= 1e9) || v != std::floor(v))
+                throw core::ConfigError("--inspect-every must be a whole number >= 0");
+            inspectEvery = static_cast<int>(v);
         }
 
         if (resume) {
@@ -176,6 +185,7 @@ int main(int argc, char** argv) {
             outDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
                                     : std::filesystem::path("runs") / (cfg.env + "-seed" + std::to_string(cfg.seed));
         core::Trainer trainer(cfg, sim::environmentFactory(cfg.env));
+        trainer.setProbeEvery(inspectEvery);
         run::RunStore store = resume ? run::RunStore::open(outDir, "trpo-train") : run::RunStore::create(outDir, cfg, "trpo-train");
         if (resume) {
             store.loadCheckpoint(trainer);
@@ -193,6 +203,7 @@ int main(int argc, char** argv) {
         std::signal(SIGTERM, onSignal);
         const char* why = "budget reached";
         int startIteration = trainer.iteration();
+        int rollbacksInARow = 0;
         while (true) {
             if (g_stop) {
                 why = "interrupted";
@@ -205,6 +216,26 @@ int main(int argc, char** argv) {
             if (!quiet) {
                 std::printf("%s\n", core::progressLine(s).c_str());
                 std::fflush(stdout);
+            }
+            if (inspectEvery > 0 && s.iteration % inspectEvery == 0)
+                if (const std::optional<core::TrustRegionProbe> probe = trainer.probeLastIteration())
+                    store.appendProbe(*probe);
+            // the divergence guardrail: roll back, say why, go on; stop after too many in a row
+            const run::GuardOutcome guard = run::guardIteration(trainer, store, s, rollbacksInARow);
+            if (guard.rolledBack) {
+                std::fprintf(stderr, "trpo-train: %s Rolled back to the state after iteration %d.\n",
+                             guard.explanation.c_str(), guard.restoredIteration);
+                if (guard.stop) {
+                    store.saveCheckpoint(trainer);
+                    store.appendEvent({trainer.iteration(), run::Stopped{"diverged"}});
+                    std::fprintf(stderr,
+                                 "trpo-train: stopped: %d rollbacks in a row (max_rollbacks). The run and its last "
+                                 "good state are in %s.\n",
+                                 rollbacksInARow, outDir.string().c_str());
+                    return 3;
+                }
+                if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) store.saveCheckpoint(trainer);
+                continue;
             }
             if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) store.saveCheckpoint(trainer);
             if (target && s.recentReturnMean && *s.recentReturnMean >= *target &&

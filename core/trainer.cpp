@@ -314,13 +314,16 @@ void Trainer::runReport(PhaseResult& r) {
     st.stepsPerSecond = p.seconds > 0 ? n / p.seconds : 0.0;
     st.nonFiniteEnvSteps = m_batch.nonFiniteSteps;
     st.divergence = checkDivergence(st, m_guard, p.cfg.collapseDrop, spec().rewardThreshold);
-    if (st.divergence == Divergence::None) rememberIteration(st, m_guard);
+    if (st.divergence == Divergence::None) {
+        rememberIteration(st, m_guard);
+        m_learnedFrom = m_iteration;
+    }
     m_lastDivergence = st.divergence;
     r.result = std::monostate{};
 }
 
 Trainer::LearnedState Trainer::learnedState() const {
-    return {m_iteration, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state()};
+    return {m_learnedFrom, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state()};
 }
 
 std::optional<int> Trainer::rollBack() {
@@ -335,6 +338,7 @@ std::optional<int> Trainer::rollBack() {
     m_rng.setState(good.criticRng);
     m_startOfThis = m_startOfPrevious = good;
     m_lastDivergence = Divergence::None;
+    m_learnedFrom = good.iteration;
     m_pending.probeable = false; // the probe's θ_old belongs to the discarded update
     return good.iteration;
 }
@@ -427,6 +431,7 @@ void Trainer::setState(const TrainerState& s) {
     m_startOfThis.reset();
     m_startOfPrevious.reset();
     m_lastDivergence = Divergence::None;
+    m_learnedFrom = s.iteration;
 }
 
 // ---- checkpoints --------------------------------------------------------------------

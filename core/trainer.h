@@ -205,7 +205,7 @@ private:
     // the guardrail: its memory of the returns, and the learned state at the start of this
     // and of the previous iteration (what rollBack() restores)
     struct LearnedState {
-        int iteration = 0; // iterations completed when it was taken
+        int iteration = 0; // the last good iteration whose end state this is
         VectorXd theta, critic;
         RunningMeanStd obsStats, rewardStats;
         Rng::State criticRng;
@@ -214,6 +214,7 @@ private:
     GuardMemory m_guard;
     std::optional<LearnedState> m_startOfThis, m_startOfPrevious;
     Divergence m_lastDivergence = Divergence::None;
+    int m_learnedFrom = 0; // the last good iteration whose end state the learned state is
 };
 
 } // namespace core

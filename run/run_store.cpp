@@ -1,5 +1,6 @@
 #include "run/run_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -165,7 +166,8 @@ const char* eventType(const Event& e) {
                                [](const Hyperparameter&) { return "hyperparameter"; },
                                [](const Stopped&) { return "stopped"; }, [](const Resumed&) { return "resumed"; },
                                [](const Opened&) { return "opened"; },
-                               [](const LineSearchFailed&) { return "line_search_failed"; }},
+                               [](const LineSearchFailed&) { return "line_search_failed"; },
+                               [](const RolledBack&) { return "rolled_back"; }},
                       e.what);
 }
 
@@ -176,7 +178,12 @@ json eventToJson(const Event& e) {
                  [](const Stopped& s) { return json{{"reason", s.reason}}; },
                  [](const Resumed& r) { return json{{"source", r.source}}; },
                  [](const Opened& o) { return json{{"from", o.from}}; },
-                 [](const LineSearchFailed& l) { return json{{"reason", l.reason}}; }},
+                 [](const LineSearchFailed& l) { return json{{"reason", l.reason}}; },
+                 [](const RolledBack& r) {
+                     return json{{"restored_iteration", r.restoredIteration},
+                                 {"divergence", r.divergence},
+                                 {"explanation", r.explanation}};
+                 }},
         e.what);
     j["iteration"] = e.iteration;
     j["type"] = eventType(e);
@@ -203,6 +210,9 @@ Event eventFromJson(const json& j) {
             e.what = Opened{j.value("from", std::string())};
         else if (type == "line_search_failed")
             e.what = LineSearchFailed{j.at("reason").get<std::string>()};
+        else if (type == "rolled_back")
+            e.what = RolledBack{j.at("restored_iteration").get<int>(), j.at("divergence").get<std::string>(),
+                                j.value("explanation", std::string())};
         else
             throw std::runtime_error("unknown event type '" + type + "'");
     } catch (const json::exception& ex) {
@@ -217,6 +227,16 @@ std::vector<core::ConfigEvent> RunContents::configEvents() const {
     std::vector<core::ConfigEvent> out;
     for (const Event& e : events)
         if (const auto* h = std::get_if<Hyperparameter>(&e.what)) out.push_back({e.iteration, h->key, h->from, h->to});
+    return out;
+}
+
+std::vector<int> RunContents::rolledBackIterations() const {
+    std::vector<int> out;
+    for (const Event& e : events)
+        if (const auto* r = std::get_if<RolledBack>(&e.what))
+            for (int i = r->restoredIteration + 1; i <= e.iteration; ++i) out.push_back(i);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
@@ -327,6 +347,20 @@ RunContents readRun(const fs::path& dirIn) {
         }
     }
 
+    // trust-region probes
+    const fs::path probesPath = dir / "trust_region.jsonl";
+    if (fs::exists(probesPath, ec)) {
+        int line = 0;
+        for (const json& j : readJsonLines(probesPath)) {
+            ++line;
+            try {
+                c.probes.push_back(core::probeFromJson(j));
+            } catch (const std::exception& e) {
+                throw FileError(probesPath.string() + ": record " + std::to_string(line) + ": " + e.what());
+            }
+        }
+    }
+
     // checkpoint: checked, not loaded
     const fs::path ckpt = dir / "checkpoints" / "latest.ckpt";
     if (fs::exists(ckpt, ec)) {
@@ -350,6 +384,7 @@ RunContents readRun(const fs::path& dirIn) {
                             std::to_string(c.manifest.checkpointIteration));
         // iterations after the last checkpoint cannot be continued from: the run goes on from the checkpoint
         c.history.resize(static_cast<size_t>(c.manifest.checkpointIteration));
+        std::erase_if(c.probes, [&](const core::TrustRegionProbe& p) { return p.iteration > c.manifest.checkpointIteration; });
     } else if (v2 && c.manifest.checkpointIteration > 0) {
         throw FileError(ckpt.string() + ": missing (the manifest lists a checkpoint at iteration " +
                         std::to_string(c.manifest.checkpointIteration) + ")");
@@ -398,6 +433,11 @@ RunStore RunStore::open(const fs::path& dir, const std::string& writer) {
     core::writeFileAtomic(r.m_dir / "progress.csv", progressText(c.history));
     std::error_code ec;
     if (!fs::exists(r.m_dir / "events.jsonl", ec)) core::writeFileAtomic(r.m_dir / "events.jsonl", std::string());
+    if (fs::exists(r.m_dir / "trust_region.jsonl", ec)) {
+        std::string probes;
+        for (const core::TrustRegionProbe& p : c.probes) probes += core::probeToJson(p).dump() + "\n";
+        core::writeFileAtomic(r.m_dir / "trust_region.jsonl", probes);
+    }
     r.writeManifest();
     fs::remove(r.m_dir / "history.json", ec); // superseded by history.jsonl
     return r;
@@ -429,6 +469,10 @@ void RunStore::appendIteration(const core::IterationStats& s) {
 }
 
 void RunStore::appendEvent(const Event& e) { appendLine(m_dir / "events.jsonl", eventToJson(e).dump()); }
+
+void RunStore::appendProbe(const core::TrustRegionProbe& p) {
+    appendLine(m_dir / "trust_region.jsonl", core::probeToJson(p).dump());
+}
 
 void RunStore::saveCheckpoint(const core::Trainer& t) {
     saveCheckpointBytes(t.saveState(), t.config(), t.iteration(), t.envSteps());
@@ -487,6 +531,20 @@ core::PolicyMetadata policyMetadataOf(const core::TrpoConfig& cfg, const std::ve
 }
 
 core::PolicyMetadata policyMetadataOf(const core::Trainer& t) { return policyMetadataOf(t.config(), t.configEvents()); }
+
+GuardOutcome guardIteration(core::Trainer& t, RunStore& store, const core::IterationStats& s, int& rollbacksInARow) {
+    GuardOutcome g;
+    if (s.divergence == core::Divergence::None) {
+        rollbacksInARow = 0;
+        return g;
+    }
+    g.explanation = core::explainDivergence(s, t.guardMemory(), t.config());
+    g.restoredIteration = t.rollBack().value_or(s.iteration - 1);
+    g.rolledBack = true;
+    store.appendEvent({s.iteration, RolledBack{g.restoredIteration, core::divergenceName(s.divergence), g.explanation}});
+    g.stop = ++rollbacksInARow >= t.config().maxRollbacks;
+    return g;
+}
 
 void copyRun(const fs::path& from, const fs::path& to) {
     std::error_code ec;

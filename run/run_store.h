@@ -7,7 +7,9 @@
 //   history.jsonl            one JSON object per iteration with every field of
 //                            IterationStats (line-search trials and CG residuals included), appended
 //   events.jsonl             typed events, one per line: started, hyperparameter, stopped,
-//                            resumed, opened, line_search_failed
+//                            resumed, opened, line_search_failed, rolled_back
+//   trust_region.jsonl       trust-region probes (core/trust_region.h), one per probed
+//                            iteration, when probes were asked for (trpo-train --inspect-every)
 //   checkpoints/latest.ckpt  the full training state (core::Trainer::saveState)
 //   policy.json, policy.onnx the policy at the end of the run
 // Appends go to the end of the files; every whole-file write is atomic (core::writeFileAtomic).
@@ -54,9 +56,16 @@ struct Opened {
 struct LineSearchFailed {
     std::string reason; // core::outcomeName
 };
+// the divergence guardrail rolled the learned state back (core::Trainer::rollBack) after the
+// event's iteration diverged; iterations after restoredIteration up to it are superseded
+struct RolledBack {
+    int restoredIteration = 0;
+    std::string divergence;  // core::divergenceName
+    std::string explanation; // core::explainDivergence
+};
 struct Event {
     int iteration = 0; // the iteration it happened at (a hyperparameter: the first that used it)
-    std::variant<Started, Hyperparameter, Stopped, Resumed, Opened, LineSearchFailed> what;
+    std::variant<Started, Hyperparameter, Stopped, Resumed, Opened, LineSearchFailed, RolledBack> what;
 };
 const char* eventType(const Event& e); // "started", "hyperparameter", ...
 nlohmann::json eventToJson(const Event& e);
@@ -85,7 +94,10 @@ struct RunContents {
     std::vector<core::IterationStats> history; // 1, 2, 3, ...: from history.jsonl, history.json or progress.csv
     std::vector<Event> events;
     std::vector<std::uint8_t> checkpoint; // checked container bytes; empty when there is none
+    std::vector<core::TrustRegionProbe> probes; // trust_region.jsonl, in iteration order
     std::vector<core::ConfigEvent> configEvents() const; // the hyperparameter events, in order
+    // the iterations a rollback superseded (from each rolled_back event), ascending
+    std::vector<int> rolledBackIterations() const;
 };
 // Reads a run directory this project wrote (any layout; a file inside it names the
 // directory too). Throws core::FileError whose message starts with the offending file's
@@ -116,6 +128,8 @@ public:
     // progress.csv row, history.jsonl line, and a line_search_failed event when no step was taken
     void appendIteration(const core::IterationStats& s);
     void appendEvent(const Event& e);
+    // one line of trust_region.jsonl
+    void appendProbe(const core::TrustRegionProbe& p);
 
     // the trainer's state into checkpoints/latest.ckpt, its configuration into config.json,
     // and the manifest
@@ -134,6 +148,17 @@ private:
     std::filesystem::path m_dir;
     Manifest m_manifest;
 };
+
+// The divergence guardrail of a headless run (trpo-train): after an iteration s that
+// diverged, roll the trainer back and record a rolled_back event; count the rollbacks in a
+// row (reset by a good iteration) and say when max_rollbacks is reached.
+struct GuardOutcome {
+    bool rolledBack = false;
+    int restoredIteration = 0;
+    std::string explanation; // core::explainDivergence
+    bool stop = false;       // max_rollbacks rollbacks in a row
+};
+GuardOutcome guardIteration(core::Trainer& t, RunStore& store, const core::IterationStats& s, int& rollbacksInARow);
 
 // seed and δ history of a run (δ as configured now, rolled back through the recorded
 // changes), for policy exports

@@ -3,6 +3,9 @@
 // --resume continues it. trpo-studio's command line (offscreen): --screenshot writes a PNG of
 // the window right away or after --iterations, and bad paths give exit code 2 and their name.
 #include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSize>
@@ -63,6 +66,9 @@ private slots:
         QTest::newRow("missing config") << QStringList{"--config", "/nonexistent/cfg.json"} << "cfg.json";
         QTest::newRow("resume missing") << QStringList{"--resume", "/nonexistent/run"} << "run";
         QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
+        QTest::newRow("inspect-every negative") << QStringList{"--inspect-every", "-1"} << "inspect-every";
+        QTest::newRow("inspect-every fractional") << QStringList{"--inspect-every", "1.5"} << "inspect-every";
+        QTest::newRow("collapse-drop out of range") << QStringList{"--collapse-drop", "2"} << "collapse";
     }
     void badInput() {
         QFETCH(QStringList, args);
@@ -131,6 +137,25 @@ private slots:
         QVERIFY2(r.err.contains("latest.ckpt") && r.err.contains("truncated"), qPrintable(r.err));
     }
 
+    // --inspect-every N writes the trust-region probe of every N-th iteration
+    void inspectEveryWritesTrustRegionRecords() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("run");
+        const Result r = run({"--env", "CartPole-v1", "--iterations", "4", "--steps-per-iteration", "256",
+                              "--inspect-every", "2", "--out", out, "--quiet"});
+        QCOMPARE(r.code, 0);
+        QFile f(out + "/trust_region.jsonl");
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            const QJsonObject o = QJsonDocument::fromJson(lines[i]).object();
+            QCOMPARE(o.value("iteration").toInt(), 2 * (i + 1));
+            QCOMPARE(o.value("curve").toArray().size(), 31);
+            QCOMPARE(o.value("fan").toArray().size(), 5);
+        }
+    }
+
     void listEnvsAndHelp() {
         Result r = run({"--list-envs"});
         QCOMPARE(r.code, 0);
@@ -155,6 +180,9 @@ private slots:
                                               << "bench";
         QTest::newRow("unknown env") << QStringList{"--env", "NoSuchEnv-v0"} << "NoSuchEnv-v0";
         QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
+        QTest::newRow("inspect-every negative") << QStringList{"--inspect-every", "-1"} << "inspect-every";
+        QTest::newRow("inspect-every fractional") << QStringList{"--inspect-every", "1.5"} << "inspect-every";
+        QTest::newRow("collapse-drop out of range") << QStringList{"--collapse-drop", "2"} << "collapse";
     }
     void studioBadInput() {
         QFETCH(QStringList, args);

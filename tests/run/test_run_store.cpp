@@ -10,6 +10,7 @@
 
 #include "core/presets.h"
 #include "core/trainer.h"
+#include "support/scripted_environment.h"
 #include "support/test_util.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
@@ -242,7 +243,8 @@ private slots:
         const std::vector<run::Event> all = {
             {0, run::Started{"CartPole-v1", 7, "trpo-train"}}, {4, run::Hyperparameter{"delta", "0.01", "0.02"}},
             {5, run::LineSearchFailed{"kl_exceeded"}},          {9, run::Stopped{"budget reached"}},
-            {9, run::Resumed{"trpo-train"}},                    {9, run::Opened{"/tmp/x"}}};
+            {9, run::Resumed{"trpo-train"}},                    {9, run::Opened{"/tmp/x"}},
+            {12, run::RolledBack{10, "return_collapse", "Iteration 12: the mean return fell from 480 to 12"}}};
         for (const run::Event& e : all) {
             const run::Event back = run::eventFromJson(json::parse(run::eventToJson(e).dump()));
             QCOMPARE(back.iteration, e.iteration);
@@ -252,6 +254,88 @@ private slots:
         QCOMPARE(run::eventToJson(all[1]).at("type").get<std::string>(), std::string("hyperparameter"));
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, run::eventFromJson(json{{"iteration", 1}, {"type", "party"}}));
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, run::eventFromJson(json{{"type", "stopped"}}));
+    }
+
+    // trust_region.jsonl: one probe per probed iteration, read back whole, cut at the
+    // checkpoint like the history
+    void probesAreKeptWithTheRun() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        t.setProbeEvery(2);
+        run::RunStore store = run::RunStore::create(tmp.path / "r", c, "trpo-train");
+        std::vector<core::TrustRegionProbe> written;
+        for (int i = 0; i < 5; ++i) {
+            store.appendIteration(t.iterate());
+            if (t.iteration() % 2 == 0) {
+                written.push_back(*t.probeLastIteration());
+                store.appendProbe(written.back());
+            }
+            if (t.iteration() == 4) store.saveCheckpoint(t);
+        }
+        store.appendProbe(*t.probeLastIteration()); // iteration 5, past the checkpoint
+        const run::RunContents r = run::readRun(tmp.path / "r");
+        QCOMPARE(r.probes.size(), size_t(2));
+        for (size_t i = 0; i < 2; ++i) {
+            QCOMPARE(r.probes[i].iteration, written[i].iteration);
+            QCOMPARE(core::probeToJson(r.probes[i]).dump(), core::probeToJson(written[i]).dump());
+        }
+        run::RunStore::open(tmp.path / "r", "trpo-train");
+        QCOMPARE(lines(tmp.path / "r" / "trust_region.jsonl"), 2);
+        // a damaged probe names its file and record
+        {
+            std::ofstream(tmp.path / "r" / "trust_region.jsonl", std::ios::app) << "{\"iteration\": 9}\n";
+        }
+        try {
+            run::readRun(tmp.path / "r");
+            QFAIL("a damaged probe was accepted");
+        } catch (const core::FileError& e) {
+            QVERIFY2(std::string(e.what()).find("trust_region.jsonl: record 3") != std::string::npos, e.what());
+        }
+    }
+
+    // trpo-train's guardrail: each diverged iteration is rolled back and recorded; after
+    // max_rollbacks in a row the run says stop (trpo-train then exits with code 3)
+    void guardRollsBackAndStops() {
+        TempDir tmp;
+        TrpoConfig c = smallConfig();
+        c.maxRollbacks = 3;
+        // NaN from step 700 of each copy's life on: every batch after the first is broken
+        const EnvFactory nan = [inner = sim::environmentFactory(c.env)] {
+            return std::make_unique<testutil::ScriptedEnvironment>(
+                inner(),
+                [](long step) { return step >= 300 ? std::optional<double>(std::nan("")) : std::nullopt; },
+                nullptr);
+        };
+        Trainer t(c, nan);
+        run::RunStore store = run::RunStore::create(tmp.path / "r", c, "trpo-train");
+        int inARow = 0;
+        std::vector<run::GuardOutcome> outcomes;
+        for (int i = 0; i < 4; ++i) {
+            const IterationStats s = t.iterate();
+            store.appendIteration(s);
+            outcomes.push_back(run::guardIteration(t, store, s, inARow));
+            if (outcomes.back().stop) break;
+        }
+        QCOMPARE(outcomes.size(), size_t(4));
+        QVERIFY(!outcomes[0].rolledBack);
+        for (int i = 1; i < 4; ++i) {
+            QVERIFY(outcomes[i].rolledBack);
+            QCOMPARE(outcomes[i].restoredIteration, 1);
+            QVERIFY(outcomes[i].explanation.find("NaN or inf") != std::string::npos);
+        }
+        QVERIFY(outcomes[3].stop && !outcomes[2].stop);
+        QCOMPARE(inARow, 3);
+        QVERIFY(t.state().critic.allFinite() && t.state().obsStats.mean.allFinite());
+        const run::RunContents r = run::readRun(tmp.path / "r");
+        int rolledBack = 0;
+        for (const run::Event& e : r.events)
+            if (const auto* rb = std::get_if<run::RolledBack>(&e.what)) {
+                ++rolledBack;
+                QCOMPARE(rb->divergence, std::string("non_finite_environment"));
+            }
+        QCOMPARE(rolledBack, 3);
+        QCOMPARE(r.rolledBackIterations(), (std::vector<int>{2, 3, 4}));
     }
 
     // "Save run as" is an atomic copy
