@@ -3,6 +3,7 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -20,11 +21,15 @@ void Adam::step(Eigen::Ref<VectorXd> theta, const VectorXd& grad) {
 
 double explainedVariance(const VectorXd& pred, const VectorXd& target) {
     const double n = static_cast<double>(target.size());
-    if (n < 2) return 0.0;
-    const double varY = (target.array() - target.mean()).square().sum() / n;
+    if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+    const double meanY = target.mean();
+    const double varY = (target.array() - meanY).square().sum() / n;
+    // targets without variance (every episode solved and bootstrapped alike: the returns agree
+    // to 1e-4 of their size) leave nothing to explain: undefined, not a huge negative number
+    if (!(varY > 1e-8 * (meanY * meanY + varY))) return std::numeric_limits<double>::quiet_NaN();
     const VectorXd diff = target - pred;
     const double varD = (diff.array() - diff.mean()).square().sum() / n;
-    return varY == 0.0 ? 0.0 : 1.0 - varD / varY;
+    return 1.0 - varD / varY;
 }
 
 MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng) {

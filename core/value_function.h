@@ -28,6 +28,8 @@ struct FitResult {
     double explainedVarianceBefore = 0, explainedVarianceAfter = 0;
 };
 
+// 1 − Var(target − pred) / Var(target); NaN (undefined) for fewer than 2 targets or targets
+// without variance (their spread below 1e-4 of their size)
 double explainedVariance(const VectorXd& pred, const VectorXd& target);
 
 class ValueFunction {
