@@ -41,6 +41,9 @@ private slots:
         const FitResult r = vf.fit(obs, t, y, cfg, rng);
         qInfo("loss %.4f -> %.4f, explained variance %.3f -> %.3f", r.lossBefore, r.lossAfter, r.explainedVarianceBefore, r.explainedVarianceAfter);
         QVERIFY(r.lossAfter < 0.2 * r.lossBefore);
+        QCOMPARE(static_cast<int>(r.epochLosses.size()), cfg.valueEpochs);
+        QVERIFY(r.epochLosses.back() < 0.5 * r.epochLosses.front());
+        QVERIFY(r.epochLosses.front() <= 1.05 * r.lossBefore);
         QVERIFY(r.explainedVarianceAfter > 0.8);
         QVERIFY(r.explainedVarianceAfter > r.explainedVarianceBefore);
         // state round trip
