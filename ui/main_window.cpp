@@ -101,6 +101,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
 
     resize(1600, 1000);
     m_defaultState = saveState();
+    setPace(m_options.pace.value_or(Pace::teachingDefault()));
     {
         const QSignalBlocker block(m_autosaveSpin);
         m_autosaveSpin->setValue(m_runs->autosaveInterval());
@@ -152,8 +153,41 @@ void MainWindow::createActions() {
     m_toolBar->addAction(m_stepAction);
     m_toolBar->addAction(m_resetAction);
     m_toolBar->addSeparator();
+    auto* paceLabel = new QLabel(tr("Pace "));
+    paceLabel->setObjectName("paceToolBarLabel");
+    m_toolBar->addWidget(paceLabel);
+    m_paceToolBar = makePacePicker("paceToolBar");
+    m_toolBar->addWidget(m_paceToolBar);
+    m_toolBar->addSeparator();
     m_toolBar->addAction(m_presentationAction);
 }
+
+QComboBox* MainWindow::makePacePicker(const QString& objectName) {
+    auto* box = new QComboBox;
+    box->setObjectName(objectName);
+    for (const Pace& p : Pace::choices()) box->addItem(p.label(), p.key());
+    box->setToolTip(tr("Iterations started per second. 1 or 2 per second is a pace a class can follow: each new "
+                       "policy plays from the start of an episode. Max trains as fast as the machine goes."));
+    // a user's choice (activated: not the other picker being brought in line)
+    connect(box, &QComboBox::activated, this, [this, box](int index) {
+        if (const std::optional<Pace> p = Pace::parse(box->itemData(index).toString())) setPace(*p);
+    });
+    return box;
+}
+
+void MainWindow::setPace(Pace pace) {
+    const int index = m_paceDock->findData(pace.key());
+    if (index < 0) return; // not one of the choices
+    for (QComboBox* box : {m_paceToolBar, m_paceDock}) {
+        const QSignalBlocker block(box);
+        box->setCurrentIndex(index);
+    }
+    m_session->setPace(pace);
+    // at a teaching pace every new policy is seen from the first step of an episode
+    m_envView->setRestartOnNewPolicy(pace.isTeaching());
+}
+
+Pace MainWindow::pace() const { return m_session->pace(); }
 
 void MainWindow::createDocks() {
     // run controls
@@ -168,6 +202,8 @@ void MainWindow::createDocks() {
     }
     m_envPicker->setToolTip(tr("The environment to train on. Switching starts a new run with its preset."));
     form->addRow(tr("Environment"), m_envPicker);
+    m_paceDock = makePacePicker("paceDock");
+    form->addRow(tr("Training pace"), m_paceDock);
 
     m_speedPicker = new QComboBox;
     m_speedPicker->setObjectName("viewerSpeed");
@@ -329,6 +365,8 @@ void MainWindow::restoreSettings() {
     m_plots->setSmoothing(std::clamp(s.value("plots/smoothing", 0.0).toDouble(), 0.0, 0.99));
     if (s.value("view/presentation", false).toBool()) setPresentationMode(true);
     m_runs->setAutosaveInterval(s.value("autosave/every", 10).toInt());
+    if (!m_options.pace)
+        if (const std::optional<Pace> p = Pace::parse(s.value("run/pace").toString())) setPace(*p);
 }
 
 void MainWindow::saveSettings() {
@@ -341,6 +379,7 @@ void MainWindow::saveSettings() {
     s.setValue("plots/xAxis", m_plots->xAxisMode() == XAxisMode::EnvSteps ? 1 : 0);
     s.setValue("plots/smoothing", m_plots->smoothing());
     s.setValue("autosave/every", m_runs->autosaveInterval());
+    s.setValue("run/pace", pace().key());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -12,6 +12,7 @@
 
 #include "ui/dialogs.h"
 #include "ui/metatypes.h"
+#include "ui/pace.h"
 
 class QAction;
 class QComboBox;
@@ -40,6 +41,9 @@ struct StudioOptions {
     bool useSettings = true;              // restore and save layout and choices with QSettings
     bool autosave = true;                 // save the run every N iterations and on close
     QString autosaveDir;                  // empty: <AppDataLocation>/autosave
+    // the training pace (--pace, tests, bench); unset: the remembered one, else
+    // Pace::teachingDefault()
+    std::optional<Pace> pace;
 };
 
 class MainWindow : public QMainWindow {
@@ -63,6 +67,9 @@ public:
     QAction* stepAction() const { return m_stepAction; }
     QAction* resetAction() const { return m_resetAction; }
     QAction* presentationAction() const { return m_presentationAction; }
+    // the pace controls: in the toolbar and in the Run dock (they always agree)
+    QComboBox* paceToolBarPicker() const { return m_paceToolBar; }
+    QComboBox* paceDockPicker() const { return m_paceDock; }
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
@@ -74,6 +81,9 @@ public:
     bool isPresentationMode() const { return m_presentation; }
 
     void setPresentationMode(bool on);
+    // the pace of training: both pace controls, the session and the viewer follow
+    void setPace(Pace pace);
+    Pace pace() const;
 
     // hooks replacing the modal dialogs (tests): error messages and Yes/No questions
     void setMessageHook(Dialogs::MessageHook hook) { m_dialogs->setMessageHook(std::move(hook)); }
@@ -96,6 +106,7 @@ private:
     void saveSettings();
     void updateActions();
     void resetLayout();
+    QComboBox* makePacePicker(const QString& objectName);
 
     StudioOptions m_options;
     Dialogs* m_dialogs = nullptr;
@@ -116,6 +127,8 @@ private:
     QToolBar* m_toolBar = nullptr;
     QComboBox* m_envPicker = nullptr;
     QComboBox* m_speedPicker = nullptr;
+    QComboBox* m_paceToolBar = nullptr;
+    QComboBox* m_paceDock = nullptr;
     QCheckBox* m_deterministic = nullptr;
     QLabel* m_runSummary = nullptr;
     QAction* m_startAction = nullptr;

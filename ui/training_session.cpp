@@ -6,6 +6,8 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
+#include <QTimer>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "run/run_store.h"
@@ -27,7 +29,11 @@ QString newRunDirectory(const QString& base, const std::string& env) {
 } // namespace
 
 TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag)
-    : m_runFlag(runFlag), m_stopFlag(stopFlag) {}
+    : m_runFlag(runFlag), m_stopFlag(stopFlag), m_paceTimer(new QTimer(this)) {
+    m_paceTimer->setSingleShot(true);
+    m_paceTimer->setTimerType(Qt::PreciseTimer); // ±1 ms, not the coarse timer's ±5 %
+    connect(m_paceTimer, &QTimer::timeout, this, &TrainingWorker::runLoop);
+}
 
 TrainingWorker::~TrainingWorker() = default;
 
@@ -48,24 +54,66 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
         m_run.reset();
         emit resetFailed(tr("Cannot start a run: %1").arg(QString::fromStdString(e.what())));
     }
+    // a loop waiting for its next slot sees the reset now; a new run starts at once
+    m_lastStart.reset();
+    wake();
 }
 
 void TrainingWorker::startLoop() {
-    if (m_loopActive) return; // a loop is already queued; it reads the run flag
+    if (m_loopActive) return; // a loop is already queued or waiting; it reads the run flag
     m_loopActive = true;
+    m_lastStart.reset();
     QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
 }
 
 void TrainingWorker::runLoop() {
     const bool halt = m_haltLoop;
     m_haltLoop = false;
-    if (halt || !m_runFlag.load() || m_stopFlag.load() || !iterateOnce()) {
-        m_loopActive = false;
-        emit loopStopped();
+    if (halt || !m_runFlag.load() || m_stopFlag.load()) {
+        stopLoop();
         return;
     }
-    // re-queue, so that queued requests (hot changes, pause, reset) run between iterations
-    QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+    // the pace: iterations start pace.interval() apart on the steady clock, so the time an
+    // iteration takes is part of the interval (it is not a sleep after each one). The wait
+    // is a single-shot timer on this thread: queued requests (pause, reset, hot changes, a
+    // new pace) run during it, and wake() cuts it short.
+    const Clock::time_point now = Clock::now();
+    if (m_lastStart && !m_pace.isMax()) {
+        const Clock::duration left = *m_lastStart + m_pace.interval() - now;
+        if (left >= std::chrono::milliseconds(1)) {
+            m_paceTimer->start(std::chrono::ceil<std::chrono::milliseconds>(left));
+            return;
+        }
+    }
+    // an iteration longer than the interval delays the next one; there is no catching up
+    m_lastStart = now;
+    if (iterateOnce() != Outcome::Continue) {
+        stopLoop();
+        return;
+    }
+    if (m_pace.isMax())
+        // re-queue, so that queued requests (hot changes, pause, reset) run between iterations
+        QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+    else
+        m_paceTimer->start(std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(
+                                                                       *m_lastStart + m_pace.interval() - Clock::now())));
+}
+
+void TrainingWorker::stopLoop() {
+    m_paceTimer->stop();
+    m_loopActive = false;
+    emit loopStopped();
+}
+
+void TrainingWorker::wake() {
+    if (!m_paceTimer->isActive()) return; // running an iteration, queued, or no loop
+    m_paceTimer->stop();
+    runLoop();
+}
+
+void TrainingWorker::setPace(Pace pace) {
+    m_pace = pace;
+    wake();
 }
 
 void TrainingWorker::stepOnce() {
@@ -74,20 +122,20 @@ void TrainingWorker::stepOnce() {
     emit loopStopped();
 }
 
-bool TrainingWorker::iterateOnce() {
+TrainingWorker::Outcome TrainingWorker::iterateOnce() {
     if (!m_trainer) {
         emit failed(tr("No trainer: reset with a valid configuration first."));
-        return false;
+        return Outcome::Failed;
     }
     try {
         const core::IterationStats s = m_trainer->iterate();
         if (m_run) m_run->appendIteration(s);
         emit iterationFinished(s);
         emit snapshotReady(m_trainer->snapshot());
-        return true;
+        return Outcome::Continue;
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
-        return false;
+        return Outcome::Failed;
     }
 }
 
@@ -161,7 +209,10 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run.reset(); // the run itself is fine; it is just not recorded
             }
         }
-        if (m_loopActive) m_haltLoop = true;
+        if (m_loopActive) {
+            m_haltLoop = true;
+            wake();
+        }
         auto loaded = std::make_shared<RunState>(*state);
         loaded->config = m_trainer->config();
         loaded->events = m_trainer->configEvents();
@@ -252,6 +303,20 @@ void TrainingSession::start() {
 void TrainingSession::pause() {
     m_runFlag = false;
     setRunning(false);
+    wakeWorker();
+}
+
+void TrainingSession::wakeWorker() {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::wake, Qt::QueuedConnection);
+}
+
+void TrainingSession::setPace(Pace pace) {
+    if (m_pace == pace) return;
+    m_pace = pace;
+    emit paceChanged(pace);
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, pace] { w->setPace(pace); }, Qt::QueuedConnection);
 }
 
 void TrainingSession::step() {
