@@ -128,7 +128,13 @@ TrainingWorker::Outcome TrainingWorker::iterateOnce() {
         return Outcome::Failed;
     }
     try {
-        const core::IterationStats s = m_trainer->iterate();
+        // phase by phase (Trainer::iterate() is this loop), telling the UI which one runs
+        core::PhaseResult r;
+        do {
+            emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
+            r = m_trainer->runPhase();
+        } while (r.phase != core::Phase::Report);
+        const core::IterationStats& s = r.stats;
         if (m_run) m_run->appendIteration(s);
         emit iterationFinished(s);
         emit snapshotReady(m_trainer->snapshot());
@@ -235,6 +241,9 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
     connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
             Qt::DirectConnection);
+    connect(m_worker, &TrainingWorker::phaseStarted, this, [this](const RunningPhase& p) {
+        if (m_pendingResets == 0) emit phaseStarted(p);
+    });
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
     });

@@ -52,6 +52,8 @@ public:
     void wake();
 
 signals:
+    // the phase about to run (before each of an iteration's phases; at most eight per iteration)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -125,6 +127,8 @@ public:
 signals:
     void runningChanged(bool running);
     void paceChanged(ui::Pace pace);
+    // the worker is about to run this phase (paced and max alike)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);

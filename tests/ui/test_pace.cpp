@@ -1,12 +1,13 @@
 // The studio at a pace a class can follow, offscreen, through its real widgets and signals:
 // iterations start 1/p seconds apart, the two pace pickers agree and drive the session, a
 // pause or a new pace ends a wait at once, the viewer plays each new policy from its start at
-// a teaching pace. The pace is remembered.
+// a teaching pace, and the status bar names the phase running. The pace is remembered.
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QSettings>
 #include <QStandardPaths>
@@ -242,6 +243,30 @@ private slots:
         view->setSnapshot(third);
         QCOMPARE(view->episodeStep(), 0);
         QCOMPARE(view->playingIteration(), third->iteration);
+    }
+
+    // the status bar names the phase running: "Iteration 1 · Sampling", ...
+    void statusBarNamesThePhase() {
+        MainWindow w(options(Pace::of(1)));
+        QVERIFY(waitForRun(w));
+        QLabel* label = w.findChild<QLabel*>("statusPhase");
+        QVERIFY(label && label->isVisible());
+        QStringList shown;
+        // connected after the status bar's own connection: the label as it is for the phase
+        connect(w.session(), &TrainingSession::phaseStarted, this,
+                [&](const ui::RunningPhase&) { shown << label->text(); });
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QVERIFY(iterations.wait(10000));
+        QTRY_VERIFY_WITH_TIMEOUT(label->text().contains("next at 1 it/s"), 2000);
+        const QString between = label->text();
+        clickToolbar(w, w.pauseAction());
+        qInfo("phases shown: %s; between iterations: %s", qPrintable(shown.join(" | ")), qPrintable(between));
+        QVERIFY2(shown.size() >= 6, qPrintable(shown.join(" | ")));
+        QCOMPARE(shown.front(), QString("Iteration 1 · Sampling"));
+        QVERIFY2(shown.contains("Iteration 1 · Natural direction (CG)"), qPrintable(shown.join(" | ")));
+        QVERIFY2(shown.contains("Iteration 1 · Report"), qPrintable(shown.join(" | ")));
+        QVERIFY2(between.startsWith("Iteration 1 took "), qPrintable(between));
     }
 
     // the pace is remembered between sessions
