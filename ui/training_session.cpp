@@ -40,6 +40,7 @@ TrainingWorker::~TrainingWorker() = default;
 void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase) {
     m_trainer.reset();
     m_run.reset();
+    m_solvedReported = false;
     try {
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
         QString runDir;
@@ -116,10 +117,25 @@ void TrainingWorker::setPace(Pace pace) {
     wake();
 }
 
+void TrainingWorker::setPauseWhenSolved(bool on) {
+    if (on && !m_pauseWhenSolved) m_solvedReported = false;
+    m_pauseWhenSolved = on;
+}
+
+void TrainingWorker::setSolvedThresholdOverride(std::optional<double> threshold) { m_thresholdOverride = threshold; }
+
 void TrainingWorker::stepOnce() {
     if (m_loopActive || m_stopFlag.load()) return;
     iterateOnce();
     emit loopStopped();
+}
+
+bool TrainingWorker::solvedNow(const core::IterationStats& s) const {
+    if (!m_pauseWhenSolved || m_solvedReported || !s.recentReturnMean) return false;
+    const std::optional<double> threshold = m_thresholdOverride ? m_thresholdOverride : m_trainer->spec().rewardThreshold;
+    // a mean of fewer than 20 episodes is not yet "the last 20" (as trpo-train's --target-return)
+    return threshold && static_cast<int>(m_trainer->recentReturns().size()) >= core::Trainer::kRecentEpisodes &&
+           *s.recentReturnMean >= *threshold;
 }
 
 TrainingWorker::Outcome TrainingWorker::iterateOnce() {
@@ -138,6 +154,12 @@ TrainingWorker::Outcome TrainingWorker::iterateOnce() {
         if (m_run) m_run->appendIteration(s);
         emit iterationFinished(s);
         emit snapshotReady(m_trainer->snapshot());
+        if (solvedNow(s)) {
+            m_solvedReported = true;
+            const double threshold = m_thresholdOverride ? *m_thresholdOverride : *m_trainer->spec().rewardThreshold;
+            emit solved(s.iteration, *s.recentReturnMean, threshold);
+            return Outcome::Solved;
+        }
         return Outcome::Continue;
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
@@ -215,6 +237,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run.reset(); // the run itself is fine; it is just not recorded
             }
         }
+        m_solvedReported = false;
         if (m_loopActive) {
             m_haltLoop = true;
             wake();
@@ -246,6 +269,12 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     });
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
+    });
+    connect(m_worker, &TrainingWorker::solved, this, [this](int iteration, double mean, double threshold) {
+        if (m_pendingResets != 0) return;
+        m_runFlag = false;
+        setRunning(false);
+        emit solved(iteration, mean, threshold);
     });
     connect(m_worker, &TrainingWorker::snapshotReady, this, [this](const core::SnapshotPtr& p) {
         if (m_pendingResets == 0) emit snapshotReady(p);
@@ -326,6 +355,18 @@ void TrainingSession::setPace(Pace pace) {
     emit paceChanged(pace);
     if (m_shutDown) return;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, pace] { w->setPace(pace); }, Qt::QueuedConnection);
+}
+
+void TrainingSession::setPauseWhenSolved(bool on) {
+    m_pauseWhenSolved = on;
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, on] { w->setPauseWhenSolved(on); }, Qt::QueuedConnection);
+}
+
+void TrainingSession::setSolvedThresholdOverride(std::optional<double> threshold) {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, threshold] { w->setSolvedThresholdOverride(threshold); },
+                              Qt::QueuedConnection);
 }
 
 void TrainingSession::step() {

@@ -48,6 +48,10 @@ public:
     void loadRun(const RunStatePtr& state, const QString& runDirBase);
     // the pace of the loop; a wait in progress is shortened or lengthened at once
     void setPace(Pace pace);
+    // pause the loop the first time the run is solved (see solved); on again re-arms it
+    void setPauseWhenSolved(bool on);
+    // the solved threshold to use instead of the environment's (tests); nullopt: the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
     // a waiting loop looks at its flags and its pace now instead of when its timer fires
     void wake();
 
@@ -64,13 +68,18 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state, const QString& runDir);
     void loadFailed(const QString& message);
+    // with pause-when-solved on: the mean return of the last 20 episodes reached the
+    // environment's threshold at this iteration (the first time in this run); the loop stops
+    void solved(int iteration, double recentReturnMean, double threshold);
 
 private:
     using Clock = std::chrono::steady_clock;
-    enum class Outcome { Continue, Failed };
+    enum class Outcome { Continue, Failed, Solved };
     void runLoop();
     void stopLoop();
     Outcome iterateOnce(); // the loop goes on only after Continue
+    // the iteration just finished solves the run (pause-when-solved on, not yet reported)
+    bool solvedNow(const core::IterationStats& s) const;
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
@@ -83,6 +92,9 @@ private:
     Pace m_pace = Pace::max();
     std::optional<Clock::time_point> m_lastStart;
     QTimer* m_paceTimer = nullptr; // a child: it moves to the worker's thread with it
+    bool m_pauseWhenSolved = false;
+    bool m_solvedReported = false; // solved was emitted for this run
+    std::optional<double> m_thresholdOverride;
 };
 
 class TrainingSession : public QObject {
@@ -114,6 +126,12 @@ public:
     // also in the middle of a wait between two iterations
     void setPace(Pace pace);
     Pace pace() const { return m_pace; }
+    // pause when the mean return of the last 20 finished episodes first reaches the
+    // environment's solved threshold (none: never); solved follows
+    void setPauseWhenSolved(bool on);
+    bool pauseWhenSolved() const { return m_pauseWhenSolved; }
+    // a threshold used instead of the environment's (tests); nullopt restores the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
 
     // when set, each reset writes a run directory <base>/<env>-<date-time> (config.json,
     // progress.csv, events.jsonl)
@@ -139,6 +157,8 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state);
     void loadFailed(const QString& message);
+    // training paused because the run is solved (see setPauseWhenSolved)
+    void solved(int iteration, double recentReturnMean, double threshold);
 
 private:
     void setRunning(bool running);
@@ -156,6 +176,7 @@ private:
     int m_pendingResets = 0;
     int m_nextRequest = 1;
     Pace m_pace = Pace::max();
+    bool m_pauseWhenSolved = false;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
 };

@@ -1,18 +1,22 @@
 // The studio at a pace a class can follow, offscreen, through its real widgets and signals:
 // iterations start 1/p seconds apart, the two pace pickers agree and drive the session, a
 // pause or a new pace ends a wait at once, the viewer plays each new policy from its start at
-// a teaching pace, and the status bar names the phase running. The pace is remembered.
+// a teaching pace, the status bar names the phase running, and pause-when-solved stops training
+// under a banner. The choices are remembered.
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QFrame>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTest>
 #include <QToolBar>
+#include <QToolButton>
 #include <algorithm>
 
 #include "support/studio_test_util.h"
@@ -269,7 +273,69 @@ private slots:
         QVERIFY2(between.startsWith("Iteration 1 took "), qPrintable(between));
     }
 
-    // the pace is remembered between sessions
+    // pause when solved: training stops at the first iteration whose last-20 mean reaches the
+    // threshold, and a banner says so; Start goes on and closes it
+    void pauseWhenSolved() {
+        MainWindow w(options(Pace::max()));
+        QVERIFY(waitForRun(w));
+        // CartPole's 475 takes minutes; the same check with a bar a few iterations away
+        w.session()->setSolvedThresholdOverride(40.0);
+        QCheckBox* box = w.pauseWhenSolvedBox();
+        QVERIFY(box && !box->isChecked());
+        const QPoint onBox(8, box->height() / 2); // the indicator
+        QTest::mouseClick(box, Qt::LeftButton, {}, onBox);
+        QVERIFY(box->isChecked());
+        QVERIFY(w.pauseWhenSolvedAction()->isChecked()); // the Run menu's agrees
+        QVERIFY(w.session()->pauseWhenSolved());
+
+        QSignalSpy solved(w.session(), &TrainingSession::solved);
+        QSignalSpy stopped(w.session(), &TrainingSession::loopStopped);
+        clickToolbar(w, w.startAction());
+        QVERIFY(solved.wait(120000));
+        const int at = solved.first().at(0).toInt();
+        const double mean = solved.first().at(1).toDouble();
+        QVERIFY(mean >= 40.0);
+        QCOMPARE(solved.first().at(2).toDouble(), 40.0);
+        QVERIFY(!w.session()->isRunning());
+        QVERIFY(w.startAction()->isEnabled());
+        QVERIFY(stopped.count() > 0 || stopped.wait(2000));
+        QTest::qWait(200);
+        QCOMPARE(w.history()->iteration(), at); // nothing ran after the solving iteration
+        const core::IterationStats& last = w.history()->iterations().back();
+        QVERIFY(last.recentReturnMean && *last.recentReturnMean >= 40.0);
+        QFrame* banner = w.solvedBanner();
+        QVERIFY(banner->isVisible());
+        const QString text = w.solvedBannerText()->text();
+        QVERIFY2(text.startsWith(QString("Solved at iteration %1: the last 20 episodes average ").arg(at)), qPrintable(text));
+        QVERIFY2(text.endsWith("(threshold 40)"), qPrintable(text));
+        // large enough for a projector: half as large again as the window's text
+        QVERIFY(w.solvedBannerText()->font().pointSizeF() >= 1.4 * QApplication::font().pointSizeF());
+        QVERIFY(banner->width() >= w.envView()->width());
+
+        // the close button
+        QTest::mouseClick(banner->findChild<QToolButton*>("solvedBannerClose"), Qt::LeftButton);
+        QVERIFY(!banner->isVisible());
+        // solved again (a Step, with a bar it is sure to clear): the banner again; Start
+        // closes it and training goes on
+        w.session()->setSolvedThresholdOverride(10.0);
+        w.session()->setPauseWhenSolved(false);
+        w.session()->setPauseWhenSolved(true); // on again re-arms it
+        stepIterations(w, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), 2000);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.startAction());
+        QVERIFY(!banner->isVisible());
+        QTRY_VERIFY_WITH_TIMEOUT(iterations.count() >= 5, 20000); // once per run: it does not stop again
+        QVERIFY(w.session()->isRunning());
+        clickToolbar(w, w.pauseAction());
+
+        // off: the run is never paused
+        QTest::mouseClick(box, Qt::LeftButton, {}, onBox);
+        QVERIFY(!w.pauseWhenSolvedAction()->isChecked());
+        QVERIFY(!w.session()->pauseWhenSolved());
+    }
+
+    // the pace and pause-when-solved are remembered between sessions
     void choicesAreRemembered() {
         QSettings().clear();
         ui::StudioOptions o = options(Pace::max());
@@ -280,12 +346,15 @@ private slots:
             QVERIFY(waitForRun(a));
             QCOMPARE(a.pace(), Pace::teachingDefault()); // a fresh install's
             choose(a.paceToolBarPicker(), Pace::of(5));
+            a.pauseWhenSolvedAction()->trigger();
             a.close();
         }
         MainWindow b(o);
         QVERIFY(waitForRun(b));
         QCOMPARE(b.pace(), Pace::of(5));
         QCOMPARE(b.paceDockPicker()->currentData().toString(), QString("5"));
+        QVERIFY(b.pauseWhenSolvedBox()->isChecked());
+        QVERIFY(b.session()->pauseWhenSolved());
         b.close();
         QSettings().clear();
     }
