@@ -3,7 +3,8 @@
 // and pauses; --screenshot FILE.png then writes the window to FILE.png and exits (right away
 // when neither is given). --bench N trains N iterations of CartPole with the window open and
 // the viewer at 60 fps, prints training steps/s and the 95th percentile of the viewer's frame
-// interval, and exits.
+// interval, and exits (always at max pace). --pace sets the training pace: iterations per
+// second 0.5, 1, 2, 5, 10, or max.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -21,6 +22,7 @@
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
+#include "ui/pace.h"
 #include "ui/plot_panel.h"
 #include "ui/run_controller.h"
 #include "ui/run_lifecycle.h"
@@ -202,6 +204,9 @@ int main(int argc, char** argv) {
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
     p.addOption({"start", "Start training as soon as the window is open."});
+    p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
+                         "the machine goes). Default: the remembered pace, 1 on a fresh install.",
+                 "N"});
     p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
@@ -254,6 +259,19 @@ int main(int argc, char** argv) {
         opts.useSettings = false;
         opts.autosave = false;
         if (!p.isSet("out")) opts.runDirBase.clear();
+    }
+    if (p.isSet("pace")) {
+        const std::optional<ui::Pace> pace = ui::Pace::parse(p.value("pace"));
+        if (!pace) {
+            QStringList keys;
+            for (const ui::Pace& c : ui::Pace::choices()) keys << c.key();
+            return fail(QString("--pace '%1': the pace is one of %2").arg(p.value("pace"), keys.join(", ")));
+        }
+        opts.pace = *pace;
+    }
+    if (p.isSet("bench")) {
+        if (opts.pace && !opts.pace->isMax()) return fail("--bench measures the max pace; leave out --pace");
+        opts.pace = ui::Pace::max();
     }
     script.start = p.isSet("start");
     // a run autosaved by a session that crashed is offered once the window is up

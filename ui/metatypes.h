@@ -10,12 +10,21 @@
 #include "core/trainer.h"
 #include "ui/run_file.h"
 
+namespace ui {
+// the phase the training worker is about to run (TrainingSession::phaseStarted)
+struct RunningPhase {
+    int iteration = 0; // 1-based: the iteration the phase belongs to
+    core::Phase phase = core::Phase::Sample;
+};
+} // namespace ui
+
 Q_DECLARE_METATYPE(core::IterationStats)
 Q_DECLARE_METATYPE(core::SnapshotPtr)
 Q_DECLARE_METATYPE(core::ConfigEvent)
 Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
 Q_DECLARE_METATYPE(core::TrpoConfig)
 Q_DECLARE_METATYPE(ui::RunStatePtr)
+Q_DECLARE_METATYPE(ui::RunningPhase)
 
 namespace ui {
 
@@ -27,6 +36,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<std::vector<core::ConfigEvent>>();
     qRegisterMetaType<core::TrpoConfig>();
     qRegisterMetaType<ui::RunStatePtr>();
+    qRegisterMetaType<ui::RunningPhase>();
 }
 
 } // namespace ui

@@ -2,18 +2,24 @@
 // a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
 // back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
 // Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
-// by the worker at the next iteration boundary.
+// by the worker at the next iteration boundary. The worker starts iterations at the session's
+// pace (ui/pace.h) and waits between them on a timer of its own thread, never blocking it, so
+// a pause, a reset, a pace change or a shutdown is handled at once (docs/design.md §3).
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QThread>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "ui/metatypes.h"
+#include "ui/pace.h"
+
+class QTimer;
 
 namespace run {
 class RunStore;
@@ -40,8 +46,18 @@ public:
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
     // directory holding its history.
     void loadRun(const RunStatePtr& state, const QString& runDirBase);
+    // the pace of the loop; a wait in progress is shortened or lengthened at once
+    void setPace(Pace pace);
+    // pause the loop the first time the run is solved (see solved); on again re-arms it
+    void setPauseWhenSolved(bool on);
+    // the solved threshold to use instead of the environment's (tests); nullopt: the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
+    // a waiting loop looks at its flags and its pace now instead of when its timer fires
+    void wake();
 
 signals:
+    // the phase about to run (before each of an iteration's phases; at most eight per iteration)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -52,10 +68,18 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state, const QString& runDir);
     void loadFailed(const QString& message);
+    // with pause-when-solved on: the mean return of the last 20 episodes reached the
+    // environment's threshold at this iteration (the first time in this run); the loop stops
+    void solved(int iteration, double recentReturnMean, double threshold);
 
 private:
+    using Clock = std::chrono::steady_clock;
+    enum class Outcome { Continue, Failed, Solved };
     void runLoop();
-    bool iterateOnce(); // false on failure (the loop then stops)
+    void stopLoop();
+    Outcome iterateOnce(); // the loop goes on only after Continue
+    // the iteration just finished solves the run (pause-when-solved on, not yet reported)
+    bool solvedNow(const core::IterationStats& s) const;
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
@@ -63,6 +87,14 @@ private:
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
     std::unique_ptr<run::RunStore> m_run;
+    // pacing: iterations start pace.interval() apart, measured from the start of the last
+    // one (none: the next starts at once); the timer ends the wait on this thread
+    Pace m_pace = Pace::max();
+    std::optional<Clock::time_point> m_lastStart;
+    QTimer* m_paceTimer = nullptr; // a child: it moves to the worker's thread with it
+    bool m_pauseWhenSolved = false;
+    bool m_solvedReported = false; // solved was emitted for this run
+    std::optional<double> m_thresholdOverride;
 };
 
 class TrainingSession : public QObject {
@@ -90,6 +122,16 @@ public:
     void loadRun(const RunStatePtr& state);
     // stops the loop and joins the thread (idempotent); called by the destructor
     void shutdown();
+    // iterations started per second while running (max by default); takes effect at once,
+    // also in the middle of a wait between two iterations
+    void setPace(Pace pace);
+    Pace pace() const { return m_pace; }
+    // pause when the mean return of the last 20 finished episodes first reaches the
+    // environment's solved threshold (none: never); solved follows
+    void setPauseWhenSolved(bool on);
+    bool pauseWhenSolved() const { return m_pauseWhenSolved; }
+    // a threshold used instead of the environment's (tests); nullopt restores the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
 
     // when set, each reset writes a run directory <base>/<env>-<date-time> (config.json,
     // progress.csv, events.jsonl)
@@ -102,6 +144,9 @@ public:
 
 signals:
     void runningChanged(bool running);
+    void paceChanged(ui::Pace pace);
+    // the worker is about to run this phase (paced and max alike)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -112,9 +157,13 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state);
     void loadFailed(const QString& message);
+    // training paused because the run is solved (see setPauseWhenSolved)
+    void solved(int iteration, double recentReturnMean, double threshold);
 
 private:
     void setRunning(bool running);
+    // the worker re-reads the run flag now (a pause ends a wait between iterations at once)
+    void wakeWorker();
 
     QThread m_thread;
     TrainingWorker* m_worker = nullptr; // lives on m_thread, deleted when it finishes
@@ -126,6 +175,8 @@ private:
     // dropped, so a new run never shows a point or a policy of the previous one
     int m_pendingResets = 0;
     int m_nextRequest = 1;
+    Pace m_pace = Pace::max();
+    bool m_pauseWhenSolved = false;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
 };
