@@ -9,6 +9,7 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
 #include <QPixmap>
 #include <QStandardPaths>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/presets.h"
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
@@ -48,6 +50,7 @@ struct Script {
     int iterations = 0;  // --iterations
     QString screenshot;  // --screenshot
     int bench = 0;       // --bench
+    int phases = 0;      // --phases: phase steps after the iterations
     bool start = false;  // --start
     bool offerRestore = true;
 };
@@ -143,8 +146,21 @@ void runScript(ui::MainWindow& window, const Script& script) {
             std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
             QCoreApplication::exit(1);
         });
-    auto afterTraining = [&window, script] {
+    auto afterPhases = [&window, script] {
         if (!script.screenshot.isEmpty()) takeScreenshot(window, script.screenshot);
+    };
+    auto afterTraining = [&window, script, afterPhases] {
+        if (script.phases == 0) return afterPhases();
+        auto left = std::make_shared<int>(script.phases);
+        QObject::connect(window.session(), &ui::TrainingSession::phaseStepped, &window,
+                         [&window, left, afterPhases](const ui::PhaseSnapshotPtr&) {
+                             if (*left <= 0) return;
+                             if (--*left > 0)
+                                 window.lifecycle()->stepPhase();
+                             else
+                                 afterPhases();
+                         });
+        window.lifecycle()->stepPhase();
     };
     auto train = [&window, script, afterTraining, scripted, opening] {
         if (*opening && !scripted) window.setMessageHook({}); // dialogs again from here on
@@ -204,6 +220,10 @@ int main(int argc, char** argv) {
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
     p.addOption({"start", "Start training as soon as the window is open."});
+    p.addOption({"config", "Start with the settings of this JSON configuration (a run's config.json works too): the "
+                           "environment's preset, then the file, then --steps-per-iteration.", "FILE"});
+    p.addOption({"phases", "After --iterations, step K phases of the next iteration (1-7, as Run > Step phase), then "
+                           "take the --screenshot.", "K"});
     p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
                          "the machine goes). Default: the remembered pace, 1 on a fresh install.",
                  "N"});
@@ -232,6 +252,26 @@ int main(int argc, char** argv) {
         if (!ok || n < 2) return fail("--steps-per-iteration must be an integer >= 2");
         opts.stepsPerIteration = n;
     }
+    if (p.isSet("config")) {
+        QFile f(p.value("config"));
+        if (!f.open(QIODevice::ReadOnly))
+            return fail(QString("--config '%1': %2").arg(p.value("config"), f.errorString()));
+        const std::string text = f.readAll().toStdString();
+        try {
+            core::TrpoConfig probe;
+            core::applyConfigJson(probe, text);
+            core::TrpoConfig cfg = core::presetConfig(p.isSet("env") ? opts.env.toStdString() : probe.env);
+            core::applyConfigJson(cfg, text);
+            if (p.isSet("env")) cfg.env = opts.env.toStdString();
+            if (opts.stepsPerIteration) cfg.stepsPerIteration = *opts.stepsPerIteration;
+            cfg.validate();
+            if (!sim::makeEnvironment(cfg.env)) throw core::ConfigError("unknown environment '" + cfg.env + "'");
+            opts.env = QString::fromStdString(cfg.env);
+            opts.config = cfg;
+        } catch (const std::exception& e) {
+            return fail(QString("--config '%1': %2").arg(p.value("config"), e.what()));
+        }
+    }
     if (p.isSet("open")) {
         script.openDir = p.value("open");
         if (!QFileInfo(script.openDir).isDir())
@@ -241,6 +281,11 @@ int main(int argc, char** argv) {
         const std::optional<int> n = positive(p, "iterations", &error);
         if (!n) return fail(error);
         script.iterations = *n;
+    }
+    if (p.isSet("phases")) {
+        const std::optional<int> n = positive(p, "phases", &error);
+        if (!n || *n > 7) return fail(QString("--phases needs a whole number from 1 to 7, not '%1'").arg(p.value("phases")));
+        script.phases = *n;
     }
     if (p.isSet("screenshot")) {
         script.screenshot = QDir::cleanPath(p.value("screenshot"));

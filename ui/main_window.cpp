@@ -30,6 +30,7 @@
 #include "ui/run_history.h"
 #include "ui/run_lifecycle.h"
 #include "ui/run_status.h"
+#include "ui/teach/phase_view.h"
 #include "ui/training_session.h"
 
 namespace ui {
@@ -105,6 +106,16 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_startAction, &QAction::triggered, m_lifecycle, &RunLifecycle::start);
     connect(m_pauseAction, &QAction::triggered, m_lifecycle, &RunLifecycle::pause);
     connect(m_stepAction, &QAction::triggered, m_lifecycle, &RunLifecycle::step);
+    connect(m_stepPhaseAction, &QAction::triggered, m_lifecycle, &RunLifecycle::stepPhase);
+    connect(m_session, &TrainingSession::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
+        if (!p) return;
+        m_phaseView->show(p);
+        m_phaseDock->show();
+        m_phaseDock->raise();
+    });
+    connect(m_lifecycle, &RunLifecycle::runReset, this, [this] {
+        m_phaseView->clear(tr("Run → Step phase (F10) runs one phase of the next iteration and stops."));
+    });
     connect(m_resetAction, &QAction::triggered, m_lifecycle, &RunLifecycle::resetWithCurrentSettings);
     connect(m_presentationAction, &QAction::toggled, this, &MainWindow::setPresentationMode);
     connect(m_pauseWhenSolvedAction, &QAction::toggled, m_session, &TrainingSession::setPauseWhenSolved);
@@ -144,7 +155,10 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         m_autosaveSpin->setValue(m_runs->autosaveInterval());
     }
     if (m_options.useSettings) restoreSettings();
-    m_lifecycle->resetToPreset(m_options.env);
+    if (m_options.config)
+        m_lifecycle->reset(*m_options.config);
+    else
+        m_lifecycle->resetToPreset(m_options.env);
     updateActions();
 }
 
@@ -168,6 +182,11 @@ void MainWindow::createActions() {
     m_stepAction->setObjectName("actionStep");
     m_stepAction->setShortcut(Qt::Key_S);
     m_stepAction->setToolTip(tr("Run exactly one iteration (S)"));
+    m_stepPhaseAction = new QAction(st->standardIcon(QStyle::SP_ArrowRight), tr("Step p&hase"), this);
+    m_stepPhaseAction->setObjectName("actionStepPhase");
+    m_stepPhaseAction->setShortcut(Qt::Key_F10);
+    m_stepPhaseAction->setToolTip(tr("Run the next phase of the iteration and stop: sample, advantages, gradient, "
+                                     "natural direction, step size, line search, value fit (F10)"));
     m_resetAction = new QAction(st->standardIcon(QStyle::SP_BrowserReload), tr("&Reset"), this);
     m_resetAction->setObjectName("actionReset");
     m_resetAction->setShortcut(Qt::Key_R);
@@ -188,6 +207,7 @@ void MainWindow::createActions() {
     m_toolBar->addAction(m_startAction);
     m_toolBar->addAction(m_pauseAction);
     m_toolBar->addAction(m_stepAction);
+    m_toolBar->addAction(m_stepPhaseAction);
     m_toolBar->addAction(m_resetAction);
     m_toolBar->addSeparator();
     auto* paceLabel = new QLabel(tr("Pace "));
@@ -310,6 +330,15 @@ void MainWindow::createDocks() {
     connect(m_envView, &EnvView::framePainted, m_plots, &PlotPanel::onViewerFrame, Qt::QueuedConnection);
     addDockWidget(Qt::BottomDockWidgetArea, m_plotDock);
 
+    // phase stepping's view takes the plots' place (one idea per screen), as a tab beside them
+    m_phaseView = new PhaseView;
+    m_phaseDock = new QDockWidget(tr("Phase"), this);
+    m_phaseDock->setObjectName("phaseDock");
+    m_phaseDock->setWidget(m_phaseView);
+    addDockWidget(Qt::BottomDockWidgetArea, m_phaseDock);
+    tabifyDockWidget(m_plotDock, m_phaseDock);
+    m_plotDock->raise();
+
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
@@ -352,6 +381,7 @@ void MainWindow::createMenus() {
     runMenu->addAction(m_startAction);
     runMenu->addAction(m_pauseAction);
     runMenu->addAction(m_stepAction);
+    runMenu->addAction(m_stepPhaseAction);
     runMenu->addAction(m_resetAction);
     runMenu->addSeparator();
     runMenu->addAction(m_pauseWhenSolvedAction);
@@ -362,6 +392,7 @@ void MainWindow::createMenus() {
     view->addAction(m_runDock->toggleViewAction());
     view->addAction(m_paramDock->toggleViewAction());
     view->addAction(m_plotDock->toggleViewAction());
+    view->addAction(m_phaseDock->toggleViewAction());
     view->addAction(m_toolBar->toggleViewAction());
     view->addSeparator();
     view->addAction(tr("Reset &layout"), this, &MainWindow::resetLayout);
@@ -376,6 +407,7 @@ void MainWindow::updateActions() {
     m_startAction->setEnabled(!running);
     m_pauseAction->setEnabled(running);
     m_stepAction->setEnabled(!running);
+    m_stepPhaseAction->setEnabled(!running);
 }
 
 void MainWindow::setPresentationMode(bool on) {
@@ -389,6 +421,7 @@ void MainWindow::setPresentationMode(bool on) {
     if (on) f.setPointSizeF(f.pointSizeF() * 1.4);
     QApplication::setFont(f);
     m_plots->setPresentation(on);
+    m_phaseView->setLargeText(on);
     m_envView->setLargeText(on);
     m_toolBar->setIconSize(on ? QSize(36, 36) : QSize(22, 22));
     updateBannerFont();

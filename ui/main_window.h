@@ -29,6 +29,7 @@ namespace ui {
 class ConfigFiles;
 class EnvView;
 class HyperparameterPanel;
+class PhaseView;
 class PlotPanel;
 class RunController;
 class RunHistory;
@@ -43,6 +44,7 @@ struct StudioOptions {
     bool useSettings = true;              // restore and save layout and choices with QSettings
     bool autosave = true;                 // save the run every N iterations and on close
     QString autosaveDir;                  // empty: <AppDataLocation>/autosave
+    std::optional<core::TrpoConfig> config; // the first run's settings (--config); else the env's preset
     // the training pace (--pace, tests, bench); unset: the remembered one, else
     // Pace::teachingDefault()
     std::optional<Pace> pace;
@@ -67,6 +69,9 @@ public:
     QAction* startAction() const { return m_startAction; }
     QAction* pauseAction() const { return m_pauseAction; }
     QAction* stepAction() const { return m_stepAction; }
+    QAction* stepPhaseAction() const { return m_stepPhaseAction; }
+    PhaseView* phaseView() const { return m_phaseView; }
+    QDockWidget* phaseDock() const { return m_phaseDock; }
     QAction* resetAction() const { return m_resetAction; }
     QAction* presentationAction() const { return m_presentationAction; }
     QAction* pauseWhenSolvedAction() const { return m_pauseWhenSolvedAction; }
@@ -146,6 +151,9 @@ private:
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;
     QAction* m_stepAction = nullptr;
+    QAction* m_stepPhaseAction = nullptr;
+    PhaseView* m_phaseView = nullptr;
+    QDockWidget* m_phaseDock = nullptr;
     QAction* m_resetAction = nullptr;
     QAction* m_presentationAction = nullptr;
     QAction* m_pauseWhenSolvedAction = nullptr;

@@ -150,21 +150,45 @@ TrainingWorker::Outcome TrainingWorker::iterateOnce() {
             emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
             r = m_trainer->runPhase();
         } while (r.phase != core::Phase::Report);
-        const core::IterationStats& s = r.stats;
-        if (m_run) m_run->appendIteration(s);
-        emit iterationFinished(s);
-        emit snapshotReady(m_trainer->snapshot());
-        if (solvedNow(s)) {
-            m_solvedReported = true;
-            const double threshold = m_thresholdOverride ? *m_thresholdOverride : *m_trainer->spec().rewardThreshold;
-            emit solved(s.iteration, *s.recentReturnMean, threshold);
-            return Outcome::Solved;
-        }
-        return Outcome::Continue;
+        return finishIteration(r.stats);
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
         return Outcome::Failed;
     }
+}
+
+TrainingWorker::Outcome TrainingWorker::finishIteration(const core::IterationStats& s) {
+    if (m_run) m_run->appendIteration(s);
+    emit iterationFinished(s);
+    emit snapshotReady(m_trainer->snapshot());
+    if (solvedNow(s)) {
+        m_solvedReported = true;
+        const double threshold = m_thresholdOverride ? *m_thresholdOverride : *m_trainer->spec().rewardThreshold;
+        emit solved(s.iteration, *s.recentReturnMean, threshold);
+        return Outcome::Solved;
+    }
+    return Outcome::Continue;
+}
+
+void TrainingWorker::stepPhase() {
+    if (m_loopActive || m_stopFlag.load()) return;
+    if (!m_trainer) {
+        emit failed(tr("No trainer: reset with a valid configuration first."));
+        return;
+    }
+    try {
+        emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
+        core::PhaseResult r = m_trainer->runPhase();
+        emit phaseStepped(makePhaseSnapshot(r, *m_trainer));
+        // the report only closes the iteration: it runs with the value fit
+        if (r.phase == core::Phase::ValueFit) {
+            r = m_trainer->runPhase();
+            finishIteration(r.stats);
+        }
+    } catch (const std::exception& e) {
+        emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
+    }
+    emit loopStopped();
 }
 
 void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
@@ -182,8 +206,19 @@ void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
     }
 }
 
-RunStatePtr TrainingWorker::captureState() const {
+RunStatePtr TrainingWorker::captureState() {
     if (!m_trainer) return nullptr;
+    if (m_trainer->midIteration()) {
+        try {
+            core::PhaseResult r;
+            do r = m_trainer->runPhase();
+            while (r.phase != core::Phase::Report);
+            finishIteration(r.stats);
+        } catch (const std::exception& e) {
+            emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
+            return nullptr;
+        }
+    }
     auto st = std::make_shared<RunState>();
     st->config = m_trainer->config();
     st->checkpoint = m_trainer->saveState();
@@ -256,6 +291,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
 
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     registerMetaTypes();
+    qRegisterMetaType<ui::PhaseSnapshotPtr>();
     m_thread.setObjectName("trpo-training");
     m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
     m_worker->moveToThread(&m_thread);
@@ -264,6 +300,9 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
     connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
             Qt::DirectConnection);
+    connect(m_worker, &TrainingWorker::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
+        if (m_pendingResets == 0) emit phaseStepped(p);
+    });
     connect(m_worker, &TrainingWorker::phaseStarted, this, [this](const RunningPhase& p) {
         if (m_pendingResets == 0) emit phaseStarted(p);
     });
@@ -367,6 +406,11 @@ void TrainingSession::setSolvedThresholdOverride(std::optional<double> threshold
     if (m_shutDown) return;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, threshold] { w->setSolvedThresholdOverride(threshold); },
                               Qt::QueuedConnection);
+}
+
+void TrainingSession::stepPhase() {
+    if (m_shutDown || m_running) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepPhase, Qt::QueuedConnection);
 }
 
 void TrainingSession::step() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ui/metatypes.h"
+#include "ui/teach/phase_snapshot.h"
 #include "ui/pace.h"
 
 class QTimer;
@@ -37,11 +38,15 @@ public:
     void resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase);
     void startLoop();
     void stepOnce();
+    // phase stepping: runs the next phase of the iteration and stops (phaseStepped follows);
+    // after the value fit the iteration is reported as after a Step
+    void stepPhase();
     void applyConfig(const core::TrpoConfig& cfg);
     // the trainer's state as a value (config, checkpoint bytes, events, iteration, policy);
     // null without a trainer. The iteration history is not in it: the UI's RunHistory holds
-    // it (every iteration this worker emitted before the state).
-    RunStatePtr captureState() const;
+    // it (every iteration this worker emitted before the state). An iteration that phase
+    // stepping left half done is finished first (a state is taken between iterations).
+    RunStatePtr captureState();
     // replaces the trainer by one restored from state (keeps the current one on any error);
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
     // directory holding its history.
@@ -71,6 +76,8 @@ signals:
     // with pause-when-solved on: the mean return of the last 20 episodes reached the
     // environment's threshold at this iteration (the first time in this run); the loop stops
     void solved(int iteration, double recentReturnMean, double threshold);
+    // phase stepping: the phase that has just run, as a snapshot
+    void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -78,6 +85,7 @@ private:
     void runLoop();
     void stopLoop();
     Outcome iterateOnce(); // the loop goes on only after Continue
+    Outcome finishIteration(const core::IterationStats& s); // records and reports a completed iteration
     // the iteration just finished solves the run (pause-when-solved on, not yet reported)
     bool solvedNow(const core::IterationStats& s) const;
 
@@ -107,8 +115,10 @@ public:
     void reset(const core::TrpoConfig& cfg);
     void start();
     void pause();
-    // one iteration (ignored while running)
+    // one iteration (ignored while running); after phase stepping, the rest of the iteration
     void step();
+    // the next phase of the iteration only (ignored while running); phaseStepped follows
+    void stepPhase();
     // hot fields of cfg take effect at the next iteration boundary; configApplied follows
     void applyHotConfig(const core::TrpoConfig& cfg);
     // asks the worker for the whole run between two iterations; stateCaptured(id, state)
@@ -159,6 +169,7 @@ signals:
     void loadFailed(const QString& message);
     // training paused because the run is solved (see setPauseWhenSolved)
     void solved(int iteration, double recentReturnMean, double threshold);
+    void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);
 
 private:
     void setRunning(bool running);

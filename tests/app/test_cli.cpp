@@ -182,6 +182,14 @@ private slots:
         QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
         QTest::newRow("pace not a choice") << QStringList{"--pace", "3"} << "--pace '3': the pace is one of 0.5, 1, 2, 5, 10, max";
         QTest::newRow("pace text") << QStringList{"--pace", "fast"} << "fast";
+        QTest::newRow("phases too many") << QStringList{"--phases", "8"} << "--phases";
+        QTest::newRow("config missing") << QStringList{"--config", "/nonexistent/lesson.json"} << "lesson.json";
+        const QString badConfig = QDir::tempPath() + "/trpo-studio-test-bad-delta.json";
+        {
+            QFile f(badConfig);
+            if (f.open(QIODevice::WriteOnly)) f.write(R"({"env": "CartPole-v1", "delta": -1})");
+        }
+        QTest::newRow("config bad value") << QStringList{"--config", badConfig} << "delta";
         QTest::newRow("pace zero") << QStringList{"--pace", "0"} << "--pace";
         QTest::newRow("bench below max pace") << QStringList{"--bench", "2", "--pace", "1"} << "bench";
     }
