@@ -65,8 +65,9 @@ std::string explainDivergence(const IterationStats& s, const GuardMemory& m, con
                        "). The step was well inside the trust region, so the batch was likely too noisy to point the "
                        "right way: more steps per iteration (now " + std::to_string(c.stepsPerIteration) +
                        ") or a smaller δ make each step safer.";
-            return it + fell + " although the update before took no step: a noisy batch, or a collapse that started "
-                   "earlier. Rolling back and a smaller δ (now " + num3(c.delta) + ") are the usual cure.";
+            return it + fell + " with a policy that no step of the last iteration changed (it took none, or it was "
+                   "rolled back): a noisy batch, or a policy already on the edge. A smaller δ (now " + num3(c.delta) +
+                   ") and more steps per iteration (now " + std::to_string(c.stepsPerIteration) + ") make it steadier.";
         }
     }
     return {};

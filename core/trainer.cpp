@@ -339,6 +339,8 @@ std::optional<int> Trainer::rollBack() {
     m_startOfThis = m_startOfPrevious = good;
     m_lastDivergence = Divergence::None;
     m_learnedFrom = good.iteration;
+    // the step that made the restored policy is no longer known: explanations do not blame one
+    m_guard.lastStepAccepted = false;
     m_pending.probeable = false; // the probe's θ_old belongs to the discarded update
     return good.iteration;
 }
