@@ -174,6 +174,7 @@ private slots:
         QTest::newRow("right away") << QStringList{} << 0;
         QTest::newRow("after iterations") << QStringList{"--steps-per-iteration", "256", "--iterations", "3"} << 3;
         QTest::newRow("at a pace") << QStringList{"--pace", "0.5", "--steps-per-iteration", "256", "--iterations", "2"} << 2;
+        QTest::newRow("at max pace, presentation") << QStringList{"--pace", "max", "--presentation"} << 0;
     }
     void studioScreenshot() {
         QFETCH(QStringList, args);
