@@ -29,7 +29,7 @@ public:
     explicit PlotPanel(RunHistory* history, QWidget* parent = nullptr);
 
     // presentation mode: large type, thick lines, and only the two presentation plots, one
-    // above the other (they sit beside the environment, docs/design.md)
+    // above the other (the main window puts them beside the environment; README, "The studio")
     void setPresentation(bool on);
     bool isPresentation() const { return m_presentation; }
     // the two plots presentation mode shows, top and bottom (two different plots of plots();
