@@ -1,7 +1,8 @@
 // trpo-train as a user runs it: bad flags, out-of-range values and broken config files give
 // a message naming the problem and exit code 2; a short run writes the run directory and
 // --resume continues it. trpo-studio's command line (offscreen): --screenshot writes a PNG of
-// the window right away or after --iterations, and bad paths give exit code 2 and their name.
+// the window right away or after --iterations (at any --pace, and in presentation mode), and
+// bad paths or a pace that is not a choice give exit code 2 and their name.
 #include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
