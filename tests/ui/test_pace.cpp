@@ -277,6 +277,33 @@ private slots:
         QVERIFY2(between.startsWith("Iteration 1 took "), qPrintable(between));
     }
 
+    // at max pace the phases are named at most ten times a second (each signal costs the
+    // worker a wake-up of the UI thread), and the status bar says "max pace"
+    void maxPaceNamesFewPhases() {
+        MainWindow w(options(Pace::max()));
+        QVERIFY(waitForRun(w));
+        QSignalSpy phases(w.session(), &TrainingSession::phaseStarted);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QElapsedTimer clock;
+        clickToolbar(w, w.startAction());
+        clock.start();
+        QTest::qWait(2000);
+        clickToolbar(w, w.pauseAction());
+        const double seconds = clock.nsecsElapsed() / 1e9;
+        QVERIFY(QTest::qWaitFor([&] { return !w.session()->isRunning(); }, 2000));
+        QTest::qWait(200);
+        qInfo("max pace: %d iterations and %d phase signals in %.1f s", static_cast<int>(iterations.count()),
+              static_cast<int>(phases.count()), seconds);
+        QVERIFY(iterations.count() >= 20);
+        QVERIFY2(phases.count() <= 10 * seconds + 3, qPrintable(QString::number(phases.count())));
+        QVERIFY(phases.count() >= 1);
+        auto* label = w.findChild<QLabel*>("statusPhase");
+        QVERIFY(label->text().startsWith("Iteration ")); // paused: how long the last one took
+        clickToolbar(w, w.startAction());
+        QTRY_COMPARE_WITH_TIMEOUT(label->text(), QString("Training at max pace"), 2000);
+        clickToolbar(w, w.pauseAction());
+    }
+
     // pause when solved: training stops at the first iteration whose last-20 mean reaches the
     // threshold, and a banner says so; Start goes on and closes it
     void pauseWhenSolved() {
