@@ -227,7 +227,8 @@ int main(int argc, char** argv) {
     p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
                          "the machine goes). Default: the remembered pace, 1 on a fresh install.",
                  "N"});
-    p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
+    p.addOption({"presentation", "Start in presentation mode (the environment large, two plots beside it, large "
+                                 "fonts and thick lines)."});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
     p.addOption({"no-autosave", "Neither autosave the run nor offer to restore an autosave."});

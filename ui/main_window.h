@@ -1,15 +1,17 @@
 // MainWindow: the studio's layout, actions and menus. Centre: the environment view (with the
 // watch and solved banners above it); docks: run controls, hyperparameters, plots; a status
-// bar with the run's vital signs. The work is done by the parts it wires together:
-// RunLifecycle (start / pause / step / reset on the TrainingSession), RunHistory (the one
-// copy of the run's iterations, which the plots, the status bar and the exports read),
-// RunController (save, open, autosave, watch, export), ConfigFiles (configuration files,
-// help) and Dialogs (messages the tests can replace).
+// bar with the run's vital signs. Presentation mode keeps the environment large with two
+// chosen plots beside it. The work is done by the parts it wires together: RunLifecycle
+// (start / pause / step / reset on the TrainingSession), RunHistory (the one copy of the
+// run's iterations, which the plots, the status bar and the exports read), RunController
+// (save, open, autosave, watch, export), ConfigFiles (configuration files, help) and Dialogs
+// (messages the tests can replace).
 #pragma once
 
 #include <QMainWindow>
 #include <QString>
 #include <optional>
+#include <vector>
 
 #include "ui/dialogs.h"
 #include "ui/metatypes.h"
@@ -21,6 +23,7 @@ class QCheckBox;
 class QLabel;
 class QDockWidget;
 class QFrame;
+class QMenu;
 class QSpinBox;
 class QToolBar;
 
@@ -82,6 +85,8 @@ public:
     // "Solved at iteration 23: ..." above the viewer, after pause-when-solved paused
     QFrame* solvedBanner() const { return m_solvedBanner; }
     QLabel* solvedBannerText() const { return m_solvedText; }
+    // View > Presentation plots: the upper and the lower plot's choices
+    QMenu* presentationPlotsMenu() const { return m_presentationPlotsMenu; }
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
@@ -119,6 +124,8 @@ private:
     void updateActions();
     void resetLayout();
     QComboBox* makePacePicker(const QString& objectName);
+    void createPresentationPlotsMenu(QMenu* view);
+    void syncPresentationPlotsMenu();
     void showSolved(int iteration, double recentReturnMean, double threshold);
     void updateBannerFont();
 
@@ -157,10 +164,13 @@ private:
     QAction* m_resetAction = nullptr;
     QAction* m_presentationAction = nullptr;
     QAction* m_pauseWhenSolvedAction = nullptr;
+    QMenu* m_presentationPlotsMenu = nullptr;
+    std::vector<QAction*> m_upperPlotActions, m_lowerPlotActions; // one per plot, in plots() order
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;
     QByteArray m_defaultState;
+    QByteArray m_normalState; // the layout presentation mode came from (restored on leaving)
     QFont m_baseFont;
     bool m_presentation = false;
     bool m_closing = false;
