@@ -114,6 +114,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_session, &TrainingSession::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
         if (!p) return;
         m_phaseView->show(p);
+        if (m_presentation && dockWidgetArea(m_phaseDock) != Qt::RightDockWidgetArea) {
+            // one idea per screen: the phase takes the presentation plots' place
+            addDockWidget(Qt::RightDockWidgetArea, m_phaseDock);
+            tabifyDockWidget(m_plotDock, m_phaseDock);
+        }
         m_phaseDock->show();
         m_phaseDock->raise();
     });
@@ -337,6 +342,9 @@ void MainWindow::createDocks() {
 
     // phase stepping's view takes the plots' place (one idea per screen), as a tab beside them
     m_phaseView = new PhaseView;
+    // a fixed minimum: the dock's stored layout then does not depend on the type size, which
+    // presentation mode changes while this dock is a hidden tab
+    m_phaseView->setMinimumSize(240, 120);
     m_phaseDock = new QDockWidget(tr("Phase"), this);
     m_phaseDock->setObjectName("phaseDock");
     m_phaseDock->setWidget(m_phaseView);
@@ -452,6 +460,8 @@ void MainWindow::setPresentationMode(bool on) {
     m_plotDock->setFloating(false);
     addDockWidget(Qt::RightDockWidgetArea, m_plotDock);
     m_plotDock->show();
+    // phase stepping's view comes beside the environment when a phase is stepped
+    m_phaseDock->hide();
     resizeDocks({m_plotDock}, {width() * 2 / 5}, Qt::Horizontal);
     // once more when the window is laid out: before it is shown (--presentation, a restored
     // session) the dock area does not take the size yet
