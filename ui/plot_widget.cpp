@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QToolTip>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -16,6 +17,7 @@ namespace ui {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const QColor kMarkerColor(120, 60, 170);
+const QColor kRolledBackColor(165, 165, 165);
 } // namespace
 
 PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSeries, QWidget* parent)
@@ -65,6 +67,7 @@ int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     Series s;
     s.spec = spec;
     s.value = std::move(value);
+    s.shown = !spec.optional;
     if (m_timeSeries && spec.smooth && (spec.style == Style::Line || spec.style == Style::Step)) {
         s.rawGraph = addGraph(xAxis, valueAxis);
         s.rawGraph->removeFromLegend();
@@ -106,7 +109,39 @@ int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     legend->setWrap(named > 4 ? 3 : 0); // more than four entries: rows of three, never clipped
     legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
     applyPens();
+    applyVisibility();
     return static_cast<int>(m_series.size()) - 1;
+}
+
+void PlotWidget::setSeriesTooltip(int series, TooltipFn tooltip) {
+    m_series.at(static_cast<size_t>(series)).tooltip = std::move(tooltip);
+}
+
+void PlotWidget::setSeriesVisible(int series, bool visible) {
+    m_series.at(static_cast<size_t>(series)).shown = visible;
+    applyVisibility();
+    m_autoRange = true;
+    refresh();
+}
+
+void PlotWidget::applyVisibility() {
+    for (Series& s : m_series) {
+        const bool band = s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper;
+        s.graph->setVisible(s.shown);
+        if (!band) {
+            if (s.shown)
+                s.graph->addToLegend();
+            else
+                s.graph->removeFromLegend();
+        }
+        if (s.rawGraph) s.rawGraph->setVisible(s.shown && m_smoothing > 0);
+        if (s.greyGraph) s.greyGraph->setVisible(s.shown);
+    }
+}
+
+void PlotWidget::setValueLimits(bool right, double lo, double hi) {
+    (right ? m_limitRight : m_limitLeft) = QCPRange(lo, hi);
+    refresh();
 }
 
 void PlotWidget::setRightAxisLabel(const QString& label) { yAxis2->setLabel(label); }
@@ -198,6 +233,8 @@ void PlotWidget::clearData() {
         s.values.clear();
         s.graph->data()->clear();
         if (s.rawGraph) s.rawGraph->data()->clear();
+        if (s.greyGraph) removeGraph(s.greyGraph); // a new run has nothing rolled back
+        s.greyGraph = nullptr;
     }
     for (Marker& m : m_markers) {
         removeItem(m.line);
@@ -267,6 +304,14 @@ void PlotWidget::applyPens() {
             faded.setAlpha(70);
             s.rawGraph->setPen(QPen(faded, m_presentation ? 2 : 1));
         }
+        if (s.greyGraph) {
+            QPen grey(kRolledBackColor, w);
+            if (s.spec.dashed) grey.setStyle(Qt::DashLine);
+            s.greyGraph->setPen(grey);
+            const QCPScatterStyle::ScatterShape shape =
+                s.spec.style == Style::Scatter ? s.spec.shape : QCPScatterStyle::ssCircle;
+            s.greyGraph->setScatterStyle(QCPScatterStyle(shape, kRolledBackColor, kRolledBackColor, m_presentation ? 10 : 6));
+        }
     }
     if (m_hLine) m_hLine->setPen(QPen(QColor(0, 130, 60), m_presentation ? 3 : 1.5, Qt::DashLine));
     if (m_hLineText) m_hLineText->setFont(tick);
@@ -291,14 +336,15 @@ void PlotWidget::refresh(bool queueReplot) {
                 const double x = s.value ? s.value(h[i]) : kNaN;
                 v[i] = log && !(x > 0) ? kNaN : x;
             }
-            const bool scatter = s.spec.style == Style::Scatter;
-            buildDisplay(xs, v, s.spec.smooth ? m_smoothing : 0.0, scatter, kMaxDisplayPoints, d);
+            if (m_history && !m_history->rolledBack().empty()) buildRolledBack(s, xs, v);
+            const bool dropMissing = s.spec.style == Style::Scatter || s.spec.joinMissing;
+            buildDisplay(xs, v, s.spec.smooth ? m_smoothing : 0.0, dropMissing, kMaxDisplayPoints, d);
             s.graph->data()->set(d, true);
             if (s.rawGraph) {
-                const bool showRaw = m_smoothing > 0;
+                const bool showRaw = m_smoothing > 0 && s.shown;
                 s.rawGraph->setVisible(showRaw);
                 if (showRaw) {
-                    buildDisplay(xs, v, 0.0, false, kMaxDisplayPoints, d);
+                    buildDisplay(xs, v, 0.0, s.spec.joinMissing, kMaxDisplayPoints, d);
                     s.rawGraph->data()->set(d, true);
                 } else {
                     s.rawGraph->data()->clear();
@@ -309,6 +355,44 @@ void PlotWidget::refresh(bool queueReplot) {
     placeMarkers();
     rescale();
     if (queueReplot) replot(QCustomPlot::rpQueuedReplot);
+}
+
+// the samples of rolled-back iterations leave the series' own graph (v) for its grey graph;
+// a line's grey graph also holds their neighbours, so the undone stretch is drawn in grey
+void PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v) {
+    if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
+        for (size_t i = 0; i < v.size(); ++i)
+            if (m_history->isRolledBack(m_history->iterations()[i].iteration)) v[i] = kNaN;
+        return;
+    }
+    const std::vector<core::IterationStats>& h = m_history->iterations();
+    std::vector<char> undone(v.size());
+    for (size_t i = 0; i < v.size(); ++i) undone[i] = m_history->isRolledBack(h[i].iteration);
+    const bool line = s.spec.style != Style::Scatter;
+    std::vector<double> grey(v.size(), kNaN);
+    for (size_t i = 0; i < v.size(); ++i) {
+        const bool near = undone[i] || (line && ((i > 0 && undone[i - 1]) || (i + 1 < v.size() && undone[i + 1])));
+        if (near) grey[i] = v[i];
+    }
+    for (size_t i = 0; i < v.size(); ++i)
+        if (undone[i]) v[i] = kNaN;
+    if (!s.greyGraph) {
+        s.greyGraph = addGraph(xAxis, s.graph->valueAxis());
+        s.greyGraph->setName(tr("rolled back"));
+        s.greyGraph->setLineStyle(line ? (s.spec.style == Style::Step ? QCPGraph::lsStepLeft : QCPGraph::lsLine)
+                                       : QCPGraph::lsNone);
+        s.greyGraph->removeFromLegend();
+        // one legend entry for all of them
+        bool listed = false;
+        for (const Series& o : m_series)
+            if (o.greyGraph && o.greyGraph != s.greyGraph && legend->hasItemWithPlottable(o.greyGraph)) listed = true;
+        if (!listed) s.greyGraph->addToLegend();
+        applyPens();
+        applyVisibility();
+    }
+    QVector<QCPGraphData> d;
+    buildDisplay(xs, grey, 0.0, !line, kMaxDisplayPoints, d);
+    s.greyGraph->data()->set(d, true);
 }
 
 void PlotWidget::placeMarkers() {
@@ -339,8 +423,8 @@ void PlotWidget::rescale() {
     yAxis2->setVisible(rightData);
     for (const Series& s : m_series)
         if (s.spec.rightAxis) {
-            s.graph->setVisible(rightData);
-            if (rightData)
+            s.graph->setVisible(rightData && s.shown);
+            if (rightData && s.shown)
                 s.graph->addToLegend();
             else
                 s.graph->removeFromLegend();
@@ -352,15 +436,16 @@ void PlotWidget::rescale() {
         // previous size, and padding that range would grow it a little on every refresh
         QCPRange r = a->range();
         bool foundAny = false;
-        for (const Series& s : m_series) {
-            if (s.graph->valueAxis() != a || !s.graph->visible()) continue;
-            bool found = false;
-            const QCPRange vr = s.graph->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
-            if (!found) continue;
-            if (!foundAny) r = vr;
-            else r.expand(vr);
-            foundAny = true;
-        }
+        for (const Series& s : m_series)
+            for (const QCPGraph* g : {s.graph, s.greyGraph}) {
+                if (!g || g->valueAxis() != a || !g->visible()) continue;
+                bool found = false;
+                const QCPRange vr = g->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
+                if (!found) continue;
+                if (!foundAny) r = vr;
+                else r.expand(vr);
+                foundAny = true;
+            }
         if (a == yAxis && m_hValue && !log) r.expand(*m_hValue);
         if (log) {
             // whole decades, so the log ticker labels powers of ten instead of crowding
@@ -373,7 +458,13 @@ void PlotWidget::rescale() {
             const double centre = r.center();
             const double pad = r.size() > 1e-9 * std::max(1.0, std::abs(centre)) ? r.size() * 0.06
                                                                                   : std::max(0.5, 0.1 * std::abs(centre));
-            a->setRange(r.lower - pad, r.upper + pad);
+            QCPRange padded(r.lower - pad, r.upper + pad);
+            if (const std::optional<QCPRange>& limit = a == yAxis ? m_limitLeft : m_limitRight) {
+                padded.lower = std::clamp(padded.lower, limit->lower, limit->upper);
+                padded.upper = std::clamp(padded.upper, limit->lower, limit->upper);
+                if (padded.size() <= 0) padded = *limit;
+            }
+            a->setRange(padded);
         }
     }
     QCPRange xr = xAxis->range();
@@ -403,21 +494,25 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
     double bestDist = 24.0;
     QString text;
     for (const Series& s : m_series) {
-        QCPGraph* g = s.graph;
-        if (!g->visible() || g->data()->isEmpty()) continue;
-        const double key = g->keyAxis()->pixelToCoord(pos.x());
-        auto it = g->data()->findBegin(key, true);
-        for (int k = 0; k < 3 && it != g->data()->constEnd(); ++k, ++it) {
-            if (!std::isfinite(it->value)) continue;
-            const double dx = g->keyAxis()->coordToPixel(it->key) - pos.x();
-            const double dy = g->valueAxis()->coordToPixel(it->value) - pos.y();
-            const double d = std::hypot(dx, dy);
-            if (d < bestDist) {
-                bestDist = d;
-                const QString name = s.spec.name.isEmpty() ? m_title : s.spec.name;
-                const QString xName = !m_timeSeries ? tr("CG iteration")
-                                      : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
-                text = QString("%1: %2\n%3 %4").arg(name).arg(it->value, 0, 'g', 5).arg(xName).arg(it->key, 0, 'f', 0);
+        for (QCPGraph* g : {s.graph, s.greyGraph}) {
+            if (!g || !g->visible() || g->data()->isEmpty()) continue;
+            const double key = g->keyAxis()->pixelToCoord(pos.x());
+            auto it = g->data()->findBegin(key, true);
+            for (int k = 0; k < 3 && it != g->data()->constEnd(); ++k, ++it) {
+                if (!std::isfinite(it->value)) continue;
+                const double dx = g->keyAxis()->coordToPixel(it->key) - pos.x();
+                const double dy = g->valueAxis()->coordToPixel(it->value) - pos.y();
+                const double d = std::hypot(dx, dy);
+                if (d < bestDist) {
+                    bestDist = d;
+                    QString name = s.spec.name.isEmpty() ? m_title : s.spec.name;
+                    if (g == s.greyGraph) name = tr("%1 (rolled back)").arg(name);
+                    const QString xName = !m_timeSeries ? tr("CG iteration")
+                                          : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
+                    const core::IterationStats* sample = s.tooltip ? sampleAt(it->key) : nullptr;
+                    const QString value = sample ? s.tooltip(*sample) : QString::number(it->value, 'g', 5);
+                    text = QString("%1: %2\n%3 %4").arg(name, value, xName).arg(it->key, 0, 'f', 0);
+                }
             }
         }
     }
@@ -428,8 +523,49 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void PlotWidget::mousePressEvent(QMouseEvent* event) {
-    if (event->button() == Qt::LeftButton) m_autoRange = false;
+    // a drag stops following the data (mouseMoveEvent); a click does not
+    if (event->button() == Qt::LeftButton) {
+        m_pressPos = event->position();
+        m_pressed = true;
+    }
     QCustomPlot::mousePressEvent(event);
+}
+
+void PlotWidget::mouseReleaseEvent(QMouseEvent* event) {
+    QCustomPlot::mouseReleaseEvent(event);
+    if (event->button() != Qt::LeftButton || !m_pressed) return;
+    m_pressed = false;
+    const QPointF pos = event->position();
+    // the first and the last iteration sit on the plot area's edges: a click just beside counts
+    const QRect area = axisRect()->rect().adjusted(-8, 0, 8, 0);
+    if (!m_timeSeries || (pos - m_pressPos).manhattanLength() > 4 || !area.contains(pos.toPoint())) return;
+    refreshIfStale();
+    if (const std::optional<int> it = iterationAt(pos.x())) emit iterationClicked(*it);
+}
+
+const core::IterationStats* PlotWidget::sampleAt(double x) const {
+    if (!m_history || m_history->isEmpty()) return nullptr;
+    const std::vector<core::IterationStats>& h = m_history->iterations();
+    auto keyOf = [this](const core::IterationStats& s) {
+        return m_xMode == XAxisMode::Iteration ? static_cast<double>(s.iteration) : static_cast<double>(s.envSteps);
+    };
+    // iterations and steps both grow along the history
+    auto it = std::lower_bound(h.begin(), h.end(), x, [&](const core::IterationStats& s, double v) { return keyOf(s) < v; });
+    if (it == h.end()) it = std::prev(it);
+    if (it != h.begin() && std::abs(keyOf(*std::prev(it)) - x) < std::abs(keyOf(*it) - x)) it = std::prev(it);
+    return &*it;
+}
+
+std::optional<int> PlotWidget::iterationAt(double pixelX) const {
+    if (!m_timeSeries) return std::nullopt;
+    const double x = xAxis->pixelToCoord(pixelX);
+    const core::IterationStats* s = sampleAt(x);
+    if (!s) return std::nullopt;
+    const double key = m_xMode == XAxisMode::Iteration ? static_cast<double>(s->iteration) : static_cast<double>(s->envSteps);
+    // within reach: a few pixels, or (when iterations are far apart) the nearer half
+    const double pixels = std::abs(xAxis->coordToPixel(key) - pixelX);
+    if (pixels > 12 && !(m_xMode == XAxisMode::Iteration && std::abs(key - x) <= 0.5)) return std::nullopt;
+    return s->iteration;
 }
 
 void PlotWidget::mouseDoubleClickEvent(QMouseEvent* event) {
@@ -450,6 +586,16 @@ void PlotWidget::contextMenuEvent(QContextMenuEvent* event) {
         m_autoRange = true;
         refresh();
     });
+    bool separated = false;
+    for (size_t i = 0; i < m_series.size(); ++i) {
+        if (!m_series[i].spec.optional) continue;
+        if (!separated) menu.addSeparator();
+        separated = true;
+        QAction* a = menu.addAction(tr("Show %1").arg(m_series[i].spec.name));
+        a->setCheckable(true);
+        a->setChecked(m_series[i].shown);
+        connect(a, &QAction::toggled, this, [this, i](bool on) { setSeriesVisible(static_cast<int>(i), on); });
+    }
     menu.exec(event->globalPos());
 }
 

@@ -78,7 +78,7 @@ void RunLifecycle::resetToPreset(const QString& env) { reset(presetFor(env, core
 void RunLifecycle::onConfigApplied(const std::vector<core::ConfigEvent>& events) {
     m_history->appendConfigEvents(events);
     QStringList parts;
-    for (const core::ConfigEvent& e : events) parts << PlotPanel::markerLabel(e);
+    for (const core::ConfigEvent& e : events) parts << PlotPanel::markerLabel(e, m_history->eventNote(e));
     if (!events.empty())
         m_dialogs->showStatus(tr("%1 from iteration %2").arg(parts.join(", ")).arg(events.front().iteration));
 }
