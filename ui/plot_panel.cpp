@@ -143,16 +143,16 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
                     [](const Stats& s) { return s.accepted ? s.klMean : kNaN; });
     m_kl->addSeries({fieldTitle("delta"), kGrey, S::Step, false, false, QCPScatterStyle::ssNone, true}, fieldValue("delta"));
     const int klRejected = m_kl->addSeries(
-        {tr("rejected: %1").arg(fieldTitle("trial_kl_last")), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
         rejectedKl);
     m_kl->setSeriesTooltip(klRejected, rejectedTooltip);
 
     // the share of the trust region each step used: KL / δ, with the whole budget at 1
     m_budget = new PlotWidget(tr("KL budget used"), tr("KL / δ"));
-    m_budget->addSeries({tr("KL of the step / δ"), kOrange, S::Line, true, false, QCPScatterStyle::ssDisc, false, true},
+    m_budget->addSeries({tr("KL / δ"), kOrange, S::Line, true, false, QCPScatterStyle::ssDisc, false, true},
                         [](const Stats& s) { return s.accepted && s.delta > 0 ? s.klMean / s.delta : kNaN; });
     const int budgetRejected = m_budget->addSeries(
-        {tr("rejected: last trial / δ"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
         [rejectedKl](const Stats& s) { return s.delta > 0 ? rejectedKl(s) / s.delta : kNaN; });
     m_budget->setSeriesTooltip(budgetRejected, rejectedTooltip);
     m_budget->setHorizontalLine(1.0, tr("1 = all of δ"));
@@ -172,7 +172,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_improvement->addSeries({fieldTitle("expected_improvement"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true, true},
                              [](const Stats& s) { return s.accepted ? s.expectedImprovement : kNaN; });
     const int improvementRejected = m_improvement->addSeries(
-        {tr("rejected: last trial"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
         [](const Stats& s) { return rejectedWithTrials(s) ? s.trials.back().actualImprovement : kNaN; });
     m_improvement->setSeriesTooltip(improvementRejected, rejectedTooltip);
 
@@ -194,7 +194,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
                         false, true},
                        fieldValue("explained_variance_after"));
     const int evBelow = m_value->addSeries(
-        {tr("below −1"), kGreen, S::Scatter, false, true, QCPScatterStyle::ssTriangleInverted},
+        {tr("< −1"), kGreen, S::Scatter, false, true, QCPScatterStyle::ssTriangleInverted},
         [](const Stats& s) { return s.explainedVarianceBefore < -1 ? -1.0 : kNaN; });
     const auto evTooltip = [](const Stats& s) {
         return QString::number(s.explainedVarianceBefore, 'g', 6) +

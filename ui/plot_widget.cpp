@@ -106,8 +106,6 @@ int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     for (const Series& x : m_series)
         if (x.spec.style != Style::BandLower && x.spec.style != Style::BandUpper) ++named;
     legend->setVisible(named > 1);
-    legend->setWrap(named > 4 ? 3 : 0); // more than four entries: rows of three, never clipped
-    legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
     applyPens();
     applyVisibility();
     return static_cast<int>(m_series.size()) - 1;
@@ -137,6 +135,40 @@ void PlotWidget::applyVisibility() {
         if (s.rawGraph) s.rawGraph->setVisible(s.shown && m_smoothing > 0);
         if (s.greyGraph) s.greyGraph->setVisible(s.shown);
     }
+    fitLegend();
+}
+
+int legendColumns(const QCPLegend* legend, int width) {
+    // the entries' widths, in order (a wrapped legend's grid has empty cells: itemCount()
+    // counts those too)
+    std::vector<int> widths;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (const QCPAbstractLegendItem* item = legend->item(i)) widths.push_back(item->minimumOuterSizeHint().width());
+    const int n = static_cast<int>(widths.size());
+    // the most columns whose widest entries, side by side, fit (filled row by row)
+    for (int columns = n; columns > 1; --columns) {
+        int total = 0;
+        for (int c = 0; c < columns; ++c) {
+            int widest = 0;
+            for (int i = c; i < n; i += columns) widest = std::max(widest, widths[static_cast<size_t>(i)]);
+            total += widest + (c > 0 ? legend->columnSpacing() : 0);
+        }
+        if (total <= width) return columns == n ? 0 : columns;
+    }
+    return 1;
+}
+
+void PlotWidget::fitLegend() {
+    // as many entries in a row as the plot's width holds, so that none is ever clipped
+    const int wrap = legendColumns(legend, width() - 12);
+    if (legend->wrap() == wrap) return;
+    legend->setWrap(wrap);
+    legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
+}
+
+void PlotWidget::resizeEvent(QResizeEvent* event) {
+    fitLegend();
+    QCustomPlot::resizeEvent(event);
 }
 
 void PlotWidget::setValueLimits(bool right, double lo, double hi) {
@@ -284,6 +316,7 @@ void PlotWidget::applyPens() {
     legend->setFont(tick);
     legend->setIconSize(m_presentation ? QSize(30, 16) : QSize(18, 10));
     legend->setColumnSpacing(m_presentation ? 12 : 6);
+    fitLegend();
     for (Series& s : m_series) {
         QPen pen(s.spec.color, w);
         if (s.spec.dashed) pen.setStyle(Qt::DashLine);

@@ -25,6 +25,10 @@ class RunHistory;
 
 enum class XAxisMode { Iteration, EnvSteps };
 
+// how many legend entries fit in a row of `width` pixels, filled row by row (0: all of them),
+// for QCPLegend::setWrap
+int legendColumns(const QCPLegend* legend, int width);
+
 class PlotWidget : public QCustomPlot {
     Q_OBJECT
 public:
@@ -118,6 +122,7 @@ protected:
     void wheelEvent(QWheelEvent* event) override;
     void mousePressEvent(QMouseEvent* event) override;
     void mouseReleaseEvent(QMouseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
     void contextMenuEvent(QContextMenuEvent* event) override;
 
 private:
@@ -141,6 +146,7 @@ private:
     void placeMarkers();
     void applyPens();
     void applyVisibility();
+    void fitLegend(); // the legend's entries per row, for the plot's width
     void buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v);
     // the history entry drawn at x (iteration or environment steps), or null
     const core::IterationStats* sampleAt(double x) const;
