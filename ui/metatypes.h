@@ -2,13 +2,20 @@
 #pragma once
 
 #include <QMetaType>
+#include <memory>
 #include <vector>
 
 #include "core/config.h"
 #include "core/snapshot.h"
 #include "core/stats.h"
 #include "core/trainer.h"
+#include "core/trust_region.h"
 #include "ui/run_file.h"
+
+namespace ui {
+// a trust-region probe as the worker computed it: immutable, safe to keep on any thread
+using ProbePtr = std::shared_ptr<const core::TrustRegionProbe>;
+} // namespace ui
 
 Q_DECLARE_METATYPE(core::IterationStats)
 Q_DECLARE_METATYPE(core::SnapshotPtr)
@@ -16,6 +23,7 @@ Q_DECLARE_METATYPE(core::ConfigEvent)
 Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
 Q_DECLARE_METATYPE(core::TrpoConfig)
 Q_DECLARE_METATYPE(ui::RunStatePtr)
+Q_DECLARE_METATYPE(ui::ProbePtr)
 
 namespace ui {
 
@@ -27,6 +35,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<std::vector<core::ConfigEvent>>();
     qRegisterMetaType<core::TrpoConfig>();
     qRegisterMetaType<ui::RunStatePtr>();
+    qRegisterMetaType<ui::ProbePtr>();
 }
 
 } // namespace ui

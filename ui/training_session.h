@@ -2,7 +2,9 @@
 // a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
 // back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
 // Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
-// by the worker at the next iteration boundary.
+// by the worker at the next iteration boundary. The trust-region probe is computed by the
+// worker too and crosses as a ProbePtr (immutable, shared); the divergence guardrail's
+// verdict crosses as the iteration's stats plus the worker's plain-words explanation.
 #pragma once
 
 #include <QObject>
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ui/metatypes.h"
@@ -40,6 +43,15 @@ public:
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
     // directory holding its history.
     void loadRun(const RunStatePtr& state, const QString& runDirBase);
+    // probes every n-th iteration while it runs (core::Trainer::setProbeEvery) and sends
+    // each probe after its iteration (probeReady); 0: none. Kept across resets and loads.
+    void setProbeEvery(int n);
+    // sends the last completed iteration's probe (probeReady), computed here from the batch
+    // the trainer still holds, or probeUnavailable with the reason
+    void inspectLatest();
+    // restores the trainer's last good learned state (core::Trainer::rollBack) and records
+    // it in the live run directory: rolledBack, or rollBackFailed with the reason
+    void rollBack();
 
 signals:
     void iterationFinished(const core::IterationStats& stats);
@@ -52,10 +64,20 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state, const QString& runDir);
     void loadFailed(const QString& message);
+    void probeReady(const ProbePtr& probe);
+    void probeUnavailable(const QString& reason);
+    // the guardrail flagged this iteration (stats.divergence); the loop stopped after it
+    void divergenceDetected(const core::IterationStats& stats, const QString& explanation);
+    // iterations restoredIteration + 1 .. divergedIteration were undone
+    void rolledBack(int divergedIteration, int restoredIteration);
+    void rollBackFailed(const QString& reason);
 
 private:
     void runLoop();
-    bool iterateOnce(); // false on failure (the loop then stops)
+    bool iterateOnce(); // false on failure or divergence (the loop then stops)
+    void sendProbe();   // the last iteration's probe, when there is one
+    ProbePtr recordProbe(core::TrustRegionProbe p); // into the run directory; shared for the UI
+    bool stopForDivergence(const core::IterationStats& s); // tells the UI; always false
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
@@ -63,6 +85,15 @@ private:
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
     std::unique_ptr<run::RunStore> m_run;
+    int m_probeEvery = 0;
+    int m_lastRecordedProbe = 0; // the last iteration whose probe trust_region.jsonl holds
+    // the last divergence the guardrail reported, until it is rolled back or the run goes on
+    struct DivergenceReport {
+        int iteration = 0;
+        core::Divergence divergence = core::Divergence::None;
+        std::string explanation;
+    };
+    std::optional<DivergenceReport> m_divergence;
 };
 
 class TrainingSession : public QObject {
@@ -88,6 +119,14 @@ public:
     // restores a saved run (see readRun): runLoaded with the restored run, or loadFailed with
     // the reason and the current run untouched (it keeps running if it was)
     void loadRun(const RunStatePtr& state);
+    // the trust-region probe: of every iteration (n = 1) or of every n-th, each sent by
+    // probeReady after its iteration; 0 = only on request (inspectLatest)
+    void setProbeEvery(int n);
+    // asks for the last completed iteration's probe: probeReady or probeUnavailable follows
+    void inspectLatest();
+    // after divergenceDetected: back to the last good state; rolledBack or rollBackFailed
+    // follows. The next Start or Step continues from the restored state.
+    void rollBack();
     // stops the loop and joins the thread (idempotent); called by the destructor
     void shutdown();
 
@@ -112,6 +151,12 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state);
     void loadFailed(const QString& message);
+    void probeReady(const ProbePtr& probe);
+    void probeUnavailable(const QString& reason);
+    // training has paused itself after the diverged iteration (runningChanged(false) first)
+    void divergenceDetected(const core::IterationStats& stats, const QString& explanation);
+    void rolledBack(int divergedIteration, int restoredIteration);
+    void rollBackFailed(const QString& reason);
 
 private:
     void setRunning(bool running);
