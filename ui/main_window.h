@@ -1,5 +1,5 @@
 // MainWindow: the studio's layout, actions and menus. Centre: the environment view; docks:
-// run controls, hyperparameters, plots; a status bar with the run's vital signs. The work is
+// run controls, hyperparameters, plots, the trust-region inspector; a status bar with the run's vital signs. The work is
 // done by the parts it wires together: RunLifecycle (start / pause / step / reset on the
 // TrainingSession), RunHistory (the one copy of the run's iterations, which the plots, the
 // status bar and the exports read), RunController (save, open, autosave, watch, export),
@@ -9,6 +9,9 @@
 #include <QMainWindow>
 #include <QString>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ui/dialogs.h"
 #include "ui/metatypes.h"
@@ -25,6 +28,8 @@ namespace ui {
 
 class ConfigFiles;
 class EnvView;
+class GuardrailBanner;
+class InspectorDock;
 class HyperparameterPanel;
 class PlotPanel;
 class RunController;
@@ -36,6 +41,8 @@ class TrainingSession;
 struct StudioOptions {
     QString env = "CartPole-v1";
     std::optional<int> stepsPerIteration; // overrides the preset (tests, bench)
+    // settings over every preset, by key as config.json names them (--collapse-drop)
+    std::vector<std::pair<std::string, std::string>> settings;
     QString runDirBase;                   // non-empty: write run directories there
     bool useSettings = true;              // restore and save layout and choices with QSettings
     bool autosave = true;                 // save the run every N iterations and on close
@@ -66,6 +73,8 @@ public:
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
+    InspectorDock* inspector() const { return m_inspector; }
+    GuardrailBanner* guardrailBanner() const { return m_guardrail; }
     QSpinBox* autosaveEditor() const { return m_autosaveSpin; }
     QLabel* runSummary() const { return m_runSummary; }
     // the history's last iteration and environment steps
@@ -74,6 +83,8 @@ public:
     bool isPresentationMode() const { return m_presentation; }
 
     void setPresentationMode(bool on);
+    // opens the trust-region inspector, in front of the plots
+    void showInspector();
 
     // hooks replacing the modal dialogs (tests): error messages and Yes/No questions
     void setMessageHook(Dialogs::MessageHook hook) { m_dialogs->setMessageHook(std::move(hook)); }
@@ -109,6 +120,8 @@ private:
     PlotPanel* m_plots = nullptr;
     HyperparameterPanel* m_params = nullptr;
     QLabel* m_watchBanner = nullptr;
+    GuardrailBanner* m_guardrail = nullptr;
+    InspectorDock* m_inspector = nullptr;
     QSpinBox* m_autosaveSpin = nullptr;
     QDockWidget* m_runDock = nullptr;
     QDockWidget* m_paramDock = nullptr;

@@ -70,6 +70,16 @@ core::TrpoConfig RunLifecycle::presetFor(const QString& env, const core::TrpoCon
         cfg.env = env.toStdString();
     }
     if (m_stepsPerIteration) cfg.stepsPerIteration = *m_stepsPerIteration;
+    for (const auto& [key, value] : m_overrides) {
+        core::TrpoConfig next = cfg;
+        try {
+            core::setConfigValue(next, key, value);
+            next.validate();
+            cfg = next;
+        } catch (const std::exception& e) {
+            m_dialogs->showStatus(QString::fromStdString(e.what()), 15000);
+        }
+    }
     return cfg;
 }
 
