@@ -5,11 +5,13 @@
 // exits (right away when neither is given). --bench N trains N iterations of CartPole with
 // the window open and the viewer at 60 fps, prints training steps/s and the 95th percentile
 // of the viewer's frame interval (with --inspect-every also the probe's share of an
-// iteration), and exits.
+// iteration), and exits (always at max pace). --pace sets the training pace: iterations per
+// second 0.5, 1, 2, 5, 10, or max.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
 #include <QPixmap>
 #include <QStandardPaths>
@@ -22,9 +24,11 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/presets.h"
 #include "sim/registry.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
+#include "ui/pace.h"
 #include "ui/plot_panel.h"
 #include "ui/run_controller.h"
 #include "ui/run_lifecycle.h"
@@ -52,6 +56,7 @@ struct Script {
     int iterations = 0;  // --iterations
     QString screenshot;  // --screenshot
     int bench = 0;       // --bench
+    int phases = 0;      // --phases: phase steps after the iterations
     bool start = false;  // --start
     bool inspector = false; // --inspector
     bool offerRestore = true;
@@ -160,7 +165,7 @@ void runScript(ui::MainWindow& window, const Script& script) {
             std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
             QCoreApplication::exit(1);
         });
-    auto afterTraining = [&window, script] {
+    auto afterPhases = [&window, script] {
         if (script.screenshot.isEmpty()) {
             if (script.inspector && window.iterationCount() > 0) window.inspector()->inspectLatest();
             return;
@@ -176,6 +181,19 @@ void runScript(ui::MainWindow& window, const Script& script) {
                          [&window, script] { takeScreenshot(window, script.screenshot); }, Qt::SingleShotConnection);
         window.showInspector();
         window.inspector()->inspectLatest();
+    };
+    auto afterTraining = [&window, script, afterPhases] {
+        if (script.phases == 0) return afterPhases();
+        auto left = std::make_shared<int>(script.phases);
+        QObject::connect(window.session(), &ui::TrainingSession::phaseStepped, &window,
+                         [&window, left, afterPhases](const ui::PhaseSnapshotPtr&) {
+                             if (*left <= 0) return;
+                             if (--*left > 0)
+                                 window.lifecycle()->stepPhase();
+                             else
+                                 afterPhases();
+                         });
+        window.lifecycle()->stepPhase();
     };
     auto train = [&window, script, afterTraining, scripted, opening] {
         if (*opening && !scripted) window.setMessageHook({}); // dialogs again from here on
@@ -235,6 +253,13 @@ int main(int argc, char** argv) {
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
     p.addOption({"start", "Start training as soon as the window is open."});
+    p.addOption({"config", "Start with the settings of this JSON configuration (a run's config.json works too): the "
+                           "environment's preset, then the file, then --steps-per-iteration.", "FILE"});
+    p.addOption({"phases", "After --iterations, step K phases of the next iteration (1-7, as Run > Step phase), then "
+                           "take the --screenshot.", "K"});
+    p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
+                         "the machine goes). Default: the remembered pace, 1 on a fresh install.",
+                 "N"});
     p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
     p.addOption({"inspector", "Open the trust-region inspector; after --iterations it shows the last iteration."});
     p.addOption({"inspect-every", "The inspector probes every N-th iteration (1: every one) instead of on demand.", "N"});
@@ -263,6 +288,26 @@ int main(int argc, char** argv) {
         if (!ok || n < 2) return fail("--steps-per-iteration must be an integer >= 2");
         opts.stepsPerIteration = n;
     }
+    if (p.isSet("config")) {
+        QFile f(p.value("config"));
+        if (!f.open(QIODevice::ReadOnly))
+            return fail(QString("--config '%1': %2").arg(p.value("config"), f.errorString()));
+        const std::string text = f.readAll().toStdString();
+        try {
+            core::TrpoConfig probe;
+            core::applyConfigJson(probe, text);
+            core::TrpoConfig cfg = core::presetConfig(p.isSet("env") ? opts.env.toStdString() : probe.env);
+            core::applyConfigJson(cfg, text);
+            if (p.isSet("env")) cfg.env = opts.env.toStdString();
+            if (opts.stepsPerIteration) cfg.stepsPerIteration = *opts.stepsPerIteration;
+            cfg.validate();
+            if (!sim::makeEnvironment(cfg.env)) throw core::ConfigError("unknown environment '" + cfg.env + "'");
+            opts.env = QString::fromStdString(cfg.env);
+            opts.config = cfg;
+        } catch (const std::exception& e) {
+            return fail(QString("--config '%1': %2").arg(p.value("config"), e.what()));
+        }
+    }
     if (p.isSet("open")) {
         script.openDir = p.value("open");
         if (!QFileInfo(script.openDir).isDir())
@@ -272,6 +317,11 @@ int main(int argc, char** argv) {
         const std::optional<int> n = positive(p, "iterations", &error);
         if (!n) return fail(error);
         script.iterations = *n;
+    }
+    if (p.isSet("phases")) {
+        const std::optional<int> n = positive(p, "phases", &error);
+        if (!n || *n > 7) return fail(QString("--phases needs a whole number from 1 to 7, not '%1'").arg(p.value("phases")));
+        script.phases = *n;
     }
     if (p.isSet("screenshot")) {
         script.screenshot = QDir::cleanPath(p.value("screenshot"));
@@ -290,6 +340,19 @@ int main(int argc, char** argv) {
         opts.useSettings = false;
         opts.autosave = false;
         if (!p.isSet("out")) opts.runDirBase.clear();
+    }
+    if (p.isSet("pace")) {
+        const std::optional<ui::Pace> pace = ui::Pace::parse(p.value("pace"));
+        if (!pace) {
+            QStringList keys;
+            for (const ui::Pace& c : ui::Pace::choices()) keys << c.key();
+            return fail(QString("--pace '%1': the pace is one of %2").arg(p.value("pace"), keys.join(", ")));
+        }
+        opts.pace = *pace;
+    }
+    if (p.isSet("bench")) {
+        if (opts.pace && !opts.pace->isMax()) return fail("--bench measures the max pace; leave out --pace");
+        opts.pace = ui::Pace::max();
     }
     script.start = p.isSet("start");
     script.inspector = p.isSet("inspector");

@@ -140,6 +140,10 @@ public:
     Divergence lastDivergence() const { return m_lastDivergence; }
     const GuardMemory& guardMemory() const { return m_guard; }
 
+    // the batch the current (or last) iteration sampled: obs as the policy saw them, actions,
+    // rewards; valid until the next iteration's sample phase
+    const Batch& batch() const { return m_batch; }
+
     const Policy& policy() const { return m_policy; }
     const VectorXd& theta() const { return m_theta; }
     SnapshotPtr snapshot() const;

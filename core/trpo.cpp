@@ -197,6 +197,8 @@ NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, c
     VectorXd Fx(P);
     dampedFvp(r.x, Fx);
     r.xFx = r.x.dot(Fx);
+    r.gx = g.dot(r.x);
+    r.gradNorm = g.norm();
     if (!r.x.allFinite() || !std::isfinite(r.xFx))
         r.guard = LineSearchOutcome::NonFinite;
     else if (r.iterations == 0) // |g|² is already below the CG tolerance: x = 0, nothing to step along

@@ -113,6 +113,7 @@ struct NaturalDirection {
     std::vector<double> residualNorms; // |g| first, then |r| after each CG iteration
     int iterations = 0;
     double xFx = 0;                    // xᵀ(F + damping·I)x
+    double gx = 0, gradNorm = 0;       // gᵀx and |g| (the angle between g and x, for teaching)
     // NonFinite; ZeroGradient when CG did no iteration (|g|² below its tolerance);
     // NonPositiveCurvature when xᵀ(F + damping·I)x ≤ 0
     LineSearchOutcome guard = LineSearchOutcome::Accepted;

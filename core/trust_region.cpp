@@ -34,11 +34,13 @@ TrustRegionProbe probeTrustRegion(const Policy& policy, const VectorXd& thetaOld
     for (int i = 0; i < ps.points; ++i) {
         ProbePoint pt;
         pt.alpha = ps.alphaMax * i / (ps.points - 1);
-        theta = thetaOld + pt.alpha * step.fullStep;
-        const TrialEvaluation e = evaluateTrial(policy, theta, batch, s, ws);
-        pt.surrogateChange = e.surrogate - gradient.surrogate;
-        pt.klMean = e.klMean;
-        pt.klMax = e.klMax;
+        if (i > 0) { // at α = 0, θ is θ_old: no change and no KL
+            theta = thetaOld + pt.alpha * step.fullStep;
+            const TrialEvaluation e = evaluateTrial(policy, theta, batch, s, ws);
+            pt.surrogateChange = e.surrogate - gradient.surrogate;
+            pt.klMean = e.klMean;
+            pt.klMax = e.klMax;
+        }
         pt.linearModel = pt.alpha * p.beta * p.gx;
         pt.quadraticModel = 0.5 * (pt.alpha * p.beta) * (pt.alpha * p.beta) * p.xFx;
         p.curve.push_back(pt);
@@ -51,7 +53,9 @@ TrustRegionProbe probeTrustRegion(const Policy& policy, const VectorXd& thetaOld
         alt.delta = s.delta * factor;
         const StepScale altStep = stepScale(gradient.g, direction, alt.delta);
         theta = thetaOld;
-        const LineSearchResult r = lineSearch(policy, theta, batch, gradient, altStep, alt, ws);
+        // δ itself: the iteration's own line search is that prediction
+        const LineSearchResult r =
+            factor == 1.0 ? search : lineSearch(policy, theta, batch, gradient, altStep, alt, ws);
         WhatIfStep w;
         w.delta = alt.delta;
         w.beta = altStep.beta;

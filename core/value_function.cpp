@@ -3,6 +3,7 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -20,11 +21,15 @@ void Adam::step(Eigen::Ref<VectorXd> theta, const VectorXd& grad) {
 
 double explainedVariance(const VectorXd& pred, const VectorXd& target) {
     const double n = static_cast<double>(target.size());
-    if (n < 2) return 0.0;
-    const double varY = (target.array() - target.mean()).square().sum() / n;
+    if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+    const double meanY = target.mean();
+    const double varY = (target.array() - meanY).square().sum() / n;
+    // targets without variance (every episode solved and bootstrapped alike: the returns agree
+    // to 1e-4 of their size) leave nothing to explain: undefined, not a huge negative number
+    if (!(varY > 1e-8 * (meanY * meanY + varY))) return std::numeric_limits<double>::quiet_NaN();
     const VectorXd diff = target - pred;
     const double varD = (diff.array() - diff.mean()).square().sum() / n;
-    return varY == 0.0 ? 0.0 : 1.0 - varD / varY;
+    return 1.0 - varD / varY;
 }
 
 MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng) {
@@ -62,7 +67,9 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     std::vector<FitPart>& parts = m_fitParts; // kept between fits: no fresh pages each time
     parts.resize(Shards(mb, 128).count());
     VectorXd grad(m_theta.size());
+    r.epochLosses.reserve(static_cast<size_t>(std::max(0, cfg.valueEpochs)));
     for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
+        double epochLoss = 0;
         // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
         for (int i = n - 1; i > 0; --i) std::swap(idx[i], idx[static_cast<int>(rng.below(i + 1))]);
         for (int start = 0; start < n; start += mb) {
@@ -76,14 +83,21 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
                 p.dOut.resize(1, len);
                 for (int c = 0; c < len; ++c) p.x.col(c) = obsF.col(idx[first + c]);
                 const Eigen::MatrixXf& out = m_net.forward(thetaF, p.x, p.ws);
-                for (int c = 0; c < len; ++c) p.dOut(0, c) = static_cast<float>((2.0 / b) * (out(0, c) - returns(idx[first + c])));
+                p.lossSum = 0;
+                for (int c = 0; c < len; ++c) {
+                    const double e = out(0, c) - returns(idx[first + c]);
+                    p.lossSum += e * e;
+                    p.dOut(0, c) = static_cast<float>((2.0 / b) * e);
+                }
                 p.grad.setZero(m_theta.size());
                 m_net.backward(thetaF, p.dOut, p.ws, p.grad);
             });
             grad = parts[0].grad.cast<double>();
             for (int k = 1; k < cut.count(); ++k) grad += parts[k].grad.cast<double>();
+            for (int k = 0; k < cut.count(); ++k) epochLoss += parts[k].lossSum;
             m_adam.step(m_theta, grad);
         }
+        r.epochLosses.push_back(epochLoss / n);
     }
     pred = predict(obs, timestep);
     r.lossAfter = (pred - returns).squaredNorm() / n;

@@ -26,8 +26,13 @@ struct Adam {
 struct FitResult {
     double lossBefore = 0, lossAfter = 0;
     double explainedVarianceBefore = 0, explainedVarianceAfter = 0;
+    // the MLP critic: each epoch's mean squared error over its minibatches, each measured
+    // before its Adam step (empty for the linear baseline, which has no epochs)
+    std::vector<double> epochLosses = {};
 };
 
+// 1 − Var(target − pred) / Var(target); NaN (undefined) for fewer than 2 targets or targets
+// without variance (their spread below 1e-4 of their size)
 double explainedVariance(const VectorXd& pred, const VectorXd& target);
 
 class ValueFunction {
@@ -62,6 +67,7 @@ private:
         MlpFloat::Workspace ws;
         Eigen::MatrixXf x, dOut;
         Eigen::VectorXf grad;
+        double lossSum = 0; // Σ (V − R)² over the shard, before the step
     };
     std::vector<FitPart> m_fitParts;
     mutable MlpFloat::Workspace m_predictWs;

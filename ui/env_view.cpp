@@ -52,7 +52,14 @@ void EnvView::setSnapshot(const core::SnapshotPtr& snapshot) {
     if (!snapshot || QString::fromStdString(snapshot->envId) != m_envId) return;
     const bool first = m_snapshot == nullptr;
     m_snapshot = snapshot;
-    if (first) update();
+    if (m_restartOnNewPolicy) {
+        // the new policy plays from the first step of a fresh episode; the one in progress
+        // (another policy's) is not counted as finished
+        resetEpisode();
+        update();
+    } else if (first) {
+        update();
+    }
 }
 
 void EnvView::setSpeed(Speed speed) {
@@ -227,14 +234,15 @@ void EnvView::paintEvent(QPaintEvent*) {
     }
 
     if (!m_overlays) return;
-    // HUD: episode return and step, policy, and the environment's own values
+    // HUD: which iteration's policy plays (first: at a teaching pace it changes every
+    // episode), episode return and step, and the environment's own values
     QStringList lines;
-    lines << tr("Return %1   step %2").arg(m_episodeReturn, 0, 'f', 1).arg(m_episodeStep);
-    if (m_hasLastReturn) lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
     lines << (m_snapshot ? tr("Policy of iteration %1, %2")
                                .arg(m_snapshot->iteration)
                                .arg(m_deterministic ? tr("deterministic") : tr("stochastic"))
                          : tr("Random policy"));
+    lines << tr("Return %1   step %2").arg(m_episodeReturn, 0, 'f', 1).arg(m_episodeStep);
+    if (m_hasLastReturn) lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
     if (m_speed == Speed::Double) lines << tr("Speed 2×");
     if (m_speed == Speed::Quadruple) lines << tr("Speed 4×");
     // a translucent box of text lines, anchored at the top left or top right

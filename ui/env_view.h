@@ -1,7 +1,9 @@
 // EnvView: the environment, painted from its DrawList with QPainter (anti-aliased, scaled to
 // the widget keeping the aspect ratio, y up). It runs its own copy of the environment on the
 // UI thread (a QTimer at the environment's frame rate) and plays the latest policy snapshot,
-// or a random policy until the first snapshot arrives. The mouse grabs and drags bodies.
+// or a random policy until the first snapshot arrives. At a teaching pace (ui/pace.h) each
+// new snapshot starts a fresh episode, so every policy is seen from its first step; otherwise
+// the episode in progress goes on with the new policy. The mouse grabs and drags bodies.
 #pragma once
 
 #include <QElapsedTimer>
@@ -31,6 +33,11 @@ public:
     QString environmentId() const { return m_envId; }
     void setSnapshot(const core::SnapshotPtr& snapshot);
     bool hasSnapshot() const { return m_snapshot != nullptr; }
+    // on: each new snapshot restarts the episode (the policy is seen from its start)
+    void setRestartOnNewPolicy(bool on) { m_restartOnNewPolicy = on; }
+    bool restartsOnNewPolicy() const { return m_restartOnNewPolicy; }
+    // the iteration whose policy is playing (the HUD shows it); 0 while a random policy plays
+    int playingIteration() const { return m_snapshot ? m_snapshot->iteration : 0; }
     const core::SnapshotPtr& snapshot() const { return m_snapshot; }
     void setSpeed(Speed speed);
     Speed speed() const { return m_speed; }
@@ -84,6 +91,7 @@ private:
     QTimer m_timer;
     Speed m_speed = Speed::RealTime;
     bool m_deterministic = false;
+    bool m_restartOnNewPolicy = false;
     bool m_largeText = false;
     bool m_overlays = true;
     bool m_grabbing = false;

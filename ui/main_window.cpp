@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QFormLayout>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
@@ -18,6 +19,7 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 
 #include "sim/registry.h"
 #include "ui/config_files.h"
@@ -31,9 +33,15 @@
 #include "ui/teach/guardrail_banner.h"
 #include "ui/teach/inspector_dock.h"
 #include "ui/teach/what_if.h"
+#include "ui/teach/phase_view.h"
 #include "ui/training_session.h"
 
 namespace ui {
+
+namespace {
+// a number rounded for reading on a projector: whole numbers from 100 up, else 3 digits
+QString readable(double v) { return std::abs(v) >= 100 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3); }
+} // namespace
 
 MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWindow(parent), m_options(options) {
     registerMetaTypes();
@@ -47,7 +55,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     m_history = new RunHistory(this);
 
     m_envView = new EnvView;
-    // the centre: a banner (shown only while watching a policy file) above the viewer
+    // the centre: two banners above the viewer (watching a policy file; the run solved)
     auto* centre = new QWidget;
     centre->setObjectName("centre");
     auto* centreLayout = new QVBoxLayout(centre);
@@ -62,6 +70,27 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     centreLayout->addWidget(m_watchBanner);
     m_guardrail = new GuardrailBanner(m_session, m_history); // shown when the guardrail pauses training
     centreLayout->addWidget(m_guardrail);
+    // the moment a run is solved (pause when solved): large enough to read from the back of
+    // a classroom, closed by its button or by the next Start, Step or Reset
+    m_solvedBanner = new QFrame;
+    m_solvedBanner->setObjectName("solvedBanner");
+    m_solvedBanner->setStyleSheet("#solvedBanner { background: #dff3e4; border-bottom: 2px solid #2e8b57; }"
+                                  "#solvedBanner QLabel { color: #123d24; }");
+    auto* solvedLayout = new QHBoxLayout(m_solvedBanner);
+    solvedLayout->setContentsMargins(16, 10, 10, 10);
+    m_solvedText = new QLabel;
+    m_solvedText->setObjectName("solvedBannerText");
+    m_solvedText->setWordWrap(true);
+    solvedLayout->addWidget(m_solvedText, 1);
+    auto* closeSolved = new QToolButton;
+    closeSolved->setObjectName("solvedBannerClose");
+    closeSolved->setText(QStringLiteral("✕"));
+    closeSolved->setToolTip(tr("Close"));
+    closeSolved->setAutoRaise(true);
+    connect(closeSolved, &QToolButton::clicked, m_solvedBanner, &QWidget::hide);
+    solvedLayout->addWidget(closeSolved, 0, Qt::AlignTop);
+    m_solvedBanner->hide();
+    centreLayout->addWidget(m_solvedBanner);
     centreLayout->addWidget(m_envView, 1);
     setCentralWidget(centre);
     m_plots = new PlotPanel(m_history);
@@ -84,8 +113,26 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_startAction, &QAction::triggered, m_lifecycle, &RunLifecycle::start);
     connect(m_pauseAction, &QAction::triggered, m_lifecycle, &RunLifecycle::pause);
     connect(m_stepAction, &QAction::triggered, m_lifecycle, &RunLifecycle::step);
+    connect(m_stepPhaseAction, &QAction::triggered, m_lifecycle, &RunLifecycle::stepPhase);
+    connect(m_session, &TrainingSession::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
+        if (!p) return;
+        m_phaseView->show(p);
+        m_phaseDock->show();
+        m_phaseDock->raise();
+    });
+    connect(m_lifecycle, &RunLifecycle::runReset, this, [this] {
+        m_phaseView->clear(tr("Run → Step phase (F10) runs one phase of the next iteration and stops."));
+    });
     connect(m_resetAction, &QAction::triggered, m_lifecycle, &RunLifecycle::resetWithCurrentSettings);
     connect(m_presentationAction, &QAction::toggled, this, &MainWindow::setPresentationMode);
+    connect(m_pauseWhenSolvedAction, &QAction::toggled, m_session, &TrainingSession::setPauseWhenSolved);
+    connect(m_pauseWhenSolvedAction, &QAction::toggled, m_pauseWhenSolvedBox, &QCheckBox::setChecked);
+    connect(m_pauseWhenSolvedBox, &QCheckBox::toggled, m_pauseWhenSolvedAction, &QAction::setChecked);
+    connect(m_session, &TrainingSession::solved, this, &MainWindow::showSolved);
+    // the banner belongs to the moment it reports: the next Start, Step or Reset, or an
+    // opened run, ends it
+    connect(m_lifecycle, &RunLifecycle::trainingRequested, m_solvedBanner, &QWidget::hide);
+    connect(m_runs, &RunController::runOpened, m_solvedBanner, &QWidget::hide);
     connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
     connect(m_lifecycle, &RunLifecycle::runReset, this, &MainWindow::runReset);
     connect(m_lifecycle, &RunLifecycle::runReset, this, &MainWindow::updateActions);
@@ -118,12 +165,17 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
 
     resize(1600, 1000);
     m_defaultState = saveState();
+    setPace(m_options.pace.value_or(Pace::teachingDefault()));
+    updateBannerFont();
     {
         const QSignalBlocker block(m_autosaveSpin);
         m_autosaveSpin->setValue(m_runs->autosaveInterval());
     }
     if (m_options.useSettings) restoreSettings();
-    m_lifecycle->resetToPreset(m_options.env);
+    if (m_options.config)
+        m_lifecycle->reset(*m_options.config);
+    else
+        m_lifecycle->resetToPreset(m_options.env);
     updateActions();
 }
 
@@ -152,6 +204,11 @@ void MainWindow::createActions() {
     m_stepAction->setObjectName("actionStep");
     m_stepAction->setShortcut(Qt::Key_S);
     m_stepAction->setToolTip(tr("Run exactly one iteration (S)"));
+    m_stepPhaseAction = new QAction(st->standardIcon(QStyle::SP_ArrowRight), tr("Step p&hase"), this);
+    m_stepPhaseAction->setObjectName("actionStepPhase");
+    m_stepPhaseAction->setShortcut(Qt::Key_F10);
+    m_stepPhaseAction->setToolTip(tr("Run the next phase of the iteration and stop: sample, advantages, gradient, "
+                                     "natural direction, step size, line search, value fit (F10)"));
     m_resetAction = new QAction(st->standardIcon(QStyle::SP_BrowserReload), tr("&Reset"), this);
     m_resetAction->setObjectName("actionReset");
     m_resetAction->setShortcut(Qt::Key_R);
@@ -172,10 +229,50 @@ void MainWindow::createActions() {
     m_toolBar->addAction(m_startAction);
     m_toolBar->addAction(m_pauseAction);
     m_toolBar->addAction(m_stepAction);
+    m_toolBar->addAction(m_stepPhaseAction);
     m_toolBar->addAction(m_resetAction);
     m_toolBar->addSeparator();
+    auto* paceLabel = new QLabel(tr("Pace "));
+    paceLabel->setObjectName("paceToolBarLabel");
+    m_toolBar->addWidget(paceLabel);
+    m_paceToolBar = makePacePicker("paceToolBar");
+    m_toolBar->addWidget(m_paceToolBar);
+    m_toolBar->addSeparator();
     m_toolBar->addAction(m_presentationAction);
+
+    m_pauseWhenSolvedAction = new QAction(tr("Pause when &solved"), this);
+    m_pauseWhenSolvedAction->setObjectName("actionPauseWhenSolved");
+    m_pauseWhenSolvedAction->setCheckable(true);
+    m_pauseWhenSolvedAction->setToolTip(tr("Pause the first time the mean return of the last 20 episodes reaches the "
+                                           "environment's solved threshold; Start goes on from there."));
 }
+
+QComboBox* MainWindow::makePacePicker(const QString& objectName) {
+    auto* box = new QComboBox;
+    box->setObjectName(objectName);
+    for (const Pace& p : Pace::choices()) box->addItem(p.label(), p.key());
+    box->setToolTip(tr("Iterations started per second. 1 or 2 per second is a pace a class can follow: each new "
+                       "policy plays from the start of an episode. Max trains as fast as the machine goes."));
+    // a user's choice (activated: not the other picker being brought in line)
+    connect(box, &QComboBox::activated, this, [this, box](int index) {
+        if (const std::optional<Pace> p = Pace::parse(box->itemData(index).toString())) setPace(*p);
+    });
+    return box;
+}
+
+void MainWindow::setPace(Pace pace) {
+    const int index = m_paceDock->findData(pace.key());
+    if (index < 0) return; // not one of the choices
+    for (QComboBox* box : {m_paceToolBar, m_paceDock}) {
+        const QSignalBlocker block(box);
+        box->setCurrentIndex(index);
+    }
+    m_session->setPace(pace);
+    // at a teaching pace every new policy is seen from the first step of an episode
+    m_envView->setRestartOnNewPolicy(pace.isTeaching());
+}
+
+Pace MainWindow::pace() const { return m_session->pace(); }
 
 void MainWindow::createDocks() {
     // run controls
@@ -190,6 +287,12 @@ void MainWindow::createDocks() {
     }
     m_envPicker->setToolTip(tr("The environment to train on. Switching starts a new run with its preset."));
     form->addRow(tr("Environment"), m_envPicker);
+    m_paceDock = makePacePicker("paceDock");
+    form->addRow(tr("Training pace"), m_paceDock);
+    m_pauseWhenSolvedBox = new QCheckBox(tr("Pause when solved"));
+    m_pauseWhenSolvedBox->setObjectName("pauseWhenSolved");
+    m_pauseWhenSolvedBox->setToolTip(m_pauseWhenSolvedAction->toolTip());
+    form->addRow(QString(), m_pauseWhenSolvedBox);
 
     m_speedPicker = new QComboBox;
     m_speedPicker->setObjectName("viewerSpeed");
@@ -255,6 +358,15 @@ void MainWindow::createDocks() {
     m_inspector->hide();
 
 
+    // phase stepping's view takes the plots' place (one idea per screen), as a tab beside them
+    m_phaseView = new PhaseView;
+    m_phaseDock = new QDockWidget(tr("Phase"), this);
+    m_phaseDock->setObjectName("phaseDock");
+    m_phaseDock->setWidget(m_phaseView);
+    addDockWidget(Qt::BottomDockWidgetArea, m_phaseDock);
+    tabifyDockWidget(m_plotDock, m_phaseDock);
+    m_plotDock->raise();
+
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
@@ -299,7 +411,10 @@ void MainWindow::createMenus() {
     runMenu->addAction(m_startAction);
     runMenu->addAction(m_pauseAction);
     runMenu->addAction(m_stepAction);
+    runMenu->addAction(m_stepPhaseAction);
     runMenu->addAction(m_resetAction);
+    runMenu->addSeparator();
+    runMenu->addAction(m_pauseWhenSolvedAction);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_presentationAction);
@@ -315,6 +430,7 @@ void MainWindow::createMenus() {
         if (on) showInspector();
     });
     view->addAction(inspectorAction);
+    view->addAction(m_phaseDock->toggleViewAction());
     view->addAction(m_toolBar->toggleViewAction());
     view->addSeparator();
     view->addAction(tr("Reset &layout"), this, &MainWindow::resetLayout);
@@ -329,6 +445,7 @@ void MainWindow::updateActions() {
     m_startAction->setEnabled(!running);
     m_pauseAction->setEnabled(running);
     m_stepAction->setEnabled(!running);
+    m_stepPhaseAction->setEnabled(!running);
 }
 
 void MainWindow::setPresentationMode(bool on) {
@@ -342,11 +459,29 @@ void MainWindow::setPresentationMode(bool on) {
     if (on) f.setPointSizeF(f.pointSizeF() * 1.4);
     QApplication::setFont(f);
     m_plots->setPresentation(on);
+    m_phaseView->setLargeText(on);
     m_envView->setLargeText(on);
     m_toolBar->setIconSize(on ? QSize(36, 36) : QSize(22, 22));
+    updateBannerFont();
     // give the plots and the controls the room the larger type needs
     resizeDocks({m_runDock}, {on ? 450 : 360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {on ? height() * 11 / 20 : 460}, Qt::Vertical);
+}
+
+void MainWindow::showSolved(int iteration, double recentReturnMean, double threshold) {
+    m_solvedText->setText(tr("Solved at iteration %1: the last 20 episodes average %2 (threshold %3)")
+                              .arg(iteration)
+                              .arg(readable(recentReturnMean), readable(threshold)));
+    m_solvedBanner->show();
+}
+
+void MainWindow::updateBannerFont() {
+    // half as large again as the window's text (which presentation mode enlarges)
+    QFont f = QApplication::font();
+    f.setPointSizeF(f.pointSizeF() * 1.5);
+    f.setBold(true);
+    m_solvedText->setFont(f);
+    if (auto* close = m_solvedBanner->findChild<QToolButton*>("solvedBannerClose")) close->setFont(f);
 }
 
 void MainWindow::resetLayout() {
@@ -369,6 +504,9 @@ void MainWindow::restoreSettings() {
     if (s.value("view/presentation", false).toBool()) setPresentationMode(true);
     m_runs->setAutosaveInterval(s.value("autosave/every", 10).toInt());
     m_inspector->setProbeEvery(std::clamp(s.value("inspector/probeEvery", 0).toInt(), 0, 1000000));
+    if (!m_options.pace)
+        if (const std::optional<Pace> p = Pace::parse(s.value("run/pace").toString())) setPace(*p);
+    m_pauseWhenSolvedAction->setChecked(s.value("run/pauseWhenSolved", false).toBool());
 }
 
 void MainWindow::saveSettings() {
@@ -382,6 +520,8 @@ void MainWindow::saveSettings() {
     s.setValue("plots/smoothing", m_plots->smoothing());
     s.setValue("autosave/every", m_runs->autosaveInterval());
     s.setValue("inspector/probeEvery", m_inspector->probeEvery());
+    s.setValue("run/pace", pace().key());
+    s.setValue("run/pauseWhenSolved", m_pauseWhenSolvedAction->isChecked());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -1,9 +1,11 @@
-// MainWindow: the studio's layout, actions and menus. Centre: the environment view; docks:
-// run controls, hyperparameters, plots, the trust-region inspector; a status bar with the run's vital signs. The work is
-// done by the parts it wires together: RunLifecycle (start / pause / step / reset on the
-// TrainingSession), RunHistory (the one copy of the run's iterations, which the plots, the
-// status bar and the exports read), RunController (save, open, autosave, watch, export),
-// ConfigFiles (configuration files, help) and Dialogs (messages the tests can replace).
+// MainWindow: the studio's layout, actions and menus. Centre: the environment view (with the
+// watch, solved and guardrail banners above it); docks: run controls, hyperparameters, plots,
+// the trust-region inspector (a tab beside the plots); a status bar with the run's vital
+// signs. The work is done by the parts it wires together: RunLifecycle (start / pause / step /
+// reset on the TrainingSession), RunHistory (the one copy of the run's iterations, which the
+// plots, the status bar and the exports read), RunController (save, open, autosave, watch,
+// export), ConfigFiles (configuration files, help) and Dialogs (messages the tests can
+// replace).
 #pragma once
 
 #include <QMainWindow>
@@ -15,12 +17,14 @@
 
 #include "ui/dialogs.h"
 #include "ui/metatypes.h"
+#include "ui/pace.h"
 
 class QAction;
 class QComboBox;
 class QCheckBox;
 class QLabel;
 class QDockWidget;
+class QFrame;
 class QSpinBox;
 class QToolBar;
 
@@ -31,6 +35,7 @@ class EnvView;
 class GuardrailBanner;
 class InspectorDock;
 class HyperparameterPanel;
+class PhaseView;
 class PlotPanel;
 class RunController;
 class RunHistory;
@@ -47,6 +52,10 @@ struct StudioOptions {
     bool useSettings = true;              // restore and save layout and choices with QSettings
     bool autosave = true;                 // save the run every N iterations and on close
     QString autosaveDir;                  // empty: <AppDataLocation>/autosave
+    std::optional<core::TrpoConfig> config; // the first run's settings (--config); else the env's preset
+    // the training pace (--pace, tests, bench); unset: the remembered one, else
+    // Pace::teachingDefault()
+    std::optional<Pace> pace;
 };
 
 class MainWindow : public QMainWindow {
@@ -68,8 +77,19 @@ public:
     QAction* startAction() const { return m_startAction; }
     QAction* pauseAction() const { return m_pauseAction; }
     QAction* stepAction() const { return m_stepAction; }
+    QAction* stepPhaseAction() const { return m_stepPhaseAction; }
+    PhaseView* phaseView() const { return m_phaseView; }
+    QDockWidget* phaseDock() const { return m_phaseDock; }
     QAction* resetAction() const { return m_resetAction; }
     QAction* presentationAction() const { return m_presentationAction; }
+    QAction* pauseWhenSolvedAction() const { return m_pauseWhenSolvedAction; }
+    QCheckBox* pauseWhenSolvedBox() const { return m_pauseWhenSolvedBox; }
+    // the pace controls: in the toolbar and in the Run dock (they always agree)
+    QComboBox* paceToolBarPicker() const { return m_paceToolBar; }
+    QComboBox* paceDockPicker() const { return m_paceDock; }
+    // "Solved at iteration 23: ..." above the viewer, after pause-when-solved paused
+    QFrame* solvedBanner() const { return m_solvedBanner; }
+    QLabel* solvedBannerText() const { return m_solvedText; }
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
@@ -85,6 +105,9 @@ public:
     void setPresentationMode(bool on);
     // opens the trust-region inspector, in front of the plots
     void showInspector();
+    // the pace of training: both pace controls, the session and the viewer follow
+    void setPace(Pace pace);
+    Pace pace() const;
 
     // hooks replacing the modal dialogs (tests): error messages and Yes/No questions
     void setMessageHook(Dialogs::MessageHook hook) { m_dialogs->setMessageHook(std::move(hook)); }
@@ -107,6 +130,9 @@ private:
     void saveSettings();
     void updateActions();
     void resetLayout();
+    QComboBox* makePacePicker(const QString& objectName);
+    void showSolved(int iteration, double recentReturnMean, double threshold);
+    void updateBannerFont();
 
     StudioOptions m_options;
     Dialogs* m_dialogs = nullptr;
@@ -122,6 +148,8 @@ private:
     QLabel* m_watchBanner = nullptr;
     GuardrailBanner* m_guardrail = nullptr;
     InspectorDock* m_inspector = nullptr;
+    QFrame* m_solvedBanner = nullptr;
+    QLabel* m_solvedText = nullptr;
     QSpinBox* m_autosaveSpin = nullptr;
     QDockWidget* m_runDock = nullptr;
     QDockWidget* m_paramDock = nullptr;
@@ -129,13 +157,20 @@ private:
     QToolBar* m_toolBar = nullptr;
     QComboBox* m_envPicker = nullptr;
     QComboBox* m_speedPicker = nullptr;
+    QComboBox* m_paceToolBar = nullptr;
+    QComboBox* m_paceDock = nullptr;
+    QCheckBox* m_pauseWhenSolvedBox = nullptr;
     QCheckBox* m_deterministic = nullptr;
     QLabel* m_runSummary = nullptr;
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;
     QAction* m_stepAction = nullptr;
+    QAction* m_stepPhaseAction = nullptr;
+    PhaseView* m_phaseView = nullptr;
+    QDockWidget* m_phaseDock = nullptr;
     QAction* m_resetAction = nullptr;
     QAction* m_presentationAction = nullptr;
+    QAction* m_pauseWhenSolvedAction = nullptr;
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;

@@ -15,6 +15,11 @@
 namespace ui {
 // a trust-region probe as the worker computed it: immutable, safe to keep on any thread
 using ProbePtr = std::shared_ptr<const core::TrustRegionProbe>;
+// the phase the training worker is about to run (TrainingSession::phaseStarted)
+struct RunningPhase {
+    int iteration = 0; // 1-based: the iteration the phase belongs to
+    core::Phase phase = core::Phase::Sample;
+};
 } // namespace ui
 
 Q_DECLARE_METATYPE(core::IterationStats)
@@ -24,6 +29,7 @@ Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
 Q_DECLARE_METATYPE(core::TrpoConfig)
 Q_DECLARE_METATYPE(ui::RunStatePtr)
 Q_DECLARE_METATYPE(ui::ProbePtr)
+Q_DECLARE_METATYPE(ui::RunningPhase)
 
 namespace ui {
 
@@ -36,6 +42,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<core::TrpoConfig>();
     qRegisterMetaType<ui::RunStatePtr>();
     qRegisterMetaType<ui::ProbePtr>();
+    qRegisterMetaType<ui::RunningPhase>();
 }
 
 } // namespace ui

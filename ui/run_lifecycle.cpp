@@ -43,6 +43,11 @@ void RunLifecycle::step() {
     m_session->step();
 }
 
+void RunLifecycle::stepPhase() {
+    emit trainingRequested();
+    m_session->stepPhase();
+}
+
 void RunLifecycle::showRunConfig(const core::TrpoConfig& cfg, bool clearUndo) {
     m_widgets.params->setConfig(cfg);
     if (clearUndo) m_widgets.params->undoStack()->clear();

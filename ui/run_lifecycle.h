@@ -38,6 +38,8 @@ public:
     void start();
     void pause();
     void step();
+    // phase stepping: the next phase of the iteration only
+    void stepPhase();
     // new run with cfg: the widgets show it at once, the history is cleared when the
     // trainer is ready (runReset follows)
     void reset(const core::TrpoConfig& cfg);

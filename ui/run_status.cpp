@@ -23,6 +23,8 @@ RunStatus::RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* 
         statusBar->addPermanentWidget(l);
         return l;
     };
+    // wide enough for the longest phase title, so the labels after it do not jump
+    m_phase = make("statusPhase", 330);
     m_iteration = make("statusIteration", 110);
     m_steps = make("statusSteps", 140);
     m_speed = make("statusSpeed", 120);
@@ -31,6 +33,36 @@ RunStatus::RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* 
     connect(history, &RunHistory::reset, this, &RunStatus::onReset);
     connect(history, &RunHistory::loaded, this, &RunStatus::onLoaded);
     connect(history, &RunHistory::iterationAppended, this, &RunStatus::showIteration);
+    connect(session, &TrainingSession::phaseStarted, this, &RunStatus::onPhaseStarted);
+    connect(session, &TrainingSession::runningChanged, this, &RunStatus::showPhase);
+    connect(session, &TrainingSession::paceChanged, this, &RunStatus::showPhase);
+}
+
+void RunStatus::onPhaseStarted(const RunningPhase& phase) {
+    m_running = phase;
+    if (m_session->isRunning() && m_session->pace().isMax()) return; // the label says "max pace"
+    showPhase();
+}
+
+void RunStatus::showPhase() {
+    const bool running = m_session->isRunning();
+    const Pace pace = m_session->pace();
+    const core::IterationStats* last = m_history->isEmpty() ? nullptr : &m_history->iterations().back();
+    if (m_running && m_running->iteration <= m_history->iteration()) m_running.reset();
+    QString text;
+    if (running && pace.isMax()) {
+        // eight phases in a few milliseconds: nothing to read
+        text = tr("Training at max pace");
+    } else if (m_running) {
+        text = tr("Iteration %1 · %2").arg(m_running->iteration).arg(QString::fromUtf8(core::phaseTitle(m_running->phase)));
+    } else if (last) {
+        // between two iterations: how long the last one took, which makes the pace's wait plain
+        const double ms = 1e3 * (last->secondsSampling + last->secondsAdvantages + last->secondsGradient +
+                                 last->secondsCg + last->secondsLineSearch + last->secondsValueFit);
+        text = tr("Iteration %1 took %2 ms").arg(last->iteration).arg(ms, 0, 'f', ms < 10 ? 1 : 0);
+        if (running) text += tr(" · next at %1").arg(pace.label());
+    }
+    m_phase->setText(text);
 }
 
 QString RunStatus::runDirectoryLine() const {
@@ -40,6 +72,8 @@ QString RunStatus::runDirectoryLine() const {
 
 void RunStatus::onReset() {
     const core::TrpoConfig& cfg = m_history->config();
+    m_running.reset();
+    showPhase();
     m_iteration->setText(tr("Iteration 0"));
     m_steps->setText(tr("0 steps"));
     m_speed->setText(tr("— steps/s"));
@@ -53,6 +87,8 @@ void RunStatus::onReset() {
 }
 
 void RunStatus::onLoaded() {
+    m_running.reset();
+    showPhase();
     if (!m_history->isEmpty()) {
         showIteration(m_history->iterations().back());
     } else {
@@ -67,6 +103,7 @@ void RunStatus::onLoaded() {
 }
 
 void RunStatus::showIteration(const core::IterationStats& s) {
+    showPhase();
     m_iteration->setText(tr("Iteration %1").arg(s.iteration));
     m_steps->setText(tr("%1 steps").arg(withThousands(s.envSteps)));
     m_speed->setText(tr("%1 steps/s").arg(withThousands(static_cast<std::int64_t>(s.stepsPerSecond))));

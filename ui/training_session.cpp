@@ -6,6 +6,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
+#include <QTimer>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -29,13 +30,18 @@ QString newRunDirectory(const QString& base, const std::string& env) {
 } // namespace
 
 TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag)
-    : m_runFlag(runFlag), m_stopFlag(stopFlag) {}
+    : m_runFlag(runFlag), m_stopFlag(stopFlag), m_paceTimer(new QTimer(this)) {
+    m_paceTimer->setSingleShot(true);
+    m_paceTimer->setTimerType(Qt::PreciseTimer); // ±1 ms, not the coarse timer's ±5 %
+    connect(m_paceTimer, &QTimer::timeout, this, &TrainingWorker::runLoop);
+}
 
 TrainingWorker::~TrainingWorker() = default;
 
 void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase) {
     m_trainer.reset();
     m_run.reset();
+    m_solvedReported = false;
     try {
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
         m_trainer->setProbeEvery(m_probeEvery);
@@ -53,25 +59,74 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
         m_run.reset();
         emit resetFailed(tr("Cannot start a run: %1").arg(QString::fromStdString(e.what())));
     }
+    // a loop waiting for its next slot sees the reset now; a new run starts at once
+    m_lastStart.reset();
+    wake();
 }
 
 void TrainingWorker::startLoop() {
-    if (m_loopActive) return; // a loop is already queued; it reads the run flag
+    if (m_loopActive) return; // a loop is already queued or waiting; it reads the run flag
     m_loopActive = true;
+    m_lastStart.reset();
     QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
 }
 
 void TrainingWorker::runLoop() {
     const bool halt = m_haltLoop;
     m_haltLoop = false;
-    if (halt || !m_runFlag.load() || m_stopFlag.load() || !iterateOnce()) {
-        m_loopActive = false;
-        emit loopStopped();
+    if (halt || !m_runFlag.load() || m_stopFlag.load()) {
+        stopLoop();
         return;
     }
-    // re-queue, so that queued requests (hot changes, pause, reset) run between iterations
-    QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+    // the pace: iterations start pace.interval() apart on the steady clock, so the time an
+    // iteration takes is part of the interval (it is not a sleep after each one). The wait
+    // is a single-shot timer on this thread: queued requests (pause, reset, hot changes, a
+    // new pace) run during it, and wake() cuts it short.
+    const Clock::time_point now = Clock::now();
+    if (m_lastStart && !m_pace.isMax()) {
+        const Clock::duration left = *m_lastStart + m_pace.interval() - now;
+        if (left >= std::chrono::milliseconds(1)) {
+            m_paceTimer->start(std::chrono::ceil<std::chrono::milliseconds>(left));
+            return;
+        }
+    }
+    // an iteration longer than the interval delays the next one; there is no catching up
+    m_lastStart = now;
+    if (iterateOnce() != Outcome::Continue) {
+        stopLoop();
+        return;
+    }
+    if (m_pace.isMax())
+        // re-queue, so that queued requests (hot changes, pause, reset) run between iterations
+        QMetaObject::invokeMethod(this, &TrainingWorker::runLoop, Qt::QueuedConnection);
+    else
+        m_paceTimer->start(std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(
+                                                                       *m_lastStart + m_pace.interval() - Clock::now())));
 }
+
+void TrainingWorker::stopLoop() {
+    m_paceTimer->stop();
+    m_loopActive = false;
+    emit loopStopped();
+}
+
+void TrainingWorker::wake() {
+    if (!m_paceTimer->isActive()) return; // running an iteration, queued, or no loop
+    m_paceTimer->stop();
+    runLoop();
+}
+
+void TrainingWorker::setPace(Pace pace) {
+    m_pace = pace;
+    wake();
+}
+
+void TrainingWorker::setPauseWhenSolved(bool on) {
+    if (on && !m_pauseWhenSolved) m_solvedReported = false;
+    m_pauseWhenSolved = on;
+}
+
+void TrainingWorker::setSolvedThresholdOverride(std::optional<double> threshold) { m_thresholdOverride = threshold; }
 
 void TrainingWorker::stepOnce() {
     if (m_loopActive || m_stopFlag.load()) return;
@@ -79,24 +134,72 @@ void TrainingWorker::stepOnce() {
     emit loopStopped();
 }
 
-bool TrainingWorker::iterateOnce() {
+bool TrainingWorker::solvedNow(const core::IterationStats& s) const {
+    if (!m_pauseWhenSolved || m_solvedReported || !s.recentReturnMean) return false;
+    const std::optional<double> threshold = m_thresholdOverride ? m_thresholdOverride : m_trainer->spec().rewardThreshold;
+    // a mean of fewer than 20 episodes is not yet "the last 20" (as trpo-train's --target-return)
+    return threshold && static_cast<int>(m_trainer->recentReturns().size()) >= core::Trainer::kRecentEpisodes &&
+           *s.recentReturnMean >= *threshold;
+}
+
+TrainingWorker::Outcome TrainingWorker::iterateOnce() {
     if (!m_trainer) {
         emit failed(tr("No trainer: reset with a valid configuration first."));
-        return false;
+        return Outcome::Failed;
     }
     try {
-        const core::IterationStats s = m_trainer->iterate();
-        if (m_run) m_run->appendIteration(s);
-        emit iterationFinished(s);
-        emit snapshotReady(m_trainer->snapshot());
-        if (m_probeEvery > 0) sendProbe();
-        if (s.divergence != core::Divergence::None) return stopForDivergence(s);
-        m_divergence.reset();
-        return true;
+        // phase by phase (Trainer::iterate() is this loop), telling the UI which one runs
+        core::PhaseResult r;
+        do {
+            emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
+            r = m_trainer->runPhase();
+        } while (r.phase != core::Phase::Report);
+        return finishIteration(r.stats);
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
-        return false;
+        return Outcome::Failed;
     }
+}
+
+TrainingWorker::Outcome TrainingWorker::finishIteration(const core::IterationStats& s) {
+    if (m_run) m_run->appendIteration(s);
+    emit iterationFinished(s);
+    emit snapshotReady(m_trainer->snapshot());
+    if (m_probeEvery > 0) sendProbe();
+    // the divergence guardrail: the loop stops after this iteration and the UI explains
+    if (s.divergence != core::Divergence::None) {
+        reportDivergence(s);
+        return Outcome::Diverged;
+    }
+    m_divergence.reset();
+    if (solvedNow(s)) {
+        m_solvedReported = true;
+        const double threshold = m_thresholdOverride ? *m_thresholdOverride : *m_trainer->spec().rewardThreshold;
+        emit solved(s.iteration, *s.recentReturnMean, threshold);
+        return Outcome::Solved;
+    }
+    return Outcome::Continue;
+}
+
+void TrainingWorker::stepPhase() {
+    if (m_loopActive || m_stopFlag.load()) return;
+    if (!m_trainer) {
+        emit failed(tr("No trainer: reset with a valid configuration first."));
+        return;
+    }
+    try {
+        emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
+        core::PhaseResult r = m_trainer->runPhase();
+        emit phaseStepped(makePhaseSnapshot(r, *m_trainer));
+        // the report only closes the iteration: it runs with the value fit
+        if (r.phase == core::Phase::ValueFit) {
+            r = m_trainer->runPhase();
+            finishIteration(r.stats);
+        }
+    } catch (const std::exception& e) {
+        emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
+    }
+    emit loopStopped();
 }
 
 void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
@@ -114,8 +217,19 @@ void TrainingWorker::applyConfig(const core::TrpoConfig& cfg) {
     }
 }
 
-RunStatePtr TrainingWorker::captureState() const {
+RunStatePtr TrainingWorker::captureState() {
     if (!m_trainer) return nullptr;
+    if (m_trainer->midIteration()) {
+        try {
+            core::PhaseResult r;
+            do r = m_trainer->runPhase();
+            while (r.phase != core::Phase::Report);
+            finishIteration(r.stats);
+        } catch (const std::exception& e) {
+            emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
+            return nullptr;
+        }
+    }
     auto st = std::make_shared<RunState>();
     st->config = m_trainer->config();
     st->checkpoint = m_trainer->saveState();
@@ -172,7 +286,11 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run.reset(); // the run itself is fine; it is just not recorded
             }
         }
-        if (m_loopActive) m_haltLoop = true;
+        m_solvedReported = false;
+        if (m_loopActive) {
+            m_haltLoop = true;
+            wake();
+        }
         auto loaded = std::make_shared<RunState>(*state);
         loaded->config = m_trainer->config();
         loaded->events = m_trainer->configEvents();
@@ -235,16 +353,19 @@ void TrainingWorker::inspectLatest() {
     }
 }
 
-bool TrainingWorker::stopForDivergence(const core::IterationStats& s) {
+void TrainingWorker::reportDivergence(const core::IterationStats& s) {
     const std::string why = core::explainDivergence(s, m_trainer->guardMemory(), m_trainer->config());
     m_divergence = DivergenceReport{s.iteration, s.divergence, why};
     emit divergenceDetected(s, QString::fromStdString(why));
-    return false;
 }
 
 void TrainingWorker::rollBack() {
     if (!m_trainer) {
         emit rollBackFailed(tr("There is no run to roll back."));
+        return;
+    }
+    if (m_trainer->midIteration()) {
+        emit rollBackFailed(tr("An iteration is half done (phase stepping): finish it first, then roll back."));
         return;
     }
     const int diverged = m_trainer->iteration();
@@ -270,6 +391,7 @@ void TrainingWorker::rollBack() {
 
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     registerMetaTypes();
+    qRegisterMetaType<ui::PhaseSnapshotPtr>();
     m_thread.setObjectName("trpo-training");
     m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
     m_worker->moveToThread(&m_thread);
@@ -278,8 +400,20 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
     connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
             Qt::DirectConnection);
+    connect(m_worker, &TrainingWorker::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
+        if (m_pendingResets == 0) emit phaseStepped(p);
+    });
+    connect(m_worker, &TrainingWorker::phaseStarted, this, [this](const RunningPhase& p) {
+        if (m_pendingResets == 0) emit phaseStarted(p);
+    });
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
+    });
+    connect(m_worker, &TrainingWorker::solved, this, [this](int iteration, double mean, double threshold) {
+        if (m_pendingResets != 0) return;
+        m_runFlag = false;
+        setRunning(false);
+        emit solved(iteration, mean, threshold);
     });
     connect(m_worker, &TrainingWorker::snapshotReady, this, [this](const core::SnapshotPtr& p) {
         if (m_pendingResets == 0) emit snapshotReady(p);
@@ -365,6 +499,37 @@ void TrainingSession::start() {
 void TrainingSession::pause() {
     m_runFlag = false;
     setRunning(false);
+    wakeWorker();
+}
+
+void TrainingSession::wakeWorker() {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::wake, Qt::QueuedConnection);
+}
+
+void TrainingSession::setPace(Pace pace) {
+    if (m_pace == pace) return;
+    m_pace = pace;
+    emit paceChanged(pace);
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, pace] { w->setPace(pace); }, Qt::QueuedConnection);
+}
+
+void TrainingSession::setPauseWhenSolved(bool on) {
+    m_pauseWhenSolved = on;
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, on] { w->setPauseWhenSolved(on); }, Qt::QueuedConnection);
+}
+
+void TrainingSession::setSolvedThresholdOverride(std::optional<double> threshold) {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, threshold] { w->setSolvedThresholdOverride(threshold); },
+                              Qt::QueuedConnection);
+}
+
+void TrainingSession::stepPhase() {
+    if (m_shutDown || m_running) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepPhase, Qt::QueuedConnection);
 }
 
 void TrainingSession::step() {

@@ -2,21 +2,29 @@
 // a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
 // back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
 // Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
-// by the worker at the next iteration boundary. The trust-region probe is computed by the
-// worker too and crosses as a ProbePtr (immutable, shared); the divergence guardrail's
-// verdict crosses as the iteration's stats plus the worker's plain-words explanation.
+// by the worker at the next iteration boundary. The worker starts iterations at the session's
+// pace (ui/pace.h) and waits between them on a timer of its own thread, never blocking it, so
+// a pause, a reset, a pace change or a shutdown is handled at once (docs/design.md §3). The
+// trust-region probe is computed by the worker too and crosses as a ProbePtr (immutable,
+// shared); the divergence guardrail's verdict crosses as the iteration's stats plus the
+// worker's plain-words explanation, and the loop stops after that iteration.
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QThread>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ui/metatypes.h"
+#include "ui/teach/phase_snapshot.h"
+#include "ui/pace.h"
+
+class QTimer;
 
 namespace run {
 class RunStore;
@@ -34,11 +42,15 @@ public:
     void resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase);
     void startLoop();
     void stepOnce();
+    // phase stepping: runs the next phase of the iteration and stops (phaseStepped follows);
+    // after the value fit the iteration is reported as after a Step
+    void stepPhase();
     void applyConfig(const core::TrpoConfig& cfg);
     // the trainer's state as a value (config, checkpoint bytes, events, iteration, policy);
     // null without a trainer. The iteration history is not in it: the UI's RunHistory holds
-    // it (every iteration this worker emitted before the state).
-    RunStatePtr captureState() const;
+    // it (every iteration this worker emitted before the state). An iteration that phase
+    // stepping left half done is finished first (a state is taken between iterations).
+    RunStatePtr captureState();
     // replaces the trainer by one restored from state (keeps the current one on any error);
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
     // directory holding its history.
@@ -52,8 +64,18 @@ public:
     // restores the trainer's last good learned state (core::Trainer::rollBack) and records
     // it in the live run directory: rolledBack, or rollBackFailed with the reason
     void rollBack();
+    // the pace of the loop; a wait in progress is shortened or lengthened at once
+    void setPace(Pace pace);
+    // pause the loop the first time the run is solved (see solved); on again re-arms it
+    void setPauseWhenSolved(bool on);
+    // the solved threshold to use instead of the environment's (tests); nullopt: the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
+    // a waiting loop looks at its flags and its pace now instead of when its timer fires
+    void wake();
 
 signals:
+    // the phase about to run (before each of an iteration's phases; at most eight per iteration)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -71,13 +93,24 @@ signals:
     // iterations restoredIteration + 1 .. divergedIteration were undone
     void rolledBack(int divergedIteration, int restoredIteration);
     void rollBackFailed(const QString& reason);
+    // with pause-when-solved on: the mean return of the last 20 episodes reached the
+    // environment's threshold at this iteration (the first time in this run); the loop stops
+    void solved(int iteration, double recentReturnMean, double threshold);
+    // phase stepping: the phase that has just run, as a snapshot
+    void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);
 
 private:
+    using Clock = std::chrono::steady_clock;
+    enum class Outcome { Continue, Failed, Solved, Diverged };
     void runLoop();
-    bool iterateOnce(); // false on failure or divergence (the loop then stops)
+    void stopLoop();
+    Outcome iterateOnce(); // the loop goes on only after Continue
+    Outcome finishIteration(const core::IterationStats& s); // records and reports a completed iteration
+    // the iteration just finished solves the run (pause-when-solved on, not yet reported)
+    bool solvedNow(const core::IterationStats& s) const;
     void sendProbe();   // the last iteration's probe, when there is one
     ProbePtr recordProbe(core::TrustRegionProbe p); // into the run directory; shared for the UI
-    bool stopForDivergence(const core::IterationStats& s); // tells the UI; always false
+    void reportDivergence(const core::IterationStats& s); // the explanation, to the UI
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
@@ -94,6 +127,14 @@ private:
         std::string explanation;
     };
     std::optional<DivergenceReport> m_divergence;
+    // pacing: iterations start pace.interval() apart, measured from the start of the last
+    // one (none: the next starts at once); the timer ends the wait on this thread
+    Pace m_pace = Pace::max();
+    std::optional<Clock::time_point> m_lastStart;
+    QTimer* m_paceTimer = nullptr; // a child: it moves to the worker's thread with it
+    bool m_pauseWhenSolved = false;
+    bool m_solvedReported = false; // solved was emitted for this run
+    std::optional<double> m_thresholdOverride;
 };
 
 class TrainingSession : public QObject {
@@ -106,8 +147,10 @@ public:
     void reset(const core::TrpoConfig& cfg);
     void start();
     void pause();
-    // one iteration (ignored while running)
+    // one iteration (ignored while running); after phase stepping, the rest of the iteration
     void step();
+    // the next phase of the iteration only (ignored while running); phaseStepped follows
+    void stepPhase();
     // hot fields of cfg take effect at the next iteration boundary; configApplied follows
     void applyHotConfig(const core::TrpoConfig& cfg);
     // asks the worker for the whole run between two iterations; stateCaptured(id, state)
@@ -129,6 +172,16 @@ public:
     void rollBack();
     // stops the loop and joins the thread (idempotent); called by the destructor
     void shutdown();
+    // iterations started per second while running (max by default); takes effect at once,
+    // also in the middle of a wait between two iterations
+    void setPace(Pace pace);
+    Pace pace() const { return m_pace; }
+    // pause when the mean return of the last 20 finished episodes first reaches the
+    // environment's solved threshold (none: never); solved follows
+    void setPauseWhenSolved(bool on);
+    bool pauseWhenSolved() const { return m_pauseWhenSolved; }
+    // a threshold used instead of the environment's (tests); nullopt restores the env's
+    void setSolvedThresholdOverride(std::optional<double> threshold);
 
     // when set, each reset writes a run directory <base>/<env>-<date-time> (config.json,
     // progress.csv, events.jsonl)
@@ -141,6 +194,9 @@ public:
 
 signals:
     void runningChanged(bool running);
+    void paceChanged(ui::Pace pace);
+    // the worker is about to run this phase (paced and max alike)
+    void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -157,9 +213,14 @@ signals:
     void divergenceDetected(const core::IterationStats& stats, const QString& explanation);
     void rolledBack(int divergedIteration, int restoredIteration);
     void rollBackFailed(const QString& reason);
+    // training paused because the run is solved (see setPauseWhenSolved)
+    void solved(int iteration, double recentReturnMean, double threshold);
+    void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);
 
 private:
     void setRunning(bool running);
+    // the worker re-reads the run flag now (a pause ends a wait between iterations at once)
+    void wakeWorker();
 
     QThread m_thread;
     TrainingWorker* m_worker = nullptr; // lives on m_thread, deleted when it finishes
@@ -171,6 +232,8 @@ private:
     // dropped, so a new run never shows a point or a policy of the previous one
     int m_pendingResets = 0;
     int m_nextRequest = 1;
+    Pace m_pace = Pace::max();
+    bool m_pauseWhenSolved = false;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
 };

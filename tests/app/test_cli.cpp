@@ -180,9 +180,18 @@ private slots:
                                               << "bench";
         QTest::newRow("unknown env") << QStringList{"--env", "NoSuchEnv-v0"} << "NoSuchEnv-v0";
         QTest::newRow("stray argument") << QStringList{"oops"} << "oops";
-        QTest::newRow("inspect-every negative") << QStringList{"--inspect-every", "-1"} << "inspect-every";
-        QTest::newRow("inspect-every fractional") << QStringList{"--inspect-every", "1.5"} << "inspect-every";
-        QTest::newRow("collapse-drop out of range") << QStringList{"--collapse-drop", "2"} << "collapse";
+        QTest::newRow("pace not a choice") << QStringList{"--pace", "3"} << "--pace '3': the pace is one of 0.5, 1, 2, 5, 10, max";
+        QTest::newRow("pace text") << QStringList{"--pace", "fast"} << "fast";
+        QTest::newRow("phases too many") << QStringList{"--phases", "8"} << "--phases";
+        QTest::newRow("config missing") << QStringList{"--config", "/nonexistent/lesson.json"} << "lesson.json";
+        const QString badConfig = QDir::tempPath() + "/trpo-studio-test-bad-delta.json";
+        {
+            QFile f(badConfig);
+            if (f.open(QIODevice::WriteOnly)) f.write(R"({"env": "CartPole-v1", "delta": -1})");
+        }
+        QTest::newRow("config bad value") << QStringList{"--config", badConfig} << "delta";
+        QTest::newRow("pace zero") << QStringList{"--pace", "0"} << "--pace";
+        QTest::newRow("bench below max pace") << QStringList{"--bench", "2", "--pace", "1"} << "bench";
     }
     void studioBadInput() {
         QFETCH(QStringList, args);
@@ -197,6 +206,7 @@ private slots:
         QTest::addColumn<int>("iteration");
         QTest::newRow("right away") << QStringList{} << 0;
         QTest::newRow("after iterations") << QStringList{"--steps-per-iteration", "256", "--iterations", "3"} << 3;
+        QTest::newRow("at a pace") << QStringList{"--pace", "0.5", "--steps-per-iteration", "256", "--iterations", "2"} << 2;
     }
     void studioScreenshot() {
         QFETCH(QStringList, args);
@@ -219,7 +229,7 @@ private slots:
     void studioHelp() {
         const Result r = runStudio({"--help"});
         QCOMPARE(r.code, 0);
-        for (const char* flag : {"--open", "--screenshot", "--iterations", "RUN_DIR", "FILE.png"})
+        for (const char* flag : {"--open", "--screenshot", "--iterations", "--pace", "RUN_DIR", "FILE.png"})
             QVERIFY2(r.out.contains(flag), flag);
     }
 #endif

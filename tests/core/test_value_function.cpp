@@ -12,6 +12,22 @@ using namespace testutil;
 class TestValueFunction : public QObject {
     Q_OBJECT
 private slots:
+    // 1 for a perfect prediction, 0 for the mean, undefined (NaN) when the targets have no
+    // variance to explain (a solved CartPole's returns), never a number like -800
+    void explainedVarianceIsUndefinedWithoutVariance() {
+        Rng rng(4);
+        const VectorXd y = randomVector(500, rng);
+        QCOMPARE(explainedVariance(y, y), 1.0);
+        QVERIFY(std::abs(explainedVariance(VectorXd::Constant(500, y.mean()), y)) < 1e-12);
+        const VectorXd flat = VectorXd::Constant(500, 99.3) + 1e-6 * randomVector(500, rng);
+        QVERIFY(std::isnan(explainedVariance(flat + 1e-3 * randomVector(500, rng), flat)));
+        QVERIFY(std::isnan(explainedVariance(VectorXd::Zero(500), VectorXd::Zero(500))));
+        QVERIFY(std::isnan(explainedVariance(VectorXd::Zero(1), VectorXd::Ones(1))));
+        // a small but real spread is still measured
+        const VectorXd spread = VectorXd::Constant(500, 99.3) + 0.1 * randomVector(500, rng);
+        QVERIFY(std::isfinite(explainedVariance(spread, spread + 0.01 * randomVector(500, rng))));
+    }
+
     void mlpFitLowersTheLoss() {
         Rng rng(1);
         const MatrixXd obs = randomMatrix(3, 1024, rng);
@@ -25,6 +41,9 @@ private slots:
         const FitResult r = vf.fit(obs, t, y, cfg, rng);
         qInfo("loss %.4f -> %.4f, explained variance %.3f -> %.3f", r.lossBefore, r.lossAfter, r.explainedVarianceBefore, r.explainedVarianceAfter);
         QVERIFY(r.lossAfter < 0.2 * r.lossBefore);
+        QCOMPARE(static_cast<int>(r.epochLosses.size()), cfg.valueEpochs);
+        QVERIFY(r.epochLosses.back() < 0.5 * r.epochLosses.front());
+        QVERIFY(r.epochLosses.front() <= 1.05 * r.lossBefore);
         QVERIFY(r.explainedVarianceAfter > 0.8);
         QVERIFY(r.explainedVarianceAfter > r.explainedVarianceBefore);
         // state round trip

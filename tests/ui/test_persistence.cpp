@@ -47,6 +47,7 @@ ui::StudioOptions fastOptions(const QString& autosaveDir) {
     o.stepsPerIteration = 256;
     o.useSettings = false;
     o.autosaveDir = autosaveDir;
+    o.pace = ui::Pace::max(); // a fresh install's teaching pace would make every test slow
     return o;
 }
 

@@ -34,6 +34,7 @@ ui::StudioOptions roundTripOptions(const QTemporaryDir& tmp) {
     o.stepsPerIteration = 256;
     o.useSettings = false;
     o.autosaveDir = tmp.filePath("autosave");
+    o.pace = ui::Pace::max(); // a fresh install's teaching pace would make every test slow
     o.runDirBase = tmp.filePath("runs");
     return o;
 }

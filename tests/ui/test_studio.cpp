@@ -40,6 +40,7 @@ ui::StudioOptions fastOptions() {
     o.env = "CartPole-v1";
     o.stepsPerIteration = 256; // fast iterations
     o.useSettings = false;
+    o.pace = ui::Pace::max(); // a fresh install's teaching pace would make every test slow
     return o;
 }
 
