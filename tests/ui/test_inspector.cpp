@@ -45,6 +45,7 @@ ui::StudioOptions fastOptions() {
     o.stepsPerIteration = 256;
     o.useSettings = false;
     o.autosave = false;
+    o.pace = ui::Pace::max(); // the teaching pace (1 iteration a second) would only slow the tests
     return o;
 }
 
