@@ -233,6 +233,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     connect(m_history, &RunHistory::configEventsAppended, this, &PlotPanel::addMarkers);
     connect(m_history, &RunHistory::reset, this, &PlotPanel::rebuild);
     connect(m_history, &RunHistory::rolledBackChanged, this, [this] {
+        m_rolledBackNote->show();
         for (PlotWidget* p : timePlots()) p->markStale();
         queueReplots();
     });
@@ -271,6 +272,12 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_smoothingLabel->setMinimumWidth(36);
     bar->addWidget(m_smoothingLabel);
     bar->addStretch(1);
+    // what the grey points are, once there are some
+    m_rolledBackNote = new QLabel(tr("<span style='color:#8a8a8a'>●</span> grey: iterations undone by a rollback"));
+    m_rolledBackNote->setObjectName("rolledBackNote");
+    m_rolledBackNote->hide();
+    bar->addWidget(m_rolledBackNote);
+    bar->addSpacing(12);
     m_hint = new QLabel(tr("Hover for values · wheel/drag to zoom · double-click to follow · right-click to export"));
     m_hint->setStyleSheet("color: gray");
     bar->addWidget(m_hint);
@@ -310,6 +317,7 @@ void PlotPanel::onIterationAppended(const core::IterationStats& s) {
 }
 
 void PlotPanel::rebuild() {
+    m_rolledBackNote->setVisible(!m_history->rolledBack().empty());
     for (PlotWidget* p : m_plots) {
         if (!p->isTimeSeries()) p->setSeriesData(0, {}, {});
         p->clearData();

@@ -87,6 +87,7 @@ private:
     std::vector<PlotWidget*> m_plots;
     QGridLayout* m_grid = nullptr;
     QLabel* m_hint = nullptr;
+    QLabel* m_rolledBackNote = nullptr;
     bool m_presentation = false;
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames

@@ -134,6 +134,7 @@ void PlotWidget::applyVisibility() {
         }
         if (s.rawGraph) s.rawGraph->setVisible(s.shown && m_smoothing > 0);
         if (s.greyGraph) s.greyGraph->setVisible(s.shown);
+        if (s.greyDots) s.greyDots->setVisible(s.shown);
     }
     fitLegend();
 }
@@ -265,8 +266,10 @@ void PlotWidget::clearData() {
         s.values.clear();
         s.graph->data()->clear();
         if (s.rawGraph) s.rawGraph->data()->clear();
-        if (s.greyGraph) removeGraph(s.greyGraph); // a new run has nothing rolled back
-        s.greyGraph = nullptr;
+        // a new run has nothing rolled back
+        if (s.greyGraph) removeGraph(s.greyGraph);
+        if (s.greyDots) removeGraph(s.greyDots);
+        s.greyGraph = s.greyDots = nullptr;
     }
     for (Marker& m : m_markers) {
         removeItem(m.line);
@@ -341,10 +344,13 @@ void PlotWidget::applyPens() {
             QPen grey(kRolledBackColor, w);
             if (s.spec.dashed) grey.setStyle(Qt::DashLine);
             s.greyGraph->setPen(grey);
-            const QCPScatterStyle::ScatterShape shape =
-                s.spec.style == Style::Scatter ? s.spec.shape : QCPScatterStyle::ssCircle;
-            s.greyGraph->setScatterStyle(QCPScatterStyle(shape, kRolledBackColor, kRolledBackColor, m_presentation ? 10 : 6));
+            if (s.spec.style == Style::Scatter)
+                s.greyGraph->setScatterStyle(
+                    QCPScatterStyle(s.spec.shape, kRolledBackColor, kRolledBackColor, m_presentation ? 12 : 7));
         }
+        if (s.greyDots)
+            s.greyDots->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssDisc, kRolledBackColor, kRolledBackColor, m_presentation ? 9 : 5));
     }
     if (m_hLine) m_hLine->setPen(QPen(QColor(0, 130, 60), m_presentation ? 3 : 1.5, Qt::DashLine));
     if (m_hLineText) m_hLineText->setFont(tick);
@@ -369,15 +375,30 @@ void PlotWidget::refresh(bool queueReplot) {
                 const double x = s.value ? s.value(h[i]) : kNaN;
                 v[i] = log && !(x > 0) ? kNaN : x;
             }
-            if (m_history && !m_history->rolledBack().empty()) buildRolledBack(s, xs, v);
-            const bool dropMissing = s.spec.style == Style::Scatter || s.spec.joinMissing;
-            buildDisplay(xs, v, s.spec.smooth ? m_smoothing : 0.0, dropMissing, kMaxDisplayPoints, d);
+            std::vector<char> undone;
+            if (m_history && !m_history->rolledBack().empty()) undone = buildRolledBack(s, xs, v);
+            // a line that joins its missing samples leaves them out here; a rolled-back sample
+            // stays a gap (the grey graph draws that stretch)
+            const std::vector<double>* sx = &xs;
+            std::vector<double>* sv = &v;
+            std::vector<double> jx, jv;
+            if (s.spec.joinMissing) {
+                for (size_t i = 0; i < v.size(); ++i)
+                    if (std::isfinite(v[i]) || (!undone.empty() && undone[i])) {
+                        jx.push_back(xs[i]);
+                        jv.push_back(v[i]);
+                    }
+                sx = &jx;
+                sv = &jv;
+            }
+            const bool dropMissing = s.spec.style == Style::Scatter;
+            buildDisplay(*sx, *sv, s.spec.smooth ? m_smoothing : 0.0, dropMissing, kMaxDisplayPoints, d);
             s.graph->data()->set(d, true);
             if (s.rawGraph) {
                 const bool showRaw = m_smoothing > 0 && s.shown;
                 s.rawGraph->setVisible(showRaw);
                 if (showRaw) {
-                    buildDisplay(xs, v, 0.0, s.spec.joinMissing, kMaxDisplayPoints, d);
+                    buildDisplay(*sx, *sv, 0.0, false, kMaxDisplayPoints, d);
                     s.rawGraph->data()->set(d, true);
                 } else {
                     s.rawGraph->data()->clear();
@@ -390,22 +411,35 @@ void PlotWidget::refresh(bool queueReplot) {
     if (queueReplot) replot(QCustomPlot::rpQueuedReplot);
 }
 
-// the samples of rolled-back iterations leave the series' own graph (v) for its grey graph;
-// a line's grey graph also holds their neighbours, so the undone stretch is drawn in grey
-void PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v) {
-    if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
-        for (size_t i = 0; i < v.size(); ++i)
-            if (m_history->isRolledBack(m_history->iterations()[i].iteration)) v[i] = kNaN;
-        return;
-    }
+// the samples of rolled-back iterations leave the series' own graph (v) for its grey graphs:
+// a line's grey line also holds their neighbours, so the undone stretch is drawn in grey, and
+// grey dots mark the undone samples themselves. Returns which samples are undone.
+std::vector<char> PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v) {
     const std::vector<core::IterationStats>& h = m_history->iterations();
     std::vector<char> undone(v.size());
     for (size_t i = 0; i < v.size(); ++i) undone[i] = m_history->isRolledBack(h[i].iteration);
+    if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
+        for (size_t i = 0; i < v.size(); ++i)
+            if (undone[i]) v[i] = kNaN;
+        return undone;
+    }
     const bool line = s.spec.style != Style::Scatter;
-    std::vector<double> grey(v.size(), kNaN);
+    // a joined line's neighbours are its nearest samples that have a value
+    std::vector<double> grey(v.size(), kNaN), dots(v.size(), kNaN);
     for (size_t i = 0; i < v.size(); ++i) {
-        const bool near = undone[i] || (line && ((i > 0 && undone[i - 1]) || (i + 1 < v.size() && undone[i + 1])));
-        if (near) grey[i] = v[i];
+        if (!undone[i]) continue;
+        grey[i] = dots[i] = v[i];
+        if (!line) continue;
+        for (size_t j = i; j-- > 0;)
+            if (!undone[j] && (std::isfinite(v[j]) || !s.spec.joinMissing)) {
+                grey[j] = v[j];
+                break;
+            }
+        for (size_t j = i + 1; j < v.size(); ++j)
+            if (!undone[j] && (std::isfinite(v[j]) || !s.spec.joinMissing)) {
+                grey[j] = v[j];
+                break;
+            }
     }
     for (size_t i = 0; i < v.size(); ++i)
         if (undone[i]) v[i] = kNaN;
@@ -414,18 +448,24 @@ void PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::
         s.greyGraph->setName(tr("rolled back"));
         s.greyGraph->setLineStyle(line ? (s.spec.style == Style::Step ? QCPGraph::lsStepLeft : QCPGraph::lsLine)
                                        : QCPGraph::lsNone);
-        s.greyGraph->removeFromLegend();
-        // one legend entry for all of them
-        bool listed = false;
-        for (const Series& o : m_series)
-            if (o.greyGraph && o.greyGraph != s.greyGraph && legend->hasItemWithPlottable(o.greyGraph)) listed = true;
-        if (!listed) s.greyGraph->addToLegend();
+        s.greyGraph->removeFromLegend(); // the plot panel says once what grey means
+        if (line) {
+            s.greyDots = addGraph(xAxis, s.graph->valueAxis());
+            s.greyDots->setLineStyle(QCPGraph::lsNone);
+            s.greyDots->removeFromLegend();
+        }
         applyPens();
         applyVisibility();
     }
     QVector<QCPGraphData> d;
-    buildDisplay(xs, grey, 0.0, !line, kMaxDisplayPoints, d);
+    // a line's grey stretch joins over samples without a value, as the line itself does
+    buildDisplay(xs, grey, 0.0, !line || s.spec.joinMissing, kMaxDisplayPoints, d);
     s.greyGraph->data()->set(d, true);
+    if (s.greyDots) {
+        buildDisplay(xs, dots, 0.0, true, kMaxDisplayPoints, d);
+        s.greyDots->data()->set(d, true);
+    }
+    return undone;
 }
 
 void PlotWidget::placeMarkers() {
@@ -527,7 +567,7 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
     double bestDist = 24.0;
     QString text;
     for (const Series& s : m_series) {
-        for (QCPGraph* g : {s.graph, s.greyGraph}) {
+        for (QCPGraph* g : {s.graph, s.greyDots ? s.greyDots : s.greyGraph}) {
             if (!g || !g->visible() || g->data()->isEmpty()) continue;
             const double key = g->keyAxis()->pixelToCoord(pos.x());
             auto it = g->data()->findBegin(key, true);

@@ -131,6 +131,7 @@ private:
         QCPGraph* graph = nullptr;
         QCPGraph* rawGraph = nullptr;  // faded raw data under a smoothed line
         QCPGraph* greyGraph = nullptr; // rolled-back samples (created by the first rollback)
+        QCPGraph* greyDots = nullptr;  // a line's rolled-back samples as dots
         ValueFn value;                 // time series
         TooltipFn tooltip;
         std::vector<double> values;    // plain charts: the data last set
@@ -147,7 +148,7 @@ private:
     void applyPens();
     void applyVisibility();
     void fitLegend(); // the legend's entries per row, for the plot's width
-    void buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v);
+    std::vector<char> buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v);
     // the history entry drawn at x (iteration or environment steps), or null
     const core::IterationStats* sampleAt(double x) const;
     void rescale();

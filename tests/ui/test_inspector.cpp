@@ -442,6 +442,8 @@ private slots:
         for (const auto& [x, y] : points(speed->seriesGraph(0)))
             if (x == 3.0) QVERIFY(std::isnan(y));
         QCOMPARE(grey->pen().color(), QColor(165, 165, 165));
+        auto* note = w.findChild<QLabel*>("rolledBackNote");
+        QVERIFY(note && note->isVisibleTo(w.plotPanel())); // what grey means, said once
 
         // the live run directory records the rollback
         const run::RunContents c = run::readRun(w.session()->runDirectory().toStdString());

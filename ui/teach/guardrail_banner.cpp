@@ -56,9 +56,11 @@ GuardrailBanner::GuardrailBanner(TrainingSession* session, RunHistory* history, 
         m_session->rollBack();
     });
     connect(m_keepGoing, &QPushButton::clicked, this, &QWidget::hide);
-    // a new run, or training again: the banner's news is old
+    // a new run, or training again (Start, or an iteration after the diverged one, as after
+    // Step): the banner's news is old
     connect(m_history, &RunHistory::reset, this, &QWidget::hide);
     connect(m_history, &RunHistory::loaded, this, &QWidget::hide);
+    connect(m_history, &RunHistory::iterationAppended, this, &QWidget::hide);
     connect(m_session, &TrainingSession::runningChanged, this, [this](bool running) {
         if (running) hide();
     });
@@ -66,8 +68,8 @@ GuardrailBanner::GuardrailBanner(TrainingSession* session, RunHistory* history, 
 
 void GuardrailBanner::setMessage(const QString& headline, const QString& body) {
     // x-large and large are relative to the window's font, so presentation mode enlarges them
-    m_text->setText(QString("<div style='font-size:x-large; font-weight:bold'>%1</div>"
-                            "<div style='font-size:large'>%2</div>")
+    m_text->setText(QString("<div style='font-size:xx-large; font-weight:bold'>%1</div>"
+                            "<div style='font-size:x-large'>%2</div>")
                         .arg(headline.toHtmlEscaped(), body));
 }
 
