@@ -1,9 +1,11 @@
 // trpo-studio: the TRPO Studio window. Options are validated before any widget exists.
 // --open DIR opens a saved run (as File → Open run does); --iterations N trains N iterations
-// and pauses; --screenshot FILE.png then writes the window to FILE.png and exits (right away
-// when neither is given). --bench N trains N iterations of CartPole with the window open and
-// the viewer at 60 fps, prints training steps/s and the 95th percentile of the viewer's frame
-// interval, and exits (always at max pace). --pace sets the training pace: iterations per
+// and pauses; --inspector opens the trust-region inspector (and, after --iterations, shows
+// the last iteration in it); --screenshot FILE.png then writes the window to FILE.png and
+// exits (right away when neither is given). --bench N trains N iterations of CartPole with
+// the window open and the viewer at 60 fps, prints training steps/s and the 95th percentile
+// of the viewer's frame interval (with --inspect-every also the probe's share of an
+// iteration), and exits (always at max pace). --pace sets the training pace: iterations per
 // second 0.5, 1, 2, 5, 10, or max.
 #include <QApplication>
 #include <QCommandLineParser>
@@ -15,11 +17,13 @@
 #include <QStandardPaths>
 #include <QTimer>
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "core/config.h"
 #include "core/presets.h"
 #include "sim/registry.h"
 #include "ui/env_view.h"
@@ -28,6 +32,8 @@
 #include "ui/plot_panel.h"
 #include "ui/run_controller.h"
 #include "ui/run_lifecycle.h"
+#include "ui/teach/inspector_dock.h"
+#include "ui/teach/trust_region_plot.h"
 #include "ui/training_session.h"
 
 namespace {
@@ -52,6 +58,7 @@ struct Script {
     int bench = 0;       // --bench
     int phases = 0;      // --phases: phase steps after the iterations
     bool start = false;  // --start
+    bool inspector = false; // --inspector
     bool offerRestore = true;
 };
 
@@ -85,6 +92,9 @@ void runBench(ui::MainWindow& window, int benchIterations) {
     view->setFrameRateOverride(60);
     auto clock = std::make_shared<QElapsedTimer>();
     auto done = std::make_shared<int>(0);
+    // the trust-region probe's time and the iterations' own time (phases), over the bench
+    auto probeSeconds = std::make_shared<double>(0), iterationSeconds = std::make_shared<double>(0);
+    auto lastSteps = std::make_shared<std::int64_t>(0);
     QObject::connect(&window, &ui::MainWindow::runReset, &window, [=, &window] {
         view->clearFrameTimes();
         clock->start();
@@ -92,7 +102,11 @@ void runBench(ui::MainWindow& window, int benchIterations) {
     });
     QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
                      [=, &window](const core::IterationStats& s) {
-                         if (*done >= benchIterations || ++*done < benchIterations) return; // the in-flight one after the pause too
+                         if (*done >= benchIterations) return; // the in-flight one after the pause
+                         *probeSeconds += s.secondsProbe;
+                         if (s.stepsPerSecond > 0) *iterationSeconds += static_cast<double>(s.envSteps - *lastSteps) / s.stepsPerSecond;
+                         *lastSteps = s.envSteps;
+                         if (++*done < benchIterations) return;
                          const double seconds = clock->nsecsElapsed() / 1e9;
                          window.session()->pause();
                          const std::vector<double>& frames = view->frameIntervals();
@@ -101,6 +115,10 @@ void runBench(ui::MainWindow& window, int benchIterations) {
                          std::printf("viewer: %zu frames at 60 fps target, frame interval p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
                                      frames.size(), percentile(frames, 0.5), percentile(frames, 0.95),
                                      frames.empty() ? 0.0 : *std::max_element(frames.begin(), frames.end()));
+                         if (*probeSeconds > 0)
+                             std::printf("trust-region probe: %.2f ms per iteration, %.1f%% of an iteration's time (%.2f ms)\n",
+                                         1e3 * *probeSeconds / *done, 100 * *probeSeconds / *iterationSeconds,
+                                         1e3 * *iterationSeconds / *done);
                          std::fflush(stdout);
                          window.close();
                      });
@@ -114,6 +132,7 @@ void runBench(ui::MainWindow& window, int benchIterations) {
 void takeScreenshot(ui::MainWindow& window, const QString& path) {
     QTimer::singleShot(400, &window, [&window, path] {
         window.plotPanel()->replotNow();
+        window.inspector()->plot()->replot(QCustomPlot::rpImmediateRefresh);
         const QPixmap shot = window.grab();
         if (!shot.save(path, "PNG")) {
             fail(QString("--screenshot: could not write %1").arg(path));
@@ -147,7 +166,21 @@ void runScript(ui::MainWindow& window, const Script& script) {
             QCoreApplication::exit(1);
         });
     auto afterPhases = [&window, script] {
-        if (!script.screenshot.isEmpty()) takeScreenshot(window, script.screenshot);
+        if (script.screenshot.isEmpty()) {
+            if (script.inspector && window.iterationCount() > 0) window.inspector()->inspectLatest();
+            return;
+        }
+        if (!script.inspector || window.iterationCount() == 0) {
+            takeScreenshot(window, script.screenshot);
+            return;
+        }
+        // the inspector shows the last iteration's probe first (the worker computes it)
+        QObject::connect(window.inspector(), &ui::InspectorDock::probeShown, &window,
+                         [&window, script] { takeScreenshot(window, script.screenshot); }, Qt::SingleShotConnection);
+        QObject::connect(window.session(), &ui::TrainingSession::probeUnavailable, &window,
+                         [&window, script] { takeScreenshot(window, script.screenshot); }, Qt::SingleShotConnection);
+        window.showInspector();
+        window.inspector()->inspectLatest();
     };
     auto afterTraining = [&window, script, afterPhases] {
         if (script.phases == 0) return afterPhases();
@@ -229,6 +262,9 @@ int main(int argc, char** argv) {
                  "N"});
     p.addOption({"presentation", "Start in presentation mode (the environment large, two plots beside it, large "
                                  "fonts and thick lines)."});
+    p.addOption({"inspector", "Open the trust-region inspector; after --iterations it shows the last iteration."});
+    p.addOption({"inspect-every", "The inspector probes every N-th iteration (1: every one) instead of on demand.", "N"});
+    p.addOption({"collapse-drop", "The divergence guardrail's collapse_drop for every run (0 … 1, 0 = off).", "F"});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
     p.addOption({"no-autosave", "Neither autosave the run nor offer to restore an autosave."});
@@ -320,12 +356,31 @@ int main(int argc, char** argv) {
         opts.pace = ui::Pace::max();
     }
     script.start = p.isSet("start");
+    script.inspector = p.isSet("inspector");
+    std::optional<int> inspectEvery;
+    if (p.isSet("inspect-every")) {
+        inspectEvery = positive(p, "inspect-every", &error);
+        if (!inspectEvery) return fail(error);
+    }
+    if (p.isSet("collapse-drop")) {
+        // checked here, against the configuration's own range, before any window exists
+        core::TrpoConfig check;
+        try {
+            core::setConfigValue(check, "collapse_drop", p.value("collapse-drop").toStdString());
+            check.validate();
+        } catch (const std::exception& e) {
+            return fail(QString("--collapse-drop: %1").arg(QString::fromStdString(e.what())));
+        }
+        opts.settings.emplace_back("collapse_drop", p.value("collapse-drop").toStdString());
+    }
     // a run autosaved by a session that crashed is offered once the window is up
     script.offerRestore = opts.autosave && !p.isSet("no-restore") && script.openDir.isEmpty();
 
     ui::MainWindow window(opts);
     if (p.isSet("presentation")) window.setPresentationMode(true);
+    if (inspectEvery) window.inspector()->setProbeEvery(*inspectEvery);
     window.show();
+    if (script.inspector) window.showInspector();
     if (script.bench > 0)
         runBench(window, script.bench);
     else

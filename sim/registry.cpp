@@ -1,6 +1,8 @@
 #include "sim/registry.h"
 
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 
 #include "sim/acrobot.h"
 #include "sim/bipedal_walker.h"
@@ -16,6 +18,16 @@ namespace {
 template <class Env>
 std::function<std::unique_ptr<SimEnvironment>()> maker() {
     return [] { return std::make_unique<Env>(); };
+}
+
+// the environments registerEnvironment() added (tests only), under their lock
+std::mutex& extraLock() {
+    static std::mutex m;
+    return m;
+}
+std::vector<std::pair<std::string, core::EnvFactory>>& extras() {
+    static std::vector<std::pair<std::string, core::EnvFactory>> v;
+    return v;
 }
 } // namespace
 
@@ -46,6 +58,19 @@ const std::vector<EnvInfo>& registry() {
     return envs;
 }
 
+void registerEnvironment(const std::string& id, core::EnvFactory factory) {
+    if (!factory) throw std::invalid_argument("registerEnvironment: '" + id + "' has no factory");
+    for (const EnvInfo& e : registry())
+        if (e.id == id) throw std::invalid_argument("registerEnvironment: '" + id + "' is a built-in environment");
+    const std::lock_guard lock(extraLock());
+    for (auto& [known, f] : extras())
+        if (known == id) {
+            f = std::move(factory);
+            return;
+        }
+    extras().emplace_back(id, std::move(factory));
+}
+
 std::unique_ptr<SimEnvironment> makeEnvironment(const std::string& id) {
     for (const EnvInfo& e : registry())
         if (e.id == id) return e.make();
@@ -58,6 +83,11 @@ core::EnvFactory environmentFactory(const std::string& id) {
             auto make = e.make;
             return [make]() -> std::unique_ptr<core::Environment> { return make(); };
         }
+    }
+    {
+        const std::lock_guard lock(extraLock());
+        for (const auto& [known, f] : extras())
+            if (known == id) return f;
     }
     throw std::invalid_argument("unknown environment '" + id + "' (known: " + knownEnvironmentIds() + ")");
 }

@@ -34,6 +34,9 @@
 #include "ui/run_history.h"
 #include "ui/run_lifecycle.h"
 #include "ui/run_status.h"
+#include "ui/teach/guardrail_banner.h"
+#include "ui/teach/inspector_dock.h"
+#include "ui/teach/what_if.h"
 #include "ui/teach/phase_view.h"
 #include "ui/training_session.h"
 
@@ -69,6 +72,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     m_watchBanner->setStyleSheet("QLabel { background: #fff4d6; color: #4a3b00; padding: 6px 10px; border-bottom: 1px solid #e0c060; }");
     m_watchBanner->hide();
     centreLayout->addWidget(m_watchBanner);
+    m_guardrail = new GuardrailBanner(m_session, m_history); // shown when the guardrail pauses training
+    centreLayout->addWidget(m_guardrail);
     // the moment a run is solved (pause when solved): large enough to read from the back of
     // a classroom, closed by its button or by the next Start, Step or Reset
     m_solvedBanner = new QFrame;
@@ -94,6 +99,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     setCentralWidget(centre);
     m_plots = new PlotPanel(m_history);
     m_params = new HyperparameterPanel;
+    m_inspector = new InspectorDock(m_session, m_history, this);
 
     createActions();
     createDocks();
@@ -101,6 +107,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     // the parts that do the work
     m_lifecycle = new RunLifecycle(m_session, m_history, {m_params, m_envPicker, m_envView}, m_dialogs,
                                    m_options.stepsPerIteration, this);
+    m_lifecycle->setPresetOverrides(m_options.settings);
     m_runs = new RunController(m_session, m_history, m_lifecycle, m_envView, m_watchBanner, m_dialogs,
                                {m_options.autosave, m_options.autosaveDir}, this);
     m_status = new RunStatus(m_history, m_session, statusBar(), m_runSummary, this);
@@ -149,6 +156,16 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         const QSignalBlocker block(m_autosaveSpin);
         m_autosaveSpin->setValue(v);
     });
+    // a click on an iteration in any time plot shows its probe; a what-if row sets δ (undoable)
+    connect(m_plots, &PlotPanel::iterationClicked, this, [this](int iteration) {
+        showInspector();
+        m_inspector->showIteration(iteration);
+    });
+    connect(m_inspector, &InspectorDock::deltaChosen, this, [this](double delta) {
+        QString why;
+        if (!applyWhatIfDelta(m_params, m_history, delta, &why) && !why.isEmpty())
+            m_dialogs->showStatus(tr("Refused: %1").arg(why));
+    });
     connect(m_plots, &PlotPanel::plotsExported, this,
             [this](const QString& dir) { m_dialogs->showStatus(tr("Plots written to %1").arg(dir), 5000); });
     connect(m_plots, &PlotPanel::exportFailed, this, [this](const QString& dir) {
@@ -172,6 +189,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
 }
 
 MainWindow::~MainWindow() { m_session->shutdown(); }
+
+void MainWindow::showInspector() {
+    m_inspector->show();
+    m_inspector->raise(); // its tab in front of the plots
+}
 
 int MainWindow::iterationCount() const { return m_history->iteration(); }
 
@@ -339,6 +361,12 @@ void MainWindow::createDocks() {
     // plot repaints go right after viewer frames (queued: the signal comes from inside a paint)
     connect(m_envView, &EnvView::framePainted, m_plots, &PlotPanel::onViewerFrame, Qt::QueuedConnection);
     addDockWidget(Qt::BottomDockWidgetArea, m_plotDock);
+    // the inspector replaces the plots rather than adding to them (one idea per screen): a
+    // tab beside them, closed until asked for (View menu, a click on a plot, --inspector)
+    addDockWidget(Qt::BottomDockWidgetArea, m_inspector);
+    tabifyDockWidget(m_plotDock, m_inspector);
+    m_inspector->hide();
+
 
     // phase stepping's view takes the plots' place (one idea per screen), as a tab beside them
     m_phaseView = new PhaseView;
@@ -385,8 +413,10 @@ void MainWindow::createMenus() {
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     QAction* undo = m_params->undoStack()->createUndoAction(this, tr("&Undo"));
     undo->setShortcut(QKeySequence::Undo);
+    undo->setObjectName("actionUndo");
     QAction* redo = m_params->undoStack()->createRedoAction(this, tr("&Redo"));
     redo->setShortcut(QKeySequence::Redo);
+    redo->setObjectName("actionRedo");
     edit->addAction(undo);
     edit->addAction(redo);
 
@@ -406,6 +436,14 @@ void MainWindow::createMenus() {
     view->addAction(m_runDock->toggleViewAction());
     view->addAction(m_paramDock->toggleViewAction());
     view->addAction(m_plotDock->toggleViewAction());
+    QAction* inspectorAction = m_inspector->toggleViewAction();
+    inspectorAction->setObjectName("actionInspector");
+    inspectorAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    inspectorAction->setToolTip(tr("The trust-region inspector: one update along its step direction, and the δ what-if"));
+    connect(inspectorAction, &QAction::triggered, this, [this](bool on) {
+        if (on) showInspector();
+    });
+    view->addAction(inspectorAction);
     view->addAction(m_phaseDock->toggleViewAction());
     view->addAction(m_toolBar->toggleViewAction());
     view->addSeparator();
@@ -532,6 +570,7 @@ void MainWindow::resetLayout() {
     setPresentationMode(false);
     restoreState(m_defaultState);
     for (QDockWidget* d : {m_runDock, m_paramDock, m_plotDock}) d->show();
+    m_inspector->hide();
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
     resizeDocks({m_runDock, m_paramDock}, {190, 760}, Qt::Vertical);
@@ -549,6 +588,7 @@ void MainWindow::restoreSettings() {
     if (shown.size() == 2) m_plots->setPresentationPlots(m_plots->plotForKey(shown[0]), m_plots->plotForKey(shown[1]));
     if (s.value("view/presentation", false).toBool()) setPresentationMode(true);
     m_runs->setAutosaveInterval(s.value("autosave/every", 10).toInt());
+    m_inspector->setProbeEvery(std::clamp(s.value("inspector/probeEvery", 0).toInt(), 0, 1000000));
     if (!m_options.pace)
         if (const std::optional<Pace> p = Pace::parse(s.value("run/pace").toString())) setPace(*p);
     m_pauseWhenSolvedAction->setChecked(s.value("run/pauseWhenSolved", false).toBool());
@@ -567,6 +607,7 @@ void MainWindow::saveSettings() {
     s.setValue("plots/xAxis", m_plots->xAxisMode() == XAxisMode::EnvSteps ? 1 : 0);
     s.setValue("plots/smoothing", m_plots->smoothing());
     s.setValue("autosave/every", m_runs->autosaveInterval());
+    s.setValue("inspector/probeEvery", m_inspector->probeEvery());
     s.setValue("run/pace", pace().key());
     s.setValue("run/pauseWhenSolved", m_pauseWhenSolvedAction->isChecked());
 }

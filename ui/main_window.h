@@ -1,16 +1,19 @@
 // MainWindow: the studio's layout, actions and menus. Centre: the environment view (with the
-// watch and solved banners above it); docks: run controls, hyperparameters, plots; a status
-// bar with the run's vital signs. Presentation mode keeps the environment large with two
-// chosen plots beside it. The work is done by the parts it wires together: RunLifecycle
-// (start / pause / step / reset on the TrainingSession), RunHistory (the one copy of the
-// run's iterations, which the plots, the status bar and the exports read), RunController
-// (save, open, autosave, watch, export), ConfigFiles (configuration files, help) and Dialogs
-// (messages the tests can replace).
+// watch, solved and guardrail banners above it); docks: run controls, hyperparameters, plots,
+// the trust-region inspector and the phase view (tabs beside the plots); a status bar with the
+// run's vital signs. Presentation mode keeps the environment large with two chosen plots beside
+// it. The work is done by the parts it wires together: RunLifecycle (start / pause / step /
+// reset on the TrainingSession), RunHistory (the one copy of the run's iterations, which the
+// plots, the status bar and the exports read), RunController (save, open, autosave, watch,
+// export), ConfigFiles (configuration files, help) and Dialogs (messages the tests can
+// replace).
 #pragma once
 
 #include <QMainWindow>
 #include <QString>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ui/dialogs.h"
@@ -31,6 +34,8 @@ namespace ui {
 
 class ConfigFiles;
 class EnvView;
+class GuardrailBanner;
+class InspectorDock;
 class HyperparameterPanel;
 class PhaseView;
 class PlotPanel;
@@ -43,6 +48,8 @@ class TrainingSession;
 struct StudioOptions {
     QString env = "CartPole-v1";
     std::optional<int> stepsPerIteration; // overrides the preset (tests, bench)
+    // settings over every preset, by key as config.json names them (--collapse-drop)
+    std::vector<std::pair<std::string, std::string>> settings;
     QString runDirBase;                   // non-empty: write run directories there
     bool useSettings = true;              // restore and save layout and choices with QSettings
     bool autosave = true;                 // save the run every N iterations and on close
@@ -90,6 +97,8 @@ public:
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
+    InspectorDock* inspector() const { return m_inspector; }
+    GuardrailBanner* guardrailBanner() const { return m_guardrail; }
     QSpinBox* autosaveEditor() const { return m_autosaveSpin; }
     QLabel* runSummary() const { return m_runSummary; }
     // the history's last iteration and environment steps
@@ -98,6 +107,8 @@ public:
     bool isPresentationMode() const { return m_presentation; }
 
     void setPresentationMode(bool on);
+    // opens the trust-region inspector, in front of the plots
+    void showInspector();
     // the pace of training: both pace controls, the session and the viewer follow
     void setPace(Pace pace);
     Pace pace() const;
@@ -141,6 +152,8 @@ private:
     PlotPanel* m_plots = nullptr;
     HyperparameterPanel* m_params = nullptr;
     QLabel* m_watchBanner = nullptr;
+    GuardrailBanner* m_guardrail = nullptr;
+    InspectorDock* m_inspector = nullptr;
     QFrame* m_solvedBanner = nullptr;
     QLabel* m_solvedText = nullptr;
     QSpinBox* m_autosaveSpin = nullptr;

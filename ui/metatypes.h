@@ -2,15 +2,19 @@
 #pragma once
 
 #include <QMetaType>
+#include <memory>
 #include <vector>
 
 #include "core/config.h"
 #include "core/snapshot.h"
 #include "core/stats.h"
 #include "core/trainer.h"
+#include "core/trust_region.h"
 #include "ui/run_file.h"
 
 namespace ui {
+// a trust-region probe as the worker computed it: immutable, safe to keep on any thread
+using ProbePtr = std::shared_ptr<const core::TrustRegionProbe>;
 // the phase the training worker is about to run (TrainingSession::phaseStarted)
 struct RunningPhase {
     int iteration = 0; // 1-based: the iteration the phase belongs to
@@ -24,6 +28,7 @@ Q_DECLARE_METATYPE(core::ConfigEvent)
 Q_DECLARE_METATYPE(std::vector<core::ConfigEvent>)
 Q_DECLARE_METATYPE(core::TrpoConfig)
 Q_DECLARE_METATYPE(ui::RunStatePtr)
+Q_DECLARE_METATYPE(ui::ProbePtr)
 Q_DECLARE_METATYPE(ui::RunningPhase)
 
 namespace ui {
@@ -36,6 +41,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<std::vector<core::ConfigEvent>>();
     qRegisterMetaType<core::TrpoConfig>();
     qRegisterMetaType<ui::RunStatePtr>();
+    qRegisterMetaType<ui::ProbePtr>();
     qRegisterMetaType<ui::RunningPhase>();
 }
 

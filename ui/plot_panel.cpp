@@ -94,9 +94,41 @@ PlotWidget::ValueFn fieldValue(const char* key, double scale = 1.0) {
 }
 } // namespace
 
-QString PlotPanel::markerLabel(const core::ConfigEvent& e) {
-    return QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
+QString PlotPanel::markerLabel(const core::ConfigEvent& e, const QString& note) {
+    const QString label = QString("%1 %2 → %3").arg(shortKey(e.key), QString::fromStdString(e.from), QString::fromStdString(e.to));
+    return note.isEmpty() ? label : QString("%1 (%2)").arg(label, note);
 }
+
+namespace {
+// three significant digits, for reading
+QString num3(double v) { return QString::number(v, 'g', 3); }
+
+// a rejected update that tried at least one step: its trials are what there is to show
+bool rejectedWithTrials(const Stats& s) { return !s.accepted && !s.trials.empty(); }
+
+// why the last trial of a rejected update failed, in a few words
+QString rejection(const Stats& s) {
+    const core::LineSearchTrial& t = s.trials.back();
+    switch (s.outcome) {
+    case core::LineSearchOutcome::KlExceeded:
+        return QObject::tr("KL %1 > δ = %2").arg(num3(t.kl), num3(s.delta));
+    case core::LineSearchOutcome::NoImprovement:
+        return QObject::tr("no improvement (%1)").arg(num3(t.actualImprovement));
+    default:
+        return QString::fromUtf8(core::outcomeName(s.outcome));
+    }
+}
+
+QString rejectedTooltip(const Stats& s) {
+    const core::LineSearchTrial& t = s.trials.back();
+    return QObject::tr("rejected after %1 trials: %2\nlast trial: fraction %3, KL %4, actual %5, expected %6")
+        .arg(s.trials.size())
+        .arg(rejection(s), num3(t.fraction))
+        .arg(t.kl, 0, 'g', 6)
+        .arg(t.actualImprovement, 0, 'g', 6)
+        .arg(t.expectedImprovement, 0, 'g', 6);
+}
+} // namespace
 
 PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_history(history) {
     setObjectName("plotPanel");
@@ -107,9 +139,27 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_return->addSeries({fieldTitle("return_max"), kBlue, S::BandUpper, false}, fieldValue("return_max"));
     m_return->addSeries({fieldTitle("return_mean"), kBlue, S::Line, true}, fieldValue("return_mean"));
 
+    // the KL of the steps taken; a rejected update took none: it shows as a red cross at the
+    // KL of its last trial, never as a 0 on the line
+    const auto rejectedKl = [](const Stats& s) { return rejectedWithTrials(s) ? s.trialKlLast : kNaN; };
     m_kl = new PlotWidget(tr("Mean KL per update"), tr("KL"));
-    m_kl->addSeries({fieldTitle("kl_mean"), kOrange, S::Line, true}, fieldValue("kl_mean"));
-    m_kl->addSeries({fieldTitle("delta"), kRed, S::Step, false, false, QCPScatterStyle::ssNone, true}, fieldValue("delta"));
+    m_kl->addSeries({fieldTitle("kl_mean"), kOrange, S::Line, true, false, QCPScatterStyle::ssDisc, false, true},
+                    [](const Stats& s) { return s.accepted ? s.klMean : kNaN; });
+    m_kl->addSeries({fieldTitle("delta"), kGrey, S::Step, false, false, QCPScatterStyle::ssNone, true}, fieldValue("delta"));
+    const int klRejected = m_kl->addSeries(
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        rejectedKl);
+    m_kl->setSeriesTooltip(klRejected, rejectedTooltip);
+
+    // the share of the trust region each step used: KL / δ, with the whole budget at 1
+    m_budget = new PlotWidget(tr("KL budget used"), tr("KL / δ"));
+    m_budget->addSeries({tr("KL / δ"), kOrange, S::Line, true, false, QCPScatterStyle::ssDisc, false, true},
+                        [](const Stats& s) { return s.accepted && s.delta > 0 ? s.klMean / s.delta : kNaN; });
+    const int budgetRejected = m_budget->addSeries(
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        [rejectedKl](const Stats& s) { return s.delta > 0 ? rejectedKl(s) / s.delta : kNaN; });
+    m_budget->setSeriesTooltip(budgetRejected, rejectedTooltip);
+    m_budget->setHorizontalLine(1.0, tr("1 = all of δ"));
 
     m_lineSearch = new PlotWidget(tr("Line-search backtracks"), tr("backtracks"));
     m_lineSearch->addSeries({fieldTitle("backtracks"), QColor(170, 170, 170), S::Line, false}, fieldValue("backtracks"));
@@ -118,10 +168,17 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_lineSearch->addSeries({tr("rejected"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
                             [](const Stats& s) { return s.accepted ? kNaN : static_cast<double>(s.backtracks); });
 
+    // expected (linear model) against actual improvement of the steps taken; a rejected
+    // update is a red cross at its last trial's actual improvement, not a 0 that never was
     m_improvement = new PlotWidget(tr("Surrogate improvement"), tr("improvement"));
-    m_improvement->addSeries({fieldTitle("actual_improvement"), kBlue, S::Line, true}, fieldValue("actual_improvement"));
-    m_improvement->addSeries({fieldTitle("expected_improvement"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true},
-                             fieldValue("expected_improvement"));
+    m_improvement->addSeries({fieldTitle("actual_improvement"), kBlue, S::Line, true, false, QCPScatterStyle::ssDisc, false, true},
+                             [](const Stats& s) { return s.accepted ? s.actualImprovement : kNaN; });
+    m_improvement->addSeries({fieldTitle("expected_improvement"), kOrange, S::Line, true, false, QCPScatterStyle::ssNone, true, true},
+                             [](const Stats& s) { return s.accepted ? s.expectedImprovement : kNaN; });
+    const int improvementRejected = m_improvement->addSeries(
+        {tr("rejected (last trial)"), kRed, S::Scatter, false, false, QCPScatterStyle::ssCross},
+        [](const Stats& s) { return rejectedWithTrials(s) ? s.trials.back().actualImprovement : kNaN; });
+    m_improvement->setSeriesTooltip(improvementRejected, rejectedTooltip);
 
     m_entropy = new PlotWidget(tr("Entropy and policy std"), tr("entropy (nats)"));
     m_entropy->addSeries({fieldTitle("entropy"), kPurple, S::Line, true}, fieldValue("entropy"));
@@ -129,12 +186,29 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
                          [](const Stats& s) { return s.stdPerDim.empty() ? kNaN : s.stdMean; });
     m_entropy->setRightAxisLabel(tr("std"));
 
+    // the critic: its loss, and the explained variance of the returns by the values it
+    // predicted BEFORE this batch's fit (the honest, out-of-sample number). Undefined (NaN,
+    // returns without variance) is a gap; the axis stays in [-1, 1] and a value below -1 is a
+    // marker on the bottom edge whose tooltip gives it
     m_value = new PlotWidget(tr("Value function"), tr("value loss"));
     m_value->addSeries({fieldTitle("value_loss_after"), kRed, S::Line, true}, fieldValue("value_loss_after"));
-    m_value->addSeries({fieldTitle("explained_variance_after"), kGreen, S::Line, true, true},
+    const int evBefore = m_value->addSeries({fieldTitle("explained_variance_before"), kGreen, S::Line, false, true},
+                                            fieldValue("explained_variance_before"));
+    m_value->addSeries({fieldTitle("explained_variance_after"), kSky, S::Line, false, true, QCPScatterStyle::ssNone, true,
+                        false, true},
                        fieldValue("explained_variance_after"));
+    const int evBelow = m_value->addSeries(
+        {tr("< −1"), kGreen, S::Scatter, false, true, QCPScatterStyle::ssTriangleInverted},
+        [](const Stats& s) { return s.explainedVarianceBefore < -1 ? -1.0 : kNaN; });
+    const auto evTooltip = [](const Stats& s) {
+        return QString::number(s.explainedVarianceBefore, 'g', 6) +
+               (s.explainedVarianceBefore < -1 ? tr(" (below the axis)") : QString());
+    };
+    m_value->setSeriesTooltip(evBefore, evTooltip);
+    m_value->setSeriesTooltip(evBelow, evTooltip);
     m_value->setRightAxisLabel(tr("explained variance"));
     m_value->setLogY(true, false);
+    m_value->setValueLimits(true, -1.05, 1.05);
 
     m_cg = new PlotWidget(tr("CG residual of the last update"), tr("|r|"), false);
     m_cg->addSeries({tr("residual"), kBlue, S::Line, false});
@@ -149,12 +223,15 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_speed->addSeries({tr("other"), kPurple, S::Line, true}, [](const Stats& s) {
         return 1e3 * (s.secondsAdvantages + s.secondsGradient + s.secondsLineSearch);
     });
+    // the trust-region inspector's cost, in the iterations it probed
+    m_speed->addSeries({fieldTitle("seconds_probe"), kRed, S::Line, true},
+                       [](const Stats& s) { return s.secondsProbe > 0 ? 1e3 * s.secondsProbe : kNaN; });
     m_speed->addSeries({fieldTitle("steps_per_second"), kGrey, S::Line, true, true, QCPScatterStyle::ssNone, true},
                        fieldValue("steps_per_second"));
     m_speed->setRightAxisLabel(tr("steps / s"));
 
-    m_plots = {m_return, m_kl, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
-    m_keys = {"return", "kl", "line_search", "improvement", "entropy", "value", "cg_residual", "time"};
+    m_plots = {m_return, m_kl, m_budget, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
+    m_keys = {"return", "kl", "budget", "line_search", "improvement", "entropy", "value", "cg_residual", "time"};
     m_presentationTop = m_return;
     m_presentationBottom = m_kl;
     for (PlotWidget* p : timePlots()) p->setHistory(m_history);
@@ -162,6 +239,12 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     connect(m_history, &RunHistory::iterationAppended, this, &PlotPanel::onIterationAppended);
     connect(m_history, &RunHistory::configEventsAppended, this, &PlotPanel::addMarkers);
     connect(m_history, &RunHistory::reset, this, &PlotPanel::rebuild);
+    connect(m_history, &RunHistory::rolledBackChanged, this, [this] {
+        m_rolledBackNote->show();
+        for (PlotWidget* p : timePlots()) p->markStale();
+        queueReplots();
+    });
+    for (PlotWidget* p : timePlots()) connect(p, &PlotWidget::iterationClicked, this, &PlotPanel::iterationClicked);
     connect(m_history, &RunHistory::loaded, this, &PlotPanel::rebuild);
 
     // painting is the expensive part: one plot per 12 ms timer tick, so the viewer on the
@@ -196,6 +279,12 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_smoothingLabel->setMinimumWidth(36);
     bar->addWidget(m_smoothingLabel);
     bar->addStretch(1);
+    // what the grey points are, once there are some
+    m_rolledBackNote = new QLabel(tr("<span style='color:#8a8a8a'>●</span> grey: iterations undone by a rollback"));
+    m_rolledBackNote->setObjectName("rolledBackNote");
+    m_rolledBackNote->hide();
+    bar->addWidget(m_rolledBackNote);
+    bar->addSpacing(12);
     m_hint = new QLabel(tr("Hover for values · wheel/drag to zoom · double-click to follow · right-click to export"));
     m_hint->setStyleSheet("color: gray");
     bar->addWidget(m_hint);
@@ -236,6 +325,7 @@ void PlotPanel::onIterationAppended(const core::IterationStats& s) {
 }
 
 void PlotPanel::rebuild() {
+    m_rolledBackNote->setVisible(!m_history->rolledBack().empty());
     for (PlotWidget* p : m_plots) {
         if (!p->isTimeSeries()) p->setSeriesData(0, {}, {});
         p->clearData();
@@ -255,19 +345,20 @@ void PlotPanel::queueReplots() {
 void PlotPanel::addMarkers(const std::vector<core::ConfigEvent>& events) {
     // the change first applies in iteration e.iteration, i.e. after e.iteration - 1
     for (const core::ConfigEvent& e : events)
-        for (PlotWidget* p : timePlots()) p->addMarker(e.iteration, m_history->envStepsBefore(e.iteration), markerLabel(e));
+        for (PlotWidget* p : timePlots())
+            p->addMarker(e.iteration, m_history->envStepsBefore(e.iteration), markerLabel(e, m_history->eventNote(e)));
 }
 
 void PlotPanel::layoutPlots() {
     for (PlotWidget* p : m_plots) m_grid->removeWidget(p);
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 8; ++i) {
         m_grid->setColumnStretch(i, 0);
         m_grid->setRowStretch(i, 0);
     }
     // presentation: the two chosen plots, one above the other; otherwise all in rows of four
     const std::vector<PlotWidget*> shown =
         m_presentation ? std::vector<PlotWidget*>{m_presentationTop, m_presentationBottom} : m_plots;
-    const int columns = m_presentation ? 1 : 4;
+    const int columns = m_presentation ? 1 : (static_cast<int>(shown.size()) + 1) / 2;
     for (PlotWidget* p : m_plots) p->setVisible(std::find(shown.begin(), shown.end(), p) != shown.end());
     for (size_t i = 0; i < shown.size(); ++i) {
         const int row = static_cast<int>(i) / columns, col = static_cast<int>(i) % columns;

@@ -54,17 +54,24 @@ public:
     std::vector<PlotWidget*> timePlots() const;
     PlotWidget* returnPlot() const { return m_return; }
     PlotWidget* klPlot() const { return m_kl; }
+    PlotWidget* budgetPlot() const { return m_budget; }
+    PlotWidget* improvementPlot() const { return m_improvement; }
+    PlotWidget* valuePlot() const { return m_value; }
+    PlotWidget* speedPlot() const { return m_speed; }
     PlotWidget* cgPlot() const { return m_cg; }
     XAxisMode xAxisMode() const { return m_xMode; }
     double smoothing() const { return m_smoothingWeight; }
 
-    static QString markerLabel(const core::ConfigEvent& e);
+    // "δ 0.01 → 0.03", with the change's origin when it has one: "δ 0.01 → 0.03 (what-if)"
+    static QString markerLabel(const core::ConfigEvent& e, const QString& note = {});
 
 signals:
     void presentationPlotsChanged();
     void plotsExported(const QString& dir);
     // "Export all" could not write every plot to the folder, or a plot's own export its file
     void exportFailed(const QString& where);
+    // a click on a time plot, at this iteration (the inspector shows its probe)
+    void iterationClicked(int iteration);
 
 public slots:
     // the viewer painted a frame: the next plot repaint goes now, right after it, so it
@@ -82,6 +89,7 @@ private:
     RunHistory* m_history;
     PlotWidget* m_return = nullptr;
     PlotWidget* m_kl = nullptr;
+    PlotWidget* m_budget = nullptr;
     PlotWidget* m_lineSearch = nullptr;
     PlotWidget* m_improvement = nullptr;
     PlotWidget* m_entropy = nullptr;
@@ -95,6 +103,7 @@ private:
     QGridLayout* m_grid = nullptr;
     QLabel* m_hint = nullptr;
     QWidget* m_exportButton = nullptr;
+    QLabel* m_rolledBackNote = nullptr;
     bool m_presentation = false;
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames

@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QToolTip>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -16,6 +17,7 @@ namespace ui {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const QColor kMarkerColor(120, 60, 170);
+const QColor kRolledBackColor(165, 165, 165);
 } // namespace
 
 PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSeries, QWidget* parent)
@@ -65,6 +67,7 @@ int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     Series s;
     s.spec = spec;
     s.value = std::move(value);
+    s.shown = !spec.optional;
     if (m_timeSeries && spec.smooth && (spec.style == Style::Line || spec.style == Style::Step)) {
         s.rawGraph = addGraph(xAxis, valueAxis);
         s.rawGraph->removeFromLegend();
@@ -103,10 +106,75 @@ int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
     for (const Series& x : m_series)
         if (x.spec.style != Style::BandLower && x.spec.style != Style::BandUpper) ++named;
     legend->setVisible(named > 1);
-    legend->setWrap(named > 4 ? 3 : 0); // more than four entries: rows of three, never clipped
-    legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
     applyPens();
+    applyVisibility();
     return static_cast<int>(m_series.size()) - 1;
+}
+
+void PlotWidget::setSeriesTooltip(int series, TooltipFn tooltip) {
+    m_series.at(static_cast<size_t>(series)).tooltip = std::move(tooltip);
+}
+
+void PlotWidget::setSeriesVisible(int series, bool visible) {
+    m_series.at(static_cast<size_t>(series)).shown = visible;
+    applyVisibility();
+    m_autoRange = true;
+    refresh();
+}
+
+void PlotWidget::applyVisibility() {
+    for (Series& s : m_series) {
+        const bool band = s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper;
+        s.graph->setVisible(s.shown);
+        if (!band) {
+            if (s.shown)
+                s.graph->addToLegend();
+            else
+                s.graph->removeFromLegend();
+        }
+        if (s.rawGraph) s.rawGraph->setVisible(s.shown && m_smoothing > 0);
+        if (s.greyGraph) s.greyGraph->setVisible(s.shown);
+        if (s.greyDots) s.greyDots->setVisible(s.shown);
+    }
+    fitLegend();
+}
+
+int legendColumns(const QCPLegend* legend, int width) {
+    // the entries' widths, in order (a wrapped legend's grid has empty cells: itemCount()
+    // counts those too)
+    std::vector<int> widths;
+    for (int i = 0; i < legend->itemCount(); ++i)
+        if (const QCPAbstractLegendItem* item = legend->item(i)) widths.push_back(item->minimumOuterSizeHint().width());
+    const int n = static_cast<int>(widths.size());
+    // the most columns whose widest entries, side by side, fit (filled row by row)
+    for (int columns = n; columns > 1; --columns) {
+        int total = 0;
+        for (int c = 0; c < columns; ++c) {
+            int widest = 0;
+            for (int i = c; i < n; i += columns) widest = std::max(widest, widths[static_cast<size_t>(i)]);
+            total += widest + (c > 0 ? legend->columnSpacing() : 0);
+        }
+        if (total <= width) return columns == n ? 0 : columns;
+    }
+    return 1;
+}
+
+void PlotWidget::fitLegend() {
+    // as many entries in a row as the plot's width holds, so that none is ever clipped
+    const int wrap = legendColumns(legend, width() - 12);
+    if (legend->wrap() == wrap) return;
+    legend->setWrap(wrap);
+    legend->setFillOrder(QCPLegend::foColumnsFirst, true); // re-flow the entries already there
+}
+
+void PlotWidget::resizeEvent(QResizeEvent* event) {
+    fitLegend();
+    QCustomPlot::resizeEvent(event);
+}
+
+void PlotWidget::setValueLimits(bool right, double lo, double hi) {
+    (right ? m_limitRight : m_limitLeft) = QCPRange(lo, hi);
+    refresh();
 }
 
 void PlotWidget::setRightAxisLabel(const QString& label) { yAxis2->setLabel(label); }
@@ -198,6 +266,10 @@ void PlotWidget::clearData() {
         s.values.clear();
         s.graph->data()->clear();
         if (s.rawGraph) s.rawGraph->data()->clear();
+        // a new run has nothing rolled back
+        if (s.greyGraph) removeGraph(s.greyGraph);
+        if (s.greyDots) removeGraph(s.greyDots);
+        s.greyGraph = s.greyDots = nullptr;
     }
     for (Marker& m : m_markers) {
         removeItem(m.line);
@@ -247,6 +319,7 @@ void PlotWidget::applyPens() {
     legend->setFont(tick);
     legend->setIconSize(m_presentation ? QSize(30, 16) : QSize(18, 10));
     legend->setColumnSpacing(m_presentation ? 12 : 6);
+    fitLegend();
     for (Series& s : m_series) {
         QPen pen(s.spec.color, w);
         if (s.spec.dashed) pen.setStyle(Qt::DashLine);
@@ -267,6 +340,17 @@ void PlotWidget::applyPens() {
             faded.setAlpha(70);
             s.rawGraph->setPen(QPen(faded, m_presentation ? 2 : 1));
         }
+        if (s.greyGraph) {
+            QPen grey(kRolledBackColor, w);
+            if (s.spec.dashed) grey.setStyle(Qt::DashLine);
+            s.greyGraph->setPen(grey);
+            if (s.spec.style == Style::Scatter)
+                s.greyGraph->setScatterStyle(
+                    QCPScatterStyle(s.spec.shape, kRolledBackColor, kRolledBackColor, m_presentation ? 12 : 7));
+        }
+        if (s.greyDots)
+            s.greyDots->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssDisc, kRolledBackColor, kRolledBackColor, m_presentation ? 9 : 5));
     }
     if (m_hLine) m_hLine->setPen(QPen(QColor(0, 130, 60), m_presentation ? 3 : 1.5, Qt::DashLine));
     if (m_hLineText) m_hLineText->setFont(tick);
@@ -291,14 +375,30 @@ void PlotWidget::refresh(bool queueReplot) {
                 const double x = s.value ? s.value(h[i]) : kNaN;
                 v[i] = log && !(x > 0) ? kNaN : x;
             }
-            const bool scatter = s.spec.style == Style::Scatter;
-            buildDisplay(xs, v, s.spec.smooth ? m_smoothing : 0.0, scatter, kMaxDisplayPoints, d);
+            std::vector<char> undone;
+            if (m_history && !m_history->rolledBack().empty()) undone = buildRolledBack(s, xs, v);
+            // a line that joins its missing samples leaves them out here; a rolled-back sample
+            // stays a gap (the grey graph draws that stretch)
+            const std::vector<double>* sx = &xs;
+            std::vector<double>* sv = &v;
+            std::vector<double> jx, jv;
+            if (s.spec.joinMissing) {
+                for (size_t i = 0; i < v.size(); ++i)
+                    if (std::isfinite(v[i]) || (!undone.empty() && undone[i])) {
+                        jx.push_back(xs[i]);
+                        jv.push_back(v[i]);
+                    }
+                sx = &jx;
+                sv = &jv;
+            }
+            const bool dropMissing = s.spec.style == Style::Scatter;
+            buildDisplay(*sx, *sv, s.spec.smooth ? m_smoothing : 0.0, dropMissing, kMaxDisplayPoints, d);
             s.graph->data()->set(d, true);
             if (s.rawGraph) {
-                const bool showRaw = m_smoothing > 0;
+                const bool showRaw = m_smoothing > 0 && s.shown;
                 s.rawGraph->setVisible(showRaw);
                 if (showRaw) {
-                    buildDisplay(xs, v, 0.0, false, kMaxDisplayPoints, d);
+                    buildDisplay(*sx, *sv, 0.0, false, kMaxDisplayPoints, d);
                     s.rawGraph->data()->set(d, true);
                 } else {
                     s.rawGraph->data()->clear();
@@ -309,6 +409,63 @@ void PlotWidget::refresh(bool queueReplot) {
     placeMarkers();
     rescale();
     if (queueReplot) replot(QCustomPlot::rpQueuedReplot);
+}
+
+// the samples of rolled-back iterations leave the series' own graph (v) for its grey graphs:
+// a line's grey line also holds their neighbours, so the undone stretch is drawn in grey, and
+// grey dots mark the undone samples themselves. Returns which samples are undone.
+std::vector<char> PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v) {
+    const std::vector<core::IterationStats>& h = m_history->iterations();
+    std::vector<char> undone(v.size());
+    for (size_t i = 0; i < v.size(); ++i) undone[i] = m_history->isRolledBack(h[i].iteration);
+    if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
+        for (size_t i = 0; i < v.size(); ++i)
+            if (undone[i]) v[i] = kNaN;
+        return undone;
+    }
+    const bool line = s.spec.style != Style::Scatter;
+    // a joined line's neighbours are its nearest samples that have a value
+    std::vector<double> grey(v.size(), kNaN), dots(v.size(), kNaN);
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (!undone[i]) continue;
+        grey[i] = dots[i] = v[i];
+        if (!line) continue;
+        for (size_t j = i; j-- > 0;)
+            if (!undone[j] && (std::isfinite(v[j]) || !s.spec.joinMissing)) {
+                grey[j] = v[j];
+                break;
+            }
+        for (size_t j = i + 1; j < v.size(); ++j)
+            if (!undone[j] && (std::isfinite(v[j]) || !s.spec.joinMissing)) {
+                grey[j] = v[j];
+                break;
+            }
+    }
+    for (size_t i = 0; i < v.size(); ++i)
+        if (undone[i]) v[i] = kNaN;
+    if (!s.greyGraph) {
+        s.greyGraph = addGraph(xAxis, s.graph->valueAxis());
+        s.greyGraph->setName(tr("rolled back"));
+        s.greyGraph->setLineStyle(line ? (s.spec.style == Style::Step ? QCPGraph::lsStepLeft : QCPGraph::lsLine)
+                                       : QCPGraph::lsNone);
+        s.greyGraph->removeFromLegend(); // the plot panel says once what grey means
+        if (line) {
+            s.greyDots = addGraph(xAxis, s.graph->valueAxis());
+            s.greyDots->setLineStyle(QCPGraph::lsNone);
+            s.greyDots->removeFromLegend();
+        }
+        applyPens();
+        applyVisibility();
+    }
+    QVector<QCPGraphData> d;
+    // a line's grey stretch joins over samples without a value, as the line itself does
+    buildDisplay(xs, grey, 0.0, !line || s.spec.joinMissing, kMaxDisplayPoints, d);
+    s.greyGraph->data()->set(d, true);
+    if (s.greyDots) {
+        buildDisplay(xs, dots, 0.0, true, kMaxDisplayPoints, d);
+        s.greyDots->data()->set(d, true);
+    }
+    return undone;
 }
 
 void PlotWidget::placeMarkers() {
@@ -339,8 +496,8 @@ void PlotWidget::rescale() {
     yAxis2->setVisible(rightData);
     for (const Series& s : m_series)
         if (s.spec.rightAxis) {
-            s.graph->setVisible(rightData);
-            if (rightData)
+            s.graph->setVisible(rightData && s.shown);
+            if (rightData && s.shown)
                 s.graph->addToLegend();
             else
                 s.graph->removeFromLegend();
@@ -352,15 +509,16 @@ void PlotWidget::rescale() {
         // previous size, and padding that range would grow it a little on every refresh
         QCPRange r = a->range();
         bool foundAny = false;
-        for (const Series& s : m_series) {
-            if (s.graph->valueAxis() != a || !s.graph->visible()) continue;
-            bool found = false;
-            const QCPRange vr = s.graph->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
-            if (!found) continue;
-            if (!foundAny) r = vr;
-            else r.expand(vr);
-            foundAny = true;
-        }
+        for (const Series& s : m_series)
+            for (const QCPGraph* g : {s.graph, s.greyGraph}) {
+                if (!g || g->valueAxis() != a || !g->visible()) continue;
+                bool found = false;
+                const QCPRange vr = g->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
+                if (!found) continue;
+                if (!foundAny) r = vr;
+                else r.expand(vr);
+                foundAny = true;
+            }
         if (a == yAxis && m_hValue && !log) r.expand(*m_hValue);
         if (log) {
             // whole decades, so the log ticker labels powers of ten instead of crowding
@@ -373,7 +531,13 @@ void PlotWidget::rescale() {
             const double centre = r.center();
             const double pad = r.size() > 1e-9 * std::max(1.0, std::abs(centre)) ? r.size() * 0.06
                                                                                   : std::max(0.5, 0.1 * std::abs(centre));
-            a->setRange(r.lower - pad, r.upper + pad);
+            QCPRange padded(r.lower - pad, r.upper + pad);
+            if (const std::optional<QCPRange>& limit = a == yAxis ? m_limitLeft : m_limitRight) {
+                padded.lower = std::clamp(padded.lower, limit->lower, limit->upper);
+                padded.upper = std::clamp(padded.upper, limit->lower, limit->upper);
+                if (padded.size() <= 0) padded = *limit;
+            }
+            a->setRange(padded);
         }
     }
     QCPRange xr = xAxis->range();
@@ -403,21 +567,25 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
     double bestDist = 24.0;
     QString text;
     for (const Series& s : m_series) {
-        QCPGraph* g = s.graph;
-        if (!g->visible() || g->data()->isEmpty()) continue;
-        const double key = g->keyAxis()->pixelToCoord(pos.x());
-        auto it = g->data()->findBegin(key, true);
-        for (int k = 0; k < 3 && it != g->data()->constEnd(); ++k, ++it) {
-            if (!std::isfinite(it->value)) continue;
-            const double dx = g->keyAxis()->coordToPixel(it->key) - pos.x();
-            const double dy = g->valueAxis()->coordToPixel(it->value) - pos.y();
-            const double d = std::hypot(dx, dy);
-            if (d < bestDist) {
-                bestDist = d;
-                const QString name = s.spec.name.isEmpty() ? m_title : s.spec.name;
-                const QString xName = !m_timeSeries ? tr("CG iteration")
-                                      : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
-                text = QString("%1: %2\n%3 %4").arg(name).arg(it->value, 0, 'g', 5).arg(xName).arg(it->key, 0, 'f', 0);
+        for (QCPGraph* g : {s.graph, s.greyDots ? s.greyDots : s.greyGraph}) {
+            if (!g || !g->visible() || g->data()->isEmpty()) continue;
+            const double key = g->keyAxis()->pixelToCoord(pos.x());
+            auto it = g->data()->findBegin(key, true);
+            for (int k = 0; k < 3 && it != g->data()->constEnd(); ++k, ++it) {
+                if (!std::isfinite(it->value)) continue;
+                const double dx = g->keyAxis()->coordToPixel(it->key) - pos.x();
+                const double dy = g->valueAxis()->coordToPixel(it->value) - pos.y();
+                const double d = std::hypot(dx, dy);
+                if (d < bestDist) {
+                    bestDist = d;
+                    QString name = s.spec.name.isEmpty() ? m_title : s.spec.name;
+                    if (g == s.greyGraph) name = tr("%1 (rolled back)").arg(name);
+                    const QString xName = !m_timeSeries ? tr("CG iteration")
+                                          : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
+                    const core::IterationStats* sample = s.tooltip ? sampleAt(it->key) : nullptr;
+                    const QString value = sample ? s.tooltip(*sample) : QString::number(it->value, 'g', 5);
+                    text = QString("%1: %2\n%3 %4").arg(name, value, xName).arg(it->key, 0, 'f', 0);
+                }
             }
         }
     }
@@ -428,8 +596,49 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void PlotWidget::mousePressEvent(QMouseEvent* event) {
-    if (event->button() == Qt::LeftButton) m_autoRange = false;
+    // a drag stops following the data (mouseMoveEvent); a click does not
+    if (event->button() == Qt::LeftButton) {
+        m_pressPos = event->position();
+        m_pressed = true;
+    }
     QCustomPlot::mousePressEvent(event);
+}
+
+void PlotWidget::mouseReleaseEvent(QMouseEvent* event) {
+    QCustomPlot::mouseReleaseEvent(event);
+    if (event->button() != Qt::LeftButton || !m_pressed) return;
+    m_pressed = false;
+    const QPointF pos = event->position();
+    // the first and the last iteration sit on the plot area's edges: a click just beside counts
+    const QRect area = axisRect()->rect().adjusted(-8, 0, 8, 0);
+    if (!m_timeSeries || (pos - m_pressPos).manhattanLength() > 4 || !area.contains(pos.toPoint())) return;
+    refreshIfStale();
+    if (const std::optional<int> it = iterationAt(pos.x())) emit iterationClicked(*it);
+}
+
+const core::IterationStats* PlotWidget::sampleAt(double x) const {
+    if (!m_history || m_history->isEmpty()) return nullptr;
+    const std::vector<core::IterationStats>& h = m_history->iterations();
+    auto keyOf = [this](const core::IterationStats& s) {
+        return m_xMode == XAxisMode::Iteration ? static_cast<double>(s.iteration) : static_cast<double>(s.envSteps);
+    };
+    // iterations and steps both grow along the history
+    auto it = std::lower_bound(h.begin(), h.end(), x, [&](const core::IterationStats& s, double v) { return keyOf(s) < v; });
+    if (it == h.end()) it = std::prev(it);
+    if (it != h.begin() && std::abs(keyOf(*std::prev(it)) - x) < std::abs(keyOf(*it) - x)) it = std::prev(it);
+    return &*it;
+}
+
+std::optional<int> PlotWidget::iterationAt(double pixelX) const {
+    if (!m_timeSeries) return std::nullopt;
+    const double x = xAxis->pixelToCoord(pixelX);
+    const core::IterationStats* s = sampleAt(x);
+    if (!s) return std::nullopt;
+    const double key = m_xMode == XAxisMode::Iteration ? static_cast<double>(s->iteration) : static_cast<double>(s->envSteps);
+    // within reach: a few pixels, or (when iterations are far apart) the nearer half
+    const double pixels = std::abs(xAxis->coordToPixel(key) - pixelX);
+    if (pixels > 12 && !(m_xMode == XAxisMode::Iteration && std::abs(key - x) <= 0.5)) return std::nullopt;
+    return s->iteration;
 }
 
 void PlotWidget::mouseDoubleClickEvent(QMouseEvent* event) {
@@ -450,6 +659,16 @@ void PlotWidget::contextMenuEvent(QContextMenuEvent* event) {
         m_autoRange = true;
         refresh();
     });
+    bool separated = false;
+    for (size_t i = 0; i < m_series.size(); ++i) {
+        if (!m_series[i].spec.optional) continue;
+        if (!separated) menu.addSeparator();
+        separated = true;
+        QAction* a = menu.addAction(tr("Show %1").arg(m_series[i].spec.name));
+        a->setCheckable(true);
+        a->setChecked(m_series[i].shown);
+        connect(a, &QAction::toggled, this, [this, i](bool on) { setSeriesVisible(static_cast<int>(i), on); });
+    }
     menu.exec(event->globalPos());
 }
 

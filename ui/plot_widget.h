@@ -1,8 +1,10 @@
 // PlotWidget: one live QCustomPlot chart. Time-series plots read their samples from the run's
 // RunHistory (one value function per series, x by iteration or by environment steps) and
 // keep only the decimated, optionally EMA-smoothed display data they build from it; nothing
-// is ever dropped. Hyperparameter changes appear as labelled vertical markers. Hover shows
-// the nearest value; right click exports PNG/PDF.
+// is ever dropped. Hyperparameter changes appear as labelled vertical markers; iterations a
+// rollback undid are drawn in grey. Hover shows the nearest value; a click on a time series
+// names the iteration under the mouse (iterationClicked); right click exports PNG/PDF and
+// shows or hides the optional series.
 #pragma once
 
 #include <QColor>
@@ -23,6 +25,10 @@ class RunHistory;
 
 enum class XAxisMode { Iteration, EnvSteps };
 
+// how many legend entries fit in a row of `width` pixels, filled row by row (0: all of them),
+// for QCPLegend::setWrap
+int legendColumns(const QCPLegend* legend, int width);
+
 class PlotWidget : public QCustomPlot {
     Q_OBJECT
 public:
@@ -35,10 +41,17 @@ public:
         bool rightAxis = false; // second y axis (its own scale)
         QCPScatterStyle::ScatterShape shape = QCPScatterStyle::ssDisc;
         bool dashed = false;
+        // a missing sample (NaN) is left out and the line joins its neighbours, instead of
+        // breaking there: for a value that only some iterations have (the KL of a step taken)
+        bool joinMissing = false;
+        // off until shown from the context menu or setSeriesVisible (and listed there)
+        bool optional = false;
     };
 
     // a time series' sample of one iteration (NaN = missing)
     using ValueFn = std::function<double(const core::IterationStats&)>;
+    // the hover text of a time series' sample (the exact value where the plot shows another)
+    using TooltipFn = std::function<QString(const core::IterationStats&)>;
 
     // timeSeries = false: a plain chart whose data is replaced wholesale (setSeriesData)
     PlotWidget(const QString& title, const QString& yLabel, bool timeSeries = true, QWidget* parent = nullptr);
@@ -46,7 +59,16 @@ public:
     // time series: the history the samples are read from (not owned; may be null)
     void setHistory(const RunHistory* history);
     int addSeries(const SeriesSpec& spec, ValueFn value = {});
+    void setSeriesTooltip(int series, TooltipFn tooltip);
+    void setSeriesVisible(int series, bool visible);
+    bool isSeriesVisible(int series) const { return m_series.at(static_cast<size_t>(series)).shown; }
+    // the series' graph, and the grey graph of its rolled-back samples (null until a rollback)
+    QCPGraph* seriesGraph(int series) const { return m_series.at(static_cast<size_t>(series)).graph; }
+    QCPGraph* rolledBackGraph(int series) const { return m_series.at(static_cast<size_t>(series)).greyGraph; }
     void setRightAxisLabel(const QString& label);
+    // the automatic range of an axis never leaves [lo, hi] (data beyond it is clipped; a
+    // marker series can show where)
+    void setValueLimits(bool right, double lo, double hi);
     void setLogY(bool left, bool right = false);
     // a horizontal reference line (the solved threshold); nullopt removes it
     void setHorizontalLine(std::optional<double> y, const QString& label);
@@ -76,31 +98,44 @@ public:
     // points shown by the first series' graph
     int pointCount() const;
     int markerCount() const { return static_cast<int>(m_markers.size()); }
+    QString markerLabel(int i) const { return m_markers.at(static_cast<size_t>(i)).label; }
+    // the horizontal reference line's value, if one is shown
+    std::optional<double> horizontalLine() const { return m_hValue; }
     // every sample of a series (time series: one per iteration of the history)
     std::vector<double> rawValues(int series) const;
     // writes PNG or PDF by the file suffix; false on failure
     bool exportTo(const QString& path);
+    // time series: the iteration nearest to a pixel column, if one is drawn within reach
+    std::optional<int> iterationAt(double pixelX) const;
 
     static constexpr int kMaxDisplayPoints = 2000;
 
 signals:
     // the right-click export could not write path
     void exportFailed(const QString& path);
+    // a left click (no drag) on a time series' plot area, at this iteration
+    void iterationClicked(int iteration);
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
     void mouseDoubleClickEvent(QMouseEvent* event) override;
     void wheelEvent(QWheelEvent* event) override;
     void mousePressEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
     void contextMenuEvent(QContextMenuEvent* event) override;
 
 private:
     struct Series {
         SeriesSpec spec;
         QCPGraph* graph = nullptr;
-        QCPGraph* rawGraph = nullptr; // faded raw data under a smoothed line
-        ValueFn value;                // time series
-        std::vector<double> values;   // plain charts: the data last set
+        QCPGraph* rawGraph = nullptr;  // faded raw data under a smoothed line
+        QCPGraph* greyGraph = nullptr; // rolled-back samples (created by the first rollback)
+        QCPGraph* greyDots = nullptr;  // a line's rolled-back samples as dots
+        ValueFn value;                 // time series
+        TooltipFn tooltip;
+        std::vector<double> values;    // plain charts: the data last set
+        bool shown = true;
     };
     struct Marker {
         int iteration;
@@ -111,6 +146,11 @@ private:
     };
     void placeMarkers();
     void applyPens();
+    void applyVisibility();
+    void fitLegend(); // the legend's entries per row, for the plot's width
+    std::vector<char> buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v);
+    // the history entry drawn at x (iteration or environment steps), or null
+    const core::IterationStats* sampleAt(double x) const;
     void rescale();
     void exportWithDialog();
 
@@ -129,6 +169,9 @@ private:
     bool m_autoRange = true;
     bool m_stale = false; // samples appended since the display data was last rebuilt
     bool m_logLeft = false, m_logRight = false;
+    std::optional<QCPRange> m_limitLeft, m_limitRight;
+    QPointF m_pressPos;
+    bool m_pressed = false;
 };
 
 } // namespace ui

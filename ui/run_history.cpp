@@ -16,6 +16,9 @@ std::int64_t RunHistory::envStepsBefore(int iteration) const {
 void RunHistory::clear(const core::TrpoConfig& cfg) {
     m_iterations.clear();
     m_events.clear();
+    m_eventNotes.clear();
+    m_expected.clear();
+    m_rolledBack.clear();
     m_config = cfg;
     m_source.clear();
     m_iteration = 0;
@@ -32,7 +35,17 @@ void RunHistory::append(const core::IterationStats& s) {
 
 void RunHistory::appendConfigEvents(const std::vector<core::ConfigEvent>& events) {
     if (events.empty()) return;
-    m_events.insert(m_events.end(), events.begin(), events.end());
+    for (const core::ConfigEvent& e : events) {
+        m_events.push_back(e);
+        QString note;
+        auto it = std::find_if(m_expected.begin(), m_expected.end(),
+                               [&](const Expected& x) { return x.key == e.key && x.to == e.to; });
+        if (it != m_expected.end()) {
+            note = it->note;
+            m_expected.erase(it);
+        }
+        m_eventNotes.push_back(note);
+    }
     emit configEventsAppended(events);
 }
 
@@ -40,11 +53,35 @@ void RunHistory::load(std::vector<core::IterationStats> iterations, std::vector<
                       const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source) {
     m_iterations = std::move(iterations);
     m_events = std::move(events);
+    m_eventNotes.assign(m_events.size(), QString());
+    m_expected.clear();
+    m_rolledBack.clear();
     m_config = cfg;
     m_source = source;
     m_iteration = iteration;
     m_envSteps = envSteps;
     emit loaded();
+}
+
+void RunHistory::markRolledBack(int first, int last) {
+    if (last < first) return;
+    m_rolledBack.emplace_back(first, last);
+    emit rolledBackChanged(first, last);
+}
+
+bool RunHistory::isRolledBack(int iteration) const {
+    return std::any_of(m_rolledBack.begin(), m_rolledBack.end(),
+                       [iteration](const std::pair<int, int>& r) { return iteration >= r.first && iteration <= r.second; });
+}
+
+void RunHistory::expectChange(const std::string& key, const std::string& to, const QString& note) {
+    m_expected.push_back({key, to, note});
+}
+
+QString RunHistory::eventNote(const core::ConfigEvent& e) const {
+    for (size_t i = m_events.size(); i-- > 0;)
+        if (m_events[i] == e) return i < m_eventNotes.size() ? m_eventNotes[i] : QString();
+    return {};
 }
 
 } // namespace ui

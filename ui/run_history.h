@@ -6,6 +6,8 @@
 #include <QObject>
 #include <QString>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ui/metatypes.h"
@@ -31,6 +33,19 @@ public:
     // the saved run it was opened from; empty for a run started here
     QString source() const { return m_source; }
 
+    // Iterations a rollback undid (core::Trainer::rollBack): they stay in the history and the
+    // plots draw them greyed. Ranges of iteration numbers, both ends included.
+    void markRolledBack(int first, int last);
+    bool isRolledBack(int iteration) const;
+    const std::vector<std::pair<int, int>>& rolledBack() const { return m_rolledBack; }
+
+    // Where a hyperparameter change came from, when not from the hyperparameter panel: the
+    // next config event for key with value `to` gets `note` (say "what-if"), and the plots'
+    // markers show it. An expectation no event meets is dropped with the run.
+    void expectChange(const std::string& key, const std::string& to, const QString& note);
+    // the note of an event of this run ("" when it has none)
+    QString eventNote(const core::ConfigEvent& e) const;
+
     // a new run with cfg: everything goes; reset() follows
     void clear(const core::TrpoConfig& cfg);
     void append(const core::IterationStats& s);
@@ -42,12 +57,20 @@ public:
 signals:
     void iterationAppended(const core::IterationStats& s);
     void configEventsAppended(const std::vector<core::ConfigEvent>& events);
+    void rolledBackChanged(int first, int last);
     void reset();
     void loaded();
 
 private:
     std::vector<core::IterationStats> m_iterations;
     std::vector<core::ConfigEvent> m_events;
+    std::vector<QString> m_eventNotes; // one per event
+    struct Expected {
+        std::string key, to;
+        QString note;
+    };
+    std::vector<Expected> m_expected;
+    std::vector<std::pair<int, int>> m_rolledBack;
     core::TrpoConfig m_config;
     QString m_source;
     int m_iteration = 0;

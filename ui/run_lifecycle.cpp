@@ -75,6 +75,16 @@ core::TrpoConfig RunLifecycle::presetFor(const QString& env, const core::TrpoCon
         cfg.env = env.toStdString();
     }
     if (m_stepsPerIteration) cfg.stepsPerIteration = *m_stepsPerIteration;
+    for (const auto& [key, value] : m_overrides) {
+        core::TrpoConfig next = cfg;
+        try {
+            core::setConfigValue(next, key, value);
+            next.validate();
+            cfg = next;
+        } catch (const std::exception& e) {
+            m_dialogs->showStatus(QString::fromStdString(e.what()), 15000);
+        }
+    }
     return cfg;
 }
 
@@ -83,7 +93,7 @@ void RunLifecycle::resetToPreset(const QString& env) { reset(presetFor(env, core
 void RunLifecycle::onConfigApplied(const std::vector<core::ConfigEvent>& events) {
     m_history->appendConfigEvents(events);
     QStringList parts;
-    for (const core::ConfigEvent& e : events) parts << PlotPanel::markerLabel(e);
+    for (const core::ConfigEvent& e : events) parts << PlotPanel::markerLabel(e, m_history->eventNote(e));
     if (!events.empty())
         m_dialogs->showStatus(tr("%1 from iteration %2").arg(parts.join(", ")).arg(events.front().iteration));
 }

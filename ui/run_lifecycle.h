@@ -7,6 +7,9 @@
 #include <QObject>
 #include <QString>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ui/metatypes.h"
 
@@ -44,6 +47,9 @@ public:
     void resetWithCurrentSettings();
     // new run with env's preset (with the steps-per-iteration override)
     void resetToPreset(const QString& env);
+    // settings applied over every preset, by config key (checked by the caller); a value
+    // that does not fit a preset is reported and left out
+    void setPresetOverrides(std::vector<std::pair<std::string, std::string>> settings) { m_overrides = std::move(settings); }
     // a changed setting or file that needs a new run: asks, true on Yes
     bool confirmReset(const QString& what);
     // the hyperparameter panel, the environment picker and the viewer show cfg's run
@@ -68,6 +74,7 @@ private:
     Widgets m_widgets;
     Dialogs* m_dialogs;
     std::optional<int> m_stepsPerIteration;
+    std::vector<std::pair<std::string, std::string>> m_overrides;
 };
 
 } // namespace ui

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/guardrail.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
 
@@ -43,6 +44,9 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
     m_solvedReported = false;
     try {
         m_trainer = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
+        m_trainer->setProbeEvery(m_probeEvery);
+        m_divergence.reset();
+        m_lastRecordedProbe = 0;
         QString runDir;
         if (!runDirBase.isEmpty()) {
             const QString dir = newRunDirectory(runDirBase, cfg.env);
@@ -169,6 +173,13 @@ TrainingWorker::Outcome TrainingWorker::finishIteration(const core::IterationSta
     if (m_run) m_run->appendIteration(s);
     emit iterationFinished(s);
     emit snapshotReady(m_trainer->snapshot());
+    if (m_probeEvery > 0) sendProbe();
+    // the divergence guardrail: the loop stops after this iteration and the UI explains
+    if (s.divergence != core::Divergence::None) {
+        reportDivergence(s);
+        return Outcome::Diverged;
+    }
+    m_divergence.reset();
     if (solvedNow(s)) {
         m_solvedReported = true;
         const double threshold = m_thresholdOverride ? *m_thresholdOverride : *m_trainer->spec().rewardThreshold;
@@ -262,6 +273,9 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                                      " but the saved history ends at iteration " + std::to_string(state->iteration));
         // commit: the previous trainer (and its run directory) goes
         m_trainer = std::move(trainer);
+        m_trainer->setProbeEvery(m_probeEvery);
+        m_divergence.reset();
+        m_lastRecordedProbe = 0;
         m_run.reset();
         // with a run directory base, the opened run goes on in a new run directory that
         // starts with its history
@@ -295,6 +309,92 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
     } catch (const std::exception& e) {
         emit loadFailed(QString::fromStdString(e.what()));
     }
+}
+
+void TrainingWorker::setProbeEvery(int n) {
+    m_probeEvery = std::max(0, n);
+    if (m_trainer) m_trainer->setProbeEvery(m_probeEvery);
+}
+
+void TrainingWorker::sendProbe() {
+    std::optional<core::TrustRegionProbe> p = m_trainer->probeLastIteration();
+    if (p) emit probeReady(recordProbe(std::move(*p)));
+}
+
+ProbePtr TrainingWorker::recordProbe(core::TrustRegionProbe p) {
+    // the live run directory keeps each probed iteration once (trust_region.jsonl)
+    if (m_run && p.iteration != m_lastRecordedProbe) {
+        try {
+            m_run->appendProbe(p);
+            m_lastRecordedProbe = p.iteration;
+        } catch (const std::exception&) {
+            // the probe is still shown; the record of it is what is lost
+        }
+    }
+    return std::make_shared<const core::TrustRegionProbe>(std::move(p));
+}
+
+void TrainingWorker::inspectLatest() {
+    if (!m_trainer) {
+        emit probeUnavailable(tr("There is no run to inspect."));
+        return;
+    }
+    const int last = m_trainer->iteration();
+    if (last == 0) {
+        emit probeUnavailable(tr("No iteration has finished yet: press Step, then Inspect latest."));
+        return;
+    }
+    if (m_trainer->midIteration()) {
+        emit probeUnavailable(tr("Iteration %1 is in progress: pause, then Inspect latest.").arg(last + 1));
+        return;
+    }
+    try {
+        std::optional<core::TrustRegionProbe> p = m_trainer->probeLastIteration();
+        if (p)
+            emit probeReady(recordProbe(std::move(*p)));
+        else
+            emit probeUnavailable(tr("Iteration %1 has no step to inspect: its update stopped before the line search, "
+                                     "or it was rolled back.")
+                                      .arg(last));
+    } catch (const std::exception& e) {
+        emit probeUnavailable(tr("Iteration %1 could not be inspected: %2").arg(last).arg(QString::fromStdString(e.what())));
+    }
+}
+
+void TrainingWorker::reportDivergence(const core::IterationStats& s) {
+    const std::string why = core::explainDivergence(s, m_trainer->guardMemory(), m_trainer->config());
+    m_divergence = DivergenceReport{s.iteration, s.divergence, why};
+    emit divergenceDetected(s, QString::fromStdString(why));
+}
+
+void TrainingWorker::rollBack() {
+    if (!m_trainer) {
+        emit rollBackFailed(tr("There is no run to roll back."));
+        return;
+    }
+    if (m_trainer->midIteration()) {
+        emit rollBackFailed(tr("An iteration is half done (phase stepping): finish it first, then roll back."));
+        return;
+    }
+    const int diverged = m_trainer->iteration();
+    const std::optional<int> restored = m_trainer->rollBack();
+    if (!restored) {
+        emit rollBackFailed(tr("There is no earlier state to roll back to."));
+        return;
+    }
+    if (m_run) {
+        const bool reported = m_divergence && m_divergence->iteration == diverged;
+        const run::RolledBack what{*restored, core::divergenceName(reported ? m_divergence->divergence : core::Divergence::None),
+                                   reported ? m_divergence->explanation : std::string("rolled back from the studio")};
+        try {
+            m_run->appendEvent({diverged, what});
+        } catch (const std::exception&) {
+            // the rollback itself is done; only its record is missing
+        }
+    }
+    m_divergence.reset();
+    emit rolledBack(diverged, *restored);
+    emit snapshotReady(m_trainer->snapshot());
 }
 
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
@@ -356,6 +456,25 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
         m_runFlag = false;
         setRunning(false);
         emit failed(msg);
+    });
+    connect(m_worker, &TrainingWorker::probeReady, this, [this](const ProbePtr& p) {
+        if (m_pendingResets == 0) emit probeReady(p);
+    });
+    connect(m_worker, &TrainingWorker::probeUnavailable, this, [this](const QString& why) {
+        if (m_pendingResets == 0) emit probeUnavailable(why);
+    });
+    // the worker has stopped its loop after the diverged iteration: the session pauses too
+    connect(m_worker, &TrainingWorker::divergenceDetected, this, [this](const core::IterationStats& s, const QString& why) {
+        if (m_pendingResets != 0) return;
+        m_runFlag = false;
+        setRunning(false);
+        emit divergenceDetected(s, why);
+    });
+    connect(m_worker, &TrainingWorker::rolledBack, this, [this](int diverged, int restored) {
+        if (m_pendingResets == 0) emit rolledBack(diverged, restored);
+    });
+    connect(m_worker, &TrainingWorker::rollBackFailed, this, [this](const QString& why) {
+        if (m_pendingResets == 0) emit rollBackFailed(why);
     });
     m_thread.start();
 }
@@ -456,6 +575,21 @@ void TrainingSession::loadRun(const RunStatePtr& state) {
     if (m_shutDown || !state) return;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, state, base = m_runDirBase] { w->loadRun(state, base); },
                               Qt::QueuedConnection);
+}
+
+void TrainingSession::setProbeEvery(int n) {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, n] { w->setProbeEvery(n); }, Qt::QueuedConnection);
+}
+
+void TrainingSession::inspectLatest() {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::inspectLatest, Qt::QueuedConnection);
+}
+
+void TrainingSession::rollBack() {
+    if (m_shutDown) return;
+    QMetaObject::invokeMethod(m_worker, &TrainingWorker::rollBack, Qt::QueuedConnection);
 }
 
 void TrainingSession::shutdown() {

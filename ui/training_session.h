@@ -4,7 +4,10 @@
 // Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
 // by the worker at the next iteration boundary. The worker starts iterations at the session's
 // pace (ui/pace.h) and waits between them on a timer of its own thread, never blocking it, so
-// a pause, a reset, a pace change or a shutdown is handled at once (docs/design.md §3).
+// a pause, a reset, a pace change or a shutdown is handled at once (docs/design.md §3). The
+// trust-region probe is computed by the worker too and crosses as a ProbePtr (immutable,
+// shared); the divergence guardrail's verdict crosses as the iteration's stats plus the
+// worker's plain-words explanation, and the loop stops after that iteration.
 #pragma once
 
 #include <QObject>
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ui/metatypes.h"
@@ -51,6 +55,15 @@ public:
     // a running loop stops after the load. With runDirBase, the run goes on in a new run
     // directory holding its history.
     void loadRun(const RunStatePtr& state, const QString& runDirBase);
+    // probes every n-th iteration while it runs (core::Trainer::setProbeEvery) and sends
+    // each probe after its iteration (probeReady); 0: none. Kept across resets and loads.
+    void setProbeEvery(int n);
+    // sends the last completed iteration's probe (probeReady), computed here from the batch
+    // the trainer still holds, or probeUnavailable with the reason
+    void inspectLatest();
+    // restores the trainer's last good learned state (core::Trainer::rollBack) and records
+    // it in the live run directory: rolledBack, or rollBackFailed with the reason
+    void rollBack();
     // the pace of the loop; a wait in progress is shortened or lengthened at once
     void setPace(Pace pace);
     // pause the loop the first time the run is solved (see solved); on again re-arms it
@@ -74,6 +87,13 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state, const QString& runDir);
     void loadFailed(const QString& message);
+    void probeReady(const ProbePtr& probe);
+    void probeUnavailable(const QString& reason);
+    // the guardrail flagged this iteration (stats.divergence); the loop stopped after it
+    void divergenceDetected(const core::IterationStats& stats, const QString& explanation);
+    // iterations restoredIteration + 1 .. divergedIteration were undone
+    void rolledBack(int divergedIteration, int restoredIteration);
+    void rollBackFailed(const QString& reason);
     // with pause-when-solved on: the mean return of the last 20 episodes reached the
     // environment's threshold at this iteration (the first time in this run); the loop stops
     void solved(int iteration, double recentReturnMean, double threshold);
@@ -82,13 +102,16 @@ signals:
 
 private:
     using Clock = std::chrono::steady_clock;
-    enum class Outcome { Continue, Failed, Solved };
+    enum class Outcome { Continue, Failed, Solved, Diverged };
     void runLoop();
     void stopLoop();
     Outcome iterateOnce(); // the loop goes on only after Continue
     Outcome finishIteration(const core::IterationStats& s); // records and reports a completed iteration
     // the iteration just finished solves the run (pause-when-solved on, not yet reported)
     bool solvedNow(const core::IterationStats& s) const;
+    void sendProbe();   // the last iteration's probe, when there is one
+    ProbePtr recordProbe(core::TrustRegionProbe p); // into the run directory; shared for the UI
+    void reportDivergence(const core::IterationStats& s); // the explanation, to the UI
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
@@ -96,6 +119,15 @@ private:
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
     std::unique_ptr<run::RunStore> m_run;
+    int m_probeEvery = 0;
+    int m_lastRecordedProbe = 0; // the last iteration whose probe trust_region.jsonl holds
+    // the last divergence the guardrail reported, until it is rolled back or the run goes on
+    struct DivergenceReport {
+        int iteration = 0;
+        core::Divergence divergence = core::Divergence::None;
+        std::string explanation;
+    };
+    std::optional<DivergenceReport> m_divergence;
     // pacing: iterations start pace.interval() apart, measured from the start of the last
     // one (none: the next starts at once); the timer ends the wait on this thread
     Pace m_pace = Pace::max();
@@ -132,6 +164,14 @@ public:
     // restores a saved run (see readRun): runLoaded with the restored run, or loadFailed with
     // the reason and the current run untouched (it keeps running if it was)
     void loadRun(const RunStatePtr& state);
+    // the trust-region probe: of every iteration (n = 1) or of every n-th, each sent by
+    // probeReady after its iteration; 0 = only on request (inspectLatest)
+    void setProbeEvery(int n);
+    // asks for the last completed iteration's probe: probeReady or probeUnavailable follows
+    void inspectLatest();
+    // after divergenceDetected: back to the last good state; rolledBack or rollBackFailed
+    // follows. The next Start or Step continues from the restored state.
+    void rollBack();
     // stops the loop and joins the thread (idempotent); called by the destructor
     void shutdown();
     // iterations started per second while running (max by default); takes effect at once,
@@ -170,6 +210,12 @@ signals:
     void stateCaptured(int requestId, const RunStatePtr& state);
     void runLoaded(const RunStatePtr& state);
     void loadFailed(const QString& message);
+    void probeReady(const ProbePtr& probe);
+    void probeUnavailable(const QString& reason);
+    // training has paused itself after the diverged iteration (runningChanged(false) first)
+    void divergenceDetected(const core::IterationStats& stats, const QString& explanation);
+    void rolledBack(int divergedIteration, int restoredIteration);
+    void rollBackFailed(const QString& reason);
     // training paused because the run is solved (see setPauseWhenSolved)
     void solved(int iteration, double recentReturnMean, double threshold);
     void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);

@@ -74,6 +74,24 @@ private slots:
         QVERIFY(sim::knownEnvironmentIds().find("LunarLander-v3") != std::string::npos);
     }
 
+    // the test seam: an environment registered at run time has a factory by its id, but is
+    // neither listed nor drawn
+    void registeredEnvironment() {
+        const size_t builtIn = sim::registry().size();
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sim::environmentFactory("TestPole-v0"));
+        sim::registerEnvironment("TestPole-v0", sim::environmentFactory("CartPole-v1"));
+        QCOMPARE(sim::environmentFactory("TestPole-v0")()->spec().id, std::string("CartPole-v1"));
+        QCOMPARE(sim::registry().size(), builtIn);
+        QVERIFY(sim::makeEnvironment("TestPole-v0") == nullptr);
+        QVERIFY(sim::knownEnvironmentIds().find("TestPole-v0") == std::string::npos);
+        // registering the id again replaces it; a built-in id or an empty factory is refused
+        sim::registerEnvironment("TestPole-v0", sim::environmentFactory("Pendulum-v1"));
+        QCOMPARE(sim::environmentFactory("TestPole-v0")()->spec().id, std::string("Pendulum-v1"));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 sim::registerEnvironment("CartPole-v1", sim::environmentFactory("Pendulum-v1")));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sim::registerEnvironment("Empty-v0", {}));
+    }
+
     void eachEnv_data() {
         QTest::addColumn<std::string>("id");
         for (const auto& e : sim::registry()) QTest::newRow(e.id.c_str()) << e.id;
