@@ -19,7 +19,8 @@ Divergence checkDivergence(const IterationStats& s, const GuardMemory& m, double
     if (s.nonFiniteEnvSteps > 0) return Divergence::NonFiniteEnvironment;
     if (s.outcome == LineSearchOutcome::NonFinite) return Divergence::NonFiniteUpdate;
     if (!std::isfinite(s.valueLossBefore) || !std::isfinite(s.valueLossAfter)) return Divergence::NonFiniteCritic;
-    if (collapseDrop > 0 && threshold && m.baseReturn && m.bestReturn && s.returnMean) {
+    if (collapseDrop > 0 && threshold && m.baseReturn && m.bestReturn && s.returnMean &&
+        s.episodes >= kCollapseMinEpisodes) {
         const double base = *m.baseReturn, best = *m.bestReturn, target = *threshold;
         const bool armed = target > base && best >= base + 0.5 * (target - base);
         if (armed && *s.returnMean < best - collapseDrop * (best - base)) return Divergence::ReturnCollapse;

@@ -19,6 +19,8 @@
 
 namespace core {
 
+constexpr int kCollapseMinEpisodes = 5;
+
 // what the collapse check remembers of the run (part of TrainerState)
 struct GuardMemory {
     std::optional<double> baseReturn; // R₀

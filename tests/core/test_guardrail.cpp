@@ -130,6 +130,7 @@ private slots:
     void collapseDefinition() {
         GuardMemory m;
         IterationStats s;
+        s.episodes = 5;
         s.returnMean = 20;
         s.recentReturnMean = 20;
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None); // nothing remembered yet
@@ -149,6 +150,9 @@ private slots:
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::ReturnCollapse);
         QCOMPARE(checkDivergence(s, m, 0.0, 475.0), Divergence::None);
         QCOMPARE(checkDivergence(s, m, 0.5, std::nullopt), Divergence::None);
+        s.episodes = 4; // too few episodes to judge
+        QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None);
+        s.episodes = 5;
         s.returnMean.reset(); // no episode finished: nothing to judge
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None);
 
