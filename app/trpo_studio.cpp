@@ -260,7 +260,8 @@ int main(int argc, char** argv) {
     p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
                          "the machine goes). Default: the remembered pace, 1 on a fresh install.",
                  "N"});
-    p.addOption({"presentation", "Start in presentation mode (large fonts, thick lines)."});
+    p.addOption({"presentation", "Start in presentation mode (the environment large, two plots beside it, large "
+                                 "fonts and thick lines)."});
     p.addOption({"inspector", "Open the trust-region inspector; after --iterations it shows the last iteration."});
     p.addOption({"inspect-every", "The inspector probes every N-th iteration (1: every one) instead of on demand.", "N"});
     p.addOption({"collapse-drop", "The divergence guardrail's collapse_drop for every run (0 … 1, 0 = off).", "F"});

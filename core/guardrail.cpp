@@ -30,6 +30,8 @@ Divergence checkDivergence(const IterationStats& s, const GuardMemory& m, double
 void rememberIteration(const IterationStats& s, GuardMemory& m) {
     if (!m.baseReturn && s.returnMean) m.baseReturn = s.returnMean;
     if (s.recentReturnMean && (!m.bestReturn || *s.recentReturnMean > *m.bestReturn)) m.bestReturn = s.recentReturnMean;
+    m.lastStepAccepted = s.accepted;
+    m.lastStepKl = s.klMean;
 }
 
 std::string explainDivergence(const IterationStats& s, const GuardMemory& m, const TrpoConfig& c) {
@@ -52,19 +54,20 @@ std::string explainDivergence(const IterationStats& s, const GuardMemory& m, con
         case Divergence::ReturnCollapse: {
             const std::string fell = "the mean return fell from " + num3(m.bestReturn.value_or(0)) + " to " +
                                      num3(s.returnMean.value_or(0));
-            // a step that used most of a large budget is δ's doing; a small step points at
-            // the data (a noisy batch) rather than at the trust region
-            if (s.accepted && s.klMean > 0.5 * c.delta && c.delta >= 0.05)
+            // the collapsed policy came from the previous iteration's step: a large δ that
+            // took a large step is δ's doing; a small step points at the data
+            if (m.lastStepAccepted && c.delta >= 0.05 && m.lastStepKl > 0.25 * c.delta)
                 return it + "δ = " + num3(c.delta) + " let one step change the policy too much: " + fell +
-                       " (the step's KL was " + num3(s.klMean) + "). A smaller δ, such as 0.01, keeps each step "
+                       " (that step's KL was " + num3(m.lastStepKl) + "). A smaller δ, such as 0.01, keeps each step "
                        "inside the region where the surrogate can be trusted.";
-            if (s.accepted)
-                return it + fell + " after a step of KL " + num3(s.klMean) + " (δ = " + num3(c.delta) +
-                       "). The step was inside the trust region, so the batch was likely too noisy to point the "
+            if (m.lastStepAccepted)
+                return it + fell + " after a step of KL " + num3(m.lastStepKl) + " (δ = " + num3(c.delta) +
+                       "). The step was well inside the trust region, so the batch was likely too noisy to point the "
                        "right way: more steps per iteration (now " + std::to_string(c.stepsPerIteration) +
                        ") or a smaller δ make each step safer.";
-            return it + fell + " although no step was taken in this update: a collapse that started earlier, "
-                   "or a noisy batch. Rolling back and a smaller δ (now " + num3(c.delta) + ") are the usual cure.";
+            return it + fell + " with a policy that no step of the last iteration changed (it took none, or it was "
+                   "rolled back): a noisy batch, or a policy already on the edge. A smaller δ (now " + num3(c.delta) +
+                   ") and more steps per iteration (now " + std::to_string(c.stepsPerIteration) + ") make it steadier.";
         }
     }
     return {};

@@ -23,6 +23,10 @@ namespace core {
 struct GuardMemory {
     std::optional<double> baseReturn; // R₀
     std::optional<double> bestReturn; // R*
+    // the last good iteration's step: the returns of the next iteration are sampled with the
+    // policy it produced, so a collapse there is that step's doing (for the explanation)
+    bool lastStepAccepted = false;
+    double lastStepKl = 0;
     bool operator==(const GuardMemory&) const = default;
 };
 

@@ -339,6 +339,8 @@ std::optional<int> Trainer::rollBack() {
     m_startOfThis = m_startOfPrevious = good;
     m_lastDivergence = Divergence::None;
     m_learnedFrom = good.iteration;
+    // the step that made the restored policy is no longer known: explanations do not blame one
+    m_guard.lastStepAccepted = false;
     m_pending.probeable = false; // the probe's θ_old belongs to the discarded update
     return good.iteration;
 }
@@ -495,7 +497,10 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
         ev.push_back({{"iteration", e.iteration}, {"key", e.key}, {"from", e.from}, {"to", e.to}});
     j["config_events"] = ev;
     auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-    j["guard"] = {{"base_return", optional(s.guard.baseReturn)}, {"best_return", optional(s.guard.bestReturn)}};
+    j["guard"] = {{"base_return", optional(s.guard.baseReturn)},
+                  {"best_return", optional(s.guard.bestReturn)},
+                  {"last_step_accepted", s.guard.lastStepAccepted},
+                  {"last_step_kl", s.guard.lastStepKl}};
     return j;
 }
 
@@ -531,6 +536,8 @@ TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
         auto optional = [](const json& v) { return v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()); };
         s.guard.baseReturn = optional(j.at("guard").at("base_return"));
         s.guard.bestReturn = optional(j.at("guard").at("best_return"));
+        s.guard.lastStepAccepted = j.at("guard").value("last_step_accepted", false);
+        s.guard.lastStepKl = j.at("guard").value("last_step_kl", 0.0);
     }
     return s;
 }

@@ -245,16 +245,19 @@ void EnvView::paintEvent(QPaintEvent*) {
     if (m_hasLastReturn) lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
     if (m_speed == Speed::Double) lines << tr("Speed 2×");
     if (m_speed == Speed::Quadruple) lines << tr("Speed 4×");
-    // a translucent box of text lines, anchored at the top left or top right
-    auto drawBox = [&](const QStringList& text, const QFont& f, bool right) {
-        if (text.isEmpty()) return;
-        p.setFont(f);
+    // a translucent box of text lines, anchored at the top left or top right (at `top`)
+    const int pad = 8;
+    auto boxRect = [&](const QStringList& text, const QFont& f, bool right, int top) {
         const QFontMetrics fm(f);
         int boxW = 0;
         for (const QString& l : text) boxW = std::max(boxW, fm.horizontalAdvance(l));
-        const int pad = 8;
         const int w = boxW + 2 * pad;
-        const QRect box(right ? width() - w - 10 : 10, 10, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
+        return QRect(right ? width() - w - 10 : 10, top, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
+    };
+    auto drawBox = [&](const QStringList& text, const QFont& f, const QRect& box) {
+        if (text.isEmpty()) return;
+        p.setFont(f);
+        const QFontMetrics fm(f);
         p.setPen(QPen(QColor(0, 0, 0, 40), 1));
         p.setBrush(QColor(250, 250, 250, 215));
         p.drawRoundedRect(box, 6, 6);
@@ -262,13 +265,18 @@ void EnvView::paintEvent(QPaintEvent*) {
         for (int i = 0; i < text.size(); ++i)
             p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
     };
-    drawBox(lines, hudFont, false);
+    const QRect left = boxRect(lines, hudFont, false, 10);
+    drawBox(lines, hudFont, left);
     QStringList envLines;
     for (const auto& [label, value] : m_drawList.hud)
         envLines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
     QFont envFont = hudFont;
     envFont.setPointSizeF(hudFont.pointSizeF() * 0.9);
-    drawBox(envLines, envFont, true);
+    // the environment's values at the top right, or under the first box where they would
+    // cover it (a narrow view, large type)
+    QRect right = boxRect(envLines, envFont, true, 10);
+    if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
+    drawBox(envLines, envFont, right);
 
     if (!m_snapshot) {
         QFont bannerFont = hudFont;

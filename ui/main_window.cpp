@@ -10,11 +10,14 @@
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QActionGroup>
+#include <QMenu>
 #include <QMenuBar>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -26,6 +29,7 @@
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/plot_panel.h"
+#include "ui/plot_widget.h"
 #include "ui/run_controller.h"
 #include "ui/run_history.h"
 #include "ui/run_lifecycle.h"
@@ -117,6 +121,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_session, &TrainingSession::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
         if (!p) return;
         m_phaseView->show(p);
+        if (m_presentation && dockWidgetArea(m_phaseDock) != Qt::RightDockWidgetArea) {
+            // one idea per screen: the phase takes the presentation plots' place
+            addDockWidget(Qt::RightDockWidgetArea, m_phaseDock);
+            tabifyDockWidget(m_plotDock, m_phaseDock);
+        }
         m_phaseDock->show();
         m_phaseDock->raise();
     });
@@ -217,7 +226,8 @@ void MainWindow::createActions() {
     m_presentationAction->setObjectName("actionPresentation");
     m_presentationAction->setCheckable(true);
     m_presentationAction->setShortcuts({QKeySequence(Qt::Key_F11), QKeySequence(Qt::CTRL | Qt::Key_P)});
-    m_presentationAction->setToolTip(tr("Large fonts and thick lines for a projector (F11, Ctrl+P)"));
+    m_presentationAction->setToolTip(
+        tr("For a projector: the environment large with two plots beside it, large type, thick lines (F11, Ctrl+P)"));
     m_quitAction = new QAction(tr("&Quit"), this);
     m_quitAction->setShortcut(QKeySequence::Quit);
     m_quitAction->setObjectName("actionQuit");
@@ -360,6 +370,9 @@ void MainWindow::createDocks() {
 
     // phase stepping's view takes the plots' place (one idea per screen), as a tab beside them
     m_phaseView = new PhaseView;
+    // a fixed minimum: the dock's stored layout then does not depend on the type size, which
+    // presentation mode changes while this dock is a hidden tab
+    m_phaseView->setMinimumSize(240, 120);
     m_phaseDock = new QDockWidget(tr("Phase"), this);
     m_phaseDock->setObjectName("phaseDock");
     m_phaseDock->setWidget(m_phaseView);
@@ -418,6 +431,7 @@ void MainWindow::createMenus() {
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_presentationAction);
+    createPresentationPlotsMenu(view);
     view->addSeparator();
     view->addAction(m_runDock->toggleViewAction());
     view->addAction(m_paramDock->toggleViewAction());
@@ -455,6 +469,8 @@ void MainWindow::setPresentationMode(bool on) {
         const QSignalBlocker block(m_presentationAction);
         m_presentationAction->setChecked(on);
     }
+    // the normal layout, given back exactly on leaving
+    if (on) m_normalState = saveState();
     QFont f = m_baseFont;
     if (on) f.setPointSizeF(f.pointSizeF() * 1.4);
     QApplication::setFont(f);
@@ -463,9 +479,75 @@ void MainWindow::setPresentationMode(bool on) {
     m_envView->setLargeText(on);
     m_toolBar->setIconSize(on ? QSize(36, 36) : QSize(22, 22));
     updateBannerFont();
-    // give the plots and the controls the room the larger type needs
-    resizeDocks({m_runDock}, {on ? 450 : 360}, Qt::Horizontal);
-    resizeDocks({m_plotDock}, {on ? height() * 11 / 20 : 460}, Qt::Vertical);
+    if (!on) {
+        // the normal layout exactly as it was. Twice, each after the posted events: first
+        // the smaller type has to reach the widgets (QApplication posts the change), or the
+        // docks' minimum sizes are still the large type's and a dock comes back larger;
+        // then the docks shown again lay out their contents (word-wrapped labels' height
+        // depends on the width), which can move a splitter by a pixel
+        for (int pass = 0; pass < 2; ++pass) {
+            QCoreApplication::sendPostedEvents();
+            restoreState(m_normalState);
+        }
+        return;
+    }
+    // one idea per screen: the environment large in the centre (about 60 % of the width),
+    // the two presentation plots stacked beside it, no control docks (the toolbar stays)
+    m_runDock->hide();
+    m_paramDock->hide();
+    m_plotDock->setFloating(false);
+    addDockWidget(Qt::RightDockWidgetArea, m_plotDock);
+    m_plotDock->show();
+    // phase stepping's view comes beside the environment when a phase is stepped
+    m_phaseDock->hide();
+    resizeDocks({m_plotDock}, {width() * 2 / 5}, Qt::Horizontal);
+    // once more when the window is laid out: before it is shown (--presentation, a restored
+    // session) the dock area does not take the size yet
+    QTimer::singleShot(0, this, [this] {
+        if (m_presentation) resizeDocks({m_plotDock}, {width() * 2 / 5}, Qt::Horizontal);
+    });
+}
+
+void MainWindow::createPresentationPlotsMenu(QMenu* view) {
+    m_presentationPlotsMenu = view->addMenu(tr("Presentation p&lots"));
+    m_presentationPlotsMenu->setObjectName("presentationPlotsMenu");
+    m_presentationPlotsMenu->setToolTip(tr("The two plots presentation mode shows beside the environment"));
+    QMenu* upper = m_presentationPlotsMenu->addMenu(tr("&Upper plot"));
+    QMenu* lower = m_presentationPlotsMenu->addMenu(tr("&Lower plot"));
+    auto* upperGroup = new QActionGroup(this);
+    auto* lowerGroup = new QActionGroup(this);
+    for (PlotWidget* plot : m_plots->plots()) {
+        const QString key = m_plots->plotKey(plot);
+        QAction* u = upper->addAction(plot->title());
+        QAction* l = lower->addAction(plot->title());
+        u->setObjectName("presentationUpper_" + key);
+        l->setObjectName("presentationLower_" + key);
+        for (QAction* a : {u, l}) a->setCheckable(true);
+        upperGroup->addAction(u);
+        lowerGroup->addAction(l);
+        m_upperPlotActions.push_back(u);
+        m_lowerPlotActions.push_back(l);
+        // choosing for one place the plot the other shows swaps the two
+        connect(u, &QAction::triggered, this, [this, plot] {
+            const auto [top, bottom] = m_plots->presentationPlots();
+            m_plots->setPresentationPlots(plot, plot == bottom ? top : bottom);
+        });
+        connect(l, &QAction::triggered, this, [this, plot] {
+            const auto [top, bottom] = m_plots->presentationPlots();
+            m_plots->setPresentationPlots(plot == top ? bottom : top, plot);
+        });
+    }
+    connect(m_plots, &PlotPanel::presentationPlotsChanged, this, &MainWindow::syncPresentationPlotsMenu);
+    syncPresentationPlotsMenu();
+}
+
+void MainWindow::syncPresentationPlotsMenu() {
+    const auto [top, bottom] = m_plots->presentationPlots();
+    const std::vector<PlotWidget*>& plots = m_plots->plots();
+    for (size_t i = 0; i < plots.size(); ++i) {
+        m_upperPlotActions[i]->setChecked(plots[i] == top);
+        m_lowerPlotActions[i]->setChecked(plots[i] == bottom);
+    }
 }
 
 void MainWindow::showSolved(int iteration, double recentReturnMean, double threshold) {
@@ -485,6 +567,7 @@ void MainWindow::updateBannerFont() {
 }
 
 void MainWindow::resetLayout() {
+    setPresentationMode(false);
     restoreState(m_defaultState);
     for (QDockWidget* d : {m_runDock, m_paramDock, m_plotDock}) d->show();
     m_inspector->hide();
@@ -501,6 +584,8 @@ void MainWindow::restoreSettings() {
     m_deterministic->setChecked(s.value("viewer/deterministic", false).toBool());
     m_plots->setXAxisMode(s.value("plots/xAxis", 0).toInt() == 1 ? XAxisMode::EnvSteps : XAxisMode::Iteration);
     m_plots->setSmoothing(std::clamp(s.value("plots/smoothing", 0.0).toDouble(), 0.0, 0.99));
+    const QStringList shown = s.value("view/presentationPlots").toStringList();
+    if (shown.size() == 2) m_plots->setPresentationPlots(m_plots->plotForKey(shown[0]), m_plots->plotForKey(shown[1]));
     if (s.value("view/presentation", false).toBool()) setPresentationMode(true);
     m_runs->setAutosaveInterval(s.value("autosave/every", 10).toInt());
     m_inspector->setProbeEvery(std::clamp(s.value("inspector/probeEvery", 0).toInt(), 0, 1000000));
@@ -512,10 +597,13 @@ void MainWindow::restoreSettings() {
 void MainWindow::saveSettings() {
     QSettings s;
     s.setValue("window/geometry", saveGeometry());
-    s.setValue("window/state", saveState());
+    // the normal layout also when closing in presentation mode (which is remembered apart)
+    s.setValue("window/state", m_presentation ? m_normalState : saveState());
     s.setValue("viewer/speed", m_speedPicker->currentIndex());
     s.setValue("viewer/deterministic", m_deterministic->isChecked());
     s.setValue("view/presentation", m_presentation);
+    const auto [top, bottom] = m_plots->presentationPlots();
+    s.setValue("view/presentationPlots", QStringList{m_plots->plotKey(top), m_plots->plotKey(bottom)});
     s.setValue("plots/xAxis", m_plots->xAxisMode() == XAxisMode::EnvSteps ? 1 : 0);
     s.setValue("plots/smoothing", m_plots->smoothing());
     s.setValue("autosave/every", m_runs->autosaveInterval());

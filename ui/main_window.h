@@ -1,11 +1,11 @@
 // MainWindow: the studio's layout, actions and menus. Centre: the environment view (with the
 // watch, solved and guardrail banners above it); docks: run controls, hyperparameters, plots,
 // the trust-region inspector (a tab beside the plots); a status bar with the run's vital
-// signs. The work is done by the parts it wires together: RunLifecycle (start / pause / step /
-// reset on the TrainingSession), RunHistory (the one copy of the run's iterations, which the
-// plots, the status bar and the exports read), RunController (save, open, autosave, watch,
-// export), ConfigFiles (configuration files, help) and Dialogs (messages the tests can
-// replace).
+// signs. Presentation mode keeps the environment large with two chosen plots beside it. The
+// work is done by the parts it wires together: RunLifecycle (start / pause / step / reset on
+// the TrainingSession), RunHistory (the one copy of the run's iterations, which the plots, the
+// status bar and the exports read), RunController (save, open, autosave, watch, export),
+// ConfigFiles (configuration files, help) and Dialogs (messages the tests can replace).
 #pragma once
 
 #include <QMainWindow>
@@ -25,6 +25,7 @@ class QCheckBox;
 class QLabel;
 class QDockWidget;
 class QFrame;
+class QMenu;
 class QSpinBox;
 class QToolBar;
 
@@ -90,6 +91,8 @@ public:
     // "Solved at iteration 23: ..." above the viewer, after pause-when-solved paused
     QFrame* solvedBanner() const { return m_solvedBanner; }
     QLabel* solvedBannerText() const { return m_solvedText; }
+    // View > Presentation plots: the upper and the lower plot's choices
+    QMenu* presentationPlotsMenu() const { return m_presentationPlotsMenu; }
     QAction* openRunAction() const { return m_openRunAction; }
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
@@ -131,6 +134,8 @@ private:
     void updateActions();
     void resetLayout();
     QComboBox* makePacePicker(const QString& objectName);
+    void createPresentationPlotsMenu(QMenu* view);
+    void syncPresentationPlotsMenu();
     void showSolved(int iteration, double recentReturnMean, double threshold);
     void updateBannerFont();
 
@@ -171,10 +176,13 @@ private:
     QAction* m_resetAction = nullptr;
     QAction* m_presentationAction = nullptr;
     QAction* m_pauseWhenSolvedAction = nullptr;
+    QMenu* m_presentationPlotsMenu = nullptr;
+    std::vector<QAction*> m_upperPlotActions, m_lowerPlotActions; // one per plot, in plots() order
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;
     QByteArray m_defaultState;
+    QByteArray m_normalState; // the layout presentation mode came from (restored on leaving)
     QFont m_baseFont;
     bool m_presentation = false;
     bool m_closing = false;

@@ -59,7 +59,11 @@ void PlotPanel::paintSlice() {
         m_replotDirty = false;
         m_cycleClock.restart();
         m_cycleCostMs = 0;
-        m_pendingReplots = m_plots;
+        // the plots shown (presentation mode hides all but two; they catch up when shown)
+        m_pendingReplots.clear();
+        for (PlotWidget* p : m_plots)
+            if (!p->isHidden()) m_pendingReplots.push_back(p);
+        if (m_pendingReplots.empty()) return;
     }
     PlotWidget* p = m_pendingReplots.front();
     m_pendingReplots.erase(m_pendingReplots.begin());
@@ -227,6 +231,9 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_speed->setRightAxisLabel(tr("steps / s"));
 
     m_plots = {m_return, m_kl, m_budget, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
+    m_keys = {"return", "kl", "kl_budget", "line_search", "improvement", "entropy", "value", "cg_residual", "time"};
+    m_presentationTop = m_return;
+    m_presentationBottom = m_kl;
     for (PlotWidget* p : timePlots()) p->setHistory(m_history);
     for (PlotWidget* p : m_plots) connect(p, &PlotWidget::exportFailed, this, &PlotPanel::exportFailed);
     connect(m_history, &RunHistory::iterationAppended, this, &PlotPanel::onIterationAppended);
@@ -284,6 +291,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     auto* exportButton = new QPushButton(tr("Export all…"));
     exportButton->setToolTip(tr("Write every plot as PNG and PDF into a folder."));
     bar->addWidget(exportButton);
+    m_exportButton = exportButton;
 
     m_grid = new QGridLayout;
     m_grid->setSpacing(4);
@@ -347,9 +355,10 @@ void PlotPanel::layoutPlots() {
         m_grid->setColumnStretch(i, 0);
         m_grid->setRowStretch(i, 0);
     }
+    // presentation: the two chosen plots, one above the other; otherwise all in two rows
     const std::vector<PlotWidget*> shown =
-        m_presentation ? std::vector<PlotWidget*>{m_return, m_kl, m_lineSearch, m_improvement} : m_plots;
-    const int columns = m_presentation ? 2 : (static_cast<int>(shown.size()) + 1) / 2;
+        m_presentation ? std::vector<PlotWidget*>{m_presentationTop, m_presentationBottom} : m_plots;
+    const int columns = m_presentation ? 1 : (static_cast<int>(shown.size()) + 1) / 2;
     for (PlotWidget* p : m_plots) p->setVisible(std::find(shown.begin(), shown.end(), p) != shown.end());
     for (size_t i = 0; i < shown.size(); ++i) {
         const int row = static_cast<int>(i) / columns, col = static_cast<int>(i) % columns;
@@ -362,8 +371,32 @@ void PlotPanel::layoutPlots() {
 void PlotPanel::setPresentation(bool on) {
     m_presentation = on;
     m_hint->setVisible(!on);
+    m_exportButton->setVisible(!on);
     for (PlotWidget* p : m_plots) p->setPresentation(on);
     layoutPlots();
+    queueReplots(); // plots shown again were not painted while hidden
+}
+
+void PlotPanel::setPresentationPlots(PlotWidget* top, PlotWidget* bottom) {
+    auto known = [this](PlotWidget* p) { return std::find(m_plots.begin(), m_plots.end(), p) != m_plots.end(); };
+    if (!known(top) || !known(bottom) || top == bottom) return;
+    if (top == m_presentationTop && bottom == m_presentationBottom) return;
+    m_presentationTop = top;
+    m_presentationBottom = bottom;
+    if (m_presentation) layoutPlots();
+    emit presentationPlotsChanged();
+}
+
+QString PlotPanel::plotKey(const PlotWidget* plot) const {
+    for (size_t i = 0; i < m_plots.size(); ++i)
+        if (m_plots[i] == plot) return m_keys[i];
+    return {};
+}
+
+PlotWidget* PlotPanel::plotForKey(const QString& key) const {
+    for (size_t i = 0; i < m_plots.size(); ++i)
+        if (m_keys[i] == key) return m_plots[i];
+    return nullptr;
 }
 
 void PlotPanel::setXAxisMode(XAxisMode mode) {

@@ -8,6 +8,7 @@
 #include <QTimer>
 #include <QWidget>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "ui/metatypes.h"
@@ -27,8 +28,18 @@ class PlotPanel : public QWidget {
 public:
     explicit PlotPanel(RunHistory* history, QWidget* parent = nullptr);
 
-    // presentation mode: large type, thick lines, and only the four main plots (2 x 2)
+    // presentation mode: large type, thick lines, and only the two presentation plots, one
+    // above the other (the main window puts them beside the environment; README, "The studio")
     void setPresentation(bool on);
+    bool isPresentation() const { return m_presentation; }
+    // the two plots presentation mode shows, top and bottom (two different plots of plots();
+    // anything else is ignored). Default: episode return above KL.
+    void setPresentationPlots(PlotWidget* top, PlotWidget* bottom);
+    std::pair<PlotWidget*, PlotWidget*> presentationPlots() const { return {m_presentationTop, m_presentationBottom}; }
+    // a plot's stable name for the settings file ("return", "kl", ...); empty for none
+    QString plotKey(const PlotWidget* plot) const;
+    // the plot of a stable name; null for an unknown one
+    PlotWidget* plotForKey(const QString& key) const;
     void setXAxisMode(XAxisMode mode);
     void setSmoothing(double weight);
     // writes <dir>/<plot>.png and .pdf for every plot; false if any failed
@@ -55,6 +66,7 @@ public:
     static QString markerLabel(const core::ConfigEvent& e, const QString& note = {});
 
 signals:
+    void presentationPlotsChanged();
     void plotsExported(const QString& dir);
     // "Export all" could not write every plot to the folder, or a plot's own export its file
     void exportFailed(const QString& where);
@@ -85,9 +97,13 @@ private:
     PlotWidget* m_cg = nullptr;
     PlotWidget* m_speed = nullptr;
     std::vector<PlotWidget*> m_plots;
+    std::vector<QString> m_keys; // m_plots[i]'s stable name
+    PlotWidget* m_presentationTop = nullptr;
+    PlotWidget* m_presentationBottom = nullptr;
     QGridLayout* m_grid = nullptr;
     QLabel* m_hint = nullptr;
     QLabel* m_rolledBackNote = nullptr;
+    QWidget* m_exportButton = nullptr;
     bool m_presentation = false;
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames

@@ -74,7 +74,8 @@ public:
     void wake();
 
 signals:
-    // the phase about to run (before each of an iteration's phases; at most eight per iteration)
+    // the phase about to run: before each of an iteration's phases at a set pace, at most ten
+    // a second at max pace
     void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
@@ -132,6 +133,7 @@ private:
     Pace m_pace = Pace::max();
     std::optional<Clock::time_point> m_lastStart;
     QTimer* m_paceTimer = nullptr; // a child: it moves to the worker's thread with it
+    Clock::time_point m_lastPhaseSignal; // phaseStarted's last emission
     bool m_pauseWhenSolved = false;
     bool m_solvedReported = false; // solved was emitted for this run
     std::optional<double> m_thresholdOverride;
@@ -195,7 +197,8 @@ public:
 signals:
     void runningChanged(bool running);
     void paceChanged(ui::Pace pace);
-    // the worker is about to run this phase (paced and max alike)
+    // the worker is about to run this phase (every phase at a set pace, at most ten a second
+    // at max pace)
     void phaseStarted(const ui::RunningPhase& phase);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);

@@ -1,7 +1,8 @@
 // trpo-train as a user runs it: bad flags, out-of-range values and broken config files give
 // a message naming the problem and exit code 2; a short run writes the run directory and
 // --resume continues it. trpo-studio's command line (offscreen): --screenshot writes a PNG of
-// the window right away or after --iterations, and bad paths give exit code 2 and their name.
+// the window right away or after --iterations (at any --pace, and in presentation mode), and
+// bad paths or a pace that is not a choice give exit code 2 and their name.
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -207,6 +208,7 @@ private slots:
         QTest::newRow("right away") << QStringList{} << 0;
         QTest::newRow("after iterations") << QStringList{"--steps-per-iteration", "256", "--iterations", "3"} << 3;
         QTest::newRow("at a pace") << QStringList{"--pace", "0.5", "--steps-per-iteration", "256", "--iterations", "2"} << 2;
+        QTest::newRow("at max pace, presentation") << QStringList{"--pace", "max", "--presentation"} << 0;
     }
     void studioScreenshot() {
         QFETCH(QStringList, args);

@@ -156,14 +156,20 @@ private slots:
         s.returnMean = 12;
         s.iteration = 40;
         s.divergence = Divergence::ReturnCollapse;
-        s.accepted = true;
-        s.klMean = 1.6;
+        m.lastStepAccepted = true; // the step before produced the collapsed policy
+        m.lastStepKl = 1.6;
         TrpoConfig c;
         c.delta = 2;
         const std::string why = explainDivergence(s, m, c);
         QVERIFY2(why.find("δ = 2 let one step change the policy too much: the mean return fell from 400 to 12") !=
                      std::string::npos,
                  why.c_str());
+        // a small step inside a small δ points at the batch instead
+        c.delta = 0.01;
+        m.lastStepKl = 0.004;
+        const std::string noisy = explainDivergence(s, m, c);
+        QVERIFY2(noisy.find("too noisy") != std::string::npos && noisy.find("δ = 0.01") != std::string::npos,
+                 noisy.c_str());
     }
 
     void guardMemoryTravelsWithTheState() {

@@ -1,8 +1,8 @@
 // The studio at a pace a class can follow, offscreen, through its real widgets and signals:
 // iterations start 1/p seconds apart, the two pace pickers agree and drive the session, a
 // pause or a new pace ends a wait at once, the viewer plays each new policy from its start at
-// a teaching pace, the status bar names the phase running, and pause-when-solved stops training
-// under a banner. The choices are remembered.
+// a teaching pace, the status bar names the phase running, pause-when-solved stops training
+// under a banner, and presentation mode keeps the environment large beside two chosen plots.
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -11,6 +11,7 @@
 #include <QElapsedTimer>
 #include <QFrame>
 #include <QLabel>
+#include <QMenu>
 #include <QSignalSpy>
 #include <QSettings>
 #include <QStandardPaths>
@@ -18,11 +19,14 @@
 #include <QToolBar>
 #include <QToolButton>
 #include <algorithm>
+#include <set>
 
 #include "support/studio_test_util.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
 #include "ui/pace.h"
+#include "ui/plot_panel.h"
+#include "ui/plot_widget.h"
 #include "ui/run_history.h"
 #include "ui/training_session.h"
 
@@ -273,6 +277,33 @@ private slots:
         QVERIFY2(between.startsWith("Iteration 1 took "), qPrintable(between));
     }
 
+    // at max pace the phases are named at most ten times a second (each signal costs the
+    // worker a wake-up of the UI thread), and the status bar says "max pace"
+    void maxPaceNamesFewPhases() {
+        MainWindow w(options(Pace::max()));
+        QVERIFY(waitForRun(w));
+        QSignalSpy phases(w.session(), &TrainingSession::phaseStarted);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        QElapsedTimer clock;
+        clickToolbar(w, w.startAction());
+        clock.start();
+        QTest::qWait(2000);
+        clickToolbar(w, w.pauseAction());
+        const double seconds = clock.nsecsElapsed() / 1e9;
+        QVERIFY(QTest::qWaitFor([&] { return !w.session()->isRunning(); }, 2000));
+        QTest::qWait(200);
+        qInfo("max pace: %d iterations and %d phase signals in %.1f s", static_cast<int>(iterations.count()),
+              static_cast<int>(phases.count()), seconds);
+        QVERIFY(iterations.count() >= 20);
+        QVERIFY2(phases.count() <= 10 * seconds + 3, qPrintable(QString::number(phases.count())));
+        QVERIFY(phases.count() >= 1);
+        auto* label = w.findChild<QLabel*>("statusPhase");
+        QVERIFY(label->text().startsWith("Iteration ")); // paused: how long the last one took
+        clickToolbar(w, w.startAction());
+        QTRY_COMPARE_WITH_TIMEOUT(label->text(), QString("Training at max pace"), 2000);
+        clickToolbar(w, w.pauseAction());
+    }
+
     // pause when solved: training stops at the first iteration whose last-20 mean reaches the
     // threshold, and a banner says so; Start goes on and closes it
     void pauseWhenSolved() {
@@ -335,18 +366,95 @@ private slots:
         QVERIFY(!w.session()->pauseWhenSolved());
     }
 
-    // the pace and pause-when-solved are remembered between sessions
+    // presentation mode: the environment large, exactly the two chosen plots beside it; the
+    // normal layout back on leaving
+    void presentationMode() {
+        MainWindow w(options(Pace::max()));
+        QVERIFY(waitForRun(w));
+        stepIterations(w, 3);
+        QTest::qWait(100);
+        auto* runDock = w.findChild<QDockWidget*>("runDock");
+        auto* paramDock = w.findChild<QDockWidget*>("hyperparameterDock");
+        auto* plotDock = w.findChild<QDockWidget*>("plotDock");
+        const QByteArray normal = w.saveState();
+        const QRect runRect = runDock->geometry(), paramRect = paramDock->geometry(), plotRect = plotDock->geometry();
+        const QRect viewRect = w.envView()->geometry();
+
+        // the chooser: View > Presentation plots > Lower plot > Value function
+        ui::PlotPanel* plots = w.plotPanel();
+        QCOMPARE(plots->presentationPlots().first, plots->returnPlot()); // the defaults
+        QCOMPARE(plots->presentationPlots().second, plots->klPlot());
+        QMenu* menu = w.presentationPlotsMenu();
+        QVERIFY(menu);
+        QAction* lowerValue = menu->findChild<QAction*>("presentationLower_value");
+        QVERIFY(lowerValue);
+        lowerValue->trigger();
+        ui::PlotWidget* value = plots->plotForKey("value");
+        QCOMPARE(plots->presentationPlots().second, value);
+        QVERIFY(lowerValue->isChecked());
+        // choosing for the top the plot at the bottom swaps them
+        menu->findChild<QAction*>("presentationUpper_value")->trigger();
+        QCOMPARE(plots->presentationPlots().first, value);
+        QCOMPARE(plots->presentationPlots().second, plots->returnPlot());
+        QVERIFY(menu->findChild<QAction*>("presentationLower_return")->isChecked());
+        menu->findChild<QAction*>("presentationUpper_return")->trigger(); // back: return above value
+
+        w.presentationAction()->trigger();
+        QVERIFY(w.isPresentationMode());
+        QTest::qWait(200);
+        const QRect view = w.envView()->geometry();
+        const QSize win = w.size();
+        qInfo("presentation: window %dx%d, viewer %dx%d", win.width(), win.height(), view.width(), view.height());
+        QVERIFY2(view.width() >= win.width() / 2, qPrintable(QString::number(view.width())));
+        QVERIFY2(view.height() >= win.height() * 3 / 5, qPrintable(QString::number(view.height())));
+        std::set<ui::PlotWidget*> visible;
+        for (ui::PlotWidget* p : plots->plots())
+            if (p->isVisible()) visible.insert(p);
+        QCOMPARE(visible, (std::set<ui::PlotWidget*>{plots->returnPlot(), value}));
+        // beside the viewer, one above the other, each readable
+        const QPoint returnAt = plots->returnPlot()->mapTo(&w, QPoint(0, 0));
+        const QPoint valueAt = value->mapTo(&w, QPoint(0, 0));
+        QVERIFY(returnAt.x() >= w.envView()->mapTo(&w, QPoint(0, 0)).x() + view.width() - 5);
+        QVERIFY(returnAt.y() < valueAt.y());
+        QVERIFY(plots->returnPlot()->height() >= win.height() / 4);
+        QVERIFY(!runDock->isVisible() && !paramDock->isVisible());
+        QVERIFY(w.runToolBar()->isVisible()); // Start, Pause and the pace stay at hand
+
+        // leaving: the layout as it was
+        w.presentationAction()->trigger();
+        QVERIFY(!w.isPresentationMode());
+        QTest::qWait(200);
+        QVERIFY(runDock->isVisible() && paramDock->isVisible() && plotDock->isVisible());
+        QCOMPARE(w.dockWidgetArea(plotDock), Qt::BottomDockWidgetArea);
+        QCOMPARE(runDock->geometry(), runRect);
+        QCOMPARE(paramDock->geometry(), paramRect);
+        QCOMPARE(plotDock->geometry(), plotRect);
+        QCOMPARE(w.envView()->geometry(), viewRect);
+        QCOMPARE(w.saveState(), normal);
+        int shown = 0;
+        for (ui::PlotWidget* p : plots->plots()) shown += p->isVisible() ? 1 : 0;
+        QCOMPARE(shown, static_cast<int>(plots->plots().size()));
+    }
+
+    // the pace, pause-when-solved and the presentation plots are remembered between sessions;
+    // closing in presentation mode remembers the normal layout
     void choicesAreRemembered() {
         QSettings().clear();
         ui::StudioOptions o = options(Pace::max());
         o.useSettings = true;
         o.pace.reset();
+        QByteArray normal;
         {
             MainWindow a(o);
             QVERIFY(waitForRun(a));
             QCOMPARE(a.pace(), Pace::teachingDefault()); // a fresh install's
             choose(a.paceToolBarPicker(), Pace::of(5));
             a.pauseWhenSolvedAction()->trigger();
+            a.presentationPlotsMenu()->findChild<QAction*>("presentationLower_entropy")->trigger();
+            QTest::qWait(100);
+            normal = a.saveState();
+            a.presentationAction()->trigger();
+            QTest::qWait(100);
             a.close();
         }
         MainWindow b(o);
@@ -355,6 +463,13 @@ private slots:
         QCOMPARE(b.paceDockPicker()->currentData().toString(), QString("5"));
         QVERIFY(b.pauseWhenSolvedBox()->isChecked());
         QVERIFY(b.session()->pauseWhenSolved());
+        QCOMPARE(b.plotPanel()->presentationPlots().second, b.plotPanel()->plotForKey("entropy"));
+        QVERIFY(b.isPresentationMode());
+        b.presentationAction()->trigger();
+        QTest::qWait(100);
+        QVERIFY(b.findChild<QDockWidget*>("runDock")->isVisible());
+        QCOMPARE(b.dockWidgetArea(b.findChild<QDockWidget*>("plotDock")), Qt::BottomDockWidgetArea);
+        b.presentationAction()->trigger(); // leave it as it was found
         b.close();
         QSettings().clear();
     }

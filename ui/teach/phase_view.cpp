@@ -1,6 +1,7 @@
 #include "ui/teach/phase_view.h"
 
 #include <QHBoxLayout>
+#include <QLayout>
 #include <QLabel>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -76,6 +77,10 @@ void PhaseView::setLargeText(bool large) {
         p->yAxis->setTickLabelFont(pf);
     }
     if (m_snapshot) show(m_snapshot);
+    // the dock's minimum size follows the type at once, even while it is a hidden tab (a
+    // restored layout stores it)
+    layout()->activate();
+    updateGeometry();
 }
 
 void PhaseView::clear(const QString& hint) {
@@ -184,7 +189,9 @@ void PhaseView::drawVectors(const PhaseSnapshot& s, bool withX) {
         line->setHead(QCPLineEnding::esSpikeArrow);
         line->setPen(QPen(c, m_large ? 4 : 2.5));
         auto* text = new QCPItemText(m_plot);
-        text->position->setCoords(1.08 * std::cos(a), 1.08 * std::sin(a) + 0.08);
+        // beside the tip, reading rightwards, so a narrow view never cuts the label
+        text->position->setCoords(std::cos(a) + 0.04, std::sin(a) + 0.06);
+        text->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
         text->setText(label);
         text->setColor(c);
         QFont f = m_plot->font();
@@ -199,7 +206,7 @@ void PhaseView::drawVectors(const PhaseSnapshot& s, bool withX) {
         angle->position->setCoords(0.35, 0.12);
         angle->setText(tr("%1°").arg(n3(s.angleDegrees)));
     }
-    m_plot->xAxis->setRange(-0.2, 1.6);
+    m_plot->xAxis->setRange(-0.1, 2.2);
     m_plot->yAxis->setRange(-0.3, 1.3);
     m_plot->xAxis->setVisible(false);
     m_plot->yAxis->setVisible(false);
