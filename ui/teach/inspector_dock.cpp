@@ -104,7 +104,8 @@ InspectorDock::InspectorDock(TrainingSession* session, RunHistory* history, QWid
     side->addWidget(m_fanCaption);
     side->addWidget(m_fan);
     side->addStretch(1);
-    auto* layout = new QHBoxLayout(body);
+    m_layout = new QBoxLayout(QBoxLayout::LeftToRight, body);
+    QBoxLayout* layout = m_layout;
     layout->setContentsMargins(6, 4, 6, 6);
     layout->addWidget(m_plot, 3);
     layout->addLayout(side, 2);
@@ -298,6 +299,13 @@ void InspectorDock::chooseWhatIf(int index) {
     const ProbePtr p = shownProbe();
     if (!p || index < 0 || index >= static_cast<int>(p->fan.size())) return;
     emit deltaChosen(roundedDelta(p->fan[static_cast<size_t>(index)].delta));
+}
+
+void InspectorDock::resizeEvent(QResizeEvent* event) {
+    // wide (a tab under the environment): the numbers beside the chart; narrow (beside the
+    // environment in presentation mode): below it
+    m_layout->setDirection(width() >= 1.3 * height() ? QBoxLayout::LeftToRight : QBoxLayout::TopToBottom);
+    QDockWidget::resizeEvent(event);
 }
 
 bool InspectorDock::event(QEvent* e) {

@@ -16,6 +16,7 @@
 #include "ui/metatypes.h"
 #include "ui/teach/probe_store.h"
 
+class QBoxLayout;
 class QComboBox;
 class QLabel;
 class QPushButton;
@@ -66,6 +67,7 @@ signals:
 
 protected:
     bool event(QEvent* e) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void onProbe(const ProbePtr& p);
@@ -84,6 +86,7 @@ private:
     bool m_follow = true;     // show each new probe; off while a clicked iteration is shown
     bool m_requested = false; // an Inspect latest is on its way
     double m_baseFontSize = 0;
+    QBoxLayout* m_layout = nullptr; // chart and numbers, side by side or stacked
     QComboBox* m_modeBox = nullptr;
     QPushButton* m_inspect = nullptr;
     QLabel* m_title = nullptr;
