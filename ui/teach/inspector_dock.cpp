@@ -178,7 +178,12 @@ void InspectorDock::showIteration(int iteration) {
 void InspectorDock::onProbe(const ProbePtr& p) {
     if (!p) return;
     m_store.add(p);
-    if (m_follow || m_requested) display(p);
+    // drawing a probe nobody sees would take the UI thread's time from training: a closed
+    // (or hidden) inspector only keeps it, and shows the latest when it opens
+    if (m_requested || (m_follow && isVisible()))
+        display(p);
+    else if (m_follow)
+        m_latestPending = true;
     m_requested = false;
 }
 
@@ -188,6 +193,7 @@ void InspectorDock::followFontSize() {
 }
 
 void InspectorDock::display(const ProbePtr& p) {
+    m_latestPending = false;
     followFontSize();
     m_message->clear();
     m_message->hide();
@@ -207,6 +213,7 @@ void InspectorDock::clearAll() {
     m_store.clear();
     m_follow = true;
     m_requested = false;
+    m_latestPending = false;
     m_plot->setProbe(nullptr);
     m_fan->setRowCount(0);
     m_title->setText(tr("<b>No iteration inspected yet.</b> Step or train, then press Inspect latest."));
@@ -309,7 +316,11 @@ void InspectorDock::resizeEvent(QResizeEvent* event) {
 }
 
 bool InspectorDock::event(QEvent* e) {
-    if (e->type() == QEvent::Show) followFontSize();
+    if (e->type() == QEvent::Show) {
+        followFontSize();
+        if (m_latestPending && m_follow) display(m_store.latest());
+        m_latestPending = false;
+    }
     if (e->type() == QEvent::ApplicationFontChange) {
         followFontSize();
         if (const ProbePtr p = shownProbe()) {

@@ -85,6 +85,7 @@ private:
     int m_every = 0; // probe every m_every-th iteration; 0 = on demand
     bool m_follow = true;     // show each new probe; off while a clicked iteration is shown
     bool m_requested = false; // an Inspect latest is on its way
+    bool m_latestPending = false; // a probe came while the inspector was hidden
     double m_baseFontSize = 0;
     QBoxLayout* m_layout = nullptr; // chart and numbers, side by side or stacked
     QComboBox* m_modeBox = nullptr;
