@@ -111,6 +111,10 @@ InspectorDock::InspectorDock(TrainingSession* session, RunHistory* history, QWid
     layout->addLayout(side, 2);
     setWidget(body);
 
+    m_drawTimer.setSingleShot(true);
+    connect(&m_drawTimer, &QTimer::timeout, this, [this] {
+        if (m_latestPending && m_follow && isVisible()) display(m_store.latest());
+    });
     connect(m_modeBox, &QComboBox::currentIndexChanged, this, [this](int i) { setProbeEvery(i == 0 ? std::max(1, m_every) : 0); });
     connect(m_inspect, &QPushButton::clicked, this, &InspectorDock::inspectLatest);
     connect(m_fan, &QTableWidget::cellClicked, this, [this](int row, int) { chooseWhatIf(row); });
@@ -179,11 +183,21 @@ void InspectorDock::onProbe(const ProbePtr& p) {
     if (!p) return;
     m_store.add(p);
     // drawing a probe nobody sees would take the UI thread's time from training: a closed
-    // (or hidden) inspector only keeps it, and shows the latest when it opens
-    if (m_requested || (m_follow && isVisible()))
+    // (or hidden) inspector only keeps it, and shows the latest when it opens. Following a
+    // fast run, it draws at most kMaxDrawsPerSecond times a second: the latest probe then
+    if (m_requested) {
         display(p);
-    else if (m_follow)
+    } else if (m_follow) {
         m_latestPending = true;
+        const qint64 wait = m_lastDraw.isValid() ? 1000 / kMaxDrawsPerSecond - m_lastDraw.elapsed() : 0;
+        if (!isVisible()) {
+            // shown on opening
+        } else if (wait <= 0) {
+            display(p);
+        } else if (!m_drawTimer.isActive()) {
+            m_drawTimer.start(static_cast<int>(wait));
+        }
+    }
     m_requested = false;
 }
 
@@ -194,6 +208,8 @@ void InspectorDock::followFontSize() {
 
 void InspectorDock::display(const ProbePtr& p) {
     m_latestPending = false;
+    m_drawTimer.stop();
+    m_lastDraw.start();
     followFontSize();
     m_message->clear();
     m_message->hide();
@@ -214,6 +230,7 @@ void InspectorDock::clearAll() {
     m_follow = true;
     m_requested = false;
     m_latestPending = false;
+    m_drawTimer.stop();
     m_plot->setProbe(nullptr);
     m_fan->setRowCount(0);
     m_title->setText(tr("<b>No iteration inspected yet.</b> Step or train, then press Inspect latest."));

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <QDockWidget>
+#include <QElapsedTimer>
+#include <QTimer>
 
 #include "ui/metatypes.h"
 #include "ui/teach/probe_store.h"
@@ -85,7 +87,10 @@ private:
     int m_every = 0; // probe every m_every-th iteration; 0 = on demand
     bool m_follow = true;     // show each new probe; off while a clicked iteration is shown
     bool m_requested = false; // an Inspect latest is on its way
-    bool m_latestPending = false; // a probe came while the inspector was hidden
+    bool m_latestPending = false; // a newer probe than the one drawn is kept (hidden, or too soon)
+    static constexpr int kMaxDrawsPerSecond = 4;
+    QElapsedTimer m_lastDraw; // since the last probe drawn
+    QTimer m_drawTimer;       // draws the latest once it is no longer too soon
     double m_baseFontSize = 0;
     QBoxLayout* m_layout = nullptr; // chart and numbers, side by side or stacked
     QComboBox* m_modeBox = nullptr;
