@@ -191,6 +191,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
 MainWindow::~MainWindow() { m_session->shutdown(); }
 
 void MainWindow::showInspector() {
+    if (m_presentation && dockWidgetArea(m_inspector) != Qt::RightDockWidgetArea) {
+        // one idea per screen: the inspector takes the presentation plots' place
+        addDockWidget(Qt::RightDockWidgetArea, m_inspector);
+        tabifyDockWidget(m_plotDock, m_inspector);
+    }
     m_inspector->show();
     m_inspector->raise(); // its tab in front of the plots
 }
@@ -498,8 +503,9 @@ void MainWindow::setPresentationMode(bool on) {
     m_plotDock->setFloating(false);
     addDockWidget(Qt::RightDockWidgetArea, m_plotDock);
     m_plotDock->show();
-    // phase stepping's view comes beside the environment when a phase is stepped
+    // phase stepping's view and the inspector come beside the environment when asked for
     m_phaseDock->hide();
+    m_inspector->hide();
     resizeDocks({m_plotDock}, {width() * 2 / 5}, Qt::Horizontal);
     // once more when the window is laid out: before it is shown (--presentation, a restored
     // session) the dock area does not take the size yet

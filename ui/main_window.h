@@ -1,12 +1,11 @@
 // MainWindow: the studio's layout, actions and menus. Centre: the environment view (with the
 // watch, solved and guardrail banners above it); docks: run controls, hyperparameters, plots,
-// the trust-region inspector and the phase view (tabs beside the plots); a status bar with the
-// run's vital signs. Presentation mode keeps the environment large with two chosen plots beside
-// it. The work is done by the parts it wires together: RunLifecycle (start / pause / step /
-// reset on the TrainingSession), RunHistory (the one copy of the run's iterations, which the
-// plots, the status bar and the exports read), RunController (save, open, autosave, watch,
-// export), ConfigFiles (configuration files, help) and Dialogs (messages the tests can
-// replace).
+// the trust-region inspector (a tab beside the plots); a status bar with the run's vital
+// signs. Presentation mode keeps the environment large with two chosen plots beside it. The
+// work is done by the parts it wires together: RunLifecycle (start / pause / step / reset on
+// the TrainingSession), RunHistory (the one copy of the run's iterations, which the plots, the
+// status bar and the exports read), RunController (save, open, autosave, watch, export),
+// ConfigFiles (configuration files, help) and Dialogs (messages the tests can replace).
 #pragma once
 
 #include <QMainWindow>

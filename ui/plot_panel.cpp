@@ -231,7 +231,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_speed->setRightAxisLabel(tr("steps / s"));
 
     m_plots = {m_return, m_kl, m_budget, m_lineSearch, m_improvement, m_entropy, m_value, m_cg, m_speed};
-    m_keys = {"return", "kl", "budget", "line_search", "improvement", "entropy", "value", "cg_residual", "time"};
+    m_keys = {"return", "kl", "kl_budget", "line_search", "improvement", "entropy", "value", "cg_residual", "time"};
     m_presentationTop = m_return;
     m_presentationBottom = m_kl;
     for (PlotWidget* p : timePlots()) p->setHistory(m_history);
@@ -355,7 +355,7 @@ void PlotPanel::layoutPlots() {
         m_grid->setColumnStretch(i, 0);
         m_grid->setRowStretch(i, 0);
     }
-    // presentation: the two chosen plots, one above the other; otherwise all in rows of four
+    // presentation: the two chosen plots, one above the other; otherwise all in two rows
     const std::vector<PlotWidget*> shown =
         m_presentation ? std::vector<PlotWidget*>{m_presentationTop, m_presentationBottom} : m_plots;
     const int columns = m_presentation ? 1 : (static_cast<int>(shown.size()) + 1) / 2;

@@ -102,8 +102,8 @@ private:
     PlotWidget* m_presentationBottom = nullptr;
     QGridLayout* m_grid = nullptr;
     QLabel* m_hint = nullptr;
-    QWidget* m_exportButton = nullptr;
     QLabel* m_rolledBackNote = nullptr;
+    QWidget* m_exportButton = nullptr;
     bool m_presentation = false;
     // replots one pending plot per tick, so that a burst of eight replots never holds up
     // the environment view's frames

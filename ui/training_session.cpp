@@ -173,7 +173,9 @@ TrainingWorker::Outcome TrainingWorker::finishIteration(const core::IterationSta
     if (m_run) m_run->appendIteration(s);
     emit iterationFinished(s);
     emit snapshotReady(m_trainer->snapshot());
-    if (m_probeEvery > 0) sendProbe();
+    // the probe the trainer computed during this iteration (every n-th one); asking for
+    // another iteration's would compute it now, outside the iteration and its timing
+    if (m_probeEvery > 0 && s.iteration % m_probeEvery == 0) sendProbe();
     // the divergence guardrail: the loop stops after this iteration and the UI explains
     if (s.divergence != core::Divergence::None) {
         reportDivergence(s);

@@ -104,12 +104,17 @@ InspectorDock::InspectorDock(TrainingSession* session, RunHistory* history, QWid
     side->addWidget(m_fanCaption);
     side->addWidget(m_fan);
     side->addStretch(1);
-    auto* layout = new QHBoxLayout(body);
+    m_layout = new QBoxLayout(QBoxLayout::LeftToRight, body);
+    QBoxLayout* layout = m_layout;
     layout->setContentsMargins(6, 4, 6, 6);
     layout->addWidget(m_plot, 3);
     layout->addLayout(side, 2);
     setWidget(body);
 
+    m_drawTimer.setSingleShot(true);
+    connect(&m_drawTimer, &QTimer::timeout, this, [this] {
+        if (m_latestPending && m_follow && isVisible()) display(m_store.latest());
+    });
     connect(m_modeBox, &QComboBox::currentIndexChanged, this, [this](int i) { setProbeEvery(i == 0 ? std::max(1, m_every) : 0); });
     connect(m_inspect, &QPushButton::clicked, this, &InspectorDock::inspectLatest);
     connect(m_fan, &QTableWidget::cellClicked, this, [this](int row, int) { chooseWhatIf(row); });
@@ -177,7 +182,22 @@ void InspectorDock::showIteration(int iteration) {
 void InspectorDock::onProbe(const ProbePtr& p) {
     if (!p) return;
     m_store.add(p);
-    if (m_follow || m_requested) display(p);
+    // drawing a probe nobody sees would take the UI thread's time from training: a closed
+    // (or hidden) inspector only keeps it, and shows the latest when it opens. Following a
+    // fast run, it draws at most kMaxDrawsPerSecond times a second: the latest probe then
+    if (m_requested) {
+        display(p);
+    } else if (m_follow) {
+        m_latestPending = true;
+        const qint64 wait = m_lastDraw.isValid() ? 1000 / kMaxDrawsPerSecond - m_lastDraw.elapsed() : 0;
+        if (!isVisible()) {
+            // shown on opening
+        } else if (wait <= 0) {
+            display(p);
+        } else if (!m_drawTimer.isActive()) {
+            m_drawTimer.start(static_cast<int>(wait));
+        }
+    }
     m_requested = false;
 }
 
@@ -187,6 +207,9 @@ void InspectorDock::followFontSize() {
 }
 
 void InspectorDock::display(const ProbePtr& p) {
+    m_latestPending = false;
+    m_drawTimer.stop();
+    m_lastDraw.start();
     followFontSize();
     m_message->clear();
     m_message->hide();
@@ -206,6 +229,8 @@ void InspectorDock::clearAll() {
     m_store.clear();
     m_follow = true;
     m_requested = false;
+    m_latestPending = false;
+    m_drawTimer.stop();
     m_plot->setProbe(nullptr);
     m_fan->setRowCount(0);
     m_title->setText(tr("<b>No iteration inspected yet.</b> Step or train, then press Inspect latest."));
@@ -300,8 +325,19 @@ void InspectorDock::chooseWhatIf(int index) {
     emit deltaChosen(roundedDelta(p->fan[static_cast<size_t>(index)].delta));
 }
 
+void InspectorDock::resizeEvent(QResizeEvent* event) {
+    // wide (a tab under the environment): the numbers beside the chart; narrow (beside the
+    // environment in presentation mode): below it
+    m_layout->setDirection(width() >= 1.3 * height() ? QBoxLayout::LeftToRight : QBoxLayout::TopToBottom);
+    QDockWidget::resizeEvent(event);
+}
+
 bool InspectorDock::event(QEvent* e) {
-    if (e->type() == QEvent::Show) followFontSize();
+    if (e->type() == QEvent::Show) {
+        followFontSize();
+        if (m_latestPending && m_follow) display(m_store.latest());
+        m_latestPending = false;
+    }
     if (e->type() == QEvent::ApplicationFontChange) {
         followFontSize();
         if (const ProbePtr p = shownProbe()) {

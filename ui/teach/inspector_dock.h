@@ -12,10 +12,13 @@
 #pragma once
 
 #include <QDockWidget>
+#include <QElapsedTimer>
+#include <QTimer>
 
 #include "ui/metatypes.h"
 #include "ui/teach/probe_store.h"
 
+class QBoxLayout;
 class QComboBox;
 class QLabel;
 class QPushButton;
@@ -66,6 +69,7 @@ signals:
 
 protected:
     bool event(QEvent* e) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void onProbe(const ProbePtr& p);
@@ -83,7 +87,12 @@ private:
     int m_every = 0; // probe every m_every-th iteration; 0 = on demand
     bool m_follow = true;     // show each new probe; off while a clicked iteration is shown
     bool m_requested = false; // an Inspect latest is on its way
+    bool m_latestPending = false; // a newer probe than the one drawn is kept (hidden, or too soon)
+    static constexpr int kMaxDrawsPerSecond = 4;
+    QElapsedTimer m_lastDraw; // since the last probe drawn
+    QTimer m_drawTimer;       // draws the latest once it is no longer too soon
     double m_baseFontSize = 0;
+    QBoxLayout* m_layout = nullptr; // chart and numbers, side by side or stacked
     QComboBox* m_modeBox = nullptr;
     QPushButton* m_inspect = nullptr;
     QLabel* m_title = nullptr;

@@ -191,9 +191,15 @@ void TrustRegionPlot::setProbe(const ProbePtr& p) {
         auto* label = new QCPItemText(this);
         label->position->setAxes(xAxis, yAxis2);
         label->position->setCoords(t.fraction, t.kl);
-        // below right of its point: the KL curve rises to the right, so that corner is free
-        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-        label->setPadding(QMargins(10, 6, 2, 0));
+        // below right of its point: the KL curve rises to the right, so that corner is free;
+        // near the right edge, above left (where the curve is lower), so the text stays inside
+        if (t.fraction < 0.6 * alphaMax) {
+            label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+            label->setPadding(QMargins(10, 6, 2, 0));
+        } else {
+            label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+            label->setPadding(QMargins(2, 0, 10, 6));
+        }
         label->setText(trialReason(t, p->delta));
         label->setColor(ink(t.accepted ? kGreen : kRed));
         label->setBrush(QColor(255, 255, 255, 200));
