@@ -7,14 +7,14 @@
 
 #include "core/trainer.h"
 #include "sim/registry.h"
+#include "support/test_util.h"
 #include "support/scripted_environment.h"
 
 using namespace core;
 
 namespace {
-bool sameBits(const VectorXd& a, const VectorXd& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
-}
+using testutil::sameBits;
+
 // what rollBack() restores: policy, critic with its optimiser, normalisers, critic RNG
 bool sameLearnedState(const TrainerState& a, const TrainerState& b) {
     return sameBits(a.theta, b.theta) && sameBits(a.critic, b.critic) && sameBits(a.obsStats.mean, b.obsStats.mean) &&

@@ -14,9 +14,7 @@ using namespace core;
 
 namespace {
 
-bool sameBits(const VectorXd& a, const VectorXd& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
-}
+using testutil::sameBits;
 
 TrpoConfig smallConfig(const std::string& env) {
     TrpoConfig c = presetConfig(env);

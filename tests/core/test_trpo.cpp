@@ -36,10 +36,6 @@ Problem makeProblem(bool discrete, std::uint64_t seed, int n = 256) {
 
 UpdateBatch batchOf(const Problem& p) { return {p.obs, p.actions, p.adv, p.oldLogp}; }
 
-bool sameBits(const VectorXd& a, const VectorXd& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
-}
-
 // |a - b| <= rel · max(|a|, |b|) (so two zeros agree)
 bool nearRel(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)); }
 

@@ -39,10 +39,6 @@ Problem makeProblem(bool discrete, std::uint64_t seed, int n = 600) {
     return p;
 }
 
-bool sameBits(const VectorXd& a, const VectorXd& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
-}
-
 // runs phases 3-6 on the problem and probes the update
 struct Probed {
     UpdateSettings settings;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +14,12 @@ namespace testutil {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+
+// the same doubles, bit for bit (NaN payloads and signed zeros included)
+inline bool sameBits(const VectorXd& a, const VectorXd& b) {
+    return a.size() == b.size() &&
+           std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0;
+}
 
 inline VectorXd randomVector(int n, core::Rng& rng, double scale = 1.0) {
     VectorXd v(n);

@@ -23,6 +23,7 @@
 #include "sim/registry.h"
 #include "support/scripted_environment.h"
 #include "support/studio_test_util.h"
+#include "support/test_util.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
@@ -100,9 +101,7 @@ void clickIteration(ui::PlotWidget* plot, int iteration) {
 
 ui::ProbePtr lastProbe(const QSignalSpy& spy) { return spy.last().at(0).value<ui::ProbePtr>(); }
 
-bool sameBits(const core::VectorXd& a, const core::VectorXd& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0;
-}
+using testutil::sameBits;
 
 // the learned part of a captured run (what a rollback restores), read from its checkpoint
 core::TrainerState learnedState(const ui::RunStatePtr& st) {
