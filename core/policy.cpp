@@ -31,6 +31,10 @@ VectorXd Policy::initialParams(Rng& rng, double logStdInit) const {
 void Policy::distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, MlpWorkspace& ws,
                           DistBatch& d) const {
     d.out = m_net.forward(theta.head(m_net.numParams()), obs, ws);
+    finishDistribution(theta, d);
+}
+
+void Policy::finishDistribution(const ParamRef& theta, DistBatch& d) const {
     if (m_discrete) {
         // stable log-softmax per column
         const Eigen::RowVectorXd mx = d.out.colwise().maxCoeff();
@@ -152,6 +156,21 @@ void Policy::floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, Flo
     m_netF.backward(c.theta, c.u, c.ws, c.grad);
     out.head(np) = c.grad.cast<double>();
     if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
+}
+
+void Policy::prepareFloatDistribution(const ParamRef& thetaRef, const Eigen::Ref<const MatrixXd>& obs,
+                                      FloatForwardCache& c) const {
+    c.obs = obs.cast<float>();
+    c.theta = thetaRef.head(m_net.numParams()).cast<float>();
+    c.outRef = m_netF.forward(c.theta, c.obs, c.ws);
+}
+
+void Policy::floatDistribution(const ParamRef& theta, const DistBatch& ref, FloatForwardCache& c,
+                               DistBatch& d) const {
+    c.theta = theta.head(m_net.numParams()).cast<float>();
+    const Eigen::MatrixXf& out = m_netF.forward(c.theta, c.obs, c.ws);
+    d.out = ref.out + (out - c.outRef).cast<double>();
+    finishDistribution(theta, d);
 }
 
 void Policy::sampleHeld(const DistBatch& d, int col, Rng& rng, int holdSteps, Eigen::Ref<VectorXd> eps, int& left,

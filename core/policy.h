@@ -77,6 +77,23 @@ public:
     void prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws, FloatFisherCache& c) const;
     void floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, FloatFisherCache& c, Eigen::Ref<VectorXd> out) const;
 
+    // Distributions at θ with the network evaluated in single precision, for the trust-region
+    // probe's curve (docs/algorithm.md §9). prepareFloatDistribution() stores the inputs and
+    // the float network's output at a reference θ_ref; floatDistribution() then gives
+    //   out = ref.out + (f32(θ) − f32(θ_ref)),
+    // with ref the exact (double) distributions at θ_ref, so the rounding of the float pass
+    // cancels in the difference and the KL near θ_ref stays accurate. The log-softmax is in
+    // double.
+    struct FloatForwardCache {
+        MlpFloat::Workspace ws;
+        Eigen::MatrixXf obs;    // the inputs, in float
+        Eigen::MatrixXf outRef; // the float network's output at θ_ref
+        Eigen::VectorXf theta;
+    };
+    void prepareFloatDistribution(const ParamRef& thetaRef, const Eigen::Ref<const MatrixXd>& obs,
+                                  FloatForwardCache& c) const;
+    void floatDistribution(const ParamRef& theta, const DistBatch& ref, FloatForwardCache& c, DistBatch& d) const;
+
     // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)
     void sample(const DistBatch& d, int col, Rng& rng, bool deterministic, double* action) const;
     // Gaussian only, held exploration noise (noise_hold_steps): action = μ + σ ⊙ ε, where
@@ -86,6 +103,9 @@ public:
                     double* action) const;
 
 private:
+    // fills logp and p (categorical) or logStd (Gaussian) from d.out and θ
+    void finishDistribution(const ParamRef& theta, DistBatch& d) const;
+
     Mlp m_net;
     MlpFloat m_netF; // same layout, for floatFisherVectorProduct
     bool m_discrete = true;

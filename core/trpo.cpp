@@ -26,13 +26,11 @@ MlpWorkspace& fisherActivations(const UpdateWorkspace& ws, UpdateShard& s) {
     return ws.fisherStride > 1 ? s.wsFisher : s.ws;
 }
 
-// Σ r_i A_i, Σ H_i (when wanted), Σ KL(ref_i ‖ trial_i) and its maximum over one slice at θ;
-// net and dist receive the forward pass at θ
-TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
-                    const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
-                    const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
-                    MlpWorkspace& net, DistBatch& dist) {
-    policy.distribution(theta, obs, net, dist);
+// Σ r_i A_i, Σ H_i (when wanted), Σ KL(ref_i ‖ trial_i) and its maximum over one slice,
+// from the distributions `dist` at the trial θ
+TrialSums sumsAt(const Policy& policy, const DistBatch& dist, const Eigen::Ref<const MatrixXd>& actions,
+                 const Eigen::Ref<const VectorXd>& adv, const Eigen::Ref<const VectorXd>& oldLogp,
+                 const DistBatch& ref, bool withEntropy) {
     const VectorXd ratio = (policy.logProb(dist, actions) - oldLogp).array().exp();
     TrialSums t;
     t.surrogate = ratio.dot(adv);
@@ -41,6 +39,31 @@ TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Re
     t.kl = kl.sum();
     t.klMax = kl.maxCoeff();
     return t;
+}
+
+// the same at θ; net and dist receive the forward pass at θ
+TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
+                    const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
+                    const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
+                    MlpWorkspace& net, DistBatch& dist) {
+    policy.distribution(theta, obs, net, dist);
+    return sumsAt(policy, dist, actions, adv, oldLogp, ref, withEntropy);
+}
+
+// the shards' sums reduced in shard order
+TrialEvaluation reduceTrial(const std::vector<UpdateShard>& shards, double n, double entropyCoeff) {
+    TrialSums sum;
+    for (const UpdateShard& sh : shards) {
+        sum.surrogate += sh.trial.surrogate;
+        sum.entropy += sh.trial.entropy;
+        sum.kl += sh.trial.kl;
+        sum.klMax = std::max(sum.klMax, sh.trial.klMax);
+    }
+    TrialEvaluation e;
+    e.klMean = sum.kl / n;
+    e.klMax = sum.klMax;
+    e.surrogate = sum.surrogate / n + entropyCoeff * sum.entropy / n;
+    return e;
 }
 
 // copies the every-stride-th samples of the batch (global index ≡ 0 mod stride, so the
@@ -222,27 +245,32 @@ StepScale stepScale(const VectorXd& g, const NaturalDirection& d, double delta) 
 
 TrialEvaluation evaluateTrial(const Policy& policy, const VectorXd& thetaTrial, const UpdateBatch& batch,
                               const UpdateSettings& s, UpdateWorkspace& ws) {
-    const double n = static_cast<double>(batch.advantages.size());
-    std::vector<UpdateShard>& shards = ws.shards;
-    parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
-        UpdateShard& sh = shards[k];
+    parallelFor(static_cast<int>(ws.shards.size()), s.threads, [&](int k) {
+        UpdateShard& sh = ws.shards[k];
         sh.trial = trialSums(policy, thetaTrial, shardObs(batch, sh), shardActions(batch, sh),
                              shardAdvantages(batch, sh), shardOldLogp(batch, sh), sh.distOld, s.entropyCoeff != 0.0,
                              sh.wsTrial, sh.distTrial);
     });
-    // reduce in shard order
-    TrialSums sum;
-    for (const UpdateShard& sh : shards) {
-        sum.surrogate += sh.trial.surrogate;
-        sum.entropy += sh.trial.entropy;
-        sum.kl += sh.trial.kl;
-        sum.klMax = std::max(sum.klMax, sh.trial.klMax);
-    }
-    TrialEvaluation e;
-    e.klMean = sum.kl / n;
-    e.klMax = sum.klMax;
-    e.surrogate = sum.surrogate / n + s.entropyCoeff * sum.entropy / n;
-    return e;
+    return reduceTrial(ws.shards, static_cast<double>(batch.advantages.size()), s.entropyCoeff);
+}
+
+void prepareFloatTrials(const Policy& policy, const VectorXd& thetaOld, const UpdateBatch& batch,
+                        const UpdateSettings& s, UpdateWorkspace& ws) {
+    parallelFor(static_cast<int>(ws.shards.size()), s.threads, [&](int k) {
+        UpdateShard& sh = ws.shards[k];
+        policy.prepareFloatDistribution(thetaOld, shardObs(batch, sh), sh.floatTrial);
+    });
+}
+
+TrialEvaluation evaluateTrialFloat(const Policy& policy, const VectorXd& thetaTrial, const UpdateBatch& batch,
+                                   const UpdateSettings& s, UpdateWorkspace& ws) {
+    parallelFor(static_cast<int>(ws.shards.size()), s.threads, [&](int k) {
+        UpdateShard& sh = ws.shards[k];
+        policy.floatDistribution(thetaTrial, sh.distOld, sh.floatTrial, sh.distTrial);
+        sh.trial = sumsAt(policy, sh.distTrial, shardActions(batch, sh), shardAdvantages(batch, sh),
+                          shardOldLogp(batch, sh), sh.distOld, s.entropyCoeff != 0.0);
+    });
+    return reduceTrial(ws.shards, static_cast<double>(batch.advantages.size()), s.entropyCoeff);
 }
 
 // phase 6: try θ_old + c^j βx for j = 0 .. maxBacktracks and take the first trial whose mean

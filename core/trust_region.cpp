@@ -29,14 +29,16 @@ TrustRegionProbe probeTrustRegion(const Policy& policy, const VectorXd& thetaOld
     p.outcome = search.outcome;
 
     // the curve: L and KL at θ_old + αβx, against the linear and the quadratic model
+    // in single precision (the curve is drawn, not stepped on; docs/algorithm.md §9)
     VectorXd theta(thetaOld.size());
+    prepareFloatTrials(policy, thetaOld, batch, s, ws);
     p.curve.reserve(static_cast<size_t>(ps.points));
     for (int i = 0; i < ps.points; ++i) {
         ProbePoint pt;
         pt.alpha = ps.alphaMax * i / (ps.points - 1);
         if (i > 0) { // at α = 0, θ is θ_old: no change and no KL
             theta = thetaOld + pt.alpha * step.fullStep;
-            const TrialEvaluation e = evaluateTrial(policy, theta, batch, s, ws);
+            const TrialEvaluation e = evaluateTrialFloat(policy, theta, batch, s, ws);
             pt.surrogateChange = e.surrogate - gradient.surrogate;
             pt.klMean = e.klMean;
             pt.klMax = e.klMax;

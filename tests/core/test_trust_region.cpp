@@ -94,14 +94,22 @@ private slots:
         p.policy.distribution(p.theta, p.obs, ws, ref);
         const UpdateBatch batch{p.obs, p.actions, p.adv, p.oldLogp};
         const double l0 = evaluateSurrogate(p.policy, p.theta, batch, ref, 0.0).surrogate;
+        // the curve is evaluated with the network in single precision, relative to θ_old
+        // (docs/algorithm.md §9): each value within 1e-5 of its own size
+        double worstL = 0, worstKl = 0, worstKlMax = 0;
+        const auto relative = [](double got, double want) { return std::abs(got - want) / (1e-12 + std::abs(want)); };
         for (const ProbePoint& pt : r.probe.curve) {
             const VectorXd theta = p.theta + pt.alpha * r.step.beta * r.direction.x;
             const SurrogateEval e = evaluateSurrogate(p.policy, theta, batch, ref, 0.0);
-            QVERIFY(std::abs(pt.surrogateChange - (e.surrogate - l0)) <= 1e-12 + 1e-9 * std::abs(e.surrogate - l0));
-            QVERIFY(std::abs(pt.klMean - e.klMean) <= 1e-15 + 1e-9 * e.klMean);
-            QCOMPARE(pt.klMax, e.klMax);
+            worstL = std::max(worstL, relative(pt.surrogateChange, e.surrogate - l0));
+            worstKl = std::max(worstKl, relative(pt.klMean, e.klMean));
+            worstKlMax = std::max(worstKlMax, relative(pt.klMax, pt.alpha == 0 ? 0.0 : e.klMax));
             QCOMPARE(pt.linearModel, pt.alpha * r.step.beta * r.gradient.g.dot(r.direction.x));
         }
+        qInfo("largest relative error on the curve: ΔL %.2g, mean KL %.2g, max KL %.2g", worstL, worstKl, worstKlMax);
+        QVERIFY(worstL <= 1e-5);
+        QVERIFY(worstKl <= 1e-5);
+        QVERIFY(worstKlMax <= 1e-5);
         // the step's own trials are on the curve's line: α = fraction
         QVERIFY(!r.probe.trials.empty());
         QCOMPARE(r.probe.trials.size(), r.search.trials.size());
