@@ -92,6 +92,15 @@ core::EnvFactory environmentFactory(const std::string& id) {
     throw std::invalid_argument("unknown environment '" + id + "' (known: " + knownEnvironmentIds() + ")");
 }
 
+bool isKnownEnvironment(const std::string& id) {
+    for (const EnvInfo& e : registry())
+        if (e.id == id) return true;
+    const std::lock_guard lock(extraLock());
+    for (const auto& [known, f] : extras())
+        if (known == id) return true;
+    return false;
+}
+
 std::string knownEnvironmentIds() {
     std::string s;
     for (const EnvInfo& e : registry()) {

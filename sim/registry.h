@@ -35,5 +35,7 @@ std::unique_ptr<SimEnvironment> makeEnvironment(const std::string& id);
 core::EnvFactory environmentFactory(const std::string& id);
 // comma-separated ids, for error messages
 std::string knownEnvironmentIds();
+// id is a built-in environment or one registerEnvironment() added
+bool isKnownEnvironment(const std::string& id);
 
 } // namespace sim

@@ -142,6 +142,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     // opened run, ends it
     connect(m_lifecycle, &RunLifecycle::trainingRequested, m_solvedBanner, &QWidget::hide);
     connect(m_runs, &RunController::runOpened, m_solvedBanner, &QWidget::hide);
+    connect(m_runs, &RunController::probesOpened, m_inspector, &InspectorDock::addProbes);
     connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
     connect(m_lifecycle, &RunLifecycle::runReset, this, &MainWindow::runReset);
     connect(m_lifecycle, &RunLifecycle::runReset, this, &MainWindow::updateActions);

@@ -166,7 +166,14 @@ void RunController::onRunLoaded(const RunStatePtr& st) {
     m_lifecycle->showRunConfig(st->config, true);
     m_liveSnapshot = st->snapshot;
     m_envView->setSnapshot(st->snapshot);
-    m_history->load(st->history, st->events, st->config, st->iteration, st->envSteps, st->source);
+    m_history->load(st->history, st->events, st->config, st->iteration, st->envSteps, st->source,
+                    rolledBackRanges(st->rollbacks));
+    if (!st->probes.empty()) {
+        std::vector<ProbePtr> probes;
+        probes.reserve(st->probes.size());
+        for (const core::TrustRegionProbe& p : st->probes) probes.push_back(std::make_shared<const core::TrustRegionProbe>(p));
+        emit probesOpened(probes);
+    }
     m_dialogs->showStatus(tr("Opened %1 at iteration %2").arg(st->source).arg(st->iteration));
     emit runOpened(st->source);
 }

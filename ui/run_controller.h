@@ -78,6 +78,8 @@ public:
 signals:
     void runSaved(const QString& dir);
     void runOpened(const QString& dir);
+    // an opened run's trust-region probes (trust_region.jsonl), before runOpened
+    void probesOpened(const std::vector<ui::ProbePtr>& probes);
     void policyExported(const QString& path);
     void autosaved(const QString& dir);
     void watchStarted(const QString& path);

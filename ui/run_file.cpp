@@ -32,6 +32,40 @@ core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vect
     return meta;
 }
 
+std::vector<run::Event> rollbackEvents(const std::vector<run::Event>& events) {
+    std::vector<run::Event> out;
+    for (const run::Event& e : events)
+        if (std::holds_alternative<run::RolledBack>(e.what)) out.push_back(e);
+    return out;
+}
+
+std::vector<std::pair<int, int>> rolledBackRanges(const std::vector<run::Event>& rollbacks) {
+    std::vector<std::pair<int, int>> out;
+    for (const run::Event& e : rollbacks)
+        if (const auto* r = std::get_if<run::RolledBack>(&e.what))
+            if (r->restoredIteration < e.iteration) out.emplace_back(r->restoredIteration + 1, e.iteration);
+    return out;
+}
+
+void appendRunRecords(run::RunStore& store, const std::vector<core::IterationStats>& history,
+                      const std::vector<core::ConfigEvent>& events, const std::vector<run::Event>& rollbacks,
+                      const std::vector<core::TrustRegionProbe>& probes) {
+    size_t e = 0, r = 0;
+    // a hyperparameter event's iteration is the first that used it; a rollback's is the one
+    // that diverged
+    auto upTo = [&](int iteration) {
+        for (; r < rollbacks.size() && rollbacks[r].iteration < iteration; ++r) store.appendEvent(rollbacks[r]);
+        for (; e < events.size() && events[e].iteration <= iteration; ++e)
+            store.appendEvent(run::hyperparameterEvent(events[e]));
+    };
+    for (const core::IterationStats& s : history) {
+        upTo(s.iteration);
+        store.appendIteration(s);
+    }
+    upTo(std::numeric_limits<int>::max());
+    for (const core::TrustRegionProbe& p : probes) store.appendProbe(p);
+}
+
 void writeRun(const fs::path& dirIn, const RunState& st) {
     const fs::path dir = dirIn.has_filename() ? dirIn : dirIn.parent_path();
     std::error_code ec;
@@ -43,16 +77,7 @@ void writeRun(const fs::path& dirIn, const RunState& st) {
     const fs::path staging = fs::path(dir.string() + ".saving");
     fs::remove_all(staging, ec);
     run::RunStore store = run::RunStore::create(staging, st.config, "trpo-studio");
-    size_t e = 0;
-    auto eventsUpTo = [&](int iteration) {
-        for (; e < st.events.size() && st.events[e].iteration <= iteration; ++e)
-            store.appendEvent(run::hyperparameterEvent(st.events[e]));
-    };
-    for (const core::IterationStats& s : st.history) {
-        eventsUpTo(s.iteration);
-        store.appendIteration(s);
-    }
-    eventsUpTo(std::numeric_limits<int>::max());
+    appendRunRecords(store, st.history, st.events, st.rollbacks, st.probes);
     store.saveCheckpointBytes(st.checkpoint, st.config, st.iteration, st.envSteps);
     if (st.snapshot) store.writePolicyJson(*st.snapshot, policyMetadata(st.config, st.events));
     run::replaceWithStaged(staging, dir);
@@ -60,7 +85,7 @@ void writeRun(const fs::path& dirIn, const RunState& st) {
 
 RunState readRun(const fs::path& dirIn) {
     run::RunContents c = run::readRun(dirIn);
-    if (!sim::makeEnvironment(c.config.env))
+    if (!sim::isKnownEnvironment(c.config.env))
         throw std::runtime_error(pathText(c.dir / "config.json") + ": unknown environment '" + c.config.env +
                                  "' (known: " + sim::knownEnvironmentIds() + ")");
     if (c.checkpoint.empty())
@@ -72,6 +97,8 @@ RunState readRun(const fs::path& dirIn) {
     st.checkpoint = std::move(c.checkpoint);
     st.history = std::move(c.history);
     st.events = c.configEvents();
+    st.rollbacks = rollbackEvents(c.events);
+    st.probes = std::move(c.probes);
     st.iteration = c.manifest.checkpointIteration;
     st.envSteps = c.manifest.checkpointEnvSteps;
     st.savedAtMs = c.manifest.savedAtMs;
@@ -103,7 +130,7 @@ core::SnapshotPtr snapshotFromCheckpoint(const std::vector<std::uint8_t>& bytes)
     } catch (const json::exception& e) {
         throw std::runtime_error(std::string("checkpoint has no configuration: ") + e.what());
     }
-    if (!sim::makeEnvironment(cfg.env))
+    if (!sim::isKnownEnvironment(cfg.env))
         throw std::runtime_error("unknown environment '" + cfg.env + "' (known: " + sim::knownEnvironmentIds() + ")");
     cfg.threads = 1;
     core::Trainer t(cfg, sim::environmentFactory(cfg.env));

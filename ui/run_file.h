@@ -19,6 +19,8 @@
 #include "core/snapshot.h"
 #include "core/stats.h"
 #include "core/trainer.h"
+#include "core/trust_region.h"
+#include "run/run_store.h"
 
 namespace ui {
 
@@ -29,6 +31,8 @@ struct RunState {
     std::vector<std::uint8_t> checkpoint; // Trainer::saveState()
     std::vector<core::IterationStats> history;
     std::vector<core::ConfigEvent> events;
+    std::vector<run::Event> rollbacks;         // the rolled_back events, in order
+    std::vector<core::TrustRegionProbe> probes; // trust_region.jsonl (Open; a save copies the live run's)
     int iteration = 0;
     std::int64_t envSteps = 0;
     core::SnapshotPtr snapshot;           // the policy at the checkpoint (may be null on Open)
@@ -42,6 +46,17 @@ using RunStatePtr = std::shared_ptr<const RunState>;
 
 // δ over the run, for policy metadata
 core::PolicyMetadata policyMetadata(const core::TrpoConfig& cfg, const std::vector<core::ConfigEvent>& events);
+
+// the rolled_back events of a run
+std::vector<run::Event> rollbackEvents(const std::vector<run::Event>& events);
+// the iteration ranges (first, last) those events undid, for RunHistory
+std::vector<std::pair<int, int>> rolledBackRanges(const std::vector<run::Event>& rollbacks);
+// appends a run's records to store in the order trpo-train writes them: each iteration after
+// the hyperparameter events it used, each rolled_back event after the iteration that
+// diverged, then the probes
+void appendRunRecords(run::RunStore& store, const std::vector<core::IterationStats>& history,
+                      const std::vector<core::ConfigEvent>& events, const std::vector<run::Event>& rollbacks,
+                      const std::vector<core::TrustRegionProbe>& probes);
 
 // writes the run directory (see above); throws core::FileError naming the file
 void writeRun(const std::filesystem::path& dir, const RunState& state);

@@ -50,12 +50,13 @@ void RunHistory::appendConfigEvents(const std::vector<core::ConfigEvent>& events
 }
 
 void RunHistory::load(std::vector<core::IterationStats> iterations, std::vector<core::ConfigEvent> events,
-                      const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source) {
+                      const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source,
+                      std::vector<std::pair<int, int>> rolledBack) {
     m_iterations = std::move(iterations);
     m_events = std::move(events);
     m_eventNotes.assign(m_events.size(), QString());
     m_expected.clear();
-    m_rolledBack.clear();
+    m_rolledBack = std::move(rolledBack);
     m_config = cfg;
     m_source = source;
     m_iteration = iteration;

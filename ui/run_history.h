@@ -52,7 +52,8 @@ public:
     void appendConfigEvents(const std::vector<core::ConfigEvent>& events);
     // an opened run's history, taken over whole; loaded() follows
     void load(std::vector<core::IterationStats> iterations, std::vector<core::ConfigEvent> events,
-              const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source);
+              const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source,
+              std::vector<std::pair<int, int>> rolledBack = {});
 
 signals:
     void iterationAppended(const core::IterationStats& s);

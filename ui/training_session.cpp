@@ -47,6 +47,8 @@ void TrainingWorker::resetTrainer(const core::TrpoConfig& cfg, const QString& ru
         m_trainer->setProbeEvery(m_probeEvery);
         m_divergence.reset();
         m_lastRecordedProbe = 0;
+        m_rollbacks.clear();
+        m_unsavedProbes.clear();
         QString runDir;
         if (!runDirBase.isEmpty()) {
             const QString dir = newRunDirectory(runDirBase, cfg.env);
@@ -244,6 +246,8 @@ RunStatePtr TrainingWorker::captureState() {
     st->config = m_trainer->config();
     st->checkpoint = m_trainer->saveState();
     st->events = m_trainer->configEvents();
+    st->rollbacks = m_rollbacks;
+    st->probes = m_unsavedProbes;
     st->iteration = m_trainer->iteration();
     st->envSteps = m_trainer->envSteps();
     st->snapshot = m_trainer->snapshot();
@@ -277,7 +281,9 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
         m_trainer = std::move(trainer);
         m_trainer->setProbeEvery(m_probeEvery);
         m_divergence.reset();
-        m_lastRecordedProbe = 0;
+        m_lastRecordedProbe = state->probes.empty() ? 0 : state->probes.back().iteration;
+        m_rollbacks = state->rollbacks;
+        m_unsavedProbes.clear();
         m_run.reset();
         // with a run directory base, the opened run goes on in a new run directory that
         // starts with its history
@@ -287,8 +293,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 const QString dir = newRunDirectory(runDirBase, m_trainer->config().env);
                 m_run = std::make_unique<run::RunStore>(
                     run::RunStore::create(dir.toStdString(), m_trainer->config(), "trpo-studio"));
-                for (const core::ConfigEvent& e : m_trainer->configEvents()) m_run->appendEvent(run::hyperparameterEvent(e));
-                for (const core::IterationStats& s : state->history) m_run->appendIteration(s);
+                appendRunRecords(*m_run, state->history, m_trainer->configEvents(), m_rollbacks, state->probes);
                 m_run->appendEvent({m_trainer->iteration(), run::Opened{state->source.toStdString()}});
                 m_run->saveCheckpoint(*m_trainer);
                 runDir = dir;
@@ -296,6 +301,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run.reset(); // the run itself is fine; it is just not recorded
             }
         }
+        if (!m_run) m_unsavedProbes = state->probes;
         m_solvedReported = false;
         if (m_loopActive) {
             m_haltLoop = true;
@@ -324,13 +330,19 @@ void TrainingWorker::sendProbe() {
 }
 
 ProbePtr TrainingWorker::recordProbe(core::TrustRegionProbe p) {
-    // the live run directory keeps each probed iteration once (trust_region.jsonl)
-    if (m_run && p.iteration != m_lastRecordedProbe) {
-        try {
-            m_run->appendProbe(p);
+    // the live run directory keeps each probed iteration once (trust_region.jsonl); without
+    // one, the worker keeps them for a save
+    if (p.iteration != m_lastRecordedProbe) {
+        if (!m_run) {
+            m_unsavedProbes.push_back(p);
             m_lastRecordedProbe = p.iteration;
-        } catch (const std::exception&) {
-            // the probe is still shown; the record of it is what is lost
+        } else {
+            try {
+                m_run->appendProbe(p);
+                m_lastRecordedProbe = p.iteration;
+            } catch (const std::exception&) {
+                // the probe is still shown; the record of it is what is lost
+            }
         }
     }
     return std::make_shared<const core::TrustRegionProbe>(std::move(p));
@@ -384,12 +396,13 @@ void TrainingWorker::rollBack() {
         emit rollBackFailed(tr("There is no earlier state to roll back to."));
         return;
     }
+    const bool reported = m_divergence && m_divergence->iteration == diverged;
+    const run::RolledBack what{*restored, core::divergenceName(reported ? m_divergence->divergence : core::Divergence::None),
+                               reported ? m_divergence->explanation : std::string("rolled back from the studio")};
+    m_rollbacks.push_back({diverged, what});
     if (m_run) {
-        const bool reported = m_divergence && m_divergence->iteration == diverged;
-        const run::RolledBack what{*restored, core::divergenceName(reported ? m_divergence->divergence : core::Divergence::None),
-                                   reported ? m_divergence->explanation : std::string("rolled back from the studio")};
         try {
-            m_run->appendEvent({diverged, what});
+            m_run->appendEvent(m_rollbacks.back());
         } catch (const std::exception&) {
             // the rollback itself is done; only its record is missing
         }

@@ -121,6 +121,8 @@ private:
     std::unique_ptr<run::RunStore> m_run;
     int m_probeEvery = 0;
     int m_lastRecordedProbe = 0; // the last iteration whose probe trust_region.jsonl holds
+    std::vector<run::Event> m_rollbacks; // this run's rolled_back events (a save writes them)
+    std::vector<core::TrustRegionProbe> m_unsavedProbes; // the probes, when there is no run directory
     // the last divergence the guardrail reported, until it is rolled back or the run goes on
     struct DivergenceReport {
         int iteration = 0;

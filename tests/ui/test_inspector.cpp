@@ -28,6 +28,8 @@
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
 #include "ui/plot_widget.h"
+#include "ui/run_controller.h"
+#include "ui/run_file.h"
 #include "ui/run_history.h"
 #include "ui/run_lifecycle.h"
 #include "ui/teach/guardrail_banner.h"
@@ -462,6 +464,85 @@ private slots:
         QCOMPARE(w.history()->iterations()[3].iteration, 4);
         QCOMPARE(w.history()->iterations()[3].divergence, core::Divergence::None);
         QVERIFY(!w.history()->isRolledBack(4));
+    }
+
+    // A saved run keeps what the teaching tools showed: opened again, its rolled-back
+    // iterations are greyed and its probes are in the inspector; continued in a new run
+    // directory, that directory keeps both. With a live run directory (the save copies it)
+    // and without one (the save writes the worker's state).
+    void savedRunKeepsRollbacksAndProbes_data() {
+        QTest::addColumn<bool>("liveRunDirectory");
+        QTest::newRow("live run directory") << true;
+        QTest::newRow("no run directory") << false;
+    }
+    void savedRunKeepsRollbacksAndProbes() {
+        QFETCH(bool, liveRunDirectory);
+        sim::registerEnvironment("NaNCartPole-test", testutil::nanAtStep(sim::environmentFactory("CartPole-v1"), 300));
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        ui::StudioOptions o = fastOptions();
+        if (liveRunDirectory) o.runDirBase = tmp.filePath("runs-a");
+        MainWindow a(o);
+        QVERIFY(testutil::waitForRun(a));
+        a.inspector()->setProbeEvery(1);
+        core::TrpoConfig cfg = core::presetConfig("CartPole-v1");
+        cfg.env = "NaNCartPole-test";
+        cfg.stepsPerIteration = 256; // step 300 of each copy falls in iteration 3
+        QSignalSpy resets(&a, &MainWindow::runReset);
+        a.lifecycle()->reset(cfg);
+        QVERIFY(resets.wait(10000));
+        QSignalSpy diverged(a.session(), &TrainingSession::divergenceDetected);
+        a.startAction()->trigger();
+        QVERIFY(diverged.wait(20000));
+        QSignalSpy rolled(a.session(), &TrainingSession::rolledBack);
+        QTest::mouseClick(a.guardrailBanner()->rollBackButton(), Qt::LeftButton);
+        QVERIFY(rolled.wait(10000));
+        QCOMPARE(testutil::stepIterations(a, 1).iteration, 4);
+        QVERIFY(a.inspector()->store().find(4));
+
+        const QString path = tmp.filePath("saved.trporun");
+        QSignalSpy saved(a.runs(), &ui::RunController::runSaved);
+        a.runs()->saveRun(path);
+        QVERIFY(saved.wait(10000));
+        const run::RunContents c = run::readRun(path.toStdString());
+        QCOMPARE(c.rolledBackIterations(), std::vector<int>{3});
+        std::vector<int> probed;
+        for (const core::TrustRegionProbe& p : c.probes) probed.push_back(p.iteration);
+        QCOMPARE(probed, (std::vector<int>{1, 2, 4})); // iteration 3's NaN batch took no step
+
+        // opened in another studio (which writes its own run directory)
+        ui::StudioOptions ob = fastOptions();
+        ob.runDirBase = tmp.filePath("runs-b");
+        MainWindow b(ob);
+        QVERIFY(testutil::waitForRun(b));
+        QSignalSpy opened(b.runs(), &ui::RunController::runOpened);
+        QVERIFY(b.runs()->openRun(path));
+        QVERIFY(opened.wait(10000));
+        QVERIFY(b.history()->isRolledBack(3));
+        QVERIFY(!b.history()->isRolledBack(2) && !b.history()->isRolledBack(4));
+        auto* note = b.findChild<QLabel*>("rolledBackNote");
+        QVERIFY(note && note->isVisibleTo(b.plotPanel()));
+        ui::PlotWidget* speed = b.plotPanel()->speedPlot();
+        speed->refresh(false);
+        bool greyHas3 = false;
+        for (const auto& [x, y] : points(speed->rolledBackGraph(0))) greyHas3 = greyHas3 || (x == 3.0 && !std::isnan(y));
+        QVERIFY(greyHas3);
+        for (int i : {1, 2, 4}) {
+            const ui::ProbePtr p = b.inspector()->store().find(i);
+            QVERIFY(p);
+            QCOMPARE(probeToJson(*p).dump(), probeToJson(c.probes[static_cast<size_t>(i == 4 ? 2 : i - 1)]).dump());
+        }
+        b.findChild<QAction*>("actionInspector")->trigger(); // opening the inspector shows the latest probe
+        QTRY_VERIFY(b.inspector()->shownProbe() && b.inspector()->shownProbe()->iteration == 4);
+
+        // continued: b's run directory holds the rollback and the probes too
+        QCOMPARE(testutil::stepIterations(b, 1).iteration, 5);
+        const run::RunContents cb = run::readRun(b.session()->runDirectory().toStdString());
+        QCOMPARE(cb.rolledBackIterations(), std::vector<int>{3});
+        probed.clear();
+        for (const core::TrustRegionProbe& p : cb.probes) probed.push_back(p.iteration);
+        QVERIFY(probed.size() >= 3);
+        QCOMPARE(std::vector<int>(probed.begin(), probed.begin() + 3), (std::vector<int>{1, 2, 4}));
     }
 
     // Keep going dismisses the banner and changes nothing

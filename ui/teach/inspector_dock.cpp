@@ -201,6 +201,15 @@ void InspectorDock::onProbe(const ProbePtr& p) {
     m_requested = false;
 }
 
+void InspectorDock::addProbes(const std::vector<ProbePtr>& probes) {
+    for (const ProbePtr& p : probes)
+        if (p) m_store.add(p);
+    if (!m_store.latest()) return;
+    m_follow = true;
+    m_latestPending = true;
+    if (isVisible()) display(m_store.latest());
+}
+
 void InspectorDock::followFontSize() {
     // presentation mode enlarges the application's font: the chart follows
     if (m_baseFontSize > 0) m_plot->setLarge(QApplication::font().pointSizeF() > 1.2 * m_baseFontSize);

@@ -48,6 +48,8 @@ public:
     void inspectLatest();
     // a clicked iteration: its kept probe, or a plain message saying why there is none
     void showIteration(int iteration);
+    // the probes of an opened run (its trust_region.jsonl): kept, the latest shown
+    void addProbes(const std::vector<ProbePtr>& probes);
 
     const ProbeStore& store() const { return m_store; }
     ProbePtr shownProbe() const;
