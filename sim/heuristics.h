@@ -1,7 +1,8 @@
 // Hand-written controllers: Gymnasium's heuristics for LunarLander and BipedalWalker, as a
 // baseline a class can compare with a learned policy. Facts from Gymnasium's
-// lunar_lander.py (`heuristic(env, s)`) and bipedal_walker.py (`BipedalWalkerHeuristics`);
-// the README's "Golden replays and heuristics" gives their measured returns on this port.
+// lunar_lander.py (`heuristic(env, s)`) and bipedal_walker.py (`BipedalWalkerHeuristics`).
+// The README's "LunarLander and BipedalWalker against the real Gymnasium" gives their
+// measured returns on this port.
 //
 // Both are deterministic functions of the observations they have seen. Gymnasium runs them
 // on float32 observations with float64 arithmetic; these take the observation as doubles

@@ -5,8 +5,8 @@
 //
 // Each episode is rebuilt through the environments' scripted-episode hook (terrain,
 // obstacles, initial force and the lander's engine draws given instead of drawn), then the
-// recorded actions are replayed open-loop. Box2D 2.4.1 is not 2.3.0 (README, "Golden
-// replays and heuristics"), so only what must hold is asserted:
+// recorded actions are replayed open-loop. Box2D 2.4.1 is not 2.3.0 (README, "LunarLander
+// and BipedalWalker against the real Gymnasium"), so only what must hold is asserted:
 //   - terrain and obstacles identical to what Box2D 2.3 stored;
 //   - the reset observation within 2e-4 (lander: the legs start outside their joint limits
 //     and 2.3 and 2.4 pull them in differently) and 1e-5 (walker);
@@ -305,8 +305,8 @@ class TestGymGolden : public QObject {
               goldenTerminated ? "terminated" : "cut", goldenLastReward,
               qPrintable(ending(portEnd, portEndReward)));
 
-        // a crash ends the episode on the golden step. One does not, and the README's
-        // "Golden replays and heuristics" explains it: a hard touchdown on the slope right of
+        // a crash ends the episode on the golden step. One does not (README, "LunarLander and
+        // BipedalWalker against the real Gymnasium"): a hard touchdown on the slope right of
         // the pad (step 77, vy -7.3 m/s) drives leg 0 past its upper joint limit, which 2.4.1
         // resolves differently from 2.3 (0.2 m/s of vertical speed by step 78); the hull's
         // corner then reaches the slope inside step 80 (a time-of-impact event) instead of
