@@ -307,10 +307,11 @@ class TestGymGolden : public QObject {
 
         // a crash ends the episode on the golden step. One does not (README, "LunarLander and
         // BipedalWalker against the real Gymnasium"): a hard touchdown on the slope right of
-        // the pad (step 77, vy -7.3 m/s) drives leg 0 past its upper joint limit, which 2.4.1
-        // resolves differently from 2.3 (0.2 m/s of vertical speed by step 78); the hull's
-        // corner then reaches the slope inside step 80 (a time-of-impact event) instead of
-        // ending step 80 within contact distance, which 2.3 reports at the start of step 81.
+        // the pad (step 77, vy -7.3 m/s) swings leg 0 from below its lower joint limit onto
+        // its upper one; 2.4.1 solves that leg contact and limit differently from 2.3 (0.2 m/s
+        // of vertical speed by step 78); the hull's corner then reaches the slope inside step
+        // 80 (a time-of-impact event) instead of ending step 80 within contact distance, which
+        // 2.3 reports at the start of step 81.
         if (goldenTerminated && goldenLastReward == -100.0) {
             QCOMPARE(portEndReward, -100.0);
             QVERIFY2(std::abs(portEnd - (n - 1)) <= 1,
