@@ -7,8 +7,11 @@
 //      fresh environment copies with fixed seeds, observations through the trainer's frozen
 //      normaliser) when it ends, and at the peer's budget (RL Zoo's TRPO figures are
 //      deterministic evaluations) when the run gets there.
+//   4. (--heuristics, alone) Gymnasium's hand-written controllers (sim/heuristics.h) over
+//      seeds 0-19, next to the real Gymnasium's figures (tests/data/gym_box2d/README.md)
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
 //                   [--eval-at-budget] [--config FILE] [--thresholds-only]
+//        trpo-bench --heuristics [--only ID]
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
 //   --eval-at-budget keeps training a run that is solved before the peer's budget until it
 //     reaches that budget, so that every run has a deterministic score at the peer's budget
@@ -26,6 +29,7 @@
 #include "core/presets.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
+#include "sim/heuristics.h"
 #include "sim/registry.h"
 
 namespace {
@@ -209,10 +213,71 @@ void toThreshold(const Target& tg, int firstSeed, int seeds, bool evalAtBudget) 
                     tg.peerScore);
 }
 
+// Gymnasium's heuristic on seeds 0..19, a fresh environment per episode, against the real
+// Gymnasium 1.0.0 (pybox2d 2.3.5) on the same seeds: the return distribution of
+// tests/data/gym_box2d/README.md. The walker's table has two rows: a new env per episode
+// ("fresh", as this port builds a new b2World at every reset) and one env reset 20 times
+// ("reused", Gymnasium's own demo), which differ because Gymnasium reuses its b2World.
+void heuristicReturns(const std::string& only) {
+    struct Reference {
+        const char* id;
+        double mean, std, meanLength; // fresh
+        double reusedMean, reusedStd; // NaN when equal to fresh
+    };
+    const Reference refs[] = {
+        {"LunarLander-v3", 263.88, 38.91, 257.9, NAN, NAN},
+        {"LunarLanderContinuous-v3", 282.64, 18.67, 204.9, NAN, NAN},
+        {"BipedalWalker-v3", 75.42, 114.59, 857.7, 108.47, 117.22},
+        {"BipedalWalkerHardcore-v3", -53.36, 26.68, 405.0, -58.52, 17.93},
+    };
+    std::printf("\n== Gymnasium's heuristics, seeds 0-19, a fresh environment per episode ==\n");
+    if (!only.empty() && !sim::makeHeuristic(only)) std::printf("%s has no heuristic\n", only.c_str());
+    for (const Reference& ref : refs) {
+        if (!only.empty() && only != ref.id) continue;
+        std::vector<double> returns;
+        double lengthSum = 0.0;
+        int above200 = 0, above300 = 0;
+        for (std::uint64_t seed = 0; seed < 20; ++seed) {
+            auto env = sim::makeEnvironment(ref.id);
+            auto controller = sim::makeHeuristic(ref.id);
+            const core::EnvSpec& sp = env->spec();
+            std::vector<double> obs(sp.observation.dim()), act(sp.action.dim());
+            env->reset(seed, obs);
+            controller->reset();
+            double ret = 0.0;
+            int steps = 0;
+            for (;;) {
+                controller->act(obs, act);
+                const core::StepResult r = env->step(act, obs);
+                ret += r.reward;
+                ++steps;
+                if (r.terminated || r.truncated) break;
+            }
+            returns.push_back(ret);
+            lengthSum += steps;
+            above200 += ret >= 200.0;
+            above300 += ret >= 300.0;
+        }
+        double mean = 0.0, var = 0.0;
+        for (double r : returns) mean += r / static_cast<double>(returns.size());
+        for (double r : returns) var += (r - mean) * (r - mean) / static_cast<double>(returns.size());
+        std::printf("%-26s port %7.2f ± %6.2f (min %7.2f, max %7.2f, mean length %6.1f, >=200: %d, >=300: %d)\n", ref.id, mean,
+                    std::sqrt(var), *std::min_element(returns.begin(), returns.end()),
+                    *std::max_element(returns.begin(), returns.end()), lengthSum / static_cast<double>(returns.size()), above200,
+                    above300);
+        std::printf("%-26s Gymnasium %7.2f ± %6.2f fresh (mean length %6.1f)", "", ref.mean, ref.std, ref.meanLength);
+        if (!std::isnan(ref.reusedMean)) std::printf(", %7.2f ± %6.2f reused", ref.reusedMean, ref.reusedStd);
+        std::printf("; port - Gymnasium (fresh) mean: %+.2f\n", mean - ref.mean);
+        std::printf("%-26s per seed:", "");
+        for (double r : returns) std::printf(" %.2f", r);
+        std::printf("\n");
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false;
+    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false;
     int seeds = 5, firstSeed = 1;
     std::string only;
     for (int i = 1; i < argc; ++i) {
@@ -226,6 +291,8 @@ int main(int argc, char** argv) {
             evalAtBudget = true;
         else if (!std::strcmp(argv[i], "--thresholds-only"))
             thresholdsOnly = true;
+        else if (!std::strcmp(argv[i], "--heuristics"))
+            heuristics = true;
         else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
             firstSeed = std::max(0, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -242,9 +309,14 @@ int main(int argc, char** argv) {
             only = argv[++i];
         else {
             std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ENV_ID] "
-                                 "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n");
+                                 "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n"
+                                 "       trpo-bench --heuristics [--only ENV_ID]\n");
             return 2;
         }
+    }
+    if (heuristics) {
+        heuristicReturns(only);
+        return 0;
     }
     if (quick) seeds = std::min(seeds, 2);
     if (!thresholdsOnly) {

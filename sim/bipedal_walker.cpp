@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace sim {
 
@@ -221,7 +222,10 @@ void BipedalWalkerEnv::generateTerrain() {
             oneshot = true;
         }
     }
+    createTerrainEdges();
+}
 
+void BipedalWalkerEnv::createTerrainEdges() {
     // the surface: one static body per two-sided edge
     b2EdgeShape edge;
     b2FixtureDef fd; // fd_edge: friction 2.5, ground category
@@ -273,7 +277,23 @@ void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     m_groundContact = {false, false, false, false};
 
     // RNG order: terrain, clouds, hull force
-    generateTerrain();
+    std::optional<Script> script = std::move(m_pendingScript);
+    m_pendingScript.reset();
+    if (script) {
+        // the script's terrain: obstacles first, then the edges, as generateTerrain() creates them
+        std::copy(script->terrainX.begin(), script->terrainX.end(), m_terrainX.begin());
+        std::copy(script->terrainY.begin(), script->terrainY.end(), m_terrainY.begin());
+        m_obstacles.clear();
+        m_edges.clear();
+        for (const auto& poly : script->obstacles) {
+            std::vector<b2Vec2> v;
+            for (const auto& p : poly) v.emplace_back(static_cast<float>(p[0]), static_cast<float>(p[1]));
+            addObstacle(v.data(), static_cast<int>(v.size()));
+        }
+        createTerrainEdges();
+    } else {
+        generateTerrain();
+    }
     generateClouds();
 
     const double initX = kTerrainStep * kTerrainStartpad / 2;
@@ -294,7 +314,8 @@ void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     hfd.filter.maskBits = kMaskGroundOnly;
     hfd.restitution = 0.0f;
     m_hull->CreateFixture(&hfd);
-    m_hull->ApplyForceToCenter(b2Vec2(static_cast<float>(m_rng.uniform(-kInitialRandom, kInitialRandom)), 0.0f), true);
+    const double forceX = script ? script->forceX : m_rng.uniform(-kInitialRandom, kInitialRandom);
+    m_hull->ApplyForceToCenter(b2Vec2(static_cast<float>(forceX), 0.0f), true);
 
     for (int k = 0; k < 2; ++k) {
         const int i = k == 0 ? -1 : 1;
@@ -358,6 +379,12 @@ void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     // Gymnasium ends reset() with one step of action [0, 0, 0, 0]; its reward is discarded
     const double zero[4] = {0.0, 0.0, 0.0, 0.0};
     advance(zero, obs);
+}
+
+void BipedalWalkerEnv::scriptNextEpisode(Script script) {
+    if (script.terrainX.size() != static_cast<std::size_t>(kTerrainLength) || script.terrainY.size() != static_cast<std::size_t>(kTerrainLength))
+        throw std::invalid_argument("BipedalWalkerEnv::scriptNextEpisode: the terrain needs 200 points");
+    m_pendingScript = std::move(script);
 }
 
 void BipedalWalkerEnv::setWalkerPose(double x, double y, double angle) {

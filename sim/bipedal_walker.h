@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "core/rng.h"
@@ -18,6 +19,14 @@ public:
         Vec2 p1{};              // hull position after the step
         Vec2 p2{};              // closest ground hit, or the end of the ray
         double fraction = 1.0;  // of LIDAR_RANGE
+    };
+
+    // The terrain and the initial force of one episode, given instead of drawn from the seeded
+    // generator, to replay an episode recorded in Gymnasium (tests/sim/test_gym_golden.cpp)
+    struct Script {
+        std::vector<double> terrainX, terrainY;                  // kTerrainLength surface points, m
+        std::vector<std::vector<std::array<double, 2>>> obstacles; // polygons in creation order, m
+        double forceX = 0.0;                                     // initial x force on the hull, N
     };
 
     explicit BipedalWalkerEnv(bool hardcore);
@@ -44,6 +53,10 @@ public:
     // test hook: moves the hull and the legs rigidly so that the hull origin is at (x, y)
     // with angle `angle` (legs keep their pose relative to it); velocities zeroed, bodies awake
     void setWalkerPose(double x, double y, double angle);
+    // The next reset() builds its terrain and obstacles from `script` and applies its force;
+    // the clouds (decoration) still come from the seed. Later resets are seeded as usual.
+    // Throws std::invalid_argument when the terrain does not have kTerrainLength points.
+    void scriptNextEpisode(Script script);
 
 protected:
     void resetEpisode(std::uint64_t seed, std::span<double> obs) override;
@@ -61,6 +74,8 @@ private:
     };
 
     void generateTerrain();
+    // one static body per two-sided edge between consecutive terrain points
+    void createTerrainEdges();
     void generateClouds();
     // creates one static obstacle body; returns false (and creates nothing) for a polygon
     // Box2D 2.4.1 would reject (it asserts on degenerate input)
@@ -83,6 +98,7 @@ private:
     std::vector<b2Body*> m_edges;     // edge i from point i to point i+1
     std::vector<b2Body*> m_obstacles; // in creation order
     std::vector<std::array<Vec2, 5>> m_clouds;
+    std::optional<Script> m_pendingScript; // for the next reset
 };
 
 } // namespace sim

@@ -77,8 +77,23 @@ void LunarLanderEnv::ContactDetector::EndContact(b2Contact* contact) {
         if (a == m_env.m_legs[i] || b == m_env.m_legs[i]) m_env.m_legContact[i] = false;
 }
 
+void LunarLanderEnv::scriptNextEpisode(Script script) {
+    m_pendingScript.assign(script.heightDraw.begin(), script.heightDraw.end());
+    m_pendingScript.push_back(script.forceX);
+    m_pendingScript.push_back(script.forceY);
+    for (const auto& d : script.engineDraws) m_pendingScript.insert(m_pendingScript.end(), d.begin(), d.end());
+}
+
+double LunarLanderEnv::uniform(double lo, double hi) {
+    if (m_scriptNext < m_script.size()) return m_script[m_scriptNext++];
+    return m_rng.uniform(lo, hi);
+}
+
 void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     m_rng.reseed(seed);
+    m_script = std::move(m_pendingScript);
+    m_pendingScript.clear();
+    m_scriptNext = 0;
     if (m_world) m_world->SetContactListener(nullptr);
     b2World& world = newWorld(b2Vec2(0.0f, -10.0f)); // sleeping allowed (the default)
     world.SetContactListener(&m_contacts);
@@ -90,7 +105,7 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
 
     // terrain
     std::array<double, kChunks + 1> height{};
-    for (double& h : height) h = m_rng.uniform(0.0, kH / 2);
+    for (double& h : height) h = uniform(0.0, kH / 2);
     std::array<double, kChunks> chunkX{};
     for (int i = 0; i < kChunks; ++i) chunkX[static_cast<std::size_t>(i)] = kW / (kChunks - 1) * i;
     const double helipadY = kH / 4;
@@ -137,8 +152,8 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     lfd.filter.maskBits = kMaskGroundOnly;
     lfd.restitution = 0.0f;
     m_lander->CreateFixture(&lfd);
-    const double fx = m_rng.uniform(-kInitialRandom, kInitialRandom);
-    const double fy = m_rng.uniform(-kInitialRandom, kInitialRandom);
+    const double fx = uniform(-kInitialRandom, kInitialRandom);
+    const double fy = uniform(-kInitialRandom, kInitialRandom);
     m_lander->ApplyForceToCenter(b2Vec2(static_cast<float>(fx), static_cast<float>(fy)), true);
 
     // legs: i = -1 (legs[0], on the +x side), then i = +1
@@ -208,8 +223,8 @@ core::StepResult LunarLanderEnv::advance(int discreteAction, double a0, double a
     const double angle = m_lander->GetAngle();
     const double tip[2] = {std::sin(angle), std::cos(angle)};
     const double side[2] = {-tip[1], tip[0]};
-    const double d0 = m_rng.uniform(-1.0, 1.0) / kScale;
-    const double d1 = m_rng.uniform(-1.0, 1.0) / kScale;
+    const double d0 = uniform(-1.0, 1.0) / kScale;
+    const double d1 = uniform(-1.0, 1.0) / kScale;
 
     double mPower = 0.0;
     if ((m_continuous && a0 > 0.0) || (!m_continuous && discreteAction == 2)) {

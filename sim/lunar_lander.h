@@ -11,6 +11,16 @@ namespace sim {
 
 class LunarLanderEnv : public Box2DEnvironment {
 public:
+    // The random draws of one episode, given instead of drawn from the seeded generator, to
+    // replay an episode recorded in Gymnasium (tests/sim/test_gym_golden.cpp). Same order
+    // and units as Gymnasium's draws.
+    struct Script {
+        std::array<double, 12> heightDraw{};             // terrain heights as drawn, U(0, H/2), m
+        double forceX = 0.0, forceY = 0.0;               // initial force on the lander, N
+        std::vector<std::array<double, 2>> engineDraws;  // the two U(-1, 1) dispersion draws of every
+                                                         // step, the reset's internal step first
+    };
+
     explicit LunarLanderEnv(bool continuous);
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
@@ -26,6 +36,10 @@ public:
     // test hook: moves the lander and its legs rigidly so that the lander origin is at
     // (x, y) with angle `angle` (legs keep their pose relative to it); velocities zeroed
     void setLanderPose(double x, double y, double angle);
+    // The next reset() takes its draws from `script` instead of the seeded generator; once
+    // the script's engine draws run out, that episode's steps go on with the generator
+    // seeded by reset(). Later resets are seeded as usual.
+    void scriptNextEpisode(Script script);
 
 protected:
     void resetEpisode(std::uint64_t seed, std::span<double> obs) override;
@@ -43,10 +57,15 @@ private:
     };
 
     core::StepResult advance(int discreteAction, double a0, double a1, std::span<double> obs);
+    // the next scripted draw if any is left, else m_rng.uniform(lo, hi)
+    double uniform(double lo, double hi);
 
     bool m_continuous;
     core::EnvSpec m_spec;
     core::Rng m_rng;
+    std::vector<double> m_pendingScript;  // flattened Script for the next reset
+    std::vector<double> m_script;         // draws of the current episode, in order
+    std::size_t m_scriptNext = 0;
     ContactDetector m_contacts{*this};
     b2Body* m_moon = nullptr;
     b2Body* m_lander = nullptr;
