@@ -169,6 +169,15 @@ core::StepResult AcrobotEnv::stepEpisode(std::span<const double> action, std::sp
     return r;
 }
 
+// the second link's free end: obs = [cos θ₁, sin θ₁, cos θ₂, sin θ₂, …], the links hanging
+// from the pivot at the origin, θ₂ relative to the first link
+std::optional<Vec2> AcrobotEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 4) return std::nullopt;
+    const double c1 = obs[0], s1 = obs[1], c2 = obs[2], s2 = obs[3];
+    const double s12 = s1 * c2 + c1 * s2, c12 = c1 * c2 - s1 * s2; // sin and cos of θ₁ + θ₂
+    return Vec2{static_cast<float>(kLinkLength * (s1 + s12)), static_cast<float>(-kLinkLength * (c1 + c12))};
+}
+
 void AcrobotEnv::draw(DrawList& out) const {
     out.clear();
     out.background = {255, 255, 255, 255};

@@ -26,6 +26,7 @@ public:
     AcrobotEnv();
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
 
     State state() const;
     void setState(const State& s); // test hook; angles are stored as given

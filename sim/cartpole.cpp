@@ -176,6 +176,19 @@ core::StepResult CartPoleEnv::stepEpisode(std::span<const double> action, std::s
     return r0;
 }
 
+// the pole's tip: obs = [x, ẋ, θ, θ̇] with θ = 0 upright and + leaning to +x
+std::optional<Vec2> CartPoleEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 3) return std::nullopt;
+    const double len = 2 * kHalfLength;
+    return Vec2{static_cast<float>(obs[0] + len * std::sin(obs[2])), static_cast<float>(kAxleOffset + len * std::cos(obs[2]))};
+}
+
+// the axle (x is obs[0] in CartPole and its swing-up variant)
+std::optional<Vec2> CartPoleEnv::stateAnchor(std::span<const double> obs) const {
+    if (obs.empty()) return std::nullopt;
+    return Vec2{static_cast<float>(obs[0]), kAxleOffset};
+}
+
 void CartPoleEnv::draw(DrawList& out) const {
     out.clear();
     out.background = {255, 255, 255, 255};

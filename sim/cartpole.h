@@ -28,6 +28,8 @@ public:
     CartPoleEnv();
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
+    std::optional<Vec2> stateAnchor(std::span<const double> obs) const override;
 
     State state() const;
     // test hook: puts the bodies in the given state (velocities made consistent)

@@ -37,6 +37,12 @@ core::EnvSpec swingUpSpec() {
 
 CartPoleSwingUpEnv::CartPoleSwingUpEnv() : CartPoleEnv(swingUpSpec()) {}
 
+std::optional<Vec2> CartPoleSwingUpEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 4) return std::nullopt;
+    const double len = 2 * kHalfLength;
+    return Vec2{static_cast<float>(obs[0] + len * obs[3]), static_cast<float>(kAxleOffset + len * obs[2])};
+}
+
 double CartPoleSwingUpEnv::rewardFor(double x, double theta) {
     const double centred = 1.0 - (x / kXThreshold) * (x / kXThreshold);
     return 0.5 * (1.0 + std::cos(theta)) * std::max(0.0, centred);

@@ -11,6 +11,8 @@ public:
     CartPoleSwingUpEnv();
     // reward for a state: pole up and cart centred, in [0, 1]
     static double rewardFor(double x, double theta);
+    // the pole's tip, from obs = [x, ẋ, cos θ, sin θ, θ̇]
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
 
 protected:
     void resetEpisode(std::uint64_t seed, std::span<double> obs) override;

@@ -293,6 +293,13 @@ core::StepResult LunarLanderEnv::advance(int discreteAction, double a0, double a
     return r;
 }
 
+// the lander's body: obs[0..1] is its position relative to the pad, scaled by half the view
+std::optional<Vec2> LunarLanderEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 2) return std::nullopt;
+    return Vec2{static_cast<float>(obs[0] * (kW / 2) + kW / 2),
+                static_cast<float>(obs[1] * (kH / 2) + helipadY() + kLegDown / kScale)};
+}
+
 void LunarLanderEnv::draw(DrawList& out) const {
     out.clear();
     // Gymnasium paints black sky polygons over a white surface; painting the white ground

@@ -24,6 +24,7 @@ public:
     explicit LunarLanderEnv(bool continuous);
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
 
     // read access for tests and the viewer; valid until the next reset
     const b2Body* lander() const { return m_lander; }

@@ -19,6 +19,7 @@
 //   with the unclipped action.
 #include "sim/mountain_car.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -90,6 +91,13 @@ bool MountainCarContinuousEnv::applyImpulse(Vec2 worldPoint, Vec2 impulse) {
     if (!nearCar(worldPoint)) return false;
     m_state.velocity = static_cast<float>(clampd(m_state.velocity + 0.01 * impulse.x, -kMaxSpeed, kMaxSpeed));
     return true;
+}
+
+// the car on the hill: obs = [position, velocity]
+std::optional<Vec2> MountainCarContinuousEnv::statePoint(std::span<const double> obs) const {
+    if (obs.empty()) return std::nullopt;
+    const double x = std::clamp(obs[0], kMinPosition, kMaxPosition);
+    return Vec2{static_cast<float>(x), static_cast<float>(hillHeight(x) + 20.0 / kPxPerUnit)};
 }
 
 void MountainCarContinuousEnv::draw(DrawList& out) const {

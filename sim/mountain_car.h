@@ -15,6 +15,7 @@ public:
     MountainCarContinuousEnv();
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
 
     // the car is not a Box2D body (see the .cpp): a grab pulls it along the track towards
     // the target's x, an impulse changes its velocity by impulse.x·0.01

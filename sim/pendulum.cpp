@@ -143,6 +143,17 @@ core::StepResult PendulumEnv::stepEpisode(std::span<const double> action, std::s
     return res;
 }
 
+// the rod's tip: obs = [cos θ, sin θ, θ̇], the rod at angle θ (counter-clockwise from up)
+std::optional<Vec2> PendulumEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 2) return std::nullopt;
+    return Vec2{static_cast<float>(-kLength * obs[1]), static_cast<float>(kLength * obs[0])};
+}
+
+std::optional<Vec2> PendulumEnv::stateAnchor(std::span<const double> obs) const {
+    if (obs.size() < 2) return std::nullopt;
+    return Vec2{0.0f, 0.0f};
+}
+
 void PendulumEnv::draw(DrawList& out) const {
     out.clear();
     out.background = {255, 255, 255, 255};

@@ -24,6 +24,8 @@ public:
     PendulumEnv();
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
+    std::optional<Vec2> stateAnchor(std::span<const double> obs) const override;
 
     State state() const;
     // test hook

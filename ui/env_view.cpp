@@ -34,6 +34,7 @@ bool EnvView::setEnvironment(const QString& id) {
     std::unique_ptr<sim::SimEnvironment> env = sim::makeEnvironment(id.toStdString());
     if (!env) return false;
     m_env = std::move(env);
+    clearStates();
     m_envId = id;
     m_snapshot.reset();
     m_grabbing = false;
@@ -233,6 +234,41 @@ void EnvView::paintEvent(QPaintEvent*) {
         }
     }
 
+    if (!m_statePoints.empty()) {
+        // the batch's states, translucent so that dense regions read as solid colour
+        const double r = m_largeText ? 4.5 : 3.0;
+        if (m_stateAnchors.size() == m_statePoints.size()) {
+            // a fan of faint rods, one per state: which way the pole leant, in its colour
+            for (size_t i = 0; i < m_statePoints.size(); ++i) {
+                QColor c = m_stateColours[i];
+                c.setAlpha(70);
+                p.setPen(QPen(c, m_largeText ? 2.0 : 1.5));
+                p.drawLine(worldToScreen(m_stateAnchors[i]), worldToScreen(m_statePoints[i]));
+            }
+        }
+        p.setPen(Qt::NoPen);
+        for (size_t i = 0; i < m_statePoints.size(); ++i) {
+            QColor c = m_stateColours[i];
+            c.setAlpha(150);
+            p.setBrush(c);
+            p.drawEllipse(worldToScreen(m_statePoints[i]), r, r);
+        }
+        if (!m_statesCaption.isEmpty()) {
+            QFont f = hudFont;
+            f.setBold(true);
+            const QFontMetrics fm(f);
+            // above the waiting banner when that is shown
+            const int lift = m_snapshot || !m_overlays ? 0 : static_cast<int>(fm.height() * 1.2) + 40;
+            const QRect box(10, height() - fm.height() - 26 - lift, width() - 20, fm.height() + 16);
+            p.setBrush(QColor(250, 250, 250, 215));
+            p.setPen(QPen(QColor(0, 0, 0, 40), 1));
+            p.drawRoundedRect(box, 6, 6);
+            p.setPen(QColor(30, 30, 30));
+            p.setFont(f);
+            p.drawText(box, Qt::AlignCenter, fm.elidedText(m_statesCaption, Qt::ElideRight, box.width() - 16));
+        }
+    }
+
     if (!m_overlays) return;
     // HUD: which iteration's policy plays (first: at a teaching pace it changes every
     // episode), episode return and step, and the environment's own values
@@ -293,6 +329,38 @@ void EnvView::paintEvent(QPaintEvent*) {
         p.setFont(bannerFont);
         p.drawText(banner, Qt::AlignCenter, text);
     }
+}
+
+bool EnvView::showStates(const std::vector<double>& states, int dim, const std::vector<QColor>& colours,
+                         const QString& caption) {
+    clearStates();
+    if (!m_env || dim != static_cast<int>(m_obs.size()) || dim <= 0) return false;
+    const size_t n = states.size() / static_cast<size_t>(dim);
+    if (colours.size() != n) return false;
+    for (size_t i = 0; i < n; ++i) {
+        const std::optional<sim::Vec2> at = m_env->statePoint({states.data() + i * static_cast<size_t>(dim), static_cast<size_t>(dim)});
+        if (!at) {
+            clearStates();
+            return false;
+        }
+        m_statePoints.push_back(*at);
+        m_stateColours.push_back(colours[i]);
+        const std::optional<sim::Vec2> from =
+            m_env->stateAnchor({states.data() + i * static_cast<size_t>(dim), static_cast<size_t>(dim)});
+        if (from) m_stateAnchors.push_back(*from);
+    }
+    m_statesCaption = caption;
+    update();
+    return true;
+}
+
+void EnvView::clearStates() {
+    if (m_statePoints.empty() && m_statesCaption.isEmpty()) return;
+    m_statePoints.clear();
+    m_stateAnchors.clear();
+    m_stateColours.clear();
+    m_statesCaption.clear();
+    update();
 }
 
 void EnvView::mousePressEvent(QMouseEvent* event) {

@@ -49,6 +49,18 @@ public:
     // the HUD box and the waiting banner (on by default)
     void setOverlaysVisible(bool visible);
 
+    // A batch's states painted over the scene (phase stepping's advantages): each raw
+    // observation (dim numbers, one after another) as a dot at the environment's statePoint,
+    // in its colour, with a caption under the scene. Returns false, painting nothing, when
+    // the environment cannot place its states (its observation holds no position). Stays
+    // until clearStates() or another environment.
+    bool showStates(const std::vector<double>& states, int dim, const std::vector<QColor>& colours,
+                    const QString& caption);
+    void clearStates();
+    int shownStates() const { return static_cast<int>(m_statePoints.size()); }
+    const std::vector<sim::Vec2>& statePoints() const { return m_statePoints; }
+    QString statesCaption() const { return m_statesCaption; }
+
     // intervals between painted frames (ms), for the bench; cleared by clearFrameTimes()
     const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
     void clearFrameTimes();
@@ -102,6 +114,10 @@ private:
     QElapsedTimer m_frameClock;
     qint64 m_lastFrameNs = -1;
     std::vector<double> m_frameIntervals;
+    std::vector<sim::Vec2> m_statePoints; // showStates(), in world coordinates
+    std::vector<sim::Vec2> m_stateAnchors; // one per point, or none (no rods)
+    std::vector<QColor> m_stateColours;
+    QString m_statesCaption;
 };
 
 } // namespace ui

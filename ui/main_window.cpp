@@ -121,6 +121,14 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     connect(m_session, &TrainingSession::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
         if (!p) return;
         m_phaseView->show(p);
+        // the batch's states over the environment, coloured by advantage, for the rest of
+        // the iteration (where the environment can place them)
+        if (p->phase == core::Phase::Advantages)
+            m_envView->showStates(p->states, p->stateDim, advantageColours(p->advantages),
+                                  tr("Iteration %1's %2 sampled states · orange: better than the critic expected (Â > 0) "
+                                     "· blue: worse")
+                                      .arg(p->iteration)
+                                      .arg(p->advantages.size()));
         if (m_presentation && dockWidgetArea(m_phaseDock) != Qt::RightDockWidgetArea) {
             // one idea per screen: the phase takes the presentation plots' place
             addDockWidget(Qt::RightDockWidgetArea, m_phaseDock);
@@ -129,6 +137,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         m_phaseDock->show();
         m_phaseDock->raise();
     });
+    connect(m_session, &TrainingSession::iterationFinished, m_envView, &EnvView::clearStates);
+    connect(m_lifecycle, &RunLifecycle::runReset, m_envView, &EnvView::clearStates);
     connect(m_lifecycle, &RunLifecycle::runReset, this, [this] {
         m_phaseView->clear(tr("Run → Step phase (F10) runs one phase of the next iteration and stops."));
     });

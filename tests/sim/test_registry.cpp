@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/rng.h"
 #include "env_test_util.h"
 #include "sim/box2d_env.h"
 #include "sim/mountain_car.h"
@@ -130,6 +131,50 @@ private slots:
             QCOMPARE(QString::fromStdString(dl.hud.front().first), QString("step"));
             env->step(act, obs);
         }
+    }
+
+    // statePoint(obs) lands on the drawn scene of that state: within 3% of the view's width
+    // of a vertex, a polygon's centre or a circle's centre, over 60 steps of random actions
+    void statePointIsOnTheDrawing_data() { eachEnv_data(); }
+    void statePointIsOnTheDrawing() {
+        QFETCH(std::string, id);
+        auto env = sim::makeEnvironment(id);
+        const auto& spec = env->spec();
+        std::vector<double> obs(static_cast<std::size_t>(spec.observation.dim()));
+        std::vector<double> act(static_cast<std::size_t>(spec.action.dim()), 0.0);
+        env->reset(4, obs);
+        if (id.rfind("BipedalWalker", 0) == 0) {
+            QVERIFY(!env->statePoint(obs)); // its observation holds no position
+            return;
+        }
+        core::Rng rng(9);
+        std::set<std::pair<float, float>> distinct;
+        for (int step = 0; step < 60; ++step) {
+            const std::optional<sim::Vec2> at = env->statePoint(obs);
+            QVERIFY(at);
+            distinct.insert({at->x, at->y});
+            sim::DrawList dl;
+            env->draw(dl);
+            double nearest = INFINITY;
+            auto consider = [&](const sim::Vec2& v) { nearest = std::min(nearest, std::hypot(double(v.x) - at->x, double(v.y) - at->y)); };
+            for (const auto& prim : dl.primitives) {
+                sim::Vec2 centre{0, 0};
+                for (const auto& v : prim.points) {
+                    consider(v);
+                    centre.x += v.x / static_cast<float>(prim.points.size());
+                    centre.y += v.y / static_cast<float>(prim.points.size());
+                }
+                if (prim.kind == sim::Primitive::Kind::Polygon) consider(centre);
+            }
+            QVERIFY2(nearest <= 0.03 * dl.camera.width,
+                     qPrintable(QString("step %1: (%2, %3) is %4 from the drawing").arg(step).arg(at->x).arg(at->y).arg(nearest)));
+            for (std::size_t k = 0; k < act.size(); ++k)
+                act[k] = spec.action.isDiscrete() ? static_cast<double>(rng.below(static_cast<std::uint64_t>(spec.action.n)))
+                                                  : rng.uniform(spec.action.low[k], spec.action.high[k]);
+            const core::StepResult r = env->step(act, obs);
+            if (r.terminated || r.truncated) env->reset(static_cast<std::uint64_t>(5 + step), obs);
+        }
+        QVERIFY(distinct.size() > 10); // it follows the state
     }
 
     void grabMovesBody_data() { eachEnv_data(); }

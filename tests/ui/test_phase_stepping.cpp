@@ -5,10 +5,13 @@
 #include <QLabel>
 #include <QToolBar>
 #include <QtTest>
+#include <algorithm>
+#include <cmath>
 #include <qcustomplot.h>
 
 #include "support/studio_test_util.h"
 #include "support/test_util.h"
+#include "ui/env_view.h"
 #include "ui/run_history.h"
 #include "ui/teach/phase_view.h"
 
@@ -76,6 +79,30 @@ private slots:
                     QVERIFY(stepped.phaseView()->secondPicture()->isVisible());
                 }
                 if (order[k] == core::Phase::Advantages) QCOMPARE(p->advantages.size(), size_t(512));
+                // from the advantages to the end of the iteration, the viewer paints the batch's
+                // states over the cart-pole: each at its pole tip, coloured by its advantage
+                if (k >= 1 && k < 6) {
+                    QCOMPARE(stepped.envView()->shownStates(), 512);
+                    QVERIFY(stepped.envView()->statesCaption().contains("orange"));
+                } else {
+                    QCOMPARE(stepped.envView()->shownStates(), 0);
+                }
+                if (order[k] == core::Phase::Advantages) {
+                    QCOMPARE(p->stateDim, 4);
+                    QCOMPARE(p->states.size(), size_t(4 * 512));
+                    const std::vector<sim::Vec2>& at = stepped.envView()->statePoints();
+                    for (int i : {0, 100, 511}) {
+                        const double x = p->states[4 * i], theta = p->states[4 * i + 2];
+                        QCOMPARE(at[i].x, static_cast<float>(x + std::sin(theta))); // the pole is 1 m long
+                        QCOMPARE(p->xs[i], x);
+                    }
+                    // the best state orange, the worst blue
+                    const auto best = std::max_element(p->advantages.begin(), p->advantages.end()) - p->advantages.begin();
+                    const auto worst = std::min_element(p->advantages.begin(), p->advantages.end()) - p->advantages.begin();
+                    const std::vector<QColor> colours = ui::advantageColours(p->advantages);
+                    QVERIFY(colours[best].red() > colours[best].blue());
+                    QVERIFY(colours[worst].blue() > colours[worst].red());
+                }
                 if (order[k] == core::Phase::ValueFit) QVERIFY(!p->values.empty()); // loss per epoch
             }
         }
@@ -89,6 +116,22 @@ private slots:
         for (int i = 0; i < 2; ++i)
             QCOMPARE(testutil::statsWithoutTiming(stepped.history()->iterations()[i]),
                      testutil::statsWithoutTiming(plain.history()->iterations()[i]));
+    }
+
+    // an environment whose observation holds no position (the walker) keeps its picture
+    // clean: the states stay in the Phase view's scatter only
+    void walkerStatesStayInThePhaseView() {
+        StudioOptions o = options();
+        o.env = "BipedalWalker-v3";
+        o.stepsPerIteration = 256;
+        MainWindow w(o);
+        QVERIFY(testutil::waitForRun(w));
+        QVERIFY(stepPhase(w));
+        const PhaseSnapshotPtr p = stepPhase(w);
+        QVERIFY(p && p->phase == core::Phase::Advantages);
+        QCOMPARE(p->stateDim, 24);
+        QCOMPARE(w.envView()->shownStates(), 0);
+        QVERIFY(w.phaseView()->picture()->plottableCount() > 0);
     }
 
     // Step after a few phases finishes the iteration; closing mid-iteration loses nothing

@@ -35,6 +35,30 @@ StatePlane statePlane(const std::string& envId, int obsDim) {
     return {0, std::min(1, obsDim - 1), "observation 0", obsDim > 1 ? "observation 1" : "observation 0"};
 }
 
+QColor advantageColour(double z) {
+    // Okabe-Ito blue and orange, as the plots use
+    const QColor mid(200, 200, 200), blue(0, 114, 178), orange(230, 159, 0);
+    const double t = std::clamp(z / 2.0, -1.0, 1.0);
+    const QColor to = t > 0 ? orange : blue;
+    const double a = std::abs(t);
+    return QColor::fromRgbF(static_cast<float>(mid.redF() + a * (to.redF() - mid.redF())),
+                            static_cast<float>(mid.greenF() + a * (to.greenF() - mid.greenF())),
+                            static_cast<float>(mid.blueF() + a * (to.blueF() - mid.blueF())));
+}
+
+std::vector<QColor> advantageColours(const std::vector<double>& advantages) {
+    const size_t n = std::max<size_t>(1, advantages.size());
+    double mean = 0, sq = 0;
+    for (double a : advantages) mean += a;
+    mean /= static_cast<double>(n);
+    for (double a : advantages) sq += (a - mean) * (a - mean);
+    const double sd = std::sqrt(sq / static_cast<double>(n)) + 1e-12;
+    std::vector<QColor> out;
+    out.reserve(advantages.size());
+    for (double a : advantages) out.push_back(advantageColour((a - mean) / sd));
+    return out;
+}
+
 PhaseSnapshotPtr makePhaseSnapshot(const core::PhaseResult& r, const core::Trainer& trainer) {
     using core::Phase;
     if (r.phase == Phase::Report) return nullptr;
@@ -67,10 +91,12 @@ PhaseSnapshotPtr makePhaseSnapshot(const core::PhaseResult& r, const core::Train
             // raw observations, so the axes are in the environment's units; at most 4000 points
             const int n = static_cast<int>(res.advantages.size());
             const int stride = std::max(1, n / 4000);
+            s->stateDim = static_cast<int>(b.rawObs.rows());
             for (int i = 0; i < n; i += stride) {
                 s->xs.push_back(b.rawObs(plane.x, i));
                 s->ys.push_back(b.rawObs(plane.y, i));
                 s->advantages.push_back(res.advantages(i));
+                for (int d = 0; d < s->stateDim; ++d) s->states.push_back(b.rawObs(d, i));
             }
             s->equation = eq(QStringLiteral("Â<sub>t</sub> = Σ<sub>l</sub> (γλ)<sup>l</sup> δ<sub>t+l</sub>, "
                                             "δ<sub>t</sub> = r<sub>t</sub> + γ V(s<sub>t+1</sub>) − V(s<sub>t</sub>)"),

@@ -4,6 +4,7 @@
 // handed to the UI as an immutable value; it holds no pointer into the trainer.
 #pragma once
 
+#include <QColor>
 #include <QMetaType>
 #include <QString>
 #include <memory>
@@ -27,6 +28,9 @@ struct PhaseSnapshot {
     // Advantages: two observation dimensions of the batch's states, coloured by advantage
     QString xLabel, yLabel;
     std::vector<double> xs, ys, advantages;
+    // the same states' whole raw observations (stateDim numbers each), for the viewer
+    int stateDim = 0;
+    std::vector<double> states;
     // Natural direction: |r| after each CG iteration (|g| first)
     std::vector<double> residuals;
     // Surrogate gradient / natural direction: |g|, |x|, the angle between them (degrees)
@@ -50,6 +54,12 @@ struct StatePlane {
     QString xLabel, yLabel;
 };
 StatePlane statePlane(const std::string& envId, int obsDim);
+
+// a diverging colour for an advantage z in units of the batch's spread: blue (worse than
+// expected) through grey to orange (better), saturating at ±2
+QColor advantageColour(double z);
+// each advantage's colour, z taken against the batch's mean and standard deviation
+std::vector<QColor> advantageColours(const std::vector<double>& advantages);
 
 } // namespace ui
 

@@ -17,16 +17,6 @@ const QColor kBlue(0, 114, 178), kOrange(230, 159, 0), kGreen(0, 158, 115), kRed
 
 QString n3(double v) { return QString::number(v, 'g', 3); }
 
-// a diverging colour for an advantage in units of the batch's spread: blue (worse than
-// expected) through grey to orange (better)
-QColor advantageColour(double z) {
-    const double t = std::clamp(z / 2.0, -1.0, 1.0);
-    const QColor mid(200, 200, 200), to = t > 0 ? kOrange : kBlue;
-    const double a = std::abs(t);
-    return QColor::fromRgbF(static_cast<float>(mid.redF() + a * (to.redF() - mid.redF())),
-                            static_cast<float>(mid.greenF() + a * (to.greenF() - mid.greenF())),
-                            static_cast<float>(mid.blueF() + a * (to.blueF() - mid.blueF())));
-}
 } // namespace
 
 PhaseView::PhaseView(QWidget* parent) : QWidget(parent) {
