@@ -20,7 +20,7 @@ namespace sim {
 // spec().action.dim() doubles (a discrete action as its index). Not thread-safe; one per
 // episode stream.
 class Controller {
-  public:
+public:
     virtual ~Controller() = default;
     // forgets the previous episode (call before the first act() of an episode)
     virtual void reset() = 0;
@@ -33,14 +33,14 @@ class Controller {
 void lunarLanderHeuristic(std::span<const double> obs, bool continuous, std::span<double> action);
 
 class LunarLanderHeuristic : public Controller {
-  public:
+public:
     explicit LunarLanderHeuristic(bool continuous) : m_continuous(continuous) {}
     void reset() override {}
     void act(std::span<const double> obs, std::span<double> action) override {
         lunarLanderHeuristic(obs, m_continuous, action);
     }
 
-  private:
+private:
     bool m_continuous;
 };
 
@@ -53,7 +53,7 @@ class LunarLanderHeuristic : public Controller {
 // heuristic from the second step on, with the observation the first step returned; act()
 // does the same: its first call after reset() returns zeros without looking at `obs`.
 class BipedalWalkerHeuristic : public Controller {
-  public:
+public:
     void reset() override;
     void act(std::span<const double> obs, std::span<double> action) override;
     // one step of Gymnasium's step_heuristic(s), without the zero first action
@@ -63,7 +63,7 @@ class BipedalWalkerHeuristic : public Controller {
     State state() const { return m_state; }
     int movingLeg() const { return m_movingLeg; }
 
-  private:
+private:
     static constexpr double kSpeed = 0.29;  // hull obs[2] above which it hurries (falls forward beyond)
     static constexpr double kSupportKneeAngle = 0.1;  // obs units (knee angle + 1)
 

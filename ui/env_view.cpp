@@ -43,17 +43,31 @@ bool EnvView::setEnvironment(const QString& id) {
     m_action.assign(static_cast<size_t>(spec.action.dim()), 0.0);
     m_episodes = 0;
     m_hasLastReturn = false;
+    m_controller = m_wantHeuristic ? sim::makeHeuristic(id.toStdString()) : nullptr;
     resetEpisode();
     updateTimer();
     update();
+    emit environmentChanged(id);
     return true;
+}
+
+bool EnvView::hasHeuristic(const QString& envId) { return sim::makeHeuristic(envId.toStdString()) != nullptr; }
+
+void EnvView::setPlayHeuristic(bool on) {
+    if (on == m_wantHeuristic) return;
+    m_wantHeuristic = on;
+    m_controller = on ? sim::makeHeuristic(m_envId.toStdString()) : nullptr;
+    // either player starts from a fresh episode, so their returns compare
+    m_hasLastReturn = false;
+    resetEpisode();
+    update();
 }
 
 void EnvView::setSnapshot(const core::SnapshotPtr& snapshot) {
     if (!snapshot || QString::fromStdString(snapshot->envId) != m_envId) return;
     const bool first = m_snapshot == nullptr;
     m_snapshot = snapshot;
-    if (m_restartOnNewPolicy) {
+    if (m_restartOnNewPolicy && !m_controller) {
         // the new policy plays from the first step of a fresh episode; the one in progress
         // (another policy's) is not counted as finished
         resetEpisode();
@@ -106,12 +120,17 @@ void EnvView::resetEpisode() {
     }
     m_env->reset(m_episodeSeed++, m_obs);
     m_heldNoise.reset();
+    if (m_controller) m_controller->reset();
     m_episodeReturn = 0;
     m_episodeStep = 0;
     m_env->draw(m_drawList);
 }
 
 void EnvView::pickAction() {
+    if (m_controller) {
+        m_controller->act(m_obs, m_action);
+        return;
+    }
     if (m_snapshot) {
         m_snapshot->act(m_obs, m_rng, m_deterministic, m_action, &m_heldNoise);
         return;
@@ -258,7 +277,7 @@ void EnvView::paintEvent(QPaintEvent*) {
             f.setBold(true);
             const QFontMetrics fm(f);
             // above the waiting banner when that is shown
-            const int lift = m_snapshot || !m_overlays ? 0 : static_cast<int>(fm.height() * 1.2) + 40;
+            const int lift = m_snapshot || m_controller || !m_overlays ? 0 : static_cast<int>(fm.height() * 1.2) + 40;
             const QRect box(10, height() - fm.height() - 26 - lift, width() - 20, fm.height() + 16);
             p.setBrush(QColor(250, 250, 250, 215));
             p.setPen(QPen(QColor(0, 0, 0, 40), 1));
@@ -273,10 +292,13 @@ void EnvView::paintEvent(QPaintEvent*) {
     // HUD: which iteration's policy plays (first: at a teaching pace it changes every
     // episode), episode return and step, and the environment's own values
     QStringList lines;
-    lines << (m_snapshot ? tr("Policy of iteration %1, %2")
-                               .arg(m_snapshot->iteration)
-                               .arg(m_deterministic ? tr("deterministic") : tr("stochastic"))
-                         : tr("Random policy"));
+    if (m_controller)
+        lines << tr("Hand-written controller (Gymnasium's heuristic)");
+    else
+        lines << (m_snapshot ? tr("Policy of iteration %1, %2")
+                                   .arg(m_snapshot->iteration)
+                                   .arg(m_deterministic ? tr("deterministic") : tr("stochastic"))
+                             : tr("Random policy"));
     lines << tr("Return %1   step %2").arg(m_episodeReturn, 0, 'f', 1).arg(m_episodeStep);
     if (m_hasLastReturn) lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
     if (m_speed == Speed::Double) lines << tr("Speed 2×");
@@ -314,7 +336,7 @@ void EnvView::paintEvent(QPaintEvent*) {
     if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
     drawBox(envLines, envFont, right);
 
-    if (!m_snapshot) {
+    if (!m_snapshot && !m_controller) {
         QFont bannerFont = hudFont;
         bannerFont.setBold(true);
         bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);

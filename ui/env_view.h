@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "core/snapshot.h"
 #include "sim/draw_list.h"
+#include "sim/heuristics.h"
 #include "sim/sim_environment.h"
 
 namespace ui {
@@ -42,6 +43,12 @@ public:
     void setSpeed(Speed speed);
     Speed speed() const { return m_speed; }
     void setDeterministic(bool deterministic) { m_deterministic = deterministic; }
+    // on: the environment's hand-written controller (sim::makeHeuristic, Gymnasium's
+    // heuristic) plays instead of the policy, from a fresh episode, as a baseline to compare
+    // with; it stays chosen across environments and plays wherever one exists
+    void setPlayHeuristic(bool on);
+    bool playsHeuristic() const { return m_controller != nullptr; }
+    static bool hasHeuristic(const QString& envId);
     bool isDeterministic() const { return m_deterministic; }
     // frames per second of the viewer; 0 = the environment's own frame rate
     void setFrameRateOverride(double fps);
@@ -65,6 +72,8 @@ public:
     const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
     void clearFrameTimes();
     int episodeStep() const { return m_episodeStep; }
+    // the seed the episode in progress was reset with
+    std::uint64_t episodeSeed() const { return m_episodeSeed - 1; }
     const sim::DrawList& drawList() const { return m_drawList; }
 
     // screen <-> world mapping of the current camera
@@ -76,6 +85,7 @@ public:
 
 signals:
     void episodeFinished(double episodeReturn, int length);
+    void environmentChanged(const QString& id);
     // after every painted frame of the environment (connect queued: it is emitted while painting)
     void framePainted();
 
@@ -95,6 +105,8 @@ private:
     QString m_envId;
     std::unique_ptr<sim::SimEnvironment> m_env;
     core::SnapshotPtr m_snapshot;
+    bool m_wantHeuristic = false;
+    std::unique_ptr<sim::Controller> m_controller; // playing instead of the snapshot
     core::PolicySnapshot::HeldNoise m_heldNoise; // exploration noise held as in training
     core::Rng m_rng{12345};
     std::uint64_t m_episodeSeed = 1000;

@@ -332,6 +332,22 @@ void MainWindow::createDocks() {
     m_deterministic->setToolTip(tr("The viewer takes the policy's most likely action instead of sampling one."));
     connect(m_deterministic, &QCheckBox::toggled, m_envView, &EnvView::setDeterministic);
     form->addRow(QString(), m_deterministic);
+    m_heuristic = new QCheckBox(tr("Hand-written controller"));
+    m_heuristic->setObjectName("handWrittenController");
+    m_heuristic->setToolTip(tr("The viewer plays Gymnasium's heuristic for this environment (LunarLander, "
+                               "BipedalWalker) instead of the policy: a baseline to compare the learned policy with."));
+    connect(m_heuristic, &QCheckBox::toggled, m_envView, &EnvView::setPlayHeuristic);
+    auto followEnvironment = [this](const QString& id) {
+        const bool has = EnvView::hasHeuristic(id);
+        m_heuristic->setEnabled(has);
+        m_heuristic->setToolTip(has ? tr("The viewer plays Gymnasium's heuristic for %1 instead of the policy: a "
+                                         "baseline to compare the learned policy with.")
+                                          .arg(id)
+                                    : tr("%1 has no hand-written controller (LunarLander and BipedalWalker have one).").arg(id));
+    };
+    connect(m_envView, &EnvView::environmentChanged, this, followEnvironment);
+    followEnvironment(m_envView->environmentId());
+    form->addRow(QString(), m_heuristic);
     m_autosaveSpin = new QSpinBox;
     m_autosaveSpin->setObjectName("autosaveInterval");
     m_autosaveSpin->setRange(0, 100000);

@@ -166,6 +166,7 @@ private:
     QComboBox* m_paceDock = nullptr;
     QCheckBox* m_pauseWhenSolvedBox = nullptr;
     QCheckBox* m_deterministic = nullptr;
+    QCheckBox* m_heuristic = nullptr;
     QLabel* m_runSummary = nullptr;
     QAction* m_startAction = nullptr;
     QAction* m_pauseAction = nullptr;

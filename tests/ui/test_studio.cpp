@@ -20,6 +20,9 @@
 #include <QToolBar>
 #include <QToolButton>
 
+#include "ui/run_lifecycle.h"
+#include "core/presets.h"
+#include "sim/heuristics.h"
 #include "core/rng.h"
 #include "sim/registry.h"
 #include "ui/env_view.h"
@@ -504,6 +507,58 @@ private slots:
         w.envView()->setSpeed(ui::EnvView::Speed::RenderOff);
         w.presentationAction()->trigger();
         QVERIFY(!w.isPresentationMode());
+    }
+
+    // the hand-written controller: offered where the environment has one, it plays
+    // Gymnasium's heuristic in the viewer, and its episode is the heuristic's own episode
+    // on that seed, step for step (the same return as a headless rollout)
+    void handWrittenControllerPlaysTheHeuristic() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        auto* box = w.findChild<QCheckBox*>("handWrittenController");
+        QVERIFY(box);
+        QVERIFY(!box->isEnabled()); // CartPole has none
+        core::TrpoConfig cfg = core::presetConfig("LunarLander-v3");
+        cfg.stepsPerIteration = 256;
+        w.lifecycle()->reset(cfg);
+        QVERIFY(resets.wait(10000));
+        QTRY_VERIFY(box->isEnabled());
+        ui::EnvView* view = w.envView();
+        view->setSpeed(ui::EnvView::Speed::Quadruple);
+        QSignalSpy finished(view, &ui::EnvView::episodeFinished);
+        QTest::mouseClick(box, Qt::LeftButton, {}, QPoint(4, box->height() / 2));
+        QVERIFY(box->isChecked());
+        QVERIFY(view->playsHeuristic());
+        QCOMPARE(view->episodeStep(), 0); // from a fresh episode
+        const std::uint64_t seed = view->episodeSeed();
+        QVERIFY(finished.wait(60000));
+
+        auto env = sim::makeEnvironment("LunarLander-v3");
+        auto heuristic = sim::makeHeuristic("LunarLander-v3");
+        std::vector<double> obs(8), act(1);
+        env->reset(seed, obs);
+        heuristic->reset();
+        double ret = 0;
+        int steps = 0;
+        for (bool done = false; !done;) {
+            heuristic->act(obs, act);
+            const core::StepResult r = env->step(act, obs);
+            ret += r.reward;
+            ++steps;
+            done = r.terminated || r.truncated;
+        }
+        QCOMPARE(finished.at(0).at(1).toInt(), steps);
+        QCOMPARE(finished.at(0).at(0).toDouble(), ret);
+        QVERIFY(ret > 100); // it lands
+
+        // off again: the policy plays; CartPole turns the box off and greys it
+        box->setChecked(false);
+        QVERIFY(!view->playsHeuristic());
+        w.lifecycle()->reset(core::presetConfig("CartPole-v1"));
+        QVERIFY(resets.wait(10000));
+        QTRY_VERIFY(!box->isEnabled());
+        view->setSpeed(ui::EnvView::Speed::RenderOff);
     }
 
     void runDirectoryRecordsEvents() {
