@@ -18,7 +18,8 @@
 // physics is the same); one static body per two-sided terrain edge, never a chain; hips get
 // referenceAngle = i·0.05 explicitly, knees 0; SetMotorSpeed/SetMaxMotorTorque only wake the
 // bodies on change in 2.4.1, so both bodies of every joint are woken when the action is
-// applied (pybox2d's 2.3 wakes them every step); obstacle polygons are validated before
+// applied (pybox2d's 2.3 wakes them every step); joint limits switched on and off by 2.3's
+// rule each step (see advance()); obstacle polygons are validated before
 // Box2D sees them; the lidar callback returns `fraction` so the closest hit wins; the contact
 // listener is detached before the world is destroyed.
 #include "sim/bipedal_walker.h"
@@ -414,6 +415,14 @@ core::StepResult BipedalWalkerEnv::advance(const double* action, std::span<doubl
         // 2.4.1 only wakes the bodies when the value changes; pybox2d (2.3) always does
         m_joints[j]->GetBodyA()->SetAwake(true);
         m_joints[j]->GetBodyB()->SetAwake(true);
+        // Box2D 2.3's joint limit: active for a step only when the joint starts it at or beyond
+        // a limit (its impulse restarting from zero when it becomes active), so a joint may
+        // overshoot and is pulled back in the next step. 2.4.1's limit is speculative: always
+        // on, it stops a joint on the limit within the step. Switching 2.4.1's limit on and
+        // off by 2.3's rule brings the port closer to Gymnasium (README, "LunarLander and
+        // BipedalWalker against the real Gymnasium").
+        const float angle = m_joints[j]->GetJointAngle();
+        m_joints[j]->EnableLimit(angle <= m_joints[j]->GetLowerLimit() || angle >= m_joints[j]->GetUpperLimit());
     }
 
     m_world->Step(static_cast<float>(1.0 / kFps), 6 * 30, 2 * 30);

@@ -141,8 +141,9 @@ void BipedalWalkerHeuristic::stepHeuristic(std::span<const double> s, std::span<
 }
 
 std::unique_ptr<Controller> makeHeuristic(const std::string& envId) {
-    if (envId == "LunarLander-v3") return std::make_unique<LunarLanderHeuristic>(false);
-    if (envId == "LunarLanderContinuous-v3") return std::make_unique<LunarLanderHeuristic>(true);
+    if (envId == "LunarLander-v3" || envId == "LunarLanderWind-v3") return std::make_unique<LunarLanderHeuristic>(false);
+    if (envId == "LunarLanderContinuous-v3" || envId == "LunarLanderContinuousWind-v3")
+        return std::make_unique<LunarLanderHeuristic>(true);
     if (envId == "BipedalWalker-v3" || envId == "BipedalWalkerHardcore-v3")
         return std::make_unique<BipedalWalkerHeuristic>();
     return nullptr;

@@ -77,7 +77,7 @@ private:
     bool m_started = false;
 };
 
-// Gymnasium's heuristic for `envId` (LunarLander-v3, LunarLanderContinuous-v3,
+// Gymnasium's heuristic for `envId` (LunarLander-v3, LunarLanderContinuous-v3, their Wind variants,
 // BipedalWalker-v3, BipedalWalkerHardcore-v3), reset; nullptr for any other id
 std::unique_ptr<Controller> makeHeuristic(const std::string& envId);
 

@@ -1,6 +1,6 @@
 // LunarLander-v3 / LunarLanderContinuous-v3 on Box2D 2.4.1.
 // Source: Gymnasium gymnasium/envs/box2d/lunar_lander.py (v1.3.0); max_episode_steps 1000,
-// reward_threshold 200. Wind is not offered (Gymnasium's default enable_wind=False).
+// reward_threshold 200. Wind (enable_wind, wind_power, turbulence_power) as in Gymnasium, off by default.
 //
 // Constants (pixel constants are divided by SCALE to get metres)
 //   FPS 50 (dt 0.02 s), SCALE 30 px/m, world Step(1/50, 180, 60), gravity (0, -10) m/s²
@@ -21,6 +21,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 
 namespace sim {
 
@@ -48,8 +50,27 @@ const Color kBodyFill{128, 102, 230, 255};
 const Color kBodyLine{77, 77, 128, 255};
 } // namespace
 
-LunarLanderEnv::LunarLanderEnv(bool continuous) : m_continuous(continuous) {
-    m_spec.id = continuous ? "LunarLanderContinuous-v3" : "LunarLander-v3";
+void LunarLanderEnv::Wind::validate() const {
+    if (!(power >= 0.0 && power <= 20.0))
+        throw std::invalid_argument("LunarLander wind power " + std::to_string(power) + " is outside [0, 20] N");
+    if (!(turbulence >= 0.0 && turbulence <= 2.0))
+        throw std::invalid_argument("LunarLander turbulence power " + std::to_string(turbulence) +
+                                    " is outside [0, 2] N·m");
+}
+
+double LunarLanderEnv::windProfile(long long k) {
+    const double x = static_cast<double>(k);
+    return std::tanh(std::sin(0.02 * x) + std::sin(kPi * 0.01 * x));
+}
+
+LunarLanderEnv::LunarLanderEnv(bool continuous) : LunarLanderEnv(continuous, Wind{}) {}
+
+LunarLanderEnv::LunarLanderEnv(bool continuous, Wind wind) : m_continuous(continuous), m_wind(wind) {
+    m_wind.validate();
+    if (m_wind.enabled)
+        m_spec.id = continuous ? "LunarLanderContinuousWind-v3" : "LunarLanderWind-v3";
+    else
+        m_spec.id = continuous ? "LunarLanderContinuous-v3" : "LunarLander-v3";
     m_spec.observation = core::Space::box({-2.5, -2.5, -10.0, -10.0, -2 * kPi, -10.0, -0.0, -0.0},
                                           {2.5, 2.5, 10.0, 10.0, 2 * kPi, 10.0, 1.0, 1.0});
     m_spec.action = continuous ? core::Space::box({-1.0, -1.0}, {1.0, 1.0}) : core::Space::discrete(4);
@@ -155,6 +176,10 @@ void LunarLanderEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     const double fx = uniform(-kInitialRandom, kInitialRandom);
     const double fy = uniform(-kInitialRandom, kInitialRandom);
     m_lander->ApplyForceToCenter(b2Vec2(static_cast<float>(fx), static_cast<float>(fy)), true);
+    if (m_wind.enabled) { // Gymnasium's np_random.integers(-9999, 9999): upper bound excluded
+        m_windIdx = -9999 + static_cast<long long>(m_rng.below(19998));
+        m_torqueIdx = -9999 + static_cast<long long>(m_rng.below(19998));
+    }
 
     // legs: i = -1 (legs[0], on the +x side), then i = +1
     for (int k = 0; k < 2; ++k) {
@@ -219,6 +244,16 @@ core::StepResult LunarLanderEnv::stepEpisode(std::span<const double> action, std
 }
 
 core::StepResult LunarLanderEnv::advance(int discreteAction, double a0, double a1, std::span<double> obs) {
+    // wind and turbulence, before the engines, while no leg touches the ground
+    if (m_wind.enabled && !(m_legContact[0] || m_legContact[1])) {
+        const double windMag = windProfile(m_windIdx) * m_wind.power;
+        ++m_windIdx;
+        m_lander->ApplyForceToCenter(b2Vec2(static_cast<float>(windMag), 0.0f), true);
+        const double torqueMag = windProfile(m_torqueIdx) * m_wind.turbulence;
+        ++m_torqueIdx;
+        m_lander->ApplyTorque(static_cast<float>(torqueMag), true);
+    }
+
     // engines
     const double angle = m_lander->GetAngle();
     const double tip[2] = {std::sin(angle), std::cos(angle)};

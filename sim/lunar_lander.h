@@ -21,7 +21,27 @@ public:
                                                          // step, the reset's internal step first
     };
 
+    // Gymnasium's wind option (its enable_wind, wind_power, turbulence_power; off by default).
+    // While neither leg touches the ground, every step (the reset's internal one included)
+    // first applies a lateral force tanh(sin(0.02·k) + sin(π·0.01·k))·power at the lander's
+    // centre and a torque of the same form with its own index and `turbulence`; each index
+    // starts at an integer drawn uniformly from [-9999, 9998] at reset (after the initial
+    // force) and goes up by one per step. The draws are made only when the wind is on, so a
+    // windless episode is the same as without the option.
+    struct Wind {
+        bool enabled = false;
+        double power = 15.0;      // N, the largest lateral force; 0..20
+        double turbulence = 1.5;  // N·m, the largest torque; 0..2
+        // throws std::invalid_argument naming the value and its range (Gymnasium only warns)
+        void validate() const;
+    };
+    // tanh(sin(0.02·k) + sin(π·0.01·k)): the wind's and the turbulence's profile at index k
+    static double windProfile(long long k);
+
+    // without wind
     explicit LunarLanderEnv(bool continuous);
+    // throws std::invalid_argument for a wind outside its ranges
+    LunarLanderEnv(bool continuous, Wind wind);
     const core::EnvSpec& spec() const override { return m_spec; }
     void draw(DrawList& out) const override;
     std::optional<Vec2> statePoint(std::span<const double> obs) const override;
@@ -32,6 +52,10 @@ public:
     const b2RevoluteJoint* legJoint(int i) const { return m_legJoints[static_cast<std::size_t>(i)]; }
     const b2Body* moon() const { return m_moon; }
     bool legContact(int i) const { return m_legContact[static_cast<std::size_t>(i)]; }
+    const Wind& wind() const { return m_wind; }
+    // the indices the next step's wind force and torque use (meaningful with the wind on)
+    long long windIndex() const { return m_windIdx; }
+    long long torqueIndex() const { return m_torqueIdx; }
     bool gameOver() const { return m_gameOver; }
     double helipadY() const;
     // test hook: moves the lander and its legs rigidly so that the lander origin is at
@@ -62,6 +86,8 @@ private:
     double uniform(double lo, double hi);
 
     bool m_continuous;
+    Wind m_wind;
+    long long m_windIdx = 0, m_torqueIdx = 0;
     core::EnvSpec m_spec;
     core::Rng m_rng;
     std::vector<double> m_pendingScript;  // flattened Script for the next reset

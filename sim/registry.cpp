@@ -43,6 +43,13 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
                    [] { return std::make_unique<LunarLanderEnv>(false); }});
     out.push_back({"LunarLanderContinuous-v3", "Land on the pad with throttled engines (continuous 2)",
                    [] { return std::make_unique<LunarLanderEnv>(true); }});
+    // Gymnasium's LunarLander with enable_wind=True at its default wind_power 15 and
+    // turbulence_power 1.5 (sim/lunar_lander.h, LunarLanderEnv::Wind)
+    out.push_back({"LunarLanderWind-v3", "LunarLander-v3 in wind and turbulence (Gymnasium's enable_wind, discrete 4)",
+                   [] { return std::make_unique<LunarLanderEnv>(false, LunarLanderEnv::Wind{true}); }});
+    out.push_back({"LunarLanderContinuousWind-v3",
+                   "LunarLanderContinuous-v3 in wind and turbulence (Gymnasium's enable_wind, continuous 2)",
+                   [] { return std::make_unique<LunarLanderEnv>(true, LunarLanderEnv::Wind{true}); }});
     out.push_back({"BipedalWalker-v3", "Walk a two-legged robot over rough terrain (continuous hip and knee torques)",
                    [] { return std::make_unique<BipedalWalkerEnv>(false); }});
     out.push_back({"BipedalWalkerHardcore-v3", "Walk over stumps, stairs and pits (continuous hip and knee torques)",

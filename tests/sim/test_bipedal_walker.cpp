@@ -146,27 +146,31 @@ private slots:
             const double rel = env.leg(j)->GetAngle() - env.hull()->GetAngle();
             QVERIFY(std::abs(obs[j == 0 ? 4 : 9] - (rel - (j == 0 ? -0.05 : 0.05))) < 1e-5);
         }
-        // high up in free fall, drive the hips to their upper limit and the knees to their lower one
+        // high up in free fall, drive the hips to their upper limit and the knees to their lower
+        // one. With Box2D 2.3's limit rule (sim/bipedal_walker.cpp) a joint driven into its
+        // limit rests up to b2_angularSlop beyond it, as in Gymnasium
+        const double kLimitTol = b2_angularSlop + 0.005;
         env.setWalkerPose(4.0, 12.0, 0.0);
         for (int i = 0; i < 30; ++i) step(env, {1.0, -1.0, 1.0, -1.0}, obs);
         for (int j : {0, 2}) {
-            QVERIFY2(std::abs(env.joint(j)->GetJointAngle() - 1.1f) < 0.02, qPrintable(QString::number(env.joint(j)->GetJointAngle())));
+            QVERIFY2(std::abs(env.joint(j)->GetJointAngle() - 1.1f) < kLimitTol, qPrintable(QString::number(env.joint(j)->GetJointAngle())));
             const double rel = env.leg(j)->GetAngle() - env.hull()->GetAngle();
             const double ref = j == 0 ? -0.05 : 0.05;
-            QVERIFY2(std::abs(rel - (1.1 + ref)) < 0.02, qPrintable(QString::number(rel)));
+            QVERIFY2(std::abs(rel - (1.1 + ref)) < kLimitTol, qPrintable(QString::number(rel)));
+            QVERIFY2(std::abs(rel - (env.joint(j)->GetJointAngle() + ref)) < 1e-5, qPrintable(QString::number(rel)));
         }
         for (int j : {1, 3}) {
-            QVERIFY2(std::abs(env.joint(j)->GetJointAngle() + 1.6f) < 0.02, qPrintable(QString::number(env.joint(j)->GetJointAngle())));
+            QVERIFY2(std::abs(env.joint(j)->GetJointAngle() + 1.6f) < kLimitTol, qPrintable(QString::number(env.joint(j)->GetJointAngle())));
             const double rel = env.leg(j)->GetAngle() - env.leg(j - 1)->GetAngle();
-            QVERIFY2(std::abs(rel + 1.6) < 0.02, qPrintable(QString::number(rel)));
+            QVERIFY2(std::abs(rel + 1.6) < kLimitTol, qPrintable(QString::number(rel)));
         }
-        QVERIFY(std::abs(obs[4] - 1.1) < 0.02 && std::abs(obs[9] - 1.1) < 0.02);
-        QVERIFY(std::abs(obs[6] + 0.6) < 0.02 && std::abs(obs[11] + 0.6) < 0.02);
+        QVERIFY(std::abs(obs[4] - 1.1) < kLimitTol && std::abs(obs[9] - 1.1) < kLimitTol);
+        QVERIFY(std::abs(obs[6] + 0.6) < kLimitTol && std::abs(obs[11] + 0.6) < kLimitTol);
         // the other way: hips to -0.8, knees to -0.1 (lifted again, clear of the ground)
         env.setWalkerPose(4.0, 12.0, 0.0);
         for (int i = 0; i < 30; ++i) step(env, {-1.0, 1.0, -1.0, 1.0}, obs);
-        QVERIFY(std::abs(obs[4] + 0.8) < 0.02 && std::abs(obs[9] + 0.8) < 0.02);
-        QVERIFY(std::abs(obs[6] - 0.9) < 0.02 && std::abs(obs[11] - 0.9) < 0.02);
+        QVERIFY(std::abs(obs[4] + 0.8) < kLimitTol && std::abs(obs[9] + 0.8) < kLimitTol);
+        QVERIFY(std::abs(obs[6] - 0.9) < kLimitTol && std::abs(obs[11] - 0.9) < kLimitTol);
     }
 
     // pitfall 3: 2.4.1 only wakes bodies when the motor value changes; we wake them every step
@@ -452,30 +456,33 @@ private slots:
         QCOMPARE(lidar, 0);
     }
 
-    // physics parity in the large: Gymnasium's scripted gait walks on our port too (under
-    // pybox2d it usually crosses the course; 2.4.1's solver differs slightly, see docs/environments.md §9 item 2)
+    // physics parity in the large: Gymnasium's scripted gait walks on our port too. Under
+    // pybox2d it scores 75.4 ± 114.6 over seeds 0-19 and crosses the course on some
+    // (README, "LunarLander and BipedalWalker against the real Gymnasium"); asserted here
+    // over seeds 0-9: most walks go past 30 m, some cross, and the mean is positive
     void heuristicWalks() {
         BipedalWalkerEnv env(false);
         double sum = 0.0;
-        int finished = 0;
-        for (std::uint64_t seed = 0; seed < 5; ++seed) {
+        int finished = 0, past30 = 0;
+        for (std::uint64_t seed = 0; seed < 10; ++seed) {
             double x = 0.0;
             int steps = 0;
             const double ret = heuristicEpisode(env, seed, &x, &steps);
             qInfo("heuristic seed %d: %d steps, return %.1f, x %.1f m", static_cast<int>(seed), steps, ret, x);
-            QVERIFY2(x > 30.0, qPrintable(QString::number(x)));
             sum += ret;
             finished += ret > 250.0;
+            past30 += x > 30.0;
         }
-        QVERIFY2(sum / 5 > 80.0, qPrintable(QString::number(sum / 5)));
+        QVERIFY2(past30 >= 5, qPrintable(QString::number(past30)));
+        QVERIFY2(sum / 10 > 40.0, qPrintable(QString::number(sum / 10)));
         QVERIFY(finished >= 1);
     }
 
     void golden_data() {
         QTest::addColumn<bool>("hardcore");
         QTest::addColumn<quint64>("expected");
-        QTest::newRow("normal") << false << Q_UINT64_C(0x1af2b19ec6a1d61f);
-        QTest::newRow("hardcore") << true << Q_UINT64_C(0x232410976a753c33);
+        QTest::newRow("normal") << false << Q_UINT64_C(0x1b3c45e984174b30);
+        QTest::newRow("hardcore") << true << Q_UINT64_C(0x03271b059954660f);
     }
     void golden() {
         QFETCH(bool, hardcore);

@@ -14,7 +14,8 @@
 //   - lander episodes that end in a crash end on the golden step;
 //   - the walker's lidar identical at reset.
 // The drift after that is printed with qInfo (obs and body state: max |Δ| at steps 0, 10,
-// 50, 100 and the last compared step), not asserted.
+// 50, 100 and the last compared step), not asserted; the walker's is summed up in one table
+// at the end (`test_gym_golden walkerReplay` prints just that part).
 //
 // The heuristics (sim/heuristics.h), fed the recorded observations, must return the
 // recorded actions at every step.
@@ -204,12 +205,35 @@ QString describe(const std::vector<double>& v) {
     return QStringLiteral("[") + parts.join(QStringLiteral(", ")) + QStringLiteral("]");
 }
 
+// one walker replay's line in the closing summary
+struct WalkerSummary {
+    QString name;
+    double t0 = 0.0, t10 = -1.0, t50 = -1.0, upTo10 = 0.0; // obs max |d|; -1: episode shorter
+    int contactsAgree = 0, steps = 0;
+};
+std::vector<WalkerSummary>& walkerSummaries() {
+    static std::vector<WalkerSummary> v;
+    return v;
+}
+
 }  // namespace
 
 class TestGymGolden : public QObject {
     Q_OBJECT
 
   private slots:
+    // the walker replays in one table: obs max |d| at steps 0, 10, 50 and over steps 0-9
+    void cleanupTestCase() {
+        if (walkerSummaries().empty()) return;
+        qInfo("walker replays, obs max|d|:  t0       t10      t50      steps 0-9  contacts agree");
+        const auto cell = [](double v) {
+            return v < 0.0 ? QStringLiteral("-       ") : QStringLiteral("%1").arg(v, -8, 'e', 1);
+        };
+        for (const WalkerSummary& w : walkerSummaries())
+            qInfo("  %-40s %s %s %s %s   %d/%d", qPrintable(w.name), qPrintable(cell(w.t0)), qPrintable(cell(w.t10)),
+                  qPrintable(cell(w.t50)), qPrintable(cell(w.upTo10)), w.contactsAgree, w.steps);
+    }
+
     void landerReplay_data() {
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("episode");
@@ -403,6 +427,15 @@ class TestGymGolden : public QObject {
             }
         }
         const double goldenLastReward = steps["reward"].toArray()[n - 1].toDouble();
+        WalkerSummary sum{file + QLatin1Char(' ') + episode};
+        const auto at = [&](std::size_t t) { return t < div.obs.size() ? div.obs[t] : -1.0; };
+        sum.t0 = at(0);
+        sum.t10 = at(10);
+        sum.t50 = at(50);
+        sum.upTo10 = *std::max_element(div.obs.begin(), div.obs.begin() + std::min<std::ptrdiff_t>(10, std::ssize(div.obs)));
+        sum.contactsAgree = contactsAgree;
+        sum.steps = static_cast<int>(div.obs.size());
+        walkerSummaries().push_back(sum);
         qInfo("%s %s: %s; contacts agree on %d of %d steps; ends golden t%d (%s, %+.1f) / port %s",
               qPrintable(file), qPrintable(episode), qPrintable(div.line(resetObsDiff, resetBodyDiff)),
               contactsAgree, static_cast<int>(div.obs.size()), n - 1,

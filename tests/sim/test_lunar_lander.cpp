@@ -1,8 +1,15 @@
-// LunarLander-v3 / LunarLanderContinuous-v3: spaces, reward, termination and the Box2D
-// 2.3 -> 2.4 porting pitfalls (reference angles, sleep -> +100, two-sided edges).
+// LunarLander-v3 / LunarLanderContinuous-v3: spaces, reward, termination, the Box2D
+// 2.3 -> 2.4 porting pitfalls (reference angles, sleep -> +100, two-sided edges) and
+// Gymnasium's wind option.
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include "sim/registry.h"
 
 #include "env_test_util.h"
 #include "sim/lunar_lander.h"
@@ -50,6 +57,33 @@ void placeAbovePad(LunarLanderEnv& env, double* obs, double clearance, double an
     env.setLanderPose(10.0, 6.0, angle);
     const double padY = 0.99 * (400.0 / 30.0) / 4.0; // 0.33·3·H/4
     env.setLanderPose(10.0, 6.0 - (lowestLegPoint(env) - padY) + clearance, angle);
+}
+
+// lander and legs together: total mass (kg), linear momentum (kg·m/s) and angular momentum
+// about the world origin (kg·m²/s)
+struct Momentum {
+    double mass = 0.0, px = 0.0, py = 0.0, l = 0.0;
+};
+Momentum momentum(const LunarLanderEnv& env) {
+    Momentum m;
+    for (const b2Body* b : {env.lander(), env.leg(0), env.leg(1)}) {
+        const double mass = b->GetMass();
+        const b2Vec2 c = b->GetWorldCenter(), v = b->GetLinearVelocity();
+        const b2Vec2 lc = b->GetLocalCenter();
+        const double inertiaAtCentre = b->GetInertia() - mass * (lc.x * lc.x + lc.y * lc.y);
+        m.mass += mass;
+        m.px += mass * v.x;
+        m.py += mass * v.y;
+        m.l += inertiaAtCentre * b->GetAngularVelocity() + mass * (static_cast<double>(c.x) * v.y - static_cast<double>(c.y) * v.x);
+    }
+    return m;
+}
+
+// the moment of gravity (0, -10) m/s² about the origin on lander and legs, N·m
+double gravityMoment(const LunarLanderEnv& env) {
+    double t = 0.0;
+    for (const b2Body* b : {env.lander(), env.leg(0), env.leg(1)}) t += b->GetWorldCenter().x * b->GetMass() * -10.0;
+    return t;
 }
 } // namespace
 
@@ -258,6 +292,153 @@ private slots:
         QCOMPARE(simtest::rolloutHash(env, 100, 300, simtest::fixedRandomPolicy(env.spec().action, 31)), h1);
         qInfo("LunarLander golden hash 0x%016llx", static_cast<unsigned long long>(h1));
         QCOMPARE(h1, expected);
+    }
+
+    // Gymnasium's wind is off by default; the option names its variant and validates its values
+    void windOption() {
+        LunarLanderEnv calm(false);
+        QVERIFY(!calm.wind().enabled);
+        QCOMPARE(calm.spec().id, std::string("LunarLander-v3"));
+        LunarLanderEnv windy(true, LunarLanderEnv::Wind{true});
+        QCOMPARE(windy.spec().id, std::string("LunarLanderContinuousWind-v3"));
+        QCOMPARE(windy.wind().power, 15.0);
+        QCOMPARE(windy.wind().turbulence, 1.5);
+        for (const char* id : {"LunarLanderWind-v3", "LunarLanderContinuousWind-v3"}) {
+            auto env = sim::makeEnvironment(id);
+            QVERIFY(env);
+            const auto* lander = dynamic_cast<const LunarLanderEnv*>(env.get());
+            QVERIFY(lander);
+            QVERIFY(lander->wind().enabled);
+            QCOMPARE(lander->wind().power, 15.0);
+            QCOMPARE(lander->wind().turbulence, 1.5);
+        }
+        // Gymnasium's ranges, inclusive; Gymnasium only warns, the port refuses
+        for (LunarLanderEnv::Wind ok : {LunarLanderEnv::Wind{true, 0.0, 0.0}, LunarLanderEnv::Wind{true, 20.0, 2.0}})
+            LunarLanderEnv(false, ok);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        for (LunarLanderEnv::Wind bad : {LunarLanderEnv::Wind{true, -0.5, 1.5}, LunarLanderEnv::Wind{true, 20.5, 1.5},
+                                         LunarLanderEnv::Wind{true, 15.0, -0.1}, LunarLanderEnv::Wind{true, 15.0, 2.5},
+                                         LunarLanderEnv::Wind{false, 30.0, 1.5}, LunarLanderEnv::Wind{true, nan, 1.5}}) {
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LunarLanderEnv(false, bad));
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, bad.validate());
+        }
+        try {
+            LunarLanderEnv(false, LunarLanderEnv::Wind{true, 25.0, 1.5});
+            QFAIL("wind power 25 accepted");
+        } catch (const std::invalid_argument& e) {
+            QVERIFY2(std::string(e.what()).find("[0, 20]") != std::string::npos, e.what());
+        }
+    }
+
+    // tanh(sin(0.02·k) + sin(π·0.01·k)), values from Python's math module
+    void windProfile() {
+        QCOMPARE(LunarLanderEnv::windProfile(0), 0.0);
+        const std::pair<long long, double> cases[] = {
+            {50, 0.950936143654817}, {-100, -0.7207948703648464}, {1234, 0.41271104305454265}, {-9999, 0.723178518548366}};
+        for (const auto& [k, expected] : cases) QVERIFY(std::abs(LunarLanderEnv::windProfile(k) - expected) < 1e-14);
+    }
+
+    // the indices are drawn at reset from [-9999, 9998] (NumPy's integers(-9999, 9999)), then
+    // the reset's own step uses one; the same seed draws the same, the draws vary with it
+    void windIndicesDrawnAtReset() {
+        LunarLanderEnv env(false, LunarLanderEnv::Wind{true});
+        double obs[8];
+        std::set<long long> seen;
+        for (std::uint64_t seed = 0; seed < 50; ++seed) {
+            env.reset(seed, {obs, 8});
+            const long long k = env.windIndex() - 1, kt = env.torqueIndex() - 1;
+            QVERIFY(k >= -9999 && k <= 9998);
+            QVERIFY(kt >= -9999 && kt <= 9998);
+            seen.insert(k);
+            LunarLanderEnv again(false, LunarLanderEnv::Wind{true});
+            again.reset(seed, {obs, 8});
+            QCOMPARE(again.windIndex(), env.windIndex());
+            QCOMPARE(again.torqueIndex(), env.torqueIndex());
+        }
+        QVERIFY(seen.size() > 45);
+        // the draws come after the terrain and the initial force: the same world as without wind
+        LunarLanderEnv calm(false);
+        env.reset(3, {obs, 8});
+        calm.reset(3, {obs, 8});
+        for (const b2Fixture *f = env.moon()->GetFixtureList(), *g = calm.moon()->GetFixtureList(); f || g;
+             f = f->GetNext(), g = g->GetNext()) {
+            QVERIFY(f && g);
+            const auto* a = static_cast<const b2EdgeShape*>(f->GetShape());
+            const auto* b = static_cast<const b2EdgeShape*>(g->GetShape());
+            QCOMPARE(a->m_vertex1, b->m_vertex1);
+            QCOMPARE(a->m_vertex2, b->m_vertex2);
+        }
+    }
+
+    // one step in the air with a no-op: the wind changes the total momentum of lander and legs
+    // by force·dt along x, the turbulence their angular momentum by torque·dt (plus gravity's)
+    void windForceAndTorque_data() {
+        QTest::addColumn<double>("power");
+        QTest::addColumn<double>("turbulence");
+        QTest::newRow("wind 15") << 15.0 << 0.0;
+        QTest::newRow("wind 20, turbulence 2") << 20.0 << 2.0;
+        QTest::newRow("turbulence 1.5") << 0.0 << 1.5;
+    }
+    void windForceAndTorque() {
+        QFETCH(double, power);
+        QFETCH(double, turbulence);
+        const double dt = 1.0 / 50.0;
+        for (std::uint64_t seed : {1u, 2u, 3u}) {
+            LunarLanderEnv env(false, LunarLanderEnv::Wind{true, power, turbulence});
+            double obs[8];
+            env.reset(seed, {obs, 8});
+            // legs settled on their limits high up, then at rest
+            env.setLanderPose(10.0, 11.0, 0.0);
+            const double noop = 0.0;
+            for (int i = 0; i < 40; ++i) env.step({&noop, 1}, {obs, 8});
+            env.setLanderPose(10.0, 11.0, 0.0);
+            const Momentum before = momentum(env);
+            const double gravity = gravityMoment(env);
+            const b2Vec2 c = env.lander()->GetWorldCenter();
+            const long long k = env.windIndex(), kt = env.torqueIndex();
+            const double force = static_cast<float>(LunarLanderEnv::windProfile(k) * power);
+            const double torque = static_cast<float>(LunarLanderEnv::windProfile(kt) * turbulence);
+            env.step({&noop, 1}, {obs, 8});
+            QCOMPARE(env.windIndex(), k + 1);
+            QCOMPARE(env.torqueIndex(), kt + 1);
+            const Momentum after = momentum(env);
+            QVERIFY2(std::abs((after.px - before.px) - force * dt) < 1e-5,
+                     qPrintable(QStringLiteral("dPx %1, force·dt %2").arg(after.px - before.px).arg(force * dt)));
+            QVERIFY(std::abs((after.py - before.py) + 10.0 * before.mass * dt) < 1e-4);
+            // what is left of dL once gravity's and the wind force's moments are taken out
+            const double turbulenceL = (after.l - before.l) - (gravity - c.y * force) * dt;
+            QVERIFY2(std::abs(turbulenceL - torque * dt) < 1e-4,
+                     qPrintable(QStringLiteral("dL %1, torque·dt %2").arg(turbulenceL).arg(torque * dt)));
+            if (power > 0.0) QVERIFY(std::abs(force) > 0.05); // the check above tests something
+            if (turbulence > 0.0) QVERIFY(std::abs(torque) > 0.05);
+        }
+    }
+
+    // no wind once a leg touches the ground: the indices stop
+    void windStopsOnLegContact() {
+        LunarLanderEnv env(false, LunarLanderEnv::Wind{true});
+        double obs[8];
+        env.reset(4, {obs, 8});
+        placeAbovePad(env, obs, 0.02);
+        const double noop = 0.0;
+        int contactSteps = 0;
+        for (int t = 0; t < 100 && contactSteps < 10; ++t) {
+            const bool touching = env.legContact(0) || env.legContact(1);
+            const long long k = env.windIndex();
+            env.step({&noop, 1}, {obs, 8});
+            QCOMPARE(env.windIndex(), touching ? k : k + 1);
+            if (touching) ++contactSteps;
+        }
+        QCOMPARE(contactSteps, 10);
+    }
+
+    // the windy variant is deterministic per seed and differs from the calm one
+    void windGolden() {
+        LunarLanderEnv a(true, LunarLanderEnv::Wind{true}), b(true, LunarLanderEnv::Wind{true}), calm(true);
+        const auto policy = [&](LunarLanderEnv& e) { return simtest::fixedRandomPolicy(e.spec().action, 31); };
+        const std::uint64_t h = simtest::rolloutHash(a, 100, 300, policy(a));
+        QCOMPARE(simtest::rolloutHash(b, 100, 300, policy(b)), h);
+        QVERIFY(simtest::rolloutHash(calm, 100, 300, policy(calm)) != h);
     }
 
     void randomSteps_data() {
