@@ -5,33 +5,15 @@
 
 #include "core/trpo.h"
 #include "support/test_util.h"
+#include "support/update_problem.h"
 
 using namespace core;
 using namespace testutil;
 
 namespace {
-struct Problem {
-    Policy policy;
-    VectorXd theta;
-    MatrixXd obs, actions;
-    VectorXd adv, oldLogp;
-};
+using Problem = testutil::UpdateProblem;
 Problem makeProblem(bool discrete, std::uint64_t seed, int n = 256) {
-    Rng rng(seed);
-    Problem p;
-    const Space as = discrete ? Space::discrete(4) : Space::box({-2, -2, -2}, {2, 2, 2});
-    p.policy = Policy(5, as, {16, 16}, Activation::Tanh);
-    p.theta = p.policy.initialParams(rng, 0.0);
-    p.theta.head(p.policy.net().numParams()) += randomVector(p.policy.net().numParams(), rng, 0.2);
-    p.obs = randomMatrix(5, n, rng);
-    MlpWorkspace ws;
-    DistBatch d;
-    p.policy.distribution(p.theta, p.obs, ws, d);
-    p.actions.resize(p.policy.actionDim(), n);
-    for (int i = 0; i < n; ++i) p.policy.sample(d, i, rng, false, p.actions.col(i).data());
-    p.oldLogp = p.policy.logProb(d, p.actions);
-    p.adv = randomVector(n, rng);
-    return p;
+    return testutil::makeUpdateProblem(discrete, seed, n, 5, discrete ? 4 : 3);
 }
 
 UpdateBatch batchOf(const Problem& p) { return {p.obs, p.actions, p.adv, p.oldLogp}; }

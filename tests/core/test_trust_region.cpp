@@ -10,33 +10,15 @@
 #include "core/trust_region.h"
 #include "sim/registry.h"
 #include "support/test_util.h"
+#include "support/update_problem.h"
 
 using namespace core;
 using namespace testutil;
 
 namespace {
-struct Problem {
-    Policy policy;
-    VectorXd theta;
-    MatrixXd obs, actions;
-    VectorXd adv, oldLogp;
-};
+using Problem = testutil::UpdateProblem;
 Problem makeProblem(bool discrete, std::uint64_t seed, int n = 600) {
-    Rng rng(seed);
-    Problem p;
-    const Space as = discrete ? Space::discrete(3) : Space::box({-2, -2}, {2, 2});
-    p.policy = Policy(4, as, {16, 16}, Activation::Tanh);
-    p.theta = p.policy.initialParams(rng, 0.0);
-    p.theta.head(p.policy.net().numParams()) += randomVector(p.policy.net().numParams(), rng, 0.2);
-    p.obs = randomMatrix(4, n, rng);
-    MlpWorkspace ws;
-    DistBatch d;
-    p.policy.distribution(p.theta, p.obs, ws, d);
-    p.actions.resize(p.policy.actionDim(), n);
-    for (int i = 0; i < n; ++i) p.policy.sample(d, i, rng, false, p.actions.col(i).data());
-    p.oldLogp = p.policy.logProb(d, p.actions);
-    p.adv = randomVector(n, rng);
-    return p;
+    return testutil::makeUpdateProblem(discrete, seed, n, 4, discrete ? 3 : 2);
 }
 
 // runs phases 3-6 on the problem and probes the update
