@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <unistd.h>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -85,8 +86,47 @@ QString screenshotPathError(const QString& path) {
     return {};
 }
 
+// the process's resident memory in MB (Linux: /proc/self/statm), or -1
+double residentMegabytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    long pages = 0, resident = 0;
+    const int read = std::fscanf(f, "%ld %ld", &pages, &resident);
+    std::fclose(f);
+    return read == 2 ? static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0) : -1;
+}
+
+int g_exitCode = 0; // set by --soak when memory grew
+
+// --soak: resident memory every `every` iterations of the bench; after the warm-up (the first
+// fifth of the run) it may grow by at most 5% over its value then
+struct Soak {
+    int every = 0; // 0: no soak
+    int warmUpIteration = 0;
+    double warmUpMb = -1, maxAfterMb = -1;
+    void record(int iteration, int total) {
+        if (every <= 0 || (iteration % every != 0 && iteration != total)) return;
+        const double mb = residentMegabytes();
+        std::printf("soak: iteration %d, resident %.1f MB\n", iteration, mb);
+        std::fflush(stdout);
+        if (warmUpMb < 0 && iteration >= total / 5) {
+            warmUpMb = mb;
+            warmUpIteration = iteration;
+        } else if (warmUpMb >= 0) {
+            maxAfterMb = std::max(maxAfterMb, mb);
+        }
+    }
+    void verdict() const {
+        if (every <= 0 || warmUpMb <= 0) return;
+        const double growth = maxAfterMb > 0 ? 100.0 * (maxAfterMb - warmUpMb) / warmUpMb : 0.0;
+        std::printf("soak: after warm-up (iteration %d, %.1f MB) resident memory grew at most %.1f%% (limit 5%%)\n",
+                    warmUpIteration, warmUpMb, growth);
+        if (growth > 5.0) g_exitCode = 1;
+    }
+};
+
 // --bench: start once the first (reset) trainer is ready; time from start to the Nth iteration
-void runBench(ui::MainWindow& window, int benchIterations) {
+void runBench(ui::MainWindow& window, int benchIterations, int soakEvery) {
     ui::EnvView* view = window.envView();
     view->setSpeed(ui::EnvView::Speed::RealTime);
     view->setFrameRateOverride(60);
@@ -95,6 +135,8 @@ void runBench(ui::MainWindow& window, int benchIterations) {
     // the trust-region probe's time and the iterations' own time (phases), over the bench
     auto probeSeconds = std::make_shared<double>(0), iterationSeconds = std::make_shared<double>(0);
     auto lastSteps = std::make_shared<std::int64_t>(0);
+    auto soak = std::make_shared<Soak>();
+    soak->every = soakEvery;
     QObject::connect(&window, &ui::MainWindow::runReset, &window, [=, &window] {
         view->clearFrameTimes();
         clock->start();
@@ -106,7 +148,8 @@ void runBench(ui::MainWindow& window, int benchIterations) {
                          *probeSeconds += s.secondsProbe;
                          if (s.stepsPerSecond > 0) *iterationSeconds += static_cast<double>(s.envSteps - *lastSteps) / s.stepsPerSecond;
                          *lastSteps = s.envSteps;
-                         if (++*done < benchIterations) return;
+                         soak->record(++*done, benchIterations);
+                         if (*done < benchIterations) return;
                          const double seconds = clock->nsecsElapsed() / 1e9;
                          window.session()->pause();
                          const std::vector<double>& frames = view->frameIntervals();
@@ -119,6 +162,7 @@ void runBench(ui::MainWindow& window, int benchIterations) {
                              std::printf("trust-region probe: %.2f ms per iteration, %.1f%% of an iteration's time (%.2f ms)\n",
                                          1e3 * *probeSeconds / *done, 100 * *probeSeconds / *iterationSeconds,
                                          1e3 * *iterationSeconds / *done);
+                         soak->verdict();
                          std::fflush(stdout);
                          window.close();
                      });
@@ -251,6 +295,8 @@ int main(int argc, char** argv) {
                         "none with --bench or --screenshot).", "DIR"});
     p.addOption({"no-run-dir", "Do not write run directories (progress.csv, events.jsonl)."});
     p.addOption({"bench", "Train N iterations of CartPole-v1 with the viewer at 60 fps, print figures and exit.", "N"});
+    p.addOption({"soak", "As --bench N, and print the resident memory every 500 iterations (every N/10 below 5000); "
+                         "exit with code 1 if it grows by more than 5% after the first fifth of the run.", "N"});
     p.addOption({"steps-per-iteration", "Override the preset's steps per iteration.", "N"});
     p.addOption({"start", "Start training as soon as the window is open."});
     p.addOption({"config", "Start with the settings of this JSON configuration (a run's config.json works too): the "
@@ -331,10 +377,18 @@ int main(int argc, char** argv) {
         opts.autosave = false;
         if (!p.isSet("out")) opts.runDirBase.clear();
     }
-    if (p.isSet("bench")) {
+    int soakEvery = 0;
+    if (p.isSet("soak")) {
+        if (p.isSet("bench")) return fail("--soak is --bench with memory figures: give one of them");
+        const std::optional<int> n = positive(p, "soak", &error);
+        if (!n) return fail(error);
+        soakEvery = *n >= 5000 ? 500 : std::max(1, *n / 10);
+    }
+    if (p.isSet("bench") || p.isSet("soak")) {
+        const QString flag = p.isSet("bench") ? "bench" : "soak";
         if (p.isSet("open") || p.isSet("iterations") || p.isSet("screenshot"))
-            return fail("--bench cannot be combined with --open, --iterations or --screenshot");
-        const std::optional<int> n = positive(p, "bench", &error);
+            return fail(QString("--%1 cannot be combined with --open, --iterations or --screenshot").arg(flag));
+        const std::optional<int> n = positive(p, flag, &error);
         if (!n) return fail(error);
         script.bench = *n;
         opts.env = "CartPole-v1";
@@ -351,8 +405,8 @@ int main(int argc, char** argv) {
         }
         opts.pace = *pace;
     }
-    if (p.isSet("bench")) {
-        if (opts.pace && !opts.pace->isMax()) return fail("--bench measures the max pace; leave out --pace");
+    if (p.isSet("bench") || p.isSet("soak")) {
+        if (opts.pace && !opts.pace->isMax()) return fail("--bench and --soak run at the max pace; leave out --pace");
         opts.pace = ui::Pace::max();
     }
     script.start = p.isSet("start");
@@ -382,8 +436,9 @@ int main(int argc, char** argv) {
     window.show();
     if (script.inspector) window.showInspector();
     if (script.bench > 0)
-        runBench(window, script.bench);
+        runBench(window, script.bench, soakEvery);
     else
         runScript(window, script);
-    return app.exec();
+    const int code = app.exec();
+    return code != 0 ? code : g_exitCode;
 }

@@ -193,6 +193,9 @@ private slots:
         QTest::newRow("config bad value") << QStringList{"--config", badConfig} << "delta";
         QTest::newRow("pace zero") << QStringList{"--pace", "0"} << "--pace";
         QTest::newRow("bench below max pace") << QStringList{"--bench", "2", "--pace", "1"} << "bench";
+        QTest::newRow("soak zero") << QStringList{"--soak", "0"} << "--soak needs a positive whole number";
+        QTest::newRow("soak and bench") << QStringList{"--soak", "5", "--bench", "5"} << "give one of them";
+        QTest::newRow("soak below max pace") << QStringList{"--soak", "5", "--pace", "1"} << "max pace";
     }
     void studioBadInput() {
         QFETCH(QStringList, args);
@@ -226,6 +229,33 @@ private slots:
         QCOMPARE(size, QSize(m.captured(1).toInt(), m.captured(2).toInt())); // the window's size
         QCOMPARE(m.captured(3).toInt(), iteration);
         QVERIFY2(size.width() >= 800 && size.height() >= 500, qPrintable(r.out));
+    }
+
+    // the soak (offscreen, viewer and plots live): resident memory every tenth of the run,
+    // flat within 5% after the first fifth. Under AddressSanitizer (whose quarantine grows
+    // the resident set by design) a shorter run only has to print its figures.
+    void studioSoak() {
+#if defined(__SANITIZE_ADDRESS__)
+        const int n = 200;
+        const bool judge = false;
+#else
+        const int n = 1000;
+        const bool judge = true;
+#endif
+        const Result r = runStudio({"--soak", QString::number(n)});
+        qInfo("%s", qPrintable(r.out.trimmed()));
+        const QRegularExpression sample(R"(soak: iteration (\d+), resident ([0-9.]+) MB)");
+        int samples = 0;
+        for (auto it = sample.globalMatch(r.out); it.hasNext(); it.next()) ++samples;
+        QCOMPARE(samples, 10);
+        QVERIFY2(r.out.contains(QString("trpo-studio bench: %1 iterations").arg(n)), qPrintable(r.out));
+        const QRegularExpressionMatch verdict =
+            QRegularExpression(R"(resident memory grew at most (-?[0-9.]+)% \(limit 5%\))").match(r.out);
+        QVERIFY2(verdict.hasMatch(), qPrintable(r.out));
+        if (judge) {
+            QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+            QVERIFY(verdict.captured(1).toDouble() <= 5.0);
+        }
     }
 
     void studioHelp() {
