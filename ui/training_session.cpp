@@ -376,8 +376,10 @@ void TrainingWorker::inspectLatest() {
             emit probeReady(recordProbe(std::move(*p)));
         else
             emit probeUnavailable(tr("Iteration %1 has no step to inspect: its update stopped before the line search, "
-                                     "or it was rolled back.")
-                                      .arg(last));
+                                     "it was rolled back, or a pause stopped iteration %2 part way, whose sampling "
+                                     "replaced this one's batch (choose 'every iteration' to keep every probe).")
+                                      .arg(last)
+                                      .arg(last + 1));
     } catch (const std::exception& e) {
         emit probeUnavailable(tr("Iteration %1 could not be inspected: %2").arg(last).arg(QString::fromStdString(e.what())));
     }
