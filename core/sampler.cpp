@@ -54,7 +54,8 @@ Sampler::~Sampler() = default;
 
 void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                       const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
-                      std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite) {
+                      std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite,
+                      CancelFlag cancel, bool& stopped) {
     Copy& c = *m_copies[e];
     const Space& as = m_spec.action;
     const int ad = as.dim();
@@ -62,6 +63,10 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
     // a smaller hold set at an iteration boundary applies to the noise being held too
     if (hold) c.heldNoiseSteps = std::min(c.heldNoiseSteps, noiseHoldSteps);
     for (int k = 0; k < T; ++k) {
+        if (cancelled(cancel)) {
+            stopped = true;
+            return;
+        }
         const int col = e * T + k;
         out.rawObs.col(col) = c.obs;
         c.x = c.obs;
@@ -118,6 +123,14 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
     const double gamma = settings.gamma;
     const int noiseHoldSteps = settings.noiseHoldSteps;
     if (noiseHoldSteps < 1) throw std::invalid_argument("noise_hold_steps must be at least 1");
+    // an interrupted collect() left the copies part way: back to where it started
+    if (m_restore) {
+        const std::vector<CopyState> restore = std::move(*m_restore);
+        m_restore.reset();
+        setState(restore);
+    }
+    m_start = state();
+    const CancelFlag cancel = settings.cancel;
     const int E = numEnvs();
     const int T = std::max(1, settings.steps / E);
     const int N = E * T;
@@ -138,21 +151,28 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
     std::vector<std::vector<Episode>> eps(E);
     std::vector<std::vector<std::pair<int, VectorXd>>> boots(E);
     std::vector<int> nonFinite(E, 0);
+    std::vector<char> stopped(E, 0);
+    auto run = [&](int e) {
+        bool s = false;
+        runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e], boots[e], nonFinite[e],
+                cancel, s);
+        stopped[e] = s ? 1 : 0;
+    };
     const int nThreads = std::clamp(settings.threads, 1, E);
     if (nThreads == 1) {
-        for (int e = 0; e < E; ++e)
-            runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
-                            boots[e], nonFinite[e]);
+        for (int e = 0; e < E; ++e) run(e);
     } else {
         std::vector<std::thread> pool;
         for (int w = 0; w < nThreads; ++w) {
             pool.emplace_back([&, w] {
-                for (int e = w; e < E; e += nThreads)
-                    runCopy(e, policy, theta, obsNorm, rewardScaler, gamma, T, noiseHoldSteps, out, eps[e],
-                            boots[e], nonFinite[e]);
+                for (int e = w; e < E; e += nThreads) run(e);
             });
         }
         for (auto& t : pool) t.join();
+    }
+    if (std::find(stopped.begin(), stopped.end(), 1) != stopped.end()) {
+        rewind();
+        throw Interrupted{};
     }
 
     // merge per-copy results in copy order (fixed, thread-independent)
@@ -178,7 +198,14 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
     obsNorm.normalize(out.bootObs);
 }
 
+void Sampler::rewind() {
+    if (!m_start) return;
+    m_restore = std::move(m_start);
+    m_start.reset();
+}
+
 std::vector<CopyState> Sampler::state() const {
+    if (m_restore) return *m_restore;
     std::vector<CopyState> s;
     for (const auto& c : m_copies)
         s.push_back({c->rng.state(), c->episodeSeed, c->actionsSinceReset, c->episodeReturn, c->episodeLength,
@@ -216,6 +243,8 @@ void Sampler::setState(const std::vector<CopyState>& s) {
                                            : VectorXd(Eigen::Map<const VectorXd>(cs.heldNoise.data(), ad));
         c.heldNoiseSteps = cs.heldNoise.empty() ? 0 : cs.heldNoiseSteps;
     }
+    m_restore.reset();
+    m_start.reset();
 }
 
 } // namespace core

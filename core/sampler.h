@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/environment.h"
 #include "core/normalizer.h"
 #include "core/policy.h"
@@ -71,6 +73,9 @@ struct SampleSettings {
     int steps = 2048;       // environment steps in the batch (over all copies)
     int threads = 1;        // worker threads; results do not depend on it
     int noiseHoldSteps = 1; // held exploration noise: a new ε every k steps (1: white noise; must be >= 1)
+    // looked at before every environment step of every copy; when set, collect() throws
+    // Interrupted (core/cancel.h) and the copies are as they were when it was called
+    CancelFlag cancel = nullptr;
 };
 
 class Sampler {
@@ -82,9 +87,17 @@ public:
     int numEnvs() const { return static_cast<int>(m_copies.size()); }
 
     // one iteration's batch of settings.steps steps (rounded down to a multiple of the copy
-    // count, at least one per copy) with the policy at theta, the normalisers frozen
+    // count, at least one per copy) with the policy at theta, the normalisers frozen.
+    // Interrupted (settings.cancel) it throws Interrupted and discards the steps it took,
+    // as rewind() does.
     void collect(const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                  const RewardScaler& rewardScaler, const SampleSettings& settings, Batch& out);
+
+    // Puts the copies back to where the last collect() started, as setState() would from
+    // state() taken then: state() answers so at once, and the environments themselves are
+    // rebuilt at the start of the next collect() (replaying an episode takes time a stop
+    // should not). Does nothing when there is no collect() to undo (none yet, or undone).
+    void rewind();
 
     std::vector<CopyState> state() const;
     // restores the copies by replaying each episode's actions since its reset
@@ -94,9 +107,14 @@ private:
     struct Copy;
     void runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                  const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
-                 std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite);
+                 std::vector<Episode>& episodes, std::vector<std::pair<int, VectorXd>>& boots, int& nonFinite,
+                 CancelFlag cancel, bool& stopped);
     EnvSpec m_spec;
     std::vector<std::unique_ptr<Copy>> m_copies;
+    // the copies when the last collect() started, until rewind() or the next collect()
+    std::optional<std::vector<CopyState>> m_start;
+    // a rewound collect()'s starting state, put back at the next collect()
+    std::optional<std::vector<CopyState>> m_restore;
 };
 
 } // namespace core

@@ -126,31 +126,75 @@ SnapshotPtr Trainer::snapshot() const {
 
 // ---- one iteration, phase by phase ----------------------------------------------------
 
-IterationStats Trainer::iterate() {
+IterationStats Trainer::iterate(CancelFlag cancel) {
     for (;;) {
-        PhaseResult r = runPhase();
+        PhaseResult r = runPhase(cancel);
         if (r.phase == Phase::Report) return std::move(r.stats);
     }
 }
 
-PhaseResult Trainer::runPhase() {
+PhaseResult Trainer::runPhase(CancelFlag cancel) {
+    Pending& p = m_pending;
+    if (p.next == Phase::Sample)
+        m_boundary = {false, m_startOfThis, m_startOfPrevious, m_recentReturns, m_lastProbe};
+    // the flag is this call's only: a later call without one (a probe, a phase step) is never cancelled
+    struct ClearCancel {
+        UpdateSettings& update;
+        ~ClearCancel() { update.cancel = nullptr; }
+    } clearCancel{p.update};
+    try {
+        throwIfCancelled(cancel);
+        return runPhaseUnguarded(cancel);
+    } catch (const Interrupted&) {
+        discardIteration();
+        throw;
+    }
+}
+
+void Trainer::discardIteration() {
+    Pending& p = m_pending;
+    if (!m_boundary.started) return; // stopped before the iteration began: nothing to undo
+    m_sampler->rewind(); // the environment copies, as loading the boundary's checkpoint would
+    {
+        // the learned state at the iteration's start, the one the guardrail keeps (rollBack)
+        const LearnedState& good = *m_startOfThis;
+        m_theta = good.theta;
+        m_vf->setState(good.critic);
+        m_obsNorm.rms = good.obsStats;
+        m_rewardScaler.rms = good.rewardStats;
+        m_rng.setState(good.criticRng);
+    }
+    m_startOfThis = std::move(m_boundary.startOfThis);
+    m_startOfPrevious = std::move(m_boundary.startOfPrevious);
+    m_recentReturns = std::move(m_boundary.recentReturns);
+    m_lastProbe = std::move(m_boundary.lastProbe);
+    m_boundary = {};
+    // the batch is part overwritten: the last iteration's probe can no longer be computed
+    p.probeable = false;
+    p.next = Phase::Sample;
+}
+
+PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
     const auto t0 = clock_type::now();
     Pending& p = m_pending;
     PhaseResult r;
     r.phase = p.next;
     IterationStats& st = p.stats;
     const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    p.update.cancel = cancel;
     switch (p.next) {
         case Phase::Sample:
             // the iteration's settings are frozen here: hot changes wait for the next one
             p.cfg = m_cfg;
             p.update = updateSettingsOf(m_cfg);
+            p.update.cancel = cancel;
             p.stats = IterationStats{};
             p.stats.iteration = m_iteration + 1;
             p.seconds = 0;
             p.probeable = false;
             m_startOfPrevious = std::move(m_startOfThis);
             m_startOfThis = learnedState();
+            m_boundary.started = true;
             runSample(r);
             p.next = Phase::Advantages;
             break;
@@ -189,6 +233,7 @@ PhaseResult Trainer::runPhase() {
             recordLineSearch(p.search, st);
             p.probeable = true;
             if (m_probeEvery > 0 && st.iteration % m_probeEvery == 0) {
+                throwIfCancelled(cancel);
                 m_lastProbe = probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search,
                                                p.update, m_updateWs);
                 m_lastProbe->iteration = st.iteration;
@@ -219,7 +264,9 @@ void Trainer::runSample(PhaseResult& r) {
     Pending& p = m_pending;
     IterationStats& st = p.stats;
     const auto t0 = clock_type::now();
-    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, sampleSettingsOf(p.cfg), m_batch);
+    SampleSettings ss = sampleSettingsOf(p.cfg);
+    ss.cancel = p.update.cancel;
+    m_sampler->collect(m_policy, m_theta, m_obsNorm, m_rewardScaler, ss, m_batch);
     st.secondsSampling = since(t0);
     const Batch& b = m_batch;
 
@@ -290,7 +337,7 @@ void Trainer::runValueFit(PhaseResult& r) {
                                   st.secondsValueFit};
         return;
     }
-    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng);
+    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng, p.update.cancel);
     st.valueLossBefore = fr.lossBefore;
     st.valueLossAfter = fr.lossAfter;
     st.explainedVarianceBefore = fr.explainedVarianceBefore;
@@ -429,6 +476,7 @@ void Trainer::setState(const TrainerState& s) {
     m_events = s.events;
     m_guard = s.guard;
     m_pending = Pending{};
+    m_boundary = {};
     m_lastProbe.reset();
     m_startOfThis.reset();
     m_startOfPrevious.reset();

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/config.h"
 #include "core/environment.h"
 #include "core/guardrail.h"
@@ -95,10 +96,17 @@ public:
     Trainer& operator=(Trainer&&) noexcept;
 
     // runs the rest of the current iteration (all of it when none is in progress)
-    IterationStats iterate();
+    IterationStats iterate(CancelFlag cancel = nullptr);
     // runs the next phase only; phases a guard makes pointless (a non-finite or zero
-    // gradient, a non-positive curvature) are skipped, straight to the value fit
-    PhaseResult runPhase();
+    // gradient, a non-positive curvature) are skipped, straight to the value fit.
+    // A prompt stop (docs/design.md §3): with a cancel flag, the phase looks at it between
+    // shards of its work (the sampler before every environment step, CG before every
+    // Fisher-vector product, the line search before every trial, the value fit before every
+    // minibatch, and every phase before it starts). Once it is set the whole iteration in
+    // progress is discarded and Interrupted (core/cancel.h) is thrown: state() then equals,
+    // bit for bit, what it was at the iteration's start, and the next iteration is the one
+    // a trainer loaded from that state would run. Looking at the flag changes no arithmetic.
+    PhaseResult runPhase(CancelFlag cancel = nullptr);
     // the phase runPhase() would run next (Sample between iterations)
     Phase nextPhase() const { return m_pending.next; }
     bool midIteration() const { return m_pending.next != Phase::Sample; }
@@ -168,6 +176,8 @@ private:
     void runSample(PhaseResult& r);
     void runAdvantages(PhaseResult& r);
     void runValueFit(PhaseResult& r);
+    void discardIteration(); // after Interrupted: back to the iteration boundary
+    PhaseResult runPhaseUnguarded(CancelFlag cancel);
     void runReport(PhaseResult& r);
 
     TrpoConfig m_cfg;
@@ -217,6 +227,15 @@ private:
     LearnedState learnedState() const;
     GuardMemory m_guard;
     std::optional<LearnedState> m_startOfThis, m_startOfPrevious;
+    // what the iteration in progress changes besides the learned state and the environment
+    // copies (the sampler keeps those): put back when it is interrupted
+    struct Boundary {
+        bool started = false; // the iteration has begun changing the state
+        std::optional<LearnedState> startOfThis, startOfPrevious;
+        std::deque<double> recentReturns;
+        std::optional<TrustRegionProbe> lastProbe;
+    };
+    Boundary m_boundary;
     Divergence m_lastDivergence = Divergence::None;
     int m_learnedFrom = 0; // the last good iteration whose end state the learned state is
 };

@@ -195,6 +195,7 @@ NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, c
     ws.fisherSamples = 0;
     for (const UpdateShard& sh : shards) ws.fisherSamples += sh.fisherCount;
     auto dampedFvp = [&](const VectorXd& v, VectorXd& out) {
+        throwIfCancelled(s.cancel);
         parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
             UpdateShard& sh = shards[k];
             sh.fisherTimesV.setZero(P);
@@ -285,6 +286,7 @@ LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateB
     ws.thetaTrial.resize(theta.size());
     double fraction = 1.0;
     for (int j = 0; j <= s.maxBacktracks; ++j, fraction *= s.backtrackCoeff) {
+        throwIfCancelled(s.cancel);
         ws.thetaTrial = theta + fraction * step.fullStep;
         const TrialEvaluation e = evaluateTrial(policy, ws.thetaTrial, batch, s, ws);
         LineSearchTrial t;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/cancel.h"
 #include "core/policy.h"
 #include "core/stats.h"
 
@@ -48,6 +49,9 @@ struct UpdateSettings {
     // the OS preempts (4 tasks for 1024 samples) while keeping the products efficient
     int samplesPerShard = 256;
     int threads = 1; // results do not depend on it (the shards are fixed)
+    // when set, CG (before each Fisher-vector product) and the line search (before each
+    // trial) throw Interrupted (core/cancel.h); null: never
+    CancelFlag cancel = nullptr;
 };
 
 // the batch the update sees: obs (obsDim x N, as the policy sees them), actions

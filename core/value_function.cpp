@@ -49,7 +49,7 @@ VectorXd MlpValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) 
 }
 
 FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                                const TrpoConfig& cfg, Rng& rng) {
+                                const TrpoConfig& cfg, Rng& rng, CancelFlag cancel) {
     FitResult r;
     const int n = static_cast<int>(returns.size());
     VectorXd pred = predict(obs, timestep);
@@ -73,6 +73,7 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
         // Fisher-Yates shuffle with our own RNG (std::shuffle is implementation-defined)
         for (int i = n - 1; i > 0; --i) std::swap(idx[i], idx[static_cast<int>(rng.below(i + 1))]);
         for (int start = 0; start < n; start += mb) {
+            throwIfCancelled(cancel);
             const int b = std::min(mb, n - start);
             const Shards cut(b, 128);
             thetaF = m_theta.cast<float>();
@@ -144,7 +145,7 @@ VectorXd LinearFeatureBaseline::predict(const MatrixXd& obs, const Eigen::Vector
 }
 
 FitResult LinearFeatureBaseline::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                                     const TrpoConfig&, Rng&) {
+                                     const TrpoConfig&, Rng&, CancelFlag) {
     FitResult r;
     const double n = static_cast<double>(returns.size());
     VectorXd pred = predict(obs, timestep);

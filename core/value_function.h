@@ -5,6 +5,7 @@
 #include <Eigen/Dense>
 #include <memory>
 
+#include "core/cancel.h"
 #include "core/config.h"
 #include "core/mlp.h"
 #include "core/rng.h"
@@ -41,8 +42,10 @@ public:
     // obs: obsDim x N; timestep: step index within the episode (N)
     // (one caller at a time: implementations may reuse scratch buffers)
     virtual VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const = 0;
+    // cancel: looked at before each minibatch step; when set, fit throws Interrupted
+    // (core/cancel.h) and leaves the parameters part way (the caller restores them)
     virtual FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                          const TrpoConfig& cfg, Rng& rng) = 0;
+                          const TrpoConfig& cfg, Rng& rng, CancelFlag cancel = nullptr) = 0;
     // flat state for checkpoints (parameters and optimiser)
     virtual VectorXd state() const = 0;
     virtual void setState(const VectorXd& s) = 0;
@@ -53,7 +56,7 @@ public:
     MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng);
     VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
     FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
-                  Rng& rng) override;
+                  Rng& rng, CancelFlag cancel = nullptr) override;
     VectorXd state() const override;
     void setState(const VectorXd& s) override;
     const VectorXd& params() const { return m_theta; }
@@ -79,7 +82,7 @@ public:
     explicit LinearFeatureBaseline(int obsDim);
     VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
     FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
-                  Rng& rng) override;
+                  Rng& rng, CancelFlag cancel = nullptr) override;
     VectorXd state() const override { return m_coeffs; }
     void setState(const VectorXd& s) override;
 

@@ -138,6 +138,12 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         m_phaseDock->raise();
     });
     connect(m_session, &TrainingSession::iterationFinished, m_envView, &EnvView::clearStates);
+    // an interrupted iteration is discarded, with what phase stepping showed of it
+    connect(m_session, &TrainingSession::iterationInterrupted, this, [this](int iteration) {
+        m_envView->clearStates();
+        m_phaseView->clear(tr("Iteration %1 was stopped part way and discarded. Run → Step phase (F10) starts it again.")
+                               .arg(iteration));
+    });
     connect(m_lifecycle, &RunLifecycle::runReset, m_envView, &EnvView::clearStates);
     connect(m_lifecycle, &RunLifecycle::runReset, this, [this] {
         m_phaseView->clear(tr("Run → Step phase (F10) runs one phase of the next iteration and stops."));

@@ -34,6 +34,7 @@ RunStatus::RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* 
     connect(history, &RunHistory::loaded, this, &RunStatus::onLoaded);
     connect(history, &RunHistory::iterationAppended, this, &RunStatus::showIteration);
     connect(session, &TrainingSession::phaseStarted, this, &RunStatus::onPhaseStarted);
+    connect(session, &TrainingSession::iterationInterrupted, this, &RunStatus::onInterrupted);
     connect(session, &TrainingSession::runningChanged, this, &RunStatus::showPhase);
     connect(session, &TrainingSession::paceChanged, this, &RunStatus::showPhase);
 }
@@ -42,6 +43,16 @@ void RunStatus::onPhaseStarted(const RunningPhase& phase) {
     m_running = phase;
     if (m_session->isRunning() && m_session->pace().isMax()) return; // the label says "max pace"
     showPhase();
+}
+
+void RunStatus::onInterrupted(int iteration) {
+    m_running.reset();
+    showPhase();
+    m_statusBar->showMessage(
+        tr("Iteration %1 was stopped part way and discarded; the run is at the end of iteration %2.")
+            .arg(iteration)
+            .arg(iteration - 1),
+        15000);
 }
 
 void RunStatus::showPhase() {

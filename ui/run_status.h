@@ -37,6 +37,7 @@ private:
     void onLoaded();
     void showIteration(const core::IterationStats& s);
     void onPhaseStarted(const RunningPhase& phase);
+    void onInterrupted(int iteration); // a pause, reset or close discarded this iteration
     // the phase label from the phase in progress, the running state and the pace
     void showPhase();
     QString runDirectoryLine() const;

@@ -29,8 +29,9 @@ QString newRunDirectory(const QString& base, const std::string& env) {
 
 } // namespace
 
-TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag)
-    : m_runFlag(runFlag), m_stopFlag(stopFlag), m_paceTimer(new QTimer(this)) {
+TrainingWorker::TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag,
+                               const std::atomic<bool>& cancelFlag)
+    : m_runFlag(runFlag), m_stopFlag(stopFlag), m_cancelFlag(cancelFlag), m_paceTimer(new QTimer(this)) {
     m_paceTimer->setSingleShot(true);
     m_paceTimer->setTimerType(Qt::PreciseTimer); // ±1 ms, not the coarse timer's ±5 %
     connect(m_paceTimer, &QTimer::timeout, this, &TrainingWorker::runLoop);
@@ -162,9 +163,13 @@ TrainingWorker::Outcome TrainingWorker::iterateOnce() {
                 m_lastPhaseSignal = now;
                 emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
             }
-            r = m_trainer->runPhase();
+            r = m_trainer->runPhase(&m_cancelFlag);
         } while (r.phase != core::Phase::Report);
         return finishIteration(r.stats);
+    } catch (const core::Interrupted&) {
+        // the trainer is back at the iteration boundary: nothing of this iteration is kept
+        emit iterationInterrupted(m_trainer->iteration() + 1);
+        return Outcome::Interrupted;
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
         return Outcome::Failed;
@@ -201,13 +206,16 @@ void TrainingWorker::stepPhase() {
     }
     try {
         emit phaseStarted({m_trainer->iteration() + 1, m_trainer->nextPhase()});
-        core::PhaseResult r = m_trainer->runPhase();
+        core::PhaseResult r = m_trainer->runPhase(&m_cancelFlag);
         emit phaseStepped(makePhaseSnapshot(r, *m_trainer));
         // the report only closes the iteration: it runs with the value fit
         if (r.phase == core::Phase::ValueFit) {
             r = m_trainer->runPhase();
             finishIteration(r.stats);
         }
+    } catch (const core::Interrupted&) {
+        // a reset or a shutdown during the phase: the half-done iteration is discarded
+        emit iterationInterrupted(m_trainer->iteration() + 1);
     } catch (const std::exception& e) {
         emit failed(tr("Training stopped: %1").arg(QString::fromStdString(e.what())));
     }
@@ -368,8 +376,10 @@ void TrainingWorker::inspectLatest() {
             emit probeReady(recordProbe(std::move(*p)));
         else
             emit probeUnavailable(tr("Iteration %1 has no step to inspect: its update stopped before the line search, "
-                                     "or it was rolled back.")
-                                      .arg(last));
+                                     "it was rolled back, or a pause stopped iteration %2 part way, whose sampling "
+                                     "replaced this one's batch (choose 'every iteration' to keep every probe).")
+                                      .arg(last)
+                                      .arg(last + 1));
     } catch (const std::exception& e) {
         emit probeUnavailable(tr("Iteration %1 could not be inspected: %2").arg(last).arg(QString::fromStdString(e.what())));
     }
@@ -416,7 +426,7 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     registerMetaTypes();
     qRegisterMetaType<ui::PhaseSnapshotPtr>();
     m_thread.setObjectName("trpo-training");
-    m_worker = new TrainingWorker(m_runFlag, m_stopFlag);
+    m_worker = new TrainingWorker(m_runFlag, m_stopFlag, m_cancelFlag);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     // the training thread (and the sampling threads it spawns, which inherit its niceness)
@@ -447,6 +457,9 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     connect(m_worker, &TrainingWorker::resetFailed, this, [this](const QString& msg) {
         --m_pendingResets;
         emit failed(msg);
+    });
+    connect(m_worker, &TrainingWorker::iterationInterrupted, this, [this](int iteration) {
+        if (m_pendingResets == 0) emit iterationInterrupted(iteration);
     });
     connect(m_worker, &TrainingWorker::loopStopped, this, [this] {
         if (!m_runFlag.load()) setRunning(false);
@@ -505,6 +518,7 @@ void TrainingSession::setRunning(bool running) {
 void TrainingSession::reset(const core::TrpoConfig& cfg) {
     if (m_shutDown) return;
     m_runFlag = false;
+    m_cancelFlag = true;
     setRunning(false);
     m_config = cfg;
     ++m_pendingResets;
@@ -514,6 +528,7 @@ void TrainingSession::reset(const core::TrpoConfig& cfg) {
 
 void TrainingSession::start() {
     if (m_shutDown || m_running) return;
+    m_cancelFlag = false;
     m_runFlag = true;
     setRunning(true);
     QMetaObject::invokeMethod(m_worker, &TrainingWorker::startLoop, Qt::QueuedConnection);
@@ -521,6 +536,7 @@ void TrainingSession::start() {
 
 void TrainingSession::pause() {
     m_runFlag = false;
+    m_cancelFlag = true;
     setRunning(false);
     wakeWorker();
 }
@@ -552,11 +568,13 @@ void TrainingSession::setSolvedThresholdOverride(std::optional<double> threshold
 
 void TrainingSession::stepPhase() {
     if (m_shutDown || m_running) return;
+    m_cancelFlag = false;
     QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepPhase, Qt::QueuedConnection);
 }
 
 void TrainingSession::step() {
     if (m_shutDown || m_running) return;
+    m_cancelFlag = false;
     QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepOnce, Qt::QueuedConnection);
 }
 
@@ -612,6 +630,7 @@ void TrainingSession::shutdown() {
     m_shutDown = true;
     m_runFlag = false;
     m_stopFlag = true;
+    m_cancelFlag = true;
     setRunning(false);
     m_thread.quit();
     m_thread.wait();

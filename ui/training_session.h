@@ -1,7 +1,10 @@
 // TrainingSession: the one owner of the training thread. A TrainingWorker (QObject, moved to
 // a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
 // back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
-// Run/stop flags are atomics read between iterations; hot hyperparameter changes are applied
+// Run/stop flags are atomics read between iterations, and a cancel flag the trainer reads
+// between shards of an iteration's work, so Pause, Reset and closing take effect within a
+// fraction of a second even in a long iteration, which is then discarded (docs/design.md
+// §3, "A prompt stop"); hot hyperparameter changes are applied
 // by the worker at the next iteration boundary. The worker starts iterations at the session's
 // pace (ui/pace.h) and waits between them on a timer of its own thread, never blocking it, so
 // a pause, a reset, a pace change or a shutdown is handled at once (docs/design.md §3). The
@@ -36,7 +39,9 @@ namespace ui {
 class TrainingWorker : public QObject {
     Q_OBJECT
 public:
-    TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag);
+    // cancelFlag: set by the session to stop the iteration in progress (core::Trainer::runPhase)
+    TrainingWorker(const std::atomic<bool>& runFlag, const std::atomic<bool>& stopFlag,
+                   const std::atomic<bool>& cancelFlag);
     ~TrainingWorker() override;
 
     void resetTrainer(const core::TrpoConfig& cfg, const QString& runDirBase);
@@ -81,6 +86,9 @@ signals:
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
     void loopStopped();
+    // a pause, a reset or a shutdown stopped this iteration part way; it was discarded and
+    // the trainer is at the end of the iteration before it (loopStopped follows)
+    void iterationInterrupted(int iteration);
     void resetFinished(const core::TrpoConfig& cfg, const QString& runDir);
     void resetFailed(const QString& message);
     void failed(const QString& message);
@@ -102,7 +110,7 @@ signals:
 
 private:
     using Clock = std::chrono::steady_clock;
-    enum class Outcome { Continue, Failed, Solved, Diverged };
+    enum class Outcome { Continue, Failed, Solved, Diverged, Interrupted };
     void runLoop();
     void stopLoop();
     Outcome iterateOnce(); // the loop goes on only after Continue
@@ -115,6 +123,7 @@ private:
 
     const std::atomic<bool>& m_runFlag;
     const std::atomic<bool>& m_stopFlag;
+    const std::atomic<bool>& m_cancelFlag;
     bool m_loopActive = false;
     bool m_haltLoop = false; // a load replaced the trainer: the running loop stops
     std::unique_ptr<core::Trainer> m_trainer;
@@ -205,8 +214,12 @@ signals:
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
-    // the worker has finished its last iteration after a pause (or a failure)
+    // the worker has finished its last iteration after a pause (or a failure), or has
+    // discarded the one a pause interrupted (iterationInterrupted first)
     void loopStopped();
+    // a pause, a reset or a shutdown stopped this iteration part way: it was discarded and
+    // the run is at the end of the iteration before it
+    void iterationInterrupted(int iteration);
     void resetFinished(const core::TrpoConfig& cfg);
     void failed(const QString& message);
     void stateCaptured(int requestId, const RunStatePtr& state);
@@ -231,6 +244,9 @@ private:
     TrainingWorker* m_worker = nullptr; // lives on m_thread, deleted when it finishes
     std::atomic<bool> m_runFlag{false};
     std::atomic<bool> m_stopFlag{false};
+    // set by pause, reset and shutdown, cleared by start, step and phase step: the worker's
+    // iteration in progress stops at its next look (between shards of its work)
+    std::atomic<bool> m_cancelFlag{false};
     bool m_running = false;
     bool m_shutDown = false;
     // resets requested but not yet done: results of the old trainer still in the queue are
