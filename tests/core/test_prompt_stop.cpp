@@ -19,14 +19,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-// README: Pause, Reset and closing take effect within 200 ms; a sanitizer slows every shard of
-// work several times over, so there the figure is printed and only a loose bound is checked
-constexpr double kStopBoundMs = kSanitized ? 2000.0 : 200.0;
+using testutil::kStopBoundMs;
 
 TrpoConfig walkerConfig() {
     TrpoConfig c = presetConfig("BipedalWalker-v3"); // 16,384 steps per iteration

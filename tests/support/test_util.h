@@ -12,6 +12,16 @@
 
 namespace testutil {
 
+// built with AddressSanitizer or ThreadSanitizer: every shard of work runs several times
+// slower, so timing tests print their figure and check only a loose bound
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+// the README's prompt stop: Pause, Reset and closing within 200 ms (2 s under a sanitizer)
+constexpr double kStopBoundMs = kSanitized ? 2000.0 : 200.0;
+
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 

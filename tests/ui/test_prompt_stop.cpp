@@ -8,20 +8,14 @@
 #include <memory>
 
 #include "support/studio_test_util.h"
+#include "support/test_util.h"
 #include "ui/run_history.h"
 
 using namespace ui;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-// the README's 200 ms, checked in the release build; a sanitizer slows every shard of work
-// several times over, so there the figure is printed and only a loose bound is checked
-constexpr qint64 kBoundMs = kSanitized ? 2000 : 200;
+constexpr qint64 kBoundMs = static_cast<qint64>(testutil::kStopBoundMs);
 
 StudioOptions walkerOptions() {
     StudioOptions o;
