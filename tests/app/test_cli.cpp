@@ -233,10 +233,11 @@ private slots:
 
     // the soak (offscreen, viewer and plots live): resident memory every tenth of the run,
     // flat within 5% after the first fifth. Under AddressSanitizer (whose quarantine grows
-    // the resident set by design) a shorter run only has to print its figures.
+    // the resident set by design, and where an iteration takes about half a second) a
+    // 30-iteration run only has to print its figures.
     void studioSoak() {
 #if defined(__SANITIZE_ADDRESS__)
-        const int n = 200;
+        const int n = 30;
         const bool judge = false;
 #else
         const int n = 1000;
