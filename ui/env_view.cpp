@@ -342,14 +342,17 @@ void EnvView::paintEvent(QPaintEvent*) {
         bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
         const QFontMetrics bfm(bannerFont);
         const QString text = tr("Waiting for the first policy: a random policy plays meanwhile");
-        const int w = bfm.horizontalAdvance(text) + 32;
-        const QRect banner((width() - w) / 2, height() - bfm.height() - 40, w, bfm.height() + 16);
+        // wrapped onto more lines where the view is narrower than the text (large type)
+        const int maxTextW = std::max(40, width() - 52);
+        const QRect textRect = bfm.boundingRect(QRect(0, 0, maxTextW, 10000), Qt::AlignCenter | Qt::TextWordWrap, text);
+        const int w = textRect.width() + 32, h = textRect.height() + 16;
+        const QRect banner((width() - w) / 2, height() - h - 24, w, h);
         p.setPen(Qt::NoPen);
         p.setBrush(QColor(255, 193, 7, 230));
         p.drawRoundedRect(banner, 8, 8);
         p.setPen(QColor(40, 30, 0));
         p.setFont(bannerFont);
-        p.drawText(banner, Qt::AlignCenter, text);
+        p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, text);
     }
 }
 
