@@ -155,15 +155,8 @@ void Trainer::discardIteration() {
     Pending& p = m_pending;
     if (!m_boundary.started) return; // stopped before the iteration began: nothing to undo
     m_sampler->rewind(); // the environment copies, as loading the boundary's checkpoint would
-    {
-        // the learned state at the iteration's start, the one the guardrail keeps (rollBack)
-        const LearnedState& good = *m_startOfThis;
-        m_theta = good.theta;
-        m_vf->setState(good.critic);
-        m_obsNorm.rms = good.obsStats;
-        m_rewardScaler.rms = good.rewardStats;
-        m_rng.setState(good.criticRng);
-    }
+    // the learned state at the iteration's start, the one the guardrail keeps (rollBack)
+    restoreLearnedState(*m_startOfThis);
     m_startOfThis = std::move(m_boundary.startOfThis);
     m_startOfPrevious = std::move(m_boundary.startOfPrevious);
     m_recentReturns = std::move(m_boundary.recentReturns);
@@ -373,16 +366,20 @@ Trainer::LearnedState Trainer::learnedState() const {
     return {m_learnedFrom, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state()};
 }
 
+void Trainer::restoreLearnedState(const LearnedState& s) {
+    m_theta = s.theta;
+    m_vf->setState(s.critic);
+    m_obsNorm.rms = s.obsStats;
+    m_rewardScaler.rms = s.rewardStats;
+    m_rng.setState(s.criticRng);
+}
+
 std::optional<int> Trainer::rollBack() {
     if (midIteration() || !m_startOfThis) return std::nullopt;
     const LearnedState good = (m_lastDivergence == Divergence::ReturnCollapse && m_startOfPrevious)
                                   ? *m_startOfPrevious
                                   : *m_startOfThis;
-    m_theta = good.theta;
-    m_vf->setState(good.critic);
-    m_obsNorm.rms = good.obsStats;
-    m_rewardScaler.rms = good.rewardStats;
-    m_rng.setState(good.criticRng);
+    restoreLearnedState(good);
     m_startOfThis = m_startOfPrevious = good;
     m_lastDivergence = Divergence::None;
     m_learnedFrom = good.iteration;

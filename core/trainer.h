@@ -225,6 +225,7 @@ private:
         Rng::State criticRng;
     };
     LearnedState learnedState() const;
+    void restoreLearnedState(const LearnedState& s); // θ, critic, normalisers, critic RNG
     GuardMemory m_guard;
     std::optional<LearnedState> m_startOfThis, m_startOfPrevious;
     // what the iteration in progress changes besides the learned state and the environment
