@@ -498,7 +498,8 @@ private slots:
         QTest::mouseClick(a.guardrailBanner()->rollBackButton(), Qt::LeftButton);
         QVERIFY(rolled.wait(10000));
         QCOMPARE(testutil::stepIterations(a, 1).iteration, 4);
-        QVERIFY(a.inspector()->store().find(4));
+        // the probe follows its iteration's stats (computed after them on the worker)
+        QTRY_VERIFY_WITH_TIMEOUT(a.inspector()->store().find(4), 10000);
 
         const QString path = tmp.filePath("saved.trporun");
         QSignalSpy saved(a.runs(), &ui::RunController::runSaved);

@@ -22,6 +22,7 @@
 #include <set>
 
 #include "support/studio_test_util.h"
+#include "support/test_util.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
 #include "ui/pace.h"
@@ -133,9 +134,13 @@ private slots:
               qPrintable(times));
         QVERIFY2(inWindow >= 8 && inWindow <= 12, qPrintable(times));
         // and no two iterations closer than the pace allows (a sleep after each one would
-        // drift late; starts on the clock do not drift)
-        for (size_t i = 1; i < arrivals.size(); ++i)
-            QVERIFY2(arrivals[i] - arrivals[i - 1] > 0.5, qPrintable(times));
+        // drift late; starts on the clock do not drift). The arrivals are timed on this
+        // thread, so a busy UI thread delays one and shortens the next gap: under a
+        // sanitizer, with other tests loading both cores, that latency reaches half a
+        // second, and only the count above is checked there.
+        if (!testutil::kSanitized)
+            for (size_t i = 1; i < arrivals.size(); ++i)
+                QVERIFY2(arrivals[i] - arrivals[i - 1] > 0.5, qPrintable(times));
     }
 
     void pacePickersStayInSync() {
