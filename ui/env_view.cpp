@@ -101,6 +101,7 @@ void EnvView::setOverlaysVisible(bool visible) {
 void EnvView::clearFrameTimes() {
     m_frameIntervals.clear();
     m_lastFrameNs = -1;
+    m_timingFrames = true;
 }
 
 void EnvView::updateTimer() {
@@ -189,7 +190,7 @@ void EnvView::paintEvent(QPaintEvent*) {
         ~Notify() { emit v->framePainted(); }
     } notify{this};
     const qint64 now = m_frameClock.nsecsElapsed();
-    if (m_lastFrameNs >= 0) m_frameIntervals.push_back((now - m_lastFrameNs) / 1e6);
+    if (m_timingFrames && m_lastFrameNs >= 0) m_frameIntervals.push_back((now - m_lastFrameNs) / 1e6);
     m_lastFrameNs = now;
 
     QPainter p(this);

@@ -68,7 +68,8 @@ public:
     const std::vector<sim::Vec2>& statePoints() const { return m_statePoints; }
     QString statesCaption() const { return m_statesCaption; }
 
-    // intervals between painted frames (ms), for the bench; cleared by clearFrameTimes()
+    // intervals between painted frames (ms), for the bench: recorded only after
+    // clearFrameTimes() starts a measurement (an ordinary session keeps none)
     const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
     void clearFrameTimes();
     int episodeStep() const { return m_episodeStep; }
@@ -125,6 +126,7 @@ private:
     bool m_hasLastReturn = false;
     QElapsedTimer m_frameClock;
     qint64 m_lastFrameNs = -1;
+    bool m_timingFrames = false; // clearFrameTimes() was called
     std::vector<double> m_frameIntervals;
     std::vector<sim::Vec2> m_statePoints; // showStates(), in world coordinates
     std::vector<sim::Vec2> m_stateAnchors; // one per point, or none (no rods)
