@@ -333,7 +333,7 @@ void PlotPanel::rebuild() {
     const std::optional<double> solved = solvedThreshold(m_history->config().env);
     m_return->setHorizontalLine(solved, solved ? tr("solved %1").arg(*solved) : QString());
     addMarkers(m_history->configEvents());
-    if (!m_history->isEmpty()) onIterationAppended(m_history->iterations().back());
+    if (!m_history->isEmpty()) onIterationAppended(m_history->last());
 }
 
 void PlotPanel::queueReplots() {

@@ -55,7 +55,30 @@ PlotWidget::PlotWidget(const QString& title, const QString& yLabel, bool timeSer
 
 void PlotWidget::setHistory(const RunHistory* history) {
     m_history = history;
+    for (Series& s : m_series) s.samples.clear();
+    m_samplesGeneration = history ? history->generation() : 0;
     m_stale = true;
+}
+
+void PlotWidget::updateSamples() const {
+    if (!m_timeSeries || !m_history) return;
+    if (m_samplesGeneration != m_history->generation()) {
+        for (const Series& s : m_series) s.samples.clear();
+        m_samplesGeneration = m_history->generation();
+    }
+    const std::size_t n = static_cast<std::size_t>(m_history->size());
+    for (const Series& s : m_series) {
+        if (s.samples.size() > n) s.samples.clear(); // cannot happen without a new generation
+        for (std::size_t i = s.samples.size(); i < n; ++i) {
+            if (!s.value) {
+                s.samples.push_back(kNaN);
+            } else if (const core::IterationStats* r = m_history->inMemory(i)) {
+                s.samples.push_back(s.value(*r));
+            } else {
+                s.samples.push_back(s.value(m_history->record(i)));
+            }
+        }
+    }
 }
 
 int PlotWidget::addSeries(const SeriesSpec& spec, ValueFn value) {
@@ -226,11 +249,9 @@ int PlotWidget::sampleCount() const { return m_timeSeries && m_history ? m_histo
 std::vector<double> PlotWidget::rawValues(int series) const {
     const Series& s = m_series.at(static_cast<size_t>(series));
     if (!m_timeSeries) return s.values;
-    std::vector<double> v;
-    if (!m_history || !s.value) return v;
-    v.reserve(m_history->iterations().size());
-    for (const core::IterationStats& it : m_history->iterations()) v.push_back(s.value(it));
-    return v;
+    if (!m_history || !s.value) return {};
+    updateSamples();
+    return {s.samples.begin(), s.samples.end()};
 }
 
 void PlotWidget::setSeriesData(int series, const std::vector<double>& x, const std::vector<double>& y) {
@@ -363,16 +384,17 @@ void PlotWidget::applyPens() {
 void PlotWidget::refresh(bool queueReplot) {
     m_stale = false;
     if (m_timeSeries) {
-        static const std::vector<core::IterationStats> kNone;
-        const std::vector<core::IterationStats>& h = m_history ? m_history->iterations() : kNone;
-        std::vector<double> xs(h.size()), v(h.size());
-        for (size_t i = 0; i < xs.size(); ++i)
-            xs[i] = m_xMode == XAxisMode::Iteration ? static_cast<double>(h[i].iteration) : static_cast<double>(h[i].envSteps);
+        updateSamples();
+        const std::size_t n = m_history ? static_cast<std::size_t>(m_history->size()) : 0;
+        std::vector<double> xs(n), v(n);
+        for (size_t i = 0; i < n; ++i)
+            xs[i] = m_xMode == XAxisMode::Iteration ? static_cast<double>(m_history->iterationNumbers()[i])
+                                                    : static_cast<double>(m_history->envStepsColumn()[i]);
         QVector<QCPGraphData> d;
         for (Series& s : m_series) {
             const bool log = s.spec.rightAxis ? m_logRight : m_logLeft;
-            for (size_t i = 0; i < h.size(); ++i) {
-                const double x = s.value ? s.value(h[i]) : kNaN;
+            for (size_t i = 0; i < n; ++i) {
+                const double x = i < s.samples.size() ? s.samples[i] : kNaN;
                 v[i] = log && !(x > 0) ? kNaN : x;
             }
             std::vector<char> undone;
@@ -415,9 +437,9 @@ void PlotWidget::refresh(bool queueReplot) {
 // a line's grey line also holds their neighbours, so the undone stretch is drawn in grey, and
 // grey dots mark the undone samples themselves. Returns which samples are undone.
 std::vector<char> PlotWidget::buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v) {
-    const std::vector<core::IterationStats>& h = m_history->iterations();
+    const std::vector<int>& numbers = m_history->iterationNumbers();
     std::vector<char> undone(v.size());
-    for (size_t i = 0; i < v.size(); ++i) undone[i] = m_history->isRolledBack(h[i].iteration);
+    for (size_t i = 0; i < v.size(); ++i) undone[i] = m_history->isRolledBack(numbers[i]);
     if (s.spec.style == Style::BandLower || s.spec.style == Style::BandUpper) {
         for (size_t i = 0; i < v.size(); ++i)
             if (undone[i]) v[i] = kNaN;
@@ -582,8 +604,15 @@ void PlotWidget::mouseMoveEvent(QMouseEvent* event) {
                     if (g == s.greyGraph) name = tr("%1 (rolled back)").arg(name);
                     const QString xName = !m_timeSeries ? tr("CG iteration")
                                           : m_xMode == XAxisMode::Iteration ? tr("iteration") : tr("steps");
-                    const core::IterationStats* sample = s.tooltip ? sampleAt(it->key) : nullptr;
-                    const QString value = sample ? s.tooltip(*sample) : QString::number(it->value, 'g', 5);
+                    QString value = QString::number(it->value, 'g', 5);
+                    if (s.tooltip)
+                        if (const std::optional<std::size_t> at = indexAt(it->key)) {
+                            try {
+                                value = s.tooltip(m_history->record(*at));
+                            } catch (const std::exception&) {
+                                // the record could not be read back: the plotted value it is
+                            }
+                        }
                     text = QString("%1: %2\n%3 %4").arg(name, value, xName).arg(it->key, 0, 'f', 0);
                 }
             }
@@ -616,29 +645,39 @@ void PlotWidget::mouseReleaseEvent(QMouseEvent* event) {
     if (const std::optional<int> it = iterationAt(pos.x())) emit iterationClicked(*it);
 }
 
-const core::IterationStats* PlotWidget::sampleAt(double x) const {
-    if (!m_history || m_history->isEmpty()) return nullptr;
-    const std::vector<core::IterationStats>& h = m_history->iterations();
-    auto keyOf = [this](const core::IterationStats& s) {
-        return m_xMode == XAxisMode::Iteration ? static_cast<double>(s.iteration) : static_cast<double>(s.envSteps);
+std::optional<std::size_t> PlotWidget::indexAt(double x) const {
+    if (!m_history || m_history->isEmpty()) return std::nullopt;
+    const std::vector<int>& numbers = m_history->iterationNumbers();
+    const std::vector<std::int64_t>& steps = m_history->envStepsColumn();
+    auto keyOf = [&](std::size_t i) {
+        return m_xMode == XAxisMode::Iteration ? static_cast<double>(numbers[i]) : static_cast<double>(steps[i]);
     };
     // iterations and steps both grow along the history
-    auto it = std::lower_bound(h.begin(), h.end(), x, [&](const core::IterationStats& s, double v) { return keyOf(s) < v; });
-    if (it == h.end()) it = std::prev(it);
-    if (it != h.begin() && std::abs(keyOf(*std::prev(it)) - x) < std::abs(keyOf(*it) - x)) it = std::prev(it);
-    return &*it;
+    std::size_t lo = 0, hi = numbers.size();
+    while (lo < hi) {
+        const std::size_t mid = (lo + hi) / 2;
+        if (keyOf(mid) < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    std::size_t i = lo == numbers.size() ? lo - 1 : lo;
+    if (i > 0 && std::abs(keyOf(i - 1) - x) < std::abs(keyOf(i) - x)) --i;
+    return i;
 }
 
 std::optional<int> PlotWidget::iterationAt(double pixelX) const {
     if (!m_timeSeries) return std::nullopt;
     const double x = xAxis->pixelToCoord(pixelX);
-    const core::IterationStats* s = sampleAt(x);
-    if (!s) return std::nullopt;
-    const double key = m_xMode == XAxisMode::Iteration ? static_cast<double>(s->iteration) : static_cast<double>(s->envSteps);
+    const std::optional<std::size_t> i = indexAt(x);
+    if (!i) return std::nullopt;
+    const int iteration = m_history->iterationNumbers()[*i];
+    const double key = m_xMode == XAxisMode::Iteration ? static_cast<double>(iteration)
+                                                       : static_cast<double>(m_history->envStepsColumn()[*i]);
     // within reach: a few pixels, or (when iterations are far apart) the nearer half
     const double pixels = std::abs(xAxis->coordToPixel(key) - pixelX);
     if (pixels > 12 && !(m_xMode == XAxisMode::Iteration && std::abs(key - x) <= 0.5)) return std::nullopt;
-    return s->iteration;
+    return iteration;
 }
 
 void PlotWidget::mouseDoubleClickEvent(QMouseEvent* event) {

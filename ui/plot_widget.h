@@ -1,7 +1,7 @@
 // PlotWidget: one live QCustomPlot chart. Time-series plots read their samples from the run's
-// RunHistory (one value function per series, x by iteration or by environment steps) and
-// keep only the decimated, optionally EMA-smoothed display data they build from it; nothing
-// is ever dropped. Hyperparameter changes appear as labelled vertical markers; iterations a
+// RunHistory (one value function per series, x by iteration or by environment steps, each
+// record evaluated once as it arrives) and build decimated, optionally EMA-smoothed display
+// data from them; nothing is ever dropped. Hyperparameter changes appear as labelled vertical markers; iterations a
 // rollback undid are drawn in grey. Hover shows the nearest value; a click on a time series
 // names the iteration under the mouse (iterationClicked); right click exports PNG/PDF and
 // shows or hides the optional series.
@@ -10,6 +10,7 @@
 #include <QColor>
 #include <QString>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <qcustomplot.h>
@@ -135,6 +136,10 @@ private:
         ValueFn value;                 // time series
         TooltipFn tooltip;
         std::vector<double> values;    // plain charts: the data last set
+        // time series: value(record) of each history record so far, computed once per
+        // record (the history keeps old records on disk; the plots keep these numbers)
+        // (a deque: it grows in blocks, without a vector's spare capacity)
+        mutable std::deque<double> samples;
         bool shown = true;
     };
     struct Marker {
@@ -149,8 +154,10 @@ private:
     void applyVisibility();
     void fitLegend(); // the legend's entries per row, for the plot's width
     std::vector<char> buildRolledBack(Series& s, const std::vector<double>& xs, std::vector<double>& v);
-    // the history entry drawn at x (iteration or environment steps), or null
-    const core::IterationStats* sampleAt(double x) const;
+    // brings every series' samples up to the history (starting over after a reset or load)
+    void updateSamples() const;
+    // the index of the history entry drawn nearest to x (iteration or environment steps)
+    std::optional<std::size_t> indexAt(double x) const;
     void rescale();
     void exportWithDialog();
 
@@ -159,6 +166,7 @@ private:
     QCPTextElement* m_titleElement = nullptr;
     std::vector<Series> m_series;
     const RunHistory* m_history = nullptr;
+    mutable std::uint64_t m_samplesGeneration = 0; // the history's generation the samples follow
     std::vector<Marker> m_markers;
     QCPItemStraightLine* m_hLine = nullptr;
     QCPItemText* m_hLineText = nullptr;

@@ -179,9 +179,10 @@ void RunController::onRunLoaded(const RunStatePtr& st) {
 }
 
 bool RunController::exportMetrics(const QString& path) {
-    std::string csv = core::csvHeader() + "\n";
-    for (const core::IterationStats& s : m_history->iterations()) csv += core::csvRow(s) + "\n";
     try {
+        std::string csv = core::csvHeader() + "\n";
+        for (std::size_t i = 0; i < static_cast<std::size_t>(m_history->size()); ++i)
+            csv += core::csvRow(m_history->record(i)) + "\n";
         core::writeFileAtomic(path.toStdString(), csv);
     } catch (const std::exception& e) {
         m_dialogs->showError(tr("Export metrics"), tr("Could not write %1:\n%2").arg(path, QString::fromStdString(e.what())));

@@ -1,20 +1,98 @@
 #include "ui/run_history.h"
 
+#include <QDir>
+#include <QTemporaryFile>
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "core/stats.h"
 
 namespace ui {
 
 RunHistory::RunHistory(QObject* parent) : QObject(parent) { registerMetaTypes(); }
 
+RunHistory::~RunHistory() = default;
+
+std::vector<core::IterationStats> RunHistory::iterations() const {
+    std::vector<core::IterationStats> all;
+    all.reserve(m_numbers.size());
+    for (std::size_t i = 0; i < m_spilled; ++i) all.push_back(record(i));
+    all.insert(all.end(), m_recent.begin(), m_recent.end());
+    return all;
+}
+
+const core::IterationStats* RunHistory::inMemory(std::size_t i) const {
+    return i >= m_spilled && i - m_spilled < m_recent.size() ? &m_recent[i - m_spilled] : nullptr;
+}
+
+core::IterationStats RunHistory::record(std::size_t i) const {
+    if (const core::IterationStats* s = inMemory(i)) return *s;
+    if (i >= m_spilled || !m_spill) throw std::out_of_range("RunHistory::record: no record " + std::to_string(i));
+    QByteArray line;
+    if (m_spill->seek(m_spillOffsets[i])) line = m_spill->readLine();
+    try {
+        return core::statsFromJson(nlohmann::json::parse(line.toStdString()));
+    } catch (const std::exception& e) {
+        throw std::runtime_error(QObject::tr("iteration %1's record could not be read back from %2: %3")
+                                     .arg(m_numbers[i])
+                                     .arg(m_spill->fileName(), QString::fromStdString(e.what()))
+                                     .toStdString());
+    }
+}
+
 std::int64_t RunHistory::envStepsBefore(int iteration) const {
     // iterations are numbered from 1 and stored in order; a loaded run may not start at 1
-    auto it = std::lower_bound(m_iterations.begin(), m_iterations.end(), iteration,
-                               [](const core::IterationStats& s, int i) { return s.iteration < i; });
-    return it == m_iterations.begin() ? 0 : std::prev(it)->envSteps;
+    auto it = std::lower_bound(m_numbers.begin(), m_numbers.end(), iteration);
+    return it == m_numbers.begin() ? 0 : m_steps[static_cast<std::size_t>(std::prev(it) - m_numbers.begin())];
+}
+
+void RunHistory::resetRecords() {
+    m_numbers.clear();
+    m_steps.clear();
+    m_recent.clear();
+    m_spilled = 0;
+    m_spillOffsets.clear();
+    m_spillFailed = false;
+    if (m_spill) m_spill->resize(0);
+    ++m_generation;
+}
+
+void RunHistory::push(const core::IterationStats& s) {
+    m_numbers.push_back(s.iteration);
+    m_steps.push_back(s.envSteps);
+    m_recent.push_back(s);
+    spillOldest();
+}
+
+void RunHistory::spillOldest() {
+    if (m_recent.size() <= kRecordsInMemory || m_spillFailed) return;
+    if (!m_spill) {
+        auto f = std::make_unique<QTemporaryFile>(QDir::temp().filePath("trpo-studio-history-XXXXXX.jsonl"));
+        if (!f->open()) {
+            // no temporary file: the records stay in memory (nothing is lost)
+            m_spillFailed = true;
+            return;
+        }
+        m_spill = std::move(f);
+    }
+    while (m_recent.size() > kRecordsInMemory) {
+        const std::string line = core::statsToJson(m_recent.front()).dump() + "\n";
+        const qint64 at = m_spill->size();
+        if (!m_spill->seek(at) || m_spill->write(line.data(), static_cast<qint64>(line.size())) != static_cast<qint64>(line.size())) {
+            // the disk is full: stop spilling; what was written stays readable
+            m_spill->resize(at);
+            m_spillFailed = true;
+            return;
+        }
+        m_spillOffsets.push_back(at);
+        m_recent.pop_front();
+        ++m_spilled;
+    }
 }
 
 void RunHistory::clear(const core::TrpoConfig& cfg) {
-    m_iterations.clear();
+    resetRecords();
     m_events.clear();
     m_eventNotes.clear();
     m_expected.clear();
@@ -27,10 +105,10 @@ void RunHistory::clear(const core::TrpoConfig& cfg) {
 }
 
 void RunHistory::append(const core::IterationStats& s) {
-    m_iterations.push_back(s);
+    push(s);
     m_iteration = s.iteration;
     m_envSteps = s.envSteps;
-    emit iterationAppended(m_iterations.back());
+    emit iterationAppended(m_recent.back());
 }
 
 void RunHistory::appendConfigEvents(const std::vector<core::ConfigEvent>& events) {
@@ -52,7 +130,11 @@ void RunHistory::appendConfigEvents(const std::vector<core::ConfigEvent>& events
 void RunHistory::load(std::vector<core::IterationStats> iterations, std::vector<core::ConfigEvent> events,
                       const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source,
                       std::vector<std::pair<int, int>> rolledBack) {
-    m_iterations = std::move(iterations);
+    resetRecords();
+    m_numbers.reserve(iterations.size());
+    m_steps.reserve(iterations.size());
+    for (const core::IterationStats& s : iterations) push(s);
+    iterations.clear();
     m_events = std::move(events);
     m_eventNotes.assign(m_events.size(), QString());
     m_expected.clear();

@@ -1,16 +1,26 @@
 // RunHistory: the one owner of the current run's iteration history. Every iteration the UI
 // hears of and every hyperparameter change (config event) is held here once; the plots, the
 // status bar and the exports read it and follow its signals instead of keeping copies.
+//
+// Memory stays bounded over a long session: the last kRecordsInMemory full records are held
+// in memory, older ones are moved to a temporary file (one JSON line each, exact) and read
+// back on demand (a hover, an export, a save). Iteration numbers and environment steps of
+// every iteration stay in memory (12 bytes each). Nothing is dropped.
 #pragma once
 
 #include <QObject>
 #include <QString>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ui/metatypes.h"
+
+class QTemporaryFile;
 
 namespace ui {
 
@@ -18,11 +28,31 @@ class RunHistory : public QObject {
     Q_OBJECT
 public:
     explicit RunHistory(QObject* parent = nullptr);
+    ~RunHistory() override;
 
-    const std::vector<core::IterationStats>& iterations() const { return m_iterations; }
+    // full records held in memory; older ones are read back from the spill file
+    static constexpr std::size_t kRecordsInMemory = 1000;
+
+    // every record, in order (a copy: older records are read back from the spill file)
+    std::vector<core::IterationStats> iterations() const;
+    // the record at index i (0-based, in order); index < size()
+    core::IterationStats record(std::size_t i) const;
+    // the record at index i if it is held in memory, else null (then use record(i))
+    const core::IterationStats* inMemory(std::size_t i) const;
+    // the latest record; the history is not empty
+    const core::IterationStats& last() const { return m_recent.back(); }
+    // iteration numbers and environment steps of every record, in order
+    const std::vector<int>& iterationNumbers() const { return m_numbers; }
+    const std::vector<std::int64_t>& envStepsColumn() const { return m_steps; }
+    // changes whenever the records are replaced (clear, load), not when one is appended:
+    // readers that cache values per record start over when it changes
+    std::uint64_t generation() const { return m_generation; }
+    // records held in memory (for the soak test and the tests)
+    std::size_t recordsInMemory() const { return m_recent.size(); }
+
     const std::vector<core::ConfigEvent>& configEvents() const { return m_events; }
-    int size() const { return static_cast<int>(m_iterations.size()); }
-    bool isEmpty() const { return m_iterations.empty(); }
+    int size() const { return static_cast<int>(m_numbers.size()); }
+    bool isEmpty() const { return m_numbers.empty(); }
     // the last iteration's number and environment steps (a loaded run's, before any)
     int iteration() const { return m_iteration; }
     std::int64_t envSteps() const { return m_envSteps; }
@@ -63,7 +93,18 @@ signals:
     void loaded();
 
 private:
-    std::vector<core::IterationStats> m_iterations;
+    void resetRecords();
+    void push(const core::IterationStats& s);
+    void spillOldest(); // moves records beyond kRecordsInMemory to the spill file
+
+    std::vector<int> m_numbers;
+    std::vector<std::int64_t> m_steps;
+    std::deque<core::IterationStats> m_recent; // records m_spilled .. size()-1
+    std::size_t m_spilled = 0;                 // records in the spill file
+    std::unique_ptr<QTemporaryFile> m_spill;   // null until needed, or when it could not be made
+    std::vector<std::int64_t> m_spillOffsets;  // where each spilled record's line starts
+    bool m_spillFailed = false;                // then every record stays in memory
+    std::uint64_t m_generation = 0;
     std::vector<core::ConfigEvent> m_events;
     std::vector<QString> m_eventNotes; // one per event
     struct Expected {

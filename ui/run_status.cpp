@@ -58,7 +58,7 @@ void RunStatus::onInterrupted(int iteration) {
 void RunStatus::showPhase() {
     const bool running = m_session->isRunning();
     const Pace pace = m_session->pace();
-    const core::IterationStats* last = m_history->isEmpty() ? nullptr : &m_history->iterations().back();
+    const core::IterationStats* last = m_history->isEmpty() ? nullptr : &m_history->last();
     if (m_running && m_running->iteration <= m_history->iteration()) m_running.reset();
     QString text;
     if (running && pace.isMax()) {
@@ -101,7 +101,7 @@ void RunStatus::onLoaded() {
     m_running.reset();
     showPhase();
     if (!m_history->isEmpty()) {
-        showIteration(m_history->iterations().back());
+        showIteration(m_history->last());
     } else {
         m_iteration->setText(tr("Iteration 0"));
         m_steps->setText(tr("0 steps"));

@@ -20,6 +20,9 @@
 #include <QToolBar>
 #include <QToolButton>
 
+#include <limits>
+
+#include "core/stats.h"
 #include "ui/run_lifecycle.h"
 #include "core/presets.h"
 #include "sim/heuristics.h"
@@ -220,6 +223,61 @@ private slots:
         QVERIFY(history->configEvents().empty());
         QCOMPARE(statusIteration->text(), QString("Iteration 0"));
         for (ui::PlotWidget* p : w.plotPanel()->plots()) QCOMPARE(p->pointCount(), 0);
+    }
+
+    // a long session: records beyond RunHistory::kRecordsInMemory move to its spill file and
+    // read back exactly (lists, missing values and non-finite numbers included); the plots
+    // keep one number per record and series, the same as computed from every record
+    void longHistorySpillsAndLosesNothing() {
+        auto make = [](int i) {
+            core::IterationStats s;
+            s.iteration = i;
+            s.envSteps = 256LL * i;
+            s.klMean = 1.0 / 3.0 + 1e-7 * i;
+            if (i % 2 == 0) s.returnMean = 0.1 * i;
+            s.surrogateAfter = i % 7 == 0 ? std::numeric_limits<double>::quiet_NaN() : -1.0 / i;
+            s.accepted = i % 5 != 0;
+            for (int t = 0; t < i % 3; ++t) s.trials.push_back({0.5 * t, 1e-3 * t, 0.1, 0.2, 0.3, t == 0});
+            s.cgResiduals = {1.0, 0.5 / i, 0.25 / i};
+            return s;
+        };
+        constexpr int kCount = static_cast<int>(ui::RunHistory::kRecordsInMemory) * 2 + 600;
+        ui::RunHistory history;
+        ui::PlotWidget plot("KL", "nats");
+        plot.setHistory(&history);
+        plot.addSeries({"kl", Qt::blue}, [](const core::IterationStats& s) { return s.klMean; });
+        std::vector<double> expected;
+        for (int i = 1; i <= kCount; ++i) {
+            history.append(make(i));
+            expected.push_back(make(i).klMean);
+            if (i == 10) QCOMPARE(plot.rawValues(0), expected); // computed as they come
+        }
+        QCOMPARE(history.size(), kCount);
+        QCOMPARE(history.recordsInMemory(), ui::RunHistory::kRecordsInMemory);
+        QVERIFY(!history.inMemory(0) && history.inMemory(static_cast<std::size_t>(kCount - 1)));
+        QCOMPARE(history.last().iteration, kCount);
+        const std::vector<core::IterationStats> all = history.iterations();
+        QCOMPARE(static_cast<int>(all.size()), kCount);
+        for (int i = 1; i <= kCount; ++i)
+            QCOMPARE(core::statsToJson(all[static_cast<std::size_t>(i - 1)]).dump(), core::statsToJson(make(i)).dump());
+        QCOMPARE(core::statsToJson(history.record(6)).dump(), core::statsToJson(make(7)).dump());
+        QCOMPARE(history.envStepsBefore(5), 256LL * 4);
+        QCOMPARE(plot.rawValues(0), expected);
+
+        // a new run starts over (the plot too); an opened long run is spilled the same way
+        const std::uint64_t generation = history.generation();
+        history.clear(core::TrpoConfig{});
+        QVERIFY(history.generation() != generation);
+        QVERIFY(history.isEmpty() && history.recordsInMemory() == 0);
+        QVERIFY(plot.rawValues(0).empty());
+        std::vector<core::IterationStats> opened;
+        for (int i = 1; i <= kCount; ++i) opened.push_back(make(i + 10));
+        history.load(opened, {}, core::TrpoConfig{}, kCount + 10, 256LL * (kCount + 10), "opened");
+        QCOMPARE(history.recordsInMemory(), ui::RunHistory::kRecordsInMemory);
+        QCOMPARE(core::statsToJson(history.record(0)).dump(), core::statsToJson(make(11)).dump());
+        QCOMPARE(history.iterationNumbers().front(), 11);
+        QCOMPARE(plot.rawValues(0).front(), make(11).klMean);
+        QCOMPARE(plot.sampleCount(), kCount);
     }
 
     void resetWhileRunningDropsTheOldRun() {
