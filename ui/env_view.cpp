@@ -202,6 +202,23 @@ void EnvView::paintEvent(QPaintEvent*) {
     QFont hudFont = font();
     hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * fontScale);
 
+    // the banner shown until the first policy arrives, at the bottom; the sampled states'
+    // caption sits above it
+    const bool waiting = m_overlays && !m_snapshot && !m_controller;
+    QFont bannerFont = hudFont;
+    bannerFont.setBold(true);
+    bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
+    const QString waitingText = tr("Waiting for the first policy: a random policy plays meanwhile");
+    QRect banner;
+    if (waiting) {
+        // wrapped onto more lines where the view is narrower than the text (large type)
+        const QFontMetrics bfm(bannerFont);
+        const int maxTextW = std::max(40, width() - 52);
+        const QRect textRect = bfm.boundingRect(QRect(0, 0, maxTextW, 10000), Qt::AlignCenter | Qt::TextWordWrap, waitingText);
+        const int w = textRect.width() + 32, h = textRect.height() + 16;
+        banner = QRect((width() - w) / 2, height() - h - 24, w, h);
+    }
+
     if (!m_env) {
         p.setFont(hudFont);
         p.drawText(rect(), Qt::AlignCenter, tr("No environment"));
@@ -277,15 +294,17 @@ void EnvView::paintEvent(QPaintEvent*) {
             QFont f = hudFont;
             f.setBold(true);
             const QFontMetrics fm(f);
-            // above the waiting banner when that is shown
-            const int lift = m_snapshot || m_controller || !m_overlays ? 0 : static_cast<int>(fm.height() * 1.2) + 40;
-            const QRect box(10, height() - fm.height() - 26 - lift, width() - 20, fm.height() + 16);
+            // wrapped where the view is narrow, above the waiting banner when that is shown
+            const QRect text = fm.boundingRect(QRect(0, 0, std::max(40, width() - 36), 10000),
+                                               Qt::AlignCenter | Qt::TextWordWrap, m_statesCaption);
+            const int bottom = waiting ? banner.top() - 8 : height() - 10;
+            const QRect box(10, bottom - text.height() - 16, width() - 20, text.height() + 16);
             p.setBrush(QColor(250, 250, 250, 215));
             p.setPen(QPen(QColor(0, 0, 0, 40), 1));
             p.drawRoundedRect(box, 6, 6);
             p.setPen(QColor(30, 30, 30));
             p.setFont(f);
-            p.drawText(box, Qt::AlignCenter, fm.elidedText(m_statesCaption, Qt::ElideRight, box.width() - 16));
+            p.drawText(box.adjusted(8, 0, -8, 0), Qt::AlignCenter | Qt::TextWordWrap, m_statesCaption);
         }
     }
 
@@ -337,23 +356,13 @@ void EnvView::paintEvent(QPaintEvent*) {
     if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
     drawBox(envLines, envFont, right);
 
-    if (!m_snapshot && !m_controller) {
-        QFont bannerFont = hudFont;
-        bannerFont.setBold(true);
-        bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
-        const QFontMetrics bfm(bannerFont);
-        const QString text = tr("Waiting for the first policy: a random policy plays meanwhile");
-        // wrapped onto more lines where the view is narrower than the text (large type)
-        const int maxTextW = std::max(40, width() - 52);
-        const QRect textRect = bfm.boundingRect(QRect(0, 0, maxTextW, 10000), Qt::AlignCenter | Qt::TextWordWrap, text);
-        const int w = textRect.width() + 32, h = textRect.height() + 16;
-        const QRect banner((width() - w) / 2, height() - h - 24, w, h);
+    if (waiting) {
         p.setPen(Qt::NoPen);
         p.setBrush(QColor(255, 193, 7, 230));
         p.drawRoundedRect(banner, 8, 8);
         p.setPen(QColor(40, 30, 0));
         p.setFont(bannerFont);
-        p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, text);
+        p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, waitingText);
     }
 }
 
