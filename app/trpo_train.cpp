@@ -211,7 +211,15 @@ int main(int argc, char** argv) {
             }
             if (trainer.envSteps() >= budgetSteps) break;
             if (budgetIterations >= 0 && trainer.iteration() - startIteration >= budgetIterations) break;
-            const core::IterationStats s = trainer.iterate();
+            // Ctrl+C (or SIGTERM) mid-iteration: the iteration is discarded at once and the
+            // trainer is back at the last boundary, which the checkpoint below saves
+            core::IterationStats s;
+            try {
+                s = trainer.iterate(&g_stop);
+            } catch (const core::Interrupted&) {
+                why = "interrupted";
+                break;
+            }
             store.appendIteration(s);
             if (!quiet) {
                 std::printf("%s\n", core::progressLine(s).c_str());

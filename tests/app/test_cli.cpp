@@ -12,6 +12,8 @@
 #include <QSize>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <csignal>
+#include <sys/types.h>
 
 namespace {
 struct Result {
@@ -136,6 +138,50 @@ private slots:
         r = run({"--resume", out, "--iterations", "1"});
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("latest.ckpt") && r.err.contains("truncated"), qPrintable(r.err));
+    }
+
+    // Ctrl+C in the middle of a long iteration (BipedalWalker's preset: 16,384 steps) stops
+    // at once: the iteration is discarded, the checkpoint holds the last completed one, and
+    // the run resumes from it
+    void ctrlCStopsMidIteration() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        const double boundMs = 10000; // process exit included; sanitizers are 5-15x slower
+#else
+        const double boundMs = 1500;
+#endif
+        QTemporaryDir dir;
+        const QString out = dir.filePath("run");
+        QProcess p;
+        p.start(TRPO_TRAIN_EXE, {"--env", "BipedalWalker-v3", "--iterations", "50", "--out", out});
+        QVERIFY(p.waitForStarted());
+        // the first iteration's line, then a moment into the second iteration
+        QByteArray printed;
+        QTRY_VERIFY_WITH_TIMEOUT((printed += p.readAllStandardOutput()).contains("iter    1"), 60000);
+        QTest::qWait(100);
+        printed += p.readAllStandardOutput();
+        const int before = static_cast<int>(printed.count("\niter ") + printed.startsWith("iter "));
+        QElapsedTimer clock;
+        clock.start();
+        QCOMPARE(::kill(static_cast<pid_t>(p.processId()), SIGINT), 0);
+        QVERIFY(p.waitForFinished(60000));
+        const double ms = clock.nsecsElapsed() / 1e6;
+        printed += p.readAllStandardOutput();
+        qInfo("Ctrl+C to exit: %.0f ms (bound %.0f ms)", ms, boundMs);
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        const QRegularExpressionMatch done =
+            QRegularExpression(R"(trpo-train: interrupted after (\d+) iterations)").match(QString::fromUtf8(printed));
+        QVERIFY2(done.hasMatch(), printed.constData());
+        const int completed = done.captured(1).toInt();
+        QCOMPARE(completed, before); // the iteration in flight was not finished
+        QVERIFY2(ms < boundMs, qPrintable(QString("Ctrl+C took %1 ms").arg(ms)));
+        // every completed iteration is in progress.csv, and nothing of the interrupted one
+        QFile csv(out + "/progress.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(static_cast<int>(csv.readAll().count('\n')), 1 + completed);
+        const Result r = run({"--resume", out, "--iterations", "1", "--quiet"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(QString("after %1 iterations").arg(completed + 1)), qPrintable(r.out));
     }
 
     // --inspect-every N writes the trust-region probe of every N-th iteration
