@@ -23,9 +23,6 @@ StudioOptions walkerOptions() {
     o.useSettings = false;
     o.autosave = false;
     o.pace = Pace::max();
-    // ThreadSanitizer slows each step 5 to 15 times: a quarter of the batch still lasts far
-    // longer than the 100 ms into an iteration at which the tests stop it
-    if (testutil::kThreadSanitized) o.stepsPerIteration = 4096;
     return o;
 }
 
