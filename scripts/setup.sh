@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs (only those missing), then configures
-# and builds the given CMake preset (default: release).
+# and builds the given CMake preset (default: release): all of it, or only the targets
+# named after the preset.
+# Usage: scripts/setup.sh [preset [target...]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
+targets=("${@:2}")
 
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev
@@ -42,4 +45,6 @@ fi
 werror=()
 [ "${CI:-}" = "true" ] && werror=(-DTRPO_WARNINGS_AS_ERRORS=ON)
 cmake --preset "$preset" "${werror[@]}" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)"
+target_args=()
+((${#targets[@]})) && target_args=(--target "${targets[@]}")
+cmake --build --preset "$preset" -j "$(nproc)" "${target_args[@]}"

@@ -19,6 +19,13 @@ constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
+// built with ThreadSanitizer, which slows the learning tests' long runs the most (5 to 15
+// times): they then check only threading, which shorter runs exercise just as well
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitized = true;
+#else
+constexpr bool kThreadSanitized = false;
+#endif
 // the README's prompt stop: Pause, Reset and closing within 200 ms (2 s under a sanitizer)
 constexpr double kStopBoundMs = kSanitized ? 2000.0 : 200.0;
 
