@@ -219,7 +219,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number such as 1e999
         throw std::runtime_error(std::string("not valid JSON: ") + e.what());
     }
     try {
