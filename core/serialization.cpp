@@ -245,13 +245,24 @@ SnapshotPtr policyFromJson(const std::string& text) {
         const bool discrete = j.at("distribution").get<std::string>() == "categorical";
         if (discrete != s->actionSpace.isDiscrete())
             throw std::runtime_error("distribution does not match the action space");
+        // the layers' shapes before θ is allocated: layer_sizes alone (a few bytes) must not
+        // make the loader allocate a large network the file does not hold
+        const json& layers = j.at("layers");
+        const int numLayers = static_cast<int>(sizes.size()) - 1;
+        if (!layers.is_array() || static_cast<int>(layers.size()) != numLayers)
+            throw std::runtime_error("layers: expected " + std::to_string(numLayers) + " layers");
+        for (int l = 0; l < numLayers; ++l) {
+            const size_t out = static_cast<size_t>(sizes[l + 1]), in = static_cast<size_t>(sizes[l]);
+            const json& w = layers[l].at("weight");
+            const json& b = layers[l].at("bias");
+            bool ok = w.is_array() && b.is_array() && w.size() == out && b.size() == out;
+            for (size_t r = 0; ok && r < out; ++r) ok = w[r].is_array() && w[r].size() == in;
+            if (!ok) throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
+        }
         std::vector<int> hidden(sizes.begin() + 1, sizes.end() - 1);
         s->policy = Policy(sizes.front(), s->actionSpace, hidden, act == "tanh" ? Activation::Tanh : Activation::Relu);
         s->theta = VectorXd::Zero(s->policy.numParams());
         const Mlp& net = s->policy.net();
-        const json& layers = j.at("layers");
-        if (!layers.is_array() || static_cast<int>(layers.size()) != net.numLayers())
-            throw std::runtime_error("layers: expected " + std::to_string(net.numLayers()) + " layers");
         for (int l = 0; l < net.numLayers(); ++l) {
             const int out = sizes[l + 1], in = sizes[l];
             const auto rows = layers[l].at("weight").get<std::vector<std::vector<double>>>();

@@ -217,6 +217,20 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(R"({"action_space":{"low":[-1e309]}})"));
     }
 
+    // layer_sizes of a large network and no weights made the loader allocate and zero θ
+    // (1 GB here) before it found the layers missing
+    void policyJsonLayerSizesAloneAllocateNothing() {
+        const std::string text =
+            R"({"format":"trpo-studio-policy","version":1,"env_id":"x","activation":"tanh",)"
+            R"("distribution":"categorical","observation_space":{"type":"box","low":[0],"high":[1]},)"
+            R"("action_space":{"type":"discrete","n":2},)"
+            R"("layer_sizes":[1,4096,4096,4096,4096,4096,4096,4096,4096,2],"layers":[]})";
+        const double mb = testutil::peakRssGrowthMb(
+            [&] { QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(text)); });
+        qInfo("peak memory grew by %.0f MB", mb);
+        QVERIFY(mb < 100);
+    }
+
     void cartPoleLearnsWithin100kSteps() {
         // the shipped CartPole preset, fixed seed: mean of the last 20 episodes >= 475
         TrpoConfig c = presetConfig("CartPole-v1");
