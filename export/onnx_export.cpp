@@ -400,7 +400,7 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             throw std::runtime_error("unknown distribution '" + dist.substr(0, 40) + "'");
         const bool discrete = dist == "categorical";
         if (discrete != s->actionSpace.isDiscrete()) throw std::runtime_error("distribution does not match the action space");
-        const auto sizes = parseJsonMeta(get("layer_sizes"), "layer_sizes").get<std::vector<int>>();
+        const auto sizes = core::jsonIntegers(parseJsonMeta(get("layer_sizes"), "layer_sizes"));
         if (sizes.size() < 2 || sizes.size() > static_cast<size_t>(kMaxLayerSizes))
             throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
@@ -475,7 +475,7 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         meta.seed = parseInteger<std::uint64_t>(get("seed"), "seed");
         const json dh = parseJsonMeta(get("delta_history"), "delta_history");
         if (!dh.is_array()) throw std::runtime_error("metadata 'delta_history' is not an array");
-        for (const auto& e : dh) meta.deltaHistory.emplace_back(e.at("iteration").get<int>(), e.at("delta").get<double>());
+        for (const auto& e : dh) meta.deltaHistory.emplace_back(core::jsonInteger<int>(e.at("iteration")), e.at("delta").get<double>());
         const json extra = parseJsonMeta(get("extra"), "extra");
         if (!extra.is_object()) throw std::runtime_error("metadata 'extra' is not a JSON object");
         meta.extraJson = extra.dump();
