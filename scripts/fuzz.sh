@@ -42,11 +42,13 @@ for t in "${targets[@]}"; do
     cp fuzz/corpus/"$t"/* "$scratch/$t/corpus/"
     log="$scratch/$t/log.txt"
     rc=0
+    start=$SECONDS
     # shellcheck disable=SC2086
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
         "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
         -dict=fuzz/dict/json.dict -artifact_prefix="$scratch/$t/artifacts/" ${FUZZ_FLAGS:-} \
         "$scratch/$t/corpus" >"$log" 2>&1 || rc=$?
+    elapsed=$((SECONDS - start))
     # the last status line: "#N DONE cov: C ft: F corp: ... exec/s: E ..."
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -54,7 +56,7 @@ for t in "${targets[@]}"; do
     cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | tail -n 1 || true)
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | tail -n 1 || true)
     if ((rc == 0)); then
-        printf 'fuzz: %-12s ok     runs %s  exec/s %s  %s  %s  (%s s)\n' "$t" "${runs:-?}" "${eps:-?}" "${cov:-cov: ?}" "${ft:-ft: ?}" "$seconds"
+        printf 'fuzz: %-12s ok     runs %s  exec/s %s  %s  %s  (%d s)\n' "$t" "${runs:-?}" "${eps:-?}" "${cov:-cov: ?}" "${ft:-ft: ?}" "$elapsed"
     else
         status=1
         crash=$(grep -oE "Test unit written to [^ ]+" "$log" | sed 's/Test unit written to //' | tail -n 1 || true)
