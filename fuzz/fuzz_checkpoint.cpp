@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,15 +44,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < sizeof kMagic || std::memcmp(data, kMagic, sizeof kMagic) != 0)
         bytes = core::encodeContainer(core::ContainerKind::Checkpoint, bytes);
 
-    core::TrpoConfig cfg;
-    cfg.env = environmentOf(bytes);
-    cfg.numEnvs = 1;
-    core::Trainer t(cfg, sim::environmentFactory(cfg.env));
+    // one fresh trainer per environment, built again only after a load changed it: building
+    // one costs far more than most inputs (loadState leaves a trainer unchanged on failure)
+    static std::map<std::string, std::unique_ptr<core::Trainer>> fresh;
+    const std::string env = environmentOf(bytes);
+    std::unique_ptr<core::Trainer>& t = fresh[env];
+    if (!t) {
+        core::TrpoConfig cfg;
+        cfg.env = env;
+        cfg.numEnvs = 1;
+        t = std::make_unique<core::Trainer>(cfg, sim::environmentFactory(cfg.env));
+    }
     try {
-        t.loadState(bytes);
+        t->loadState(bytes);
+        t.reset();
     } catch (const std::runtime_error&) {
         // unchanged: still the fresh trainer's state
-        if (t.iteration() != 0 || t.envSteps() != 0) __builtin_trap();
+        if (t->iteration() != 0 || t->envSteps() != 0) __builtin_trap();
     }
     return 0;
 }
