@@ -227,7 +227,7 @@ void applyConfigJson(TrpoConfig& c, const std::string& text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number such as 1e999
         throw ConfigError(std::string("malformed JSON: ") + e.what());
     }
     if (!j.is_object()) throw ConfigError("expected a JSON object of settings");

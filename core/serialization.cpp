@@ -29,6 +29,14 @@ T get(const std::uint8_t* p) {
 }
 } // namespace
 
+std::vector<int> jsonIntegers(const nlohmann::json& v) {
+    if (!v.is_array()) return v.get<std::vector<int>>(); // json's type_error
+    std::vector<int> out;
+    out.reserve(v.size());
+    for (const nlohmann::json& e : v) out.push_back(jsonInteger<int>(e));
+    return out;
+}
+
 std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t n) {
     std::uint64_t h = 1469598103934665603ull;
     for (std::size_t i = 0; i < n; ++i) {
@@ -147,7 +155,7 @@ json spaceToJson(const Space& s) {
 Space spaceFromJson(const json& j) {
     const std::string t = j.at("type").get<std::string>();
     if (t == "discrete") {
-        const int n = j.at("n").get<int>();
+        const int n = jsonInteger<int>(j.at("n"));
         if (n < 1 || n > kMaxSpaceSize) throw std::runtime_error("discrete space size out of range");
         return Space::discrete(n);
     }
@@ -219,13 +227,13 @@ SnapshotPtr policyFromJson(const std::string& text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number such as 1e999
         throw std::runtime_error(std::string("not valid JSON: ") + e.what());
     }
     try {
         if (!j.is_object() || j.value("format", "") != "trpo-studio-policy")
             throw std::runtime_error("not a TRPO Studio policy file (format field missing)");
-        const int version = j.at("version").get<int>();
+        const int version = jsonInteger<int>(j.at("version"));
         if (version != 1)
             throw std::runtime_error("unsupported policy format version " + std::to_string(version) + " (expected 1)");
         auto s = std::make_shared<PolicySnapshot>();
@@ -234,7 +242,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
         s->actionSpace = spaceFromJson(j.at("action_space"));
         const std::string act = j.at("activation").get<std::string>();
         if (act != "tanh" && act != "relu") throw std::runtime_error("unknown activation '" + act + "'");
-        const auto sizes = j.at("layer_sizes").get<std::vector<int>>();
+        const auto sizes = jsonIntegers(j.at("layer_sizes"));
         if (sizes.size() < 2 || sizes.size() > 10) throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
             if (v < 1 || v > 4096) throw std::runtime_error("a layer size is out of range");
@@ -245,13 +253,24 @@ SnapshotPtr policyFromJson(const std::string& text) {
         const bool discrete = j.at("distribution").get<std::string>() == "categorical";
         if (discrete != s->actionSpace.isDiscrete())
             throw std::runtime_error("distribution does not match the action space");
+        // the layers' shapes before θ is allocated: layer_sizes alone (a few bytes) must not
+        // make the loader allocate a large network the file does not hold
+        const json& layers = j.at("layers");
+        const int numLayers = static_cast<int>(sizes.size()) - 1;
+        if (!layers.is_array() || static_cast<int>(layers.size()) != numLayers)
+            throw std::runtime_error("layers: expected " + std::to_string(numLayers) + " layers");
+        for (int l = 0; l < numLayers; ++l) {
+            const size_t out = static_cast<size_t>(sizes[l + 1]), in = static_cast<size_t>(sizes[l]);
+            const json& w = layers[l].at("weight");
+            const json& b = layers[l].at("bias");
+            bool ok = w.is_array() && b.is_array() && w.size() == out && b.size() == out;
+            for (size_t r = 0; ok && r < out; ++r) ok = w[r].is_array() && w[r].size() == in;
+            if (!ok) throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
+        }
         std::vector<int> hidden(sizes.begin() + 1, sizes.end() - 1);
         s->policy = Policy(sizes.front(), s->actionSpace, hidden, act == "tanh" ? Activation::Tanh : Activation::Relu);
         s->theta = VectorXd::Zero(s->policy.numParams());
         const Mlp& net = s->policy.net();
-        const json& layers = j.at("layers");
-        if (!layers.is_array() || static_cast<int>(layers.size()) != net.numLayers())
-            throw std::runtime_error("layers: expected " + std::to_string(net.numLayers()) + " layers");
         for (int l = 0; l < net.numLayers(); ++l) {
             const int out = sizes[l + 1], in = sizes[l];
             const auto rows = layers[l].at("weight").get<std::vector<std::vector<double>>>();
@@ -284,8 +303,8 @@ SnapshotPtr policyFromJson(const std::string& text) {
         if (!s->normalizer.rms.mean.allFinite() || (s->normalizer.rms.var.array() < 0).any() || !(s->normalizer.clip > 0))
             throw std::runtime_error("normaliser values are invalid");
         if (j.contains("metadata")) {
-            s->iteration = j["metadata"].value("iteration", 0);
-            s->envSteps = j["metadata"].value("env_steps", 0LL);
+            s->iteration = jsonInteger<int>(j["metadata"], "iteration", 0);
+            s->envSteps = jsonInteger<std::int64_t>(j["metadata"], "env_steps", 0);
         }
         return s;
     } catch (const json::exception& e) {

@@ -7,8 +7,10 @@
 // leaves the previous file intact.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -21,6 +23,46 @@ namespace core {
 struct FileError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// An integer field of a file as T: a JSON integer, or a number with a whole value, within T's
+// range. Throws nlohmann::json::type_error for other types and json::out_of_range beyond T,
+// like get<T>(), which instead converts any floating-point number with a cast: undefined
+// behaviour beyond T's range (a layer size of 5e37).
+template <class T>
+T jsonInteger(const nlohmann::json& v) {
+    static_assert(std::is_integral_v<T>);
+    using L = std::numeric_limits<T>;
+    auto outOfRange = [&v]() {
+        return nlohmann::json::out_of_range::create(406, "integer " + v.dump() + " is out of range", &v);
+    };
+    if (v.is_number_unsigned()) {
+        const std::uint64_t u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(L::max())) throw outOfRange();
+        return static_cast<T>(u);
+    }
+    if (v.is_number_integer()) {
+        const std::int64_t i = v.get<std::int64_t>();
+        if (i < 0 ? (!L::is_signed || i < static_cast<std::int64_t>(L::min()))
+                  : static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(L::max()))
+            throw outOfRange();
+        return static_cast<T>(i);
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>(), hi = std::ldexp(1.0, L::digits), lo = L::is_signed ? -hi : 0.0;
+        if (!(d >= lo && d < hi) || d != std::floor(d)) throw outOfRange();
+        return static_cast<T>(d);
+    }
+    return v.get<T>(); // not a number: json's type_error
+}
+// obj[key] as jsonInteger<T>, or fallback when obj has no such key (json::value for integers)
+template <class T>
+T jsonInteger(const nlohmann::json& obj, const char* key, T fallback) {
+    if (!obj.is_object()) return obj.value(key, fallback); // json's type_error
+    const auto it = obj.find(key);
+    return it == obj.end() ? fallback : jsonInteger<T>(*it);
+}
+// an array of integers, each as jsonInteger<int>
+std::vector<int> jsonIntegers(const nlohmann::json& v);
 
 enum class ContainerKind : std::uint32_t { Checkpoint = 1 };
 constexpr std::uint32_t kContainerVersion = 1;

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/serialization.h"
+
 namespace core {
 
 using json = nlohmann::json;
@@ -318,8 +320,8 @@ IterationStats statsFromJson(const json& jIn) {
         }
         const json& x = *v;
         try {
-            std::visit(Overload{[&](int S::*m) { s.*m = x.get<int>(); },
-                                [&](std::int64_t S::*m) { s.*m = x.get<std::int64_t>(); },
+            std::visit(Overload{[&](int S::*m) { s.*m = jsonInteger<int>(x); },
+                                [&](std::int64_t S::*m) { s.*m = jsonInteger<std::int64_t>(x); },
                                 [&](double S::*m) { s.*m = numberFromJson(x); },
                                 [&](std::optional<double> S::*m) {
                                     s.*m = x.is_null() ? std::nullopt : std::optional<double>(numberFromJson(x));

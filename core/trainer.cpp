@@ -553,8 +553,8 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
 TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
     TrainerState s;
     s.config = config;
-    s.iteration = j.at("iteration").get<int>();
-    s.envSteps = j.at("env_steps").get<std::int64_t>();
+    s.iteration = jsonInteger<int>(j.at("iteration"));
+    s.envSteps = jsonInteger<std::int64_t>(j.at("env_steps"));
     s.wallSeconds = j.at("wall_seconds").get<double>();
     s.theta = toVec(j.at("theta"), "policy parameters");
     s.critic = toVec(j.at("value_state"), "value function state");
@@ -564,17 +564,17 @@ TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
     const auto rr = j.at("recent_returns").get<std::vector<double>>();
     s.recentReturns.assign(rr.begin(), rr.end());
     for (const json& c : j.at("copies")) {
-        s.copies.push_back({rngFrom(c.at("rng")), c.at("episode_seed").get<std::uint64_t>(),
+        s.copies.push_back({rngFrom(c.at("rng")), jsonInteger<std::uint64_t>(c.at("episode_seed")),
                             c.at("actions").get<std::vector<double>>(), c.at("episode_return").get<double>(),
-                            c.at("episode_length").get<int>(), c.at("discounted_return").get<double>()});
+                            jsonInteger<int>(c.at("episode_length")), c.at("discounted_return").get<double>()});
         // held exploration noise (absent from checkpoints written before noise_hold_steps)
         if (c.contains("held_noise")) {
             s.copies.back().heldNoise = c.at("held_noise").get<std::vector<double>>();
-            s.copies.back().heldNoiseSteps = c.at("held_noise_steps").get<int>();
+            s.copies.back().heldNoiseSteps = jsonInteger<int>(c.at("held_noise_steps"));
         }
     }
     for (const json& e : j.at("config_events"))
-        s.events.push_back({e.at("iteration").get<int>(), e.at("key").get<std::string>(),
+        s.events.push_back({jsonInteger<int>(e.at("iteration")), e.at("key").get<std::string>(),
                             e.at("from").get<std::string>(), e.at("to").get<std::string>()});
     // the guardrail's memory (absent from checkpoints written before it)
     if (j.contains("guard")) {

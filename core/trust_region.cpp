@@ -6,6 +6,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "core/serialization.h"
+
 namespace core {
 
 TrustRegionProbe probeTrustRegion(const Policy& policy, const VectorXd& thetaOld, const UpdateBatch& batch,
@@ -135,7 +137,7 @@ TrustRegionProbe probeFromJson(const json& j) {
     if (!j.is_object()) throw std::runtime_error("a trust-region record is not a JSON object");
     try {
         TrustRegionProbe p;
-        p.iteration = j.at("iteration").get<int>();
+        p.iteration = jsonInteger<int>(j.at("iteration"));
         p.delta = number(j, "delta");
         p.beta = number(j, "beta");
         p.gx = number(j, "gx");
@@ -160,7 +162,7 @@ TrustRegionProbe probeFromJson(const json& j) {
             w.alpha = number(f, "alpha");
             w.klMean = number(f, "kl_mean");
             w.surrogateChange = number(f, "surrogate_change");
-            w.backtracks = f.at("backtracks").get<int>();
+            w.backtracks = jsonInteger<int>(f.at("backtracks"));
             w.trials = trialsFrom(f.at("trials"));
             p.fan.push_back(std::move(w));
         }

@@ -253,14 +253,19 @@ std::vector<float> tensorFloats(const onnx::TensorProto& t) {
         n *= d;
         if (n > (std::int64_t{1} << 26)) throw std::runtime_error("initializer '" + t.name() + "' is too large");
     }
-    std::vector<float> v(static_cast<size_t>(n));
+    // the data's size against the dims before the buffer: dims alone must not allocate
+    const size_t count = static_cast<size_t>(n);
     if (t.has_raw_data()) {
-        if (t.raw_data().size() != v.size() * sizeof(float))
+        if (t.raw_data().size() != count * sizeof(float))
             throw std::runtime_error("initializer '" + t.name() + "' has " + std::to_string(t.raw_data().size()) +
-                                     " bytes of data, its dims need " + std::to_string(v.size() * sizeof(float)));
-        if (!v.empty()) std::memcpy(v.data(), t.raw_data().data(), v.size() * sizeof(float));
+                                     " bytes of data, its dims need " + std::to_string(count * sizeof(float)));
+    } else if (t.float_data_size() != n) {
+        throw std::runtime_error("initializer '" + t.name() + "' has the wrong amount of data");
+    }
+    std::vector<float> v(count);
+    if (t.has_raw_data()) {
+        if (!v.empty()) std::memcpy(v.data(), t.raw_data().data(), count * sizeof(float));
     } else {
-        if (t.float_data_size() != n) throw std::runtime_error("initializer '" + t.name() + "' has the wrong amount of data");
         for (int i = 0; i < t.float_data_size(); ++i) v[static_cast<size_t>(i)] = t.float_data(i);
     }
     return v;
@@ -395,7 +400,7 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             throw std::runtime_error("unknown distribution '" + dist.substr(0, 40) + "'");
         const bool discrete = dist == "categorical";
         if (discrete != s->actionSpace.isDiscrete()) throw std::runtime_error("distribution does not match the action space");
-        const auto sizes = parseJsonMeta(get("layer_sizes"), "layer_sizes").get<std::vector<int>>();
+        const auto sizes = core::jsonIntegers(parseJsonMeta(get("layer_sizes"), "layer_sizes"));
         if (sizes.size() < 2 || sizes.size() > static_cast<size_t>(kMaxLayerSizes))
             throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
@@ -404,15 +409,31 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             throw std::runtime_error("network input size does not match the observation space");
         if (sizes.back() != s->actionSpace.policyOutputs())
             throw std::runtime_error("network output size does not match the action space");
+        // the weight initializers and their shapes before θ is allocated: layer_sizes alone (a
+        // few bytes of metadata) must not make the loader allocate a large network
+        std::map<std::string, const onnx::TensorProto*> inits;
+        for (const auto& t : model.graph().initializer())
+            if (!inits.emplace(t.name(), &t).second)
+                throw std::runtime_error("initializer '" + t.name().substr(0, 60) + "' appears twice");
+        for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+            const std::string p = "layer" + std::to_string(l);
+            auto wi = inits.find(p + ".weight"), bi = inits.find(p + ".bias");
+            if (wi == inits.end() || bi == inits.end()) throw std::runtime_error("initializers of " + p + " are missing");
+            if (wi->second->dims_size() != 2 || wi->second->dims(0) != sizes[l + 1] || wi->second->dims(1) != sizes[l] ||
+                bi->second->dims_size() != 1 || bi->second->dims(0) != sizes[l + 1])
+                throw std::runtime_error(p + " has the wrong shape for layer_sizes");
+            auto values = [](const onnx::TensorProto& t) {
+                return t.has_raw_data() ? t.raw_data().size() / sizeof(float) : static_cast<size_t>(t.float_data_size());
+            };
+            if (values(*wi->second) != static_cast<size_t>(sizes[l + 1]) * static_cast<size_t>(sizes[l]) ||
+                values(*bi->second) != static_cast<size_t>(sizes[l + 1]))
+                throw std::runtime_error(p + " has the wrong amount of data for layer_sizes");
+        }
         s->policy = core::Policy(sizes.front(), s->actionSpace, std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                                  act == "tanh" ? core::Activation::Tanh : core::Activation::Relu);
         s->theta = VectorXd::Zero(s->policy.numParams());
 
         // weights from the initializers
-        std::map<std::string, const onnx::TensorProto*> inits;
-        for (const auto& t : model.graph().initializer())
-            if (!inits.emplace(t.name(), &t).second)
-                throw std::runtime_error("initializer '" + t.name().substr(0, 60) + "' appears twice");
         const core::Mlp& net = s->policy.net();
         for (int l = 0; l < net.numLayers(); ++l) {
             const int out = sizes[l + 1], in = sizes[l];
@@ -454,7 +475,7 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         meta.seed = parseInteger<std::uint64_t>(get("seed"), "seed");
         const json dh = parseJsonMeta(get("delta_history"), "delta_history");
         if (!dh.is_array()) throw std::runtime_error("metadata 'delta_history' is not an array");
-        for (const auto& e : dh) meta.deltaHistory.emplace_back(e.at("iteration").get<int>(), e.at("delta").get<double>());
+        for (const auto& e : dh) meta.deltaHistory.emplace_back(core::jsonInteger<int>(e.at("iteration")), e.at("delta").get<double>());
         const json extra = parseJsonMeta(get("extra"), "extra");
         if (!extra.is_object()) throw std::runtime_error("metadata 'extra' is not a JSON object");
         meta.extraJson = extra.dump();
@@ -505,6 +526,28 @@ core::SnapshotPtr readPolicyOnnx(const std::filesystem::path& p, PolicyMetadata*
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(p.string() + ": " + e.what());
     }
+}
+
+std::string resealPolicyOnnx(const std::string& bytes) {
+    if (bytes.size() > static_cast<size_t>(INT_MAX)) return bytes;
+    onnx::ModelProto model;
+    if (!model.ParseFromString(bytes)) return bytes;
+    std::string checksum;
+    try {
+        checksum = contentChecksum(model);
+    } catch (const std::exception&) {
+        return bytes;
+    }
+    bool found = false;
+    for (auto& e : *model.mutable_metadata_props())
+        if (e.key() == kChecksumKey) {
+            e.set_value(checksum);
+            found = true;
+        }
+    if (!found) return bytes;
+    std::string out;
+    if (!model.SerializeToString(&out)) return bytes;
+    return out;
 }
 
 } // namespace exporter

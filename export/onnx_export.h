@@ -37,4 +37,9 @@ void writePolicyOnnx(const core::PolicySnapshot& s, const core::PolicyMetadata& 
 core::SnapshotPtr policyFromOnnx(const std::string& bytes, core::PolicyMetadata* meta = nullptr);
 core::SnapshotPtr readPolicyOnnx(const std::filesystem::path& p, core::PolicyMetadata* meta = nullptr);
 
+// The model bytes with their content checksum recomputed, so that altered weights or metadata
+// reach the checks behind the checksum (the fuzz target, fuzz/fuzz_onnx.cpp). Bytes that are
+// not a model, or whose checksum cannot be computed, come back unchanged.
+std::string resealPolicyOnnx(const std::string& bytes);
+
 } // namespace exporter

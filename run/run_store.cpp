@@ -50,7 +50,7 @@ Manifest manifestFromJson(const json& j) {
     if (!j.is_object() || j.value("format", std::string()) != kManifestFormat)
         throw std::runtime_error(std::string("not a TRPO Studio run manifest (format is not ") + kManifestFormat + ")");
     Manifest m;
-    m.formatVersion = j.at("version").get<int>();
+    m.formatVersion = core::jsonInteger<int>(j.at("version"));
     if (m.formatVersion > kFormatVersion)
         throw std::runtime_error("format version " + std::to_string(m.formatVersion) +
                                  " was written by a newer TRPO Studio (this one reads up to " +
@@ -59,9 +59,9 @@ Manifest manifestFromJson(const json& j) {
     m.env = j.at("env").get<std::string>();
     m.writer = j.value("writer", std::string());
     m.studioVersion = j.value("studio_version", std::string());
-    m.checkpointIteration = j.at("checkpoint_iteration").get<int>();
-    m.checkpointEnvSteps = j.at("checkpoint_env_steps").get<std::int64_t>();
-    m.savedAtMs = j.value("saved_at_ms", std::int64_t{0});
+    m.checkpointIteration = core::jsonInteger<int>(j.at("checkpoint_iteration"));
+    m.checkpointEnvSteps = core::jsonInteger<std::int64_t>(j.at("checkpoint_env_steps"));
+    m.savedAtMs = core::jsonInteger<std::int64_t>(j, "saved_at_ms", 0);
     if (j.contains("holds")) {
         m.hasPolicyJson = j.at("holds").value("policy_json", false);
         m.hasPolicyOnnx = j.at("holds").value("policy_onnx", false);
@@ -116,7 +116,7 @@ std::vector<core::IterationStats> historyFromCsv(const fs::path& p) {
 // the iteration and steps a checkpoint holds (its container already checked)
 std::pair<int, std::int64_t> checkpointCounters(const std::vector<std::uint8_t>& bytes) {
     const json j = json::from_cbor(core::decodeContainer(core::ContainerKind::Checkpoint, bytes));
-    return {j.at("iteration").get<int>(), j.at("env_steps").get<std::int64_t>()};
+    return {core::jsonInteger<int>(j.at("iteration")), core::jsonInteger<std::int64_t>(j.at("env_steps"))};
 }
 
 void appendLine(const fs::path& p, const std::string& line) {
@@ -194,7 +194,7 @@ Event eventFromJson(const json& j) {
     if (!j.is_object()) throw std::runtime_error("an event is not a JSON object");
     Event e;
     try {
-        e.iteration = j.at("iteration").get<int>();
+        e.iteration = core::jsonInteger<int>(j.at("iteration"));
         const std::string type = j.at("type").get<std::string>();
         if (type == "started")
             e.what = Started{j.value("env", std::string()), j.value("seed", std::uint64_t{0}),
@@ -211,7 +211,7 @@ Event eventFromJson(const json& j) {
         else if (type == "line_search_failed")
             e.what = LineSearchFailed{j.at("reason").get<std::string>()};
         else if (type == "rolled_back")
-            e.what = RolledBack{j.at("restored_iteration").get<int>(), j.at("divergence").get<std::string>(),
+            e.what = RolledBack{core::jsonInteger<int>(j.at("restored_iteration")), j.at("divergence").get<std::string>(),
                                 j.value("explanation", std::string())};
         else
             throw std::runtime_error("unknown event type '" + type + "'");
@@ -312,11 +312,11 @@ RunContents readRun(const fs::path& dirIn) {
             const json hist = json::parse(text);
             if (!hist.is_object() || hist.value("format", std::string()) != "trpo-studio-history")
                 throw std::runtime_error("not a TRPO Studio run history");
-            if (hist.at("version").get<int>() != 1)
-                throw std::runtime_error("history version " + std::to_string(hist.at("version").get<int>()) +
+            if (core::jsonInteger<int>(hist.at("version")) != 1)
+                throw std::runtime_error("history version " + std::to_string(core::jsonInteger<int>(hist.at("version"))) +
                                          " is not supported");
             for (const json& j : hist.at("iterations")) c.history.push_back(core::statsFromJson(j));
-            c.manifest.savedAtMs = hist.value("saved_at_ms", std::int64_t{0});
+            c.manifest.savedAtMs = core::jsonInteger<std::int64_t>(hist, "saved_at_ms", 0);
         } else {
             historyPath = dir / "progress.csv";
             c.history = historyFromCsv(historyPath);

@@ -196,6 +196,9 @@ private slots:
         QTest::newRow("not an object") << "[1, 2]" << "object";
         QTest::newRow("malformed") << R"({"delta": 0.01,)" << "JSON";
         QTest::newRow("empty") << "" << "JSON";
+        // fuzz_config: a number beyond double's range is nlohmann's out_of_range 406, which
+        // escaped as a non-ConfigError exception (trpo-train --config and the lessons)
+        QTest::newRow("number overflow") << R"({"env":"Acrobot-v1","num_envs":1e3081})" << "JSON";
     }
     void badJsonIsRefusedNamingTheProblem() {
         QFETCH(QString, json);

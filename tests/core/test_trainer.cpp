@@ -3,6 +3,7 @@
 // errors, and small learning tests.
 #include <QtTest>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "core/presets.h"
@@ -212,6 +213,55 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson("{\"format\":\"trpo-studio-policy\"}"));
         std::string text = policyToJson(*a, PolicyMetadata{});
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(text.substr(0, text.size() / 2)));
+        // fuzz_policy_json: a number beyond double's range (nlohmann's out_of_range 406) escaped
+        // as an exception that is not a std::runtime_error
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(R"({"action_space":{"low":[-1e309]}})"));
+    }
+
+    // layer_sizes of a large network and no weights made the loader allocate and zero θ
+    // (1 GB here) before it found the layers missing
+    void policyJsonLayerSizesAloneAllocateNothing() {
+        const std::string text =
+            R"({"format":"trpo-studio-policy","version":1,"env_id":"x","activation":"tanh",)"
+            R"("distribution":"categorical","observation_space":{"type":"box","low":[0],"high":[1]},)"
+            R"("action_space":{"type":"discrete","n":2},)"
+            R"("layer_sizes":[1,4096,4096,4096,4096,4096,4096,4096,4096,2],"layers":[]})";
+        const double mb = testutil::peakRssGrowthMb(
+            [&] { QVERIFY_THROWS_EXCEPTION(std::runtime_error, policyFromJson(text)); });
+        qInfo("peak memory grew by %.0f MB", mb);
+        QVERIFY(mb < 100);
+    }
+
+    // fuzz_policy_json: a layer size of 5e37 reached nlohmann's get<int>(), which converts a
+    // float with a cast, undefined behaviour beyond int (clang's UBSan stopped the fuzzer; GCC's
+    // -fsanitize=undefined does not check float casts). Every integer field of the loaders now
+    // goes through jsonInteger.
+    void integerFieldsRefuseOutOfRangeNumbers() {
+        using nlohmann::json;
+        QCOMPARE(jsonInteger<int>(json(3)), 3);
+        QCOMPARE(jsonInteger<int>(json(3.0)), 3);
+        QCOMPARE(jsonInteger<int>(json(-2147483648.0)), std::numeric_limits<int>::min());
+        QCOMPARE(jsonInteger<std::uint64_t>(json(18446744073709551615ull)), std::numeric_limits<std::uint64_t>::max());
+        QCOMPARE(jsonInteger<std::int64_t>(json::object(), "missing", 7), std::int64_t{7});
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<int>(json(5e37)));
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<int>(json(2147483648.0)));
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<int>(json(std::int64_t{1} << 40)));
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<int>(json(2.5)));
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<std::int64_t>(json(9223372036854775808.0)));
+        QVERIFY_THROWS_EXCEPTION(json::out_of_range, jsonInteger<std::uint64_t>(json(-1)));
+        QVERIFY_THROWS_EXCEPTION(json::type_error, jsonInteger<int>(json("7")));
+        QVERIFY_THROWS_EXCEPTION(json::type_error, jsonInteger<int>(json::array(), "key", 0));
+
+        const std::string text =
+            R"({"format":"trpo-studio-policy","version":1,"env_id":"CartPole-v1","activation":"tanh",)"
+            R"("distribution":"categorical","observation_space":{"type":"box","low":[0],"high":[1]},)"
+            R"("action_space":{"type":"discrete","n":2},"layer_sizes":[1,49999999999999999999999999999999999999,2]})";
+        try {
+            policyFromJson(text);
+            QFAIL("accepted");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).contains("out of range"), e.what());
+        }
     }
 
     void cartPoleLearnsWithin100kSteps() {

@@ -205,6 +205,7 @@ private slots:
     void roundTripExactForFloatWeights();
     void writerRejectsInconsistentSnapshots();
     void readerRejectsForeignModels();
+    void sizesAloneAllocateNothing();
     void fuzzCorruptFiles();
 };
 
@@ -473,6 +474,42 @@ void TestOnnxExport::readerRejectsForeignModels() {
 
     // a file that does not exist
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, exporter::readPolicyOnnx("/nonexistent/dir/policy.onnx"));
+}
+
+// A few bytes of metadata or dims must not make the reader allocate a large buffer the file
+// does not hold (resealPolicyOnnx puts the checksum right, as the fuzz target does).
+void TestOnnxExport::sizesAloneAllocateNothing() {
+    const std::string good = exporter::policyToOnnx(makeSnapshot(kDiscrete, 2), makeMeta());
+    auto loadGrowth = [](const std::string& bytes, const char* fragment) {
+        return testutil::peakRssGrowthMb([&] {
+            try {
+                exporter::policyFromOnnx(exporter::resealPolicyOnnx(bytes));
+                QFAIL("accepted");
+            } catch (const std::runtime_error& e) {
+                QVERIFY2(QString(e.what()).contains(fragment), e.what());
+            }
+        });
+    };
+    // layer_sizes of a 4096-wide, 9-layer network: θ (1 GB) was allocated and zeroed before
+    // the initializers were found to be too small
+    onnx::ModelProto m = parseModel(good);
+    for (auto& e : *m.mutable_metadata_props())
+        if (e.key() == "layer_sizes") e.set_value("[4,4096,4096,4096,4096,4096,4096,4096,4096,2]");
+    double mb = loadGrowth(m.SerializeAsString(), "layer0");
+    qInfo("layer_sizes alone: peak memory grew by %.0f MB", mb);
+    QVERIFY(mb < 100);
+    // an initializer whose dims say 2^26 floats and that holds none: 256 MB was allocated
+    // before its data was found missing
+    m = parseModel(good);
+    for (auto& t : *m.mutable_graph()->mutable_initializer())
+        if (t.name() == "layer0.weight") {
+            t.clear_dims();
+            t.add_dims(std::int64_t{1} << 26);
+            t.clear_raw_data();
+        }
+    mb = loadGrowth(m.SerializeAsString(), "layer0.weight");
+    qInfo("dims alone: peak memory grew by %.0f MB", mb);
+    QVERIFY(mb < 100);
 }
 
 void TestOnnxExport::fuzzCorruptFiles() {

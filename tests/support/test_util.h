@@ -1,6 +1,8 @@
 // Helpers shared by the core tests: finite differences and small random problems.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <Eigen/Dense>
 #include <cstring>
 #include <functional>
@@ -31,6 +33,19 @@ constexpr double kStopBoundMs = kSanitized ? 2000.0 : 200.0;
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+
+// how much f raised the process's peak resident memory, in MB (0 when the peak was already
+// higher): a loader given a few bytes must not allocate and touch a large buffer
+inline double peakRssGrowthMb(const std::function<void()>& f) {
+    auto peakKb = [] {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_maxrss);
+    };
+    const double before = peakKb();
+    f();
+    return (peakKb() - before) / 1024.0;
+}
 
 // the same doubles, bit for bit (NaN payloads and signed zeros included)
 inline bool sameBits(const VectorXd& a, const VectorXd& b) {
