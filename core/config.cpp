@@ -71,7 +71,6 @@ std::string listText(const std::vector<int>& v) {
     return s;
 }
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Entry {
     ConfigField field;
