@@ -157,6 +157,7 @@ const std::vector<Entry>& entries() {
         {{"clip_range", "double", true, 0.001, 10, false, "PPO's ε: the ratio π_θ/π_old is clipped to [1 − ε, 1 + ε] in the surrogate (SB3: 0.2)."}, DBL(clipRange)},
         {{"kl_beta", "double", true, 0, 10000, false, "KL penalty weight β: fixed for kl_penalty; the first value for kl_adaptive, which then halves β when the update's KL < delta/1.5 and doubles it when KL > 1.5·delta (Schulman et al. 2017, §4)."}, DBL(klBeta)},
         {{"max_grad_norm", "double", true, 0, 1000, false, "vpg, kl_penalty, kl_adaptive, ppo: the policy gradient of each Adam step is scaled down to this global norm (SB3's PPO: 0.5). 0 = no clipping."}, DBL(maxGradNorm)},
+        {{"anneal_steps", "int", true, 0, 2000000000, false, "vpg, kl_penalty, kl_adaptive, ppo: policy_lr and clip_range are multiplied by 1 − (environment steps so far, this batch included) / anneal_steps, down to 0, like RL Zoo's lin_ schedules over n_timesteps. 0 = constant (SB3's default)."}, INT(annealSteps)},
         {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
     };
     // clang-format on

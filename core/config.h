@@ -65,6 +65,7 @@ struct TrpoConfig {
     double clipRange = 0.2;       // ppo's ε
     double klBeta = 1.0;          // KL penalty β (kl_penalty), or its first value (kl_adaptive)
     double maxGradNorm = 0.5;     // policy gradient clipped to this global norm (0 = off)
+    int annealSteps = 0;          // policy_lr and clip_range fall linearly to 0 over this many env steps (0 = constant)
 
     // --- run control (not hyperparameters) ---
     int threads = 2; // sampling threads; results do not depend on it

@@ -351,8 +351,17 @@ void Trainer::runPolicyStep(PhaseResult& r) {
         p.search = naturalStep(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
     } else {
         Rng shuffle = Rng::stream(p.cfg.seed, kShuffleStreamBase + static_cast<std::uint64_t>(st.iteration));
-        const FirstOrderResult fr = firstOrderUpdate(m_policy, m_theta, batch, firstOrderSettingsOf(p.cfg), p.update,
-                                                     p.gradient, m_policyOpt, shuffle, m_updateWs);
+        FirstOrderSettings fs = firstOrderSettingsOf(p.cfg);
+        if (p.cfg.annealSteps > 0) {
+            // RL Zoo's linear schedules: SB3's progress_remaining = 1 − steps / total, with
+            // this batch's steps already counted
+            const double stepsSoFar = static_cast<double>(m_envSteps + m_batch.size());
+            const double remaining = std::max(0.0, 1.0 - stepsSoFar / p.cfg.annealSteps);
+            fs.lr *= remaining;
+            fs.clipRange *= remaining;
+        }
+        const FirstOrderResult fr =
+            firstOrderUpdate(m_policy, m_theta, batch, fs, p.update, p.gradient, m_policyOpt, shuffle, m_updateWs);
         p.search = fr.search;
         st.klBeta = fr.klBeta;
         st.clipFraction = fr.clipFraction;

@@ -188,6 +188,22 @@ private slots:
         }
     }
 
+    // anneal_steps: the learning rate is policy_lr·(1 − steps/anneal_steps), this batch
+    // counted, so a schedule that ends with the first batch leaves θ where it was
+    void annealingToZeroStopsTheUpdate() {
+        TrpoConfig c = cartPole(Algorithm::Ppo);
+        c.annealSteps = c.stepsPerIteration;
+        Trainer t(c, sim::environmentFactory(c.env));
+        const VectorXd before = t.theta();
+        const IterationStats s = t.iterate();
+        QVERIFY(s.accepted);
+        QCOMPARE(s.stepNorm, 0.0);
+        QVERIFY(sameBits(t.theta(), before));
+        c.annealSteps = 10 * c.stepsPerIteration;
+        Trainer u(c, sim::environmentFactory(c.env));
+        QVERIFY(u.iterate().stepNorm > 0.0);
+    }
+
     // same seed, same bits, with 1 or 2 threads; and a checkpoint resumes exactly (Adam's
     // moments are part of the state)
     void ppoDeterministicAcrossThreadCounts() {
