@@ -123,6 +123,15 @@ const std::vector<Entry>& entries() {
               else if (t == "linear") c.baseline = BaselineKind::Linear;
               else bad("baseline", t, "expected mlp or linear");
           }}},
+        {{"algo", "enum", false, 0, 0, false, "Policy update: trpo (natural gradient, KL trust region, line search), npg (natural gradient scaled to delta, no line search), vpg (vanilla policy gradient, one Adam step), kl_penalty (Adam on the surrogate minus kl_beta times the KL), kl_adaptive (the same, kl_beta halved or doubled after each update to keep the KL near delta) or ppo (clipped surrogate, Adam on minibatches). All share the sampler, GAE and the critic. docs/algorithm.md §11.", {"trpo", "npg", "vpg", "kl_penalty", "kl_adaptive", "ppo"}},
+         {[](const TrpoConfig& c) { return std::string(algorithmName(c.algo)); },
+          [](TrpoConfig& c, const std::string& key, const std::string& t) {
+              try {
+                  c.algo = algorithmFromName(t);
+              } catch (const ConfigError&) {
+                  bad("algo", t, "expected trpo, npg, vpg, kl_penalty, kl_adaptive or ppo");
+              }
+          }}},
         {{"delta", "double", true, 1e-6, 10, true, "Trust-region radius δ: the largest mean KL(π_old‖π_new) one update may take. Larger steps learn faster but less safely; 0.01 is the usual choice."}, DBL(delta)},
         {{"cg_iters", "int", true, 1, 200, false, "Conjugate-gradient iterations that approximate (F + damping·I)⁻¹g."}, INT(cgIters)},
         {{"fvp_subsample", "int", true, 1, 100, false, "Fisher-vector products inside CG use every k-th sample of the batch (SB3-contrib's sub_sampling_factor; the TRPO paper used 10%, k = 10). CG then costs 1/k as much; the gradient and the line search still use the whole batch. 1 = all samples."}, INT(fvpSubsample)},
@@ -141,6 +150,13 @@ const std::vector<Entry>& entries() {
         {{"noise_hold_steps", "int", true, 1, 1000, false, "Continuous actions: the Gaussian exploration noise of each environment copy is drawn at the start of every episode and then every this many steps, and held in between (temporally correlated exploration, like gSDE's sde_sample_freq). 1 = fresh noise every step. Log-probabilities stay those of the per-step Gaussian. No effect on discrete actions."}, INT(noiseHoldSteps)},
         {{"collapse_drop", "double", true, 0, 1, false, "Divergence guardrail: a collapse is an iteration whose mean return loses more than this fraction of the progress the run has made (from its first mean return to its best 20-episode mean), once the run got halfway to the solved threshold. 0 turns the collapse check off; NaN and inf are always caught."}, DBL(collapseDrop)},
         {{"max_rollbacks", "int", true, 1, 1000, false, "Divergence guardrail in trpo-train: after this many rollbacks in a row, training stops with exit code 3."}, INT(maxRollbacks)},
+        {{"policy_lr", "double", true, 1e-7, 1, true, "Adam learning rate of the policy for vpg, kl_penalty, kl_adaptive and ppo (SB3's PPO: 3e-4). Not used by trpo and npg."}, DBL(policyLr)},
+        {{"policy_epochs", "int", true, 1, 1000, false, "Passes over the batch per update for kl_penalty, kl_adaptive and ppo (SB3's PPO: 10). vpg takes one full-batch step."}, INT(policyEpochs)},
+        {{"policy_minibatch", "int", true, 1, 10000000, true, "Samples per policy Adam step for kl_penalty, kl_adaptive and ppo (SB3's PPO: 64); the last minibatch of a pass may be smaller."}, INT(policyMinibatch)},
+        {{"clip_range", "double", true, 0.001, 10, false, "PPO's ε: the ratio π_θ/π_old is clipped to [1 − ε, 1 + ε] in the surrogate (SB3: 0.2)."}, DBL(clipRange)},
+        {{"kl_beta", "double", true, 0, 10000, false, "KL penalty weight β: fixed for kl_penalty; the first value for kl_adaptive, which then halves β when the update's KL < delta/1.5 and doubles it when KL > 1.5·delta (Schulman et al. 2017, §4)."}, DBL(klBeta)},
+        {{"max_grad_norm", "double", true, 0, 1000, false, "vpg, kl_penalty, kl_adaptive, ppo: the policy gradient of each Adam step is scaled down to this global norm (SB3's PPO: 0.5). 0 = no clipping."}, DBL(maxGradNorm)},
+        {{"anneal_steps", "int", true, 0, 2000000000, false, "vpg, kl_penalty, kl_adaptive, ppo: policy_lr and clip_range are multiplied by 1 − (environment steps so far, this batch included) / anneal_steps, down to 0, like RL Zoo's lin_ schedules over n_timesteps. 0 = constant (SB3's default)."}, INT(annealSteps)},
         {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
     };
     // clang-format on
@@ -150,6 +166,29 @@ const std::vector<Entry>& entries() {
 #undef INT
 #undef BOOL
 #undef LIST
+
+} // namespace
+
+const char* algorithmName(Algorithm a) {
+    switch (a) {
+        case Algorithm::Trpo: return "trpo";
+        case Algorithm::Npg: return "npg";
+        case Algorithm::Vpg: return "vpg";
+        case Algorithm::KlPenalty: return "kl_penalty";
+        case Algorithm::KlAdaptive: return "kl_adaptive";
+        case Algorithm::Ppo: return "ppo";
+    }
+    return "unknown";
+}
+
+Algorithm algorithmFromName(const std::string& name) {
+    for (Algorithm a : {Algorithm::Trpo, Algorithm::Npg, Algorithm::Vpg, Algorithm::KlPenalty, Algorithm::KlAdaptive,
+                        Algorithm::Ppo})
+        if (name == algorithmName(a)) return a;
+    throw ConfigError("unknown algorithm '" + name + "'");
+}
+
+namespace {
 
 const Entry* findEntry(const std::string& key) {
     for (const auto& e : entries())

@@ -19,6 +19,10 @@ struct ConfigError : std::runtime_error {
 
 enum class Activation { Tanh, Relu };
 enum class BaselineKind { Mlp, Linear };
+// the policy update (docs/algorithm.md §11): TRPO, or another algorithm on the same pipeline
+enum class Algorithm { Trpo, Npg, Vpg, KlPenalty, KlAdaptive, Ppo };
+const char* algorithmName(Algorithm a);                // "trpo", "npg", "vpg", "kl_penalty", "kl_adaptive", "ppo"
+Algorithm algorithmFromName(const std::string& name); // throws ConfigError
 
 struct TrpoConfig {
     // --- cold: need a reset ---
@@ -33,6 +37,7 @@ struct TrpoConfig {
     double logStdInit = 0.0;              // initial log-std of a Gaussian policy
     int numEnvs = 1;                      // environment copies sampled in parallel
     BaselineKind baseline = BaselineKind::Mlp;
+    Algorithm algo = Algorithm::Trpo;     // the policy update
 
     // --- hot: applied at the next iteration boundary ---
     double delta = 0.01;          // max mean KL(pi_old || pi_new) per update
@@ -53,6 +58,14 @@ struct TrpoConfig {
     bool normalizeAdvantages = true;
     double collapseDrop = 0.5;    // divergence guardrail: fraction of the progress lost that counts as a collapse (0 = off)
     int maxRollbacks = 5;         // trpo-train stops (exit code 3) after this many rollbacks in a row
+    // the first-order algorithms (vpg, kl_penalty, kl_adaptive, ppo; SB3's PPO defaults)
+    double policyLr = 3e-4;       // policy Adam learning rate
+    int policyEpochs = 10;        // passes over the batch per update (kl_*, ppo)
+    int policyMinibatch = 64;     // samples per Adam step (kl_*, ppo)
+    double clipRange = 0.2;       // ppo's ε
+    double klBeta = 1.0;          // KL penalty β (kl_penalty), or its first value (kl_adaptive)
+    double maxGradNorm = 0.5;     // policy gradient clipped to this global norm (0 = off)
+    int annealSteps = 0;          // policy_lr and clip_range fall linearly to 0 over this many env steps (0 = constant)
 
     // --- run control (not hyperparameters) ---
     int threads = 2; // sampling threads; results do not depend on it

@@ -137,6 +137,10 @@ const std::vector<StatsField> kFields = {
     {"steps_per_second", "Steps per second", "steps/s", "steps/s", &S::stepsPerSecond, true},
     {"cg_iters_setting", "CG iterations (setting)", "CG iterations (setting)", "", &S::cgItersSetting},
     {"cg_damping", "CG damping", "CG damping", "", &S::cgDamping},
+    // the first-order algorithms: in the JSON history only, so progress.csv keeps TRPO's columns
+    {"kl_beta", "KL penalty β", "β (KL penalty)", "", &S::klBeta, false, "", true},
+    {"clip_fraction", "Clip fraction", "clip fraction", "", &S::clipFraction, false, "", true},
+    {"adam_steps", "Policy Adam steps", "Adam steps", "", &S::adamSteps, false, "", true},
     // lists: in the JSON history only
     {"std_per_dim", "Policy std per action dimension", "Policy std per action dimension", "", &S::stdPerDim, false, ""},
     {"line_search_trials", "Line-search trials", "Line-search trials", "", &S::trials, false, ""},

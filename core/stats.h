@@ -86,6 +86,11 @@ struct IterationStats {
     // the hot hyperparameters in force during this iteration
     int cgItersSetting = 0;
     double cgDamping = 0;
+
+    // the first-order algorithms (docs/algorithm.md §11); 0 for trpo and npg
+    double klBeta = 0;       // KL penalty β in force during the update (kl_penalty, kl_adaptive)
+    double clipFraction = 0; // ppo: fraction of samples whose ratio left [1 − ε, 1 + ε], mean over minibatches
+    int adamSteps = 0;       // policy Adam steps taken in the update
 };
 
 // ---- one table of fields ------------------------------------------------------------

@@ -30,6 +30,26 @@ UpdateSettings updateSettingsOf(const TrpoConfig& c) {
     return us;
 }
 
+FirstOrderSettings firstOrderSettingsOf(const TrpoConfig& c) {
+    FirstOrderSettings f;
+    f.algo = c.algo;
+    f.lr = c.policyLr;
+    f.epochs = c.policyEpochs;
+    f.minibatch = c.policyMinibatch;
+    f.clipRange = c.clipRange;
+    f.klBeta = c.klBeta;
+    f.klTarget = c.delta;
+    f.maxGradNorm = c.maxGradNorm;
+    f.entropyCoeff = c.entropyCoeff;
+    f.normalizeAdvantages = c.normalizeAdvantages;
+    return f;
+}
+
+// the first-order algorithms' minibatch shuffles: a stream of their own per iteration,
+// derived from the seed, so TRPO's streams (the critic's, the environments') are untouched
+// and a resumed run shuffles as an uninterrupted one
+constexpr std::uint64_t kShuffleStreamBase = 0x5EED000000000000ull;
+
 SampleSettings sampleSettingsOf(const TrpoConfig& c) {
     SampleSettings ss;
     ss.gamma = c.gamma;
@@ -206,7 +226,10 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
             p.gradient = surrogateGradient(m_policy, m_theta, batch, p.update, m_updateWs);
             recordGradient(p.gradient, st);
             r.result = p.gradient;
-            p.next = p.gradient.guard == LineSearchOutcome::Accepted ? Phase::NaturalDirection : Phase::ValueFit;
+            // the first-order algorithms go straight to their policy step (the line-search phase)
+            p.next = p.gradient.guard != LineSearchOutcome::Accepted ? Phase::ValueFit
+                     : firstOrder(p.cfg.algo)                        ? Phase::LineSearch
+                                                                     : Phase::NaturalDirection;
             break;
         case Phase::NaturalDirection:
             p.direction = naturalDirection(m_policy, m_theta, p.gradient.g, p.update, m_updateWs);
@@ -222,6 +245,11 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
             break;
         case Phase::LineSearch: {
             p.thetaOld = m_theta;
+            if (p.cfg.algo != Algorithm::Trpo) {
+                runPolicyStep(r);
+                p.next = Phase::ValueFit;
+                break;
+            }
             p.search = lineSearch(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
             recordLineSearch(p.search, st);
             p.probeable = true;
@@ -312,6 +340,39 @@ void Trainer::runAdvantages(PhaseResult& r) {
     r.result = AdvantagesResult{p.advantages, st.advantageMean, st.advantageStd, st.secondsAdvantages};
 }
 
+// phase 6 of the other algorithms (docs/algorithm.md §11): npg's step without a line search,
+// or the first-order algorithms' Adam steps. No trust-region probe: it belongs to TRPO's
+// line search.
+void Trainer::runPolicyStep(PhaseResult& r) {
+    Pending& p = m_pending;
+    IterationStats& st = p.stats;
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    if (p.cfg.algo == Algorithm::Npg) {
+        p.search = naturalStep(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
+    } else {
+        Rng shuffle = Rng::stream(p.cfg.seed, kShuffleStreamBase + static_cast<std::uint64_t>(st.iteration));
+        FirstOrderSettings fs = firstOrderSettingsOf(p.cfg);
+        if (p.cfg.annealSteps > 0) {
+            // RL Zoo's linear schedules: SB3's progress_remaining = 1 − steps / total, with
+            // this batch's steps already counted
+            const double stepsSoFar = static_cast<double>(m_envSteps + m_batch.size());
+            const double remaining = std::max(0.0, 1.0 - stepsSoFar / p.cfg.annealSteps);
+            fs.lr *= remaining;
+            fs.clipRange *= remaining;
+        }
+        const FirstOrderResult fr =
+            firstOrderUpdate(m_policy, m_theta, batch, fs, p.update, p.gradient, m_policyOpt, shuffle, m_updateWs);
+        p.search = fr.search;
+        st.klBeta = fr.klBeta;
+        st.clipFraction = fr.clipFraction;
+        st.adamSteps = fr.adamSteps;
+        st.stepNorm = fr.stepNorm;
+    }
+    recordLineSearch(p.search, st);
+    p.probeable = false;
+    r.result = p.search;
+}
+
 // phase 7: value fit on the returns; then the normalisers learn from this batch, in batch
 // order (thread-independent)
 void Trainer::runValueFit(PhaseResult& r) {
@@ -363,7 +424,7 @@ void Trainer::runReport(PhaseResult& r) {
 }
 
 Trainer::LearnedState Trainer::learnedState() const {
-    return {m_learnedFrom, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state()};
+    return {m_learnedFrom, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state(), m_policyOpt};
 }
 
 void Trainer::restoreLearnedState(const LearnedState& s) {
@@ -372,6 +433,7 @@ void Trainer::restoreLearnedState(const LearnedState& s) {
     m_obsNorm.rms = s.obsStats;
     m_rewardScaler.rms = s.rewardStats;
     m_rng.setState(s.criticRng);
+    m_policyOpt = s.policyOpt;
 }
 
 std::optional<int> Trainer::rollBack() {
@@ -421,6 +483,7 @@ TrainerState Trainer::state() const {
     s.recentReturns = m_recentReturns;
     s.events = m_events;
     s.guard = m_guard;
+    if (!m_policyOpt.empty()) s.policyOptimizer = m_policyOpt.toVector();
     return s;
 }
 
@@ -455,6 +518,7 @@ void Trainer::setState(const TrainerState& s) {
     vf->setState(s.critic);
     auto sampler = std::make_unique<Sampler>(m_factory, s.config.numEnvs, s.config.seed);
     sampler->setState(s.copies);
+    const PolicyOptimizerState policyOpt = PolicyOptimizerState::fromVector(s.policyOptimizer, m_theta.size());
 
     // commit (the thread count is this trainer's own: results do not depend on it)
     const int threads = m_cfg.threads;
@@ -466,6 +530,7 @@ void Trainer::setState(const TrainerState& s) {
     m_obsNorm.rms = s.obsStats;
     m_rewardScaler.rms = s.rewardStats;
     m_rng.setState(s.criticRng);
+    m_policyOpt = policyOpt;
     m_iteration = s.iteration;
     m_envSteps = s.envSteps;
     m_wallSeconds = s.wallSeconds;
@@ -542,6 +607,9 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
         ev.push_back({{"iteration", e.iteration}, {"key", e.key}, {"from", e.from}, {"to", e.to}});
     j["config_events"] = ev;
     auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    // the first-order algorithms' optimiser (absent for trpo and npg, so their checkpoints
+    // are unchanged)
+    if (s.policyOptimizer.size() > 0) j["policy_optimizer"] = vec(s.policyOptimizer);
     j["guard"] = {{"base_return", optional(s.guard.baseReturn)},
                   {"best_return", optional(s.guard.bestReturn)},
                   {"last_step_accepted", s.guard.lastStepAccepted},
@@ -576,6 +644,7 @@ TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
     for (const json& e : j.at("config_events"))
         s.events.push_back({jsonInteger<int>(e.at("iteration")), e.at("key").get<std::string>(),
                             e.at("from").get<std::string>(), e.at("to").get<std::string>()});
+    if (j.contains("policy_optimizer")) s.policyOptimizer = toVec(j.at("policy_optimizer"), "policy optimiser state");
     // the guardrail's memory (absent from checkpoints written before it)
     if (j.contains("guard")) {
         auto optional = [](const json& v) { return v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()); };

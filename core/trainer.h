@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/algorithms.h"
 #include "core/cancel.h"
 #include "core/config.h"
 #include "core/environment.h"
@@ -52,6 +53,8 @@ struct TrainerState {
     std::deque<double> recentReturns; // the last 20 finished episodes' returns
     std::vector<ConfigEvent> events;  // hot changes so far
     GuardMemory guard;                // what the divergence guardrail remembers of the returns
+    VectorXd policyOptimizer;         // the first-order algorithms' Adam moments and β
+                                      // (PolicyOptimizerState::toVector); empty for trpo and npg
 };
 
 // the phases of one iteration, in order
@@ -179,6 +182,7 @@ private:
     void discardIteration(); // after Interrupted: back to the iteration boundary
     PhaseResult runPhaseUnguarded(CancelFlag cancel);
     void runReport(PhaseResult& r);
+    void runPolicyStep(PhaseResult& r); // phase 6 for npg and the first-order algorithms
 
     TrpoConfig m_cfg;
     EnvFactory m_factory;
@@ -189,6 +193,7 @@ private:
     ObsNormalizer m_obsNorm;
     RewardScaler m_rewardScaler;
     Rng m_rng; // critic minibatch shuffling
+    PolicyOptimizerState m_policyOpt; // vpg, kl_*, ppo: Adam's moments and the KL β
     int m_iteration = 0;
     std::int64_t m_envSteps = 0;
     double m_wallSeconds = 0;
@@ -223,6 +228,7 @@ private:
         VectorXd theta, critic;
         RunningMeanStd obsStats, rewardStats;
         Rng::State criticRng;
+        PolicyOptimizerState policyOpt;
     };
     LearnedState learnedState() const;
     void restoreLearnedState(const LearnedState& s); // θ, critic, normalisers, critic RNG

@@ -90,6 +90,13 @@ QString HyperparameterPanel::displayName(const std::string& key) {
         {"baseline", "Baseline"},
         {"threads", "Sampling threads"},
         {"env", "Environment"},
+        {"algo", "Algorithm"},
+        {"policy_lr", "Policy learning rate"},
+        {"policy_epochs", "Policy epochs"},
+        {"policy_minibatch", "Policy minibatch"},
+        {"clip_range", "PPO clip ε"},
+        {"kl_beta", "KL penalty β"},
+        {"max_grad_norm", "Max gradient norm"},
     };
     auto it = names.find(key);
     if (it != names.end()) return it->second;
@@ -210,9 +217,14 @@ void HyperparameterPanel::addRow(QFormLayout* form, const core::ConfigField& f) 
             if (!m_updating) commitFromEditor(key);
         });
         row.editor = field = c;
-    } else if (f.type == "enum" && enumChoices().count(key)) {
+    } else if (f.type == "enum" && (enumChoices().count(key) || !f.choices.empty())) {
         auto* c = new QComboBox;
-        c->addItems(enumChoices().at(key));
+        if (enumChoices().count(key)) {
+            c->addItems(enumChoices().at(key));
+        } else {
+            // the choices the configuration table lists (core/config.cpp)
+            for (const std::string& choice : f.choices) c->addItem(QString::fromStdString(choice));
+        }
         connect(c, &QComboBox::currentIndexChanged, this, [this, key] {
             if (!m_updating) commitFromEditor(key);
         });

@@ -542,6 +542,35 @@ private slots:
         }
     }
 
+    // the algorithm is a cold choice from the configuration table: a combo box whose change
+    // asks for a reset, and the new run uses it
+    void algorithmIsAColdChoice() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        ui::HyperparameterPanel* panel = w.hyperparameterPanel();
+        auto* algo = qobject_cast<QComboBox*>(panel->editor("algo"));
+        QVERIFY(algo);
+        QCOMPARE(algo->count(), 6);
+        QCOMPARE(algo->currentText(), QString("trpo"));
+
+        resets.clear();
+        answerNextDialog(QMessageBox::No);
+        algo->setCurrentText("ppo");
+        QCOMPARE(panel->config().algo, core::Algorithm::Trpo);
+        QCOMPARE(algo->currentText(), QString("trpo"));
+        QTest::qWait(200);
+        QCOMPARE(resets.count(), 0);
+
+        answerNextDialog(QMessageBox::Yes);
+        algo->setCurrentText("ppo");
+        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        QCOMPARE(w.session()->config().algo, core::Algorithm::Ppo);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(20000));
+    }
+
     void viewOptionsAndExport() {
         MainWindow w(fastOptions());
         QSignalSpy resets(&w, &MainWindow::runReset);
