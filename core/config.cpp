@@ -71,7 +71,6 @@ std::string listText(const std::vector<int>& v) {
     return s;
 }
 
-
 struct Entry {
     ConfigField field;
     Accessor acc;
