@@ -342,7 +342,7 @@ private slots:
         QVERIFY(stopped.count() > 0 || stopped.wait(2000));
         QTest::qWait(200);
         QCOMPARE(w.history()->iteration(), at); // nothing ran after the solving iteration
-        const core::IterationStats& last = w.history()->iterations().back();
+        const core::IterationStats& last = w.history()->last();
         QVERIFY(last.recentReturnMean && *last.recentReturnMean >= 40.0);
         QFrame* banner = w.solvedBanner();
         QVERIFY(banner->isVisible());
