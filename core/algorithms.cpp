@@ -230,12 +230,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     } else {
         trial.accepted = true;
         r.outcome = LineSearchOutcome::Accepted;
-        r.accepted = true;
-        r.fraction = 1.0;
-        r.klMean = e.klMean;
-        r.klMax = e.klMax;
-        r.surrogateAfter = e.surrogate;
-        r.actualImprovement = trial.actualImprovement;
+        acceptTrial(r, trial, e.klMax);
         res.stepNorm = (theta - thetaOld).norm();
         if (s.algo == Algorithm::KlAdaptive) opt.klBeta = adaptKlBeta(opt.klBeta, e.klMean, s.klTarget);
     }
@@ -265,14 +260,7 @@ LineSearchResult naturalStep(const Policy& policy, VectorXd& theta, const Update
         t.accepted = true;
         theta = thetaNew;
         r.outcome = LineSearchOutcome::Accepted;
-        r.accepted = true;
-        r.fraction = 1.0;
-        r.klMean = e.klMean;
-        r.klMax = e.klMax;
-        r.surrogateAfter = e.surrogate;
-        r.actualImprovement = t.actualImprovement;
-        r.expectedImprovement = t.expectedImprovement;
-        r.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;
+        acceptTrial(r, t, e.klMax);
     }
     r.trials.push_back(t);
     r.seconds = secondsSince(t0);

@@ -276,6 +276,17 @@ TrialEvaluation evaluateTrialFloat(const Policy& policy, const VectorXd& thetaTr
 
 // phase 6: try θ_old + c^j βx for j = 0 .. maxBacktracks and take the first trial whose mean
 // KL(π_old ‖ π_trial) ≤ δ and whose surrogate improves on L(θ_old); every trial is recorded
+void acceptTrial(LineSearchResult& r, const LineSearchTrial& t, double klMax) {
+    r.accepted = true;
+    r.fraction = t.fraction;
+    r.klMean = t.kl;
+    r.klMax = klMax;
+    r.surrogateAfter = t.surrogate;
+    r.actualImprovement = t.actualImprovement;
+    r.expectedImprovement = t.expectedImprovement;
+    r.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;
+}
+
 LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                             const SurrogateGradient& gradient, const StepScale& step, const UpdateSettings& s,
                             UpdateWorkspace& ws) {
@@ -307,15 +318,8 @@ LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateB
         r.trials.push_back(t);
         if (t.accepted) {
             theta = ws.thetaTrial;
-            r.accepted = true;
+            acceptTrial(r, t, e.klMax);
             r.backtracks = j;
-            r.fraction = fraction;
-            r.klMean = t.kl;
-            r.klMax = e.klMax;
-            r.surrogateAfter = t.surrogate;
-            r.actualImprovement = t.actualImprovement;
-            r.expectedImprovement = t.expectedImprovement;
-            r.improvementRatio = t.expectedImprovement != 0.0 ? t.actualImprovement / t.expectedImprovement : 0.0;
             break;
         }
     }

@@ -165,6 +165,9 @@ struct LineSearchResult {
     std::vector<LineSearchTrial> trials;
     double seconds = 0;
 };
+// records trial t (its KL max klMax) as the step taken: accepted, its fraction, KL, surrogate
+// and improvements; the caller sets the outcome, the backtracks and θ
+void acceptTrial(LineSearchResult& r, const LineSearchTrial& t, double klMax);
 // moves theta to the accepted trial; leaves it bit-for-bit unchanged when none is accepted
 LineSearchResult lineSearch(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                             const SurrogateGradient& gradient, const StepScale& step, const UpdateSettings& settings,
