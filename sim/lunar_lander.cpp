@@ -293,6 +293,14 @@ core::StepResult LunarLanderEnv::advance(int discreteAction, double a0, double a
     m_mainPower = mPower;
     m_sidePower = sPower;
 
+    // Box2D 2.3's joint limit, as the walker takes it (README, "LunarLander and
+    // BipedalWalker against the real Gymnasium"): a leg's limit is solved in a step only when
+    // the leg starts it at or beyond a limit
+    for (b2RevoluteJoint* joint : m_legJoints) {
+        const float angle = joint->GetJointAngle();
+        joint->EnableLimit(angle <= joint->GetLowerLimit() || angle >= joint->GetUpperLimit());
+    }
+
     m_world->Step(static_cast<float>(1.0 / kFps), 6 * 30, 2 * 30);
 
     // observation

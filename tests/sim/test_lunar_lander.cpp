@@ -278,8 +278,8 @@ private slots:
     void golden_data() {
         QTest::addColumn<bool>("continuous");
         QTest::addColumn<quint64>("expected");
-        QTest::newRow("discrete") << false << Q_UINT64_C(0x05584d2e060dd3af);
-        QTest::newRow("continuous") << true << Q_UINT64_C(0x31a500c849fdfb93);
+        QTest::newRow("discrete") << false << Q_UINT64_C(0x7afbb800e2bd8bf7);
+        QTest::newRow("continuous") << true << Q_UINT64_C(0xf73f909e7da3ba04);
     }
     void golden() {
         QFETCH(bool, continuous);
