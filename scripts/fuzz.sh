@@ -17,17 +17,9 @@ targets=("$@")
 # rest of the build's packages come from scripts/setup.sh
 packages=(clang libclang-rt-14-dev cmake ninja-build
           qt6-base-dev libeigen3-dev libbox2d-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "fuzz: installing ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source scripts/apt.sh
+mapfile -t missing < <(missing_packages "${packages[@]}")
+apt_install fuzz "${missing[@]}"
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "${FUZZ_JOBS:-$(nproc)}"

@@ -11,21 +11,13 @@ targets=("${@:2}")
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev
           libonnx-dev libprotobuf-dev protobuf-compiler)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+source scripts/apt.sh
+mapfile -t missing < <(missing_packages "${packages[@]}")
 # Node.js runs ONNX Runtime in tests/export. Checked by command, not package: a NodeSource
 # nodejs bundles npm and conflicts with Debian's npm package.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
-if ((${#missing[@]})); then
-    echo "setup: installing ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+apt_install setup "${missing[@]}"
 
 # ONNX Runtime from npm (onnxruntime-node, version pinned in tests/export/package.json and
 # package-lock.json) into tests/export/node_modules, once. --ignore-scripts skips its
