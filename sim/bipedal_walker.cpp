@@ -111,8 +111,10 @@ public:
 };
 } // namespace
 
-BipedalWalkerEnv::BipedalWalkerEnv(bool hardcore) : m_hardcore(hardcore) {
+BipedalWalkerEnv::BipedalWalkerEnv(bool hardcore, Randomization randomization)
+    : m_hardcore(hardcore), m_randomization(randomization) {
     m_spec.id = hardcore ? "BipedalWalkerHardcore-v3" : "BipedalWalker-v3";
+    if (m_randomization.enabled()) m_spec.id = hardcore ? "BipedalWalkerHardcoreRandomized-v3" : "BipedalWalkerRandomized-v3";
     std::vector<double> low{-kPi, -5.0, -5.0, -5.0, -kPi, -5.0, -kPi, -5.0, -0.0, -kPi, -5.0, -kPi, -5.0, -0.0};
     std::vector<double> high{kPi, 5.0, 5.0, 5.0, kPi, 5.0, kPi, 5.0, 5.0, kPi, 5.0, kPi, 5.0, 5.0};
     low.insert(low.end(), kLidarRays, -1.0);
@@ -148,7 +150,7 @@ bool BipedalWalkerEnv::addObstacle(const b2Vec2* verts, int count) {
     poly.Set(verts, count);
     b2FixtureDef fd; // fd_polygon: friction 2.5, density 0, default filter (kCategoryGround)
     fd.shape = &poly;
-    fd.friction = static_cast<float>(kFriction);
+    fd.friction = static_cast<float>(m_scale.friction * kFriction);
     b2BodyDef bd;
     b2Body* body = m_world->CreateBody(&bd);
     body->CreateFixture(&fd);
@@ -231,7 +233,7 @@ void BipedalWalkerEnv::createTerrainEdges() {
     b2EdgeShape edge;
     b2FixtureDef fd; // fd_edge: friction 2.5, ground category
     fd.shape = &edge;
-    fd.friction = static_cast<float>(kFriction);
+    fd.friction = static_cast<float>(m_scale.friction * kFriction);
     fd.filter.categoryBits = kCategoryGround;
     b2BodyDef bd;
     for (int i = 0; i < kTerrainLength - 1; ++i) {
@@ -269,6 +271,14 @@ double BipedalWalkerEnv::terrainHeightAt(double x) const {
 
 void BipedalWalkerEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
     m_rng.reseed(seed);
+    if (m_randomization.enabled()) {
+        // a stream of its own, so the seed's terrain, clouds and force are those of the
+        // unrandomised environment
+        core::Rng r = core::Rng::stream(seed, 0x7a6e646f6d697365ULL);
+        m_scale.torque = r.uniform(1.0 - m_randomization.torque, 1.0 + m_randomization.torque);
+        m_scale.speed = r.uniform(1.0 - m_randomization.speed, 1.0 + m_randomization.speed);
+        m_scale.friction = r.uniform(1.0 - m_randomization.friction, 1.0 + m_randomization.friction);
+    }
     if (m_world) m_world->SetContactListener(nullptr);
     b2World& world = newWorld(b2Vec2(0.0f, -10.0f)); // sleeping allowed (the default)
     world.SetContactListener(&m_contacts);
@@ -410,8 +420,9 @@ core::StepResult BipedalWalkerEnv::advance(const double* action, std::span<doubl
     // motors: the sign picks the direction at full speed, |a| the torque limit
     for (std::size_t j = 0; j < 4; ++j) {
         const double speed = (j % 2 == 0) ? kSpeedHip : kSpeedKnee;
-        m_joints[j]->SetMotorSpeed(static_cast<float>(speed * npSign(action[j])));
-        m_joints[j]->SetMaxMotorTorque(static_cast<float>(kMotorsTorque * clampd(std::abs(action[j]), 0.0, 1.0)));
+        m_joints[j]->SetMotorSpeed(static_cast<float>(m_scale.speed * speed * npSign(action[j])));
+        m_joints[j]->SetMaxMotorTorque(
+            static_cast<float>(m_scale.torque * kMotorsTorque * clampd(std::abs(action[j]), 0.0, 1.0)));
         // 2.4.1 only wakes the bodies when the value changes; pybox2d (2.3) always does
         m_joints[j]->GetBodyA()->SetAwake(true);
         m_joints[j]->GetBodyB()->SetAwake(true);

@@ -29,8 +29,25 @@ public:
         double forceX = 0.0;                                     // initial x force on the hull, N
     };
 
-    explicit BipedalWalkerEnv(bool hardcore);
+    // Per-episode randomisation of the physics, for policies that must also walk in Gymnasium
+    // (README, "LunarLander and BipedalWalker against the real Gymnasium"): at every reset the
+    // motors' torque and speed and the ground's friction are scaled by factors drawn uniformly
+    // from [1 - x, 1 + x], from a stream of their own (the terrain of a seed is unchanged).
+    // The reward's energy term and the observation's speed scale keep the nominal constants.
+    struct Randomization {
+        double torque = 0.0, speed = 0.0, friction = 0.0;
+        bool enabled() const { return torque > 0.0 || speed > 0.0 || friction > 0.0; }
+    };
+    // the factors of the current episode (1 when the environment is not randomised)
+    struct PhysicsScale {
+        double torque = 1.0, speed = 1.0, friction = 1.0;
+    };
+
+    explicit BipedalWalkerEnv(bool hardcore) : BipedalWalkerEnv(hardcore, Randomization{}) {}
+    BipedalWalkerEnv(bool hardcore, Randomization randomization);
     const core::EnvSpec& spec() const override { return m_spec; }
+    const Randomization& randomization() const { return m_randomization; }
+    const PhysicsScale& physicsScale() const { return m_scale; }
     void draw(DrawList& out) const override;
 
     // read access for tests and the viewer; valid until the next reset
@@ -83,6 +100,8 @@ private:
     core::StepResult advance(const double* action, std::span<double> obs);
 
     bool m_hardcore;
+    Randomization m_randomization;
+    PhysicsScale m_scale;
     core::EnvSpec m_spec;
     core::Rng m_rng;
     ContactDetector m_contacts{*this};

@@ -54,6 +54,13 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
                    [] { return std::make_unique<BipedalWalkerEnv>(false); }});
     out.push_back({"BipedalWalkerHardcore-v3", "Walk over stumps, stairs and pits (continuous hip and knee torques)",
                    [] { return std::make_unique<BipedalWalkerEnv>(true); }});
+    // per-episode physics randomisation for policies that must also walk in Gymnasium
+    // (sim/bipedal_walker.h, BipedalWalkerEnv::Randomization)
+    out.push_back({"BipedalWalkerRandomized-v3",
+                   "BipedalWalker-v3 with motor torque and speed (±10%) and ground friction (±20%) drawn per episode",
+                   [] {
+                       return std::make_unique<BipedalWalkerEnv>(false, BipedalWalkerEnv::Randomization{0.1, 0.1, 0.2});
+                   }});
 }
 
 const std::vector<EnvInfo>& registry() {

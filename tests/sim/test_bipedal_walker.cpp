@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <cmath>
 
 #include "env_test_util.h"
@@ -495,6 +496,46 @@ private slots:
         QCOMPARE(simtest::rolloutHash(env, 100, 300, simtest::fixedRandomPolicy(env.spec().action, 31)), h1);
         qInfo("BipedalWalker golden hash 0x%016llx", static_cast<unsigned long long>(h1));
         QCOMPARE(h1, expected);
+    }
+
+    // BipedalWalkerRandomized-v3: the seed's world is the plain walker's, the physics factors
+    // are drawn per episode within their bounds and reach the motors and the ground
+    void randomizedPhysics() {
+        const BipedalWalkerEnv::Randomization amounts{0.1, 0.1, 0.2};
+        BipedalWalkerEnv plain(false), randomized(false, amounts);
+        QCOMPARE(QString::fromStdString(randomized.spec().id), QString("BipedalWalkerRandomized-v3"));
+        double a[24], b[24];
+        std::set<double> torques;
+        for (std::uint64_t seed = 0; seed < 12; ++seed) {
+            plain.reset(seed, a);
+            randomized.reset(seed, b);
+            const BipedalWalkerEnv::PhysicsScale s = randomized.physicsScale();
+            QCOMPARE(plain.physicsScale().torque, 1.0);
+            QVERIFY(s.torque >= 0.9 && s.torque <= 1.1);
+            QVERIFY(s.speed >= 0.9 && s.speed <= 1.1);
+            QVERIFY(s.friction >= 0.8 && s.friction <= 1.2);
+            torques.insert(s.torque);
+            // same terrain and obstacles as the plain walker on this seed
+            QCOMPARE(randomized.terrainEdges().size(), plain.terrainEdges().size());
+            for (std::size_t i = 0; i < plain.terrainEdges().size(); i += 37) {
+                const b2Fixture* fp = plain.terrainEdges()[i]->GetFixtureList();
+                const b2Fixture* fr = randomized.terrainEdges()[i]->GetFixtureList();
+                const auto* ep = static_cast<const b2EdgeShape*>(fp->GetShape());
+                const auto* er = static_cast<const b2EdgeShape*>(fr->GetShape());
+                QCOMPARE(er->m_vertex1.x, ep->m_vertex1.x);
+                QCOMPARE(er->m_vertex2.y, ep->m_vertex2.y);
+                QCOMPARE(fr->GetFriction(), static_cast<float>(s.friction * fp->GetFriction()));
+            }
+            // the same seed draws the same factors again
+            randomized.reset(seed, b);
+            QCOMPARE(randomized.physicsScale().torque, s.torque);
+            // the motors get the scaled speed and torque
+            step(randomized, {1.0, -0.5, 0.25, 0.0}, b);
+            QCOMPARE(randomized.joint(0)->GetMotorSpeed(), static_cast<float>(s.speed * 4.0));
+            QCOMPARE(randomized.joint(1)->GetMotorSpeed(), static_cast<float>(s.speed * 6.0 * -1.0));
+            QCOMPARE(randomized.joint(2)->GetMaxMotorTorque(), static_cast<float>(s.torque * 80.0 * 0.25));
+        }
+        QVERIFY(torques.size() >= 11); // factors differ from episode to episode
     }
 
     void randomSteps_data() {

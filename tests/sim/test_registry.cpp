@@ -66,7 +66,7 @@ private slots:
         }
         for (const char* id : {"CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCarContinuous-v0", "CartPoleSwingUp-v0",
                                "LunarLander-v3", "LunarLanderContinuous-v3", "BipedalWalker-v3",
-                               "BipedalWalkerHardcore-v3"})
+                               "BipedalWalkerHardcore-v3", "BipedalWalkerRandomized-v3"})
             QVERIFY2(seen.count(id), id);
         QVERIFY(sim::makeEnvironment("NoSuchEnv-v0") == nullptr);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sim::environmentFactory("NoSuchEnv-v0"));
