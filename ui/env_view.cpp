@@ -645,7 +645,11 @@ void EnvView::stepGhost() {
                     m_pendingGhost.reset(); // the comparison on screen plays again instead
                 }
             }
-            startGhost(GhostRequest(g.request));
+            try {
+                startGhost(GhostRequest(g.request));
+            } catch (const std::exception&) {
+                clearGhost(); // cannot happen for a comparison that started once; the live policy plays
+            }
         }
         return;
     }

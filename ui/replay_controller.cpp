@@ -80,6 +80,11 @@ QToolButton* ReplayController::rankButton(core::EpisodeRank rank) const { return
 bool ReplayController::isReplaying() const { return m_replayed.has_value() && m_view->isReplaying(); }
 
 bool ReplayController::replay(int iteration, core::EpisodeRank rank) {
+    if (m_view->environmentId().toStdString() != m_history->config().env) {
+        m_dialogs->showStatus(tr("The viewer plays another environment (a watched policy): Start, Step or Reset returns "
+                                 "to the run, whose episodes can then be replayed."));
+        return false;
+    }
     std::optional<core::IterationEpisodes> eps = m_history->episodes(iteration);
     if (!eps || !eps->get(rank)) {
         m_dialogs->showStatus(tr("Iteration %1 has no episode to replay: none finished in it, or the run was saved "
@@ -191,7 +196,11 @@ bool ReplayController::showGhost(bool waitForPlayback) {
     request.iteration = iteration;
     for (std::size_t i = static_cast<std::size_t>(m_history->size()); i-- > 0;)
         if (m_history->iterationNumbers()[i] == iteration) {
-            request.delta = m_history->record(i).delta;
+            try {
+                request.delta = m_history->record(i).delta;
+            } catch (const std::exception& e) {
+                return refuse(tr("The ghost cannot be shown: %1").arg(QString::fromStdString(e.what())));
+            }
             break;
         }
     if (m_replayed) {

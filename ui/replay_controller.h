@@ -30,7 +30,7 @@ class RunHistory;
 class ReplayController : public QObject {
     Q_OBJECT
 public:
-    static constexpr std::size_t kPoliciesKept = 200;
+    static constexpr std::size_t kPoliciesKept = 100;
 
     ReplayController(RunHistory* history, EnvView* view, Dialogs* dialogs, QObject* parent = nullptr);
 

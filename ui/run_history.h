@@ -58,7 +58,7 @@ public:
     std::size_t recordsInMemory() const { return m_recent.size(); }
 
     // ---- episodes kept for replay -------------------------------------------------------
-    static constexpr std::size_t kEpisodeBytesInMemory = std::size_t{32} << 20;
+    static constexpr std::size_t kEpisodeBytesInMemory = std::size_t{1} << 20;
     // an iteration's episodes (the worker's, or an opened run's); nothing for an empty one
     void appendEpisodes(const core::IterationEpisodes& e);
     // the episodes of an iteration, read back from the spill file when they were moved
