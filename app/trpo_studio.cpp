@@ -33,6 +33,7 @@
 #include "ui/plot_panel.h"
 #include "ui/run_controller.h"
 #include "ui/run_lifecycle.h"
+#include "ui/replay_controller.h"
 #include "ui/teach/inspector_dock.h"
 #include "ui/teach/trust_region_plot.h"
 #include "ui/training_session.h"
@@ -60,6 +61,9 @@ struct Script {
     int phases = 0;      // --phases: phase steps after the iterations
     bool start = false;  // --start
     bool inspector = false; // --inspector
+    int replayIteration = 0; // --replay N[:rank]
+    core::EpisodeRank replayRank = core::EpisodeRank::Best;
+    bool ghost = false;      // --ghost
     bool offerRestore = true;
 };
 
@@ -210,6 +214,26 @@ void runScript(ui::MainWindow& window, const Script& script) {
             QCoreApplication::exit(1);
         });
     auto afterPhases = [&window, script] {
+        // --replay and --ghost: the episode and the comparison, then the screenshot once the
+        // ghost has played to its end (or at once for a replay)
+        if (script.replayIteration > 0 && !window.replay()->replay(script.replayIteration, script.replayRank)) {
+            std::fprintf(stderr, "trpo-studio: --replay: iteration %d has no episode to replay\n", script.replayIteration);
+            QCoreApplication::exit(2);
+            return;
+        }
+        if (script.ghost) {
+            window.replay()->ghostAction()->setChecked(true);
+            if (!window.envView()->isGhostShown()) {
+                std::fprintf(stderr, "trpo-studio: --ghost: no π_old and π_new to compare (train at least 2 iterations)\n");
+                QCoreApplication::exit(2);
+                return;
+            }
+            if (!script.screenshot.isEmpty()) {
+                QObject::connect(window.envView(), &ui::EnvView::ghostFinished, &window,
+                                 [&window, script] { takeScreenshot(window, script.screenshot); }, Qt::SingleShotConnection);
+                return;
+            }
+        }
         if (script.screenshot.isEmpty()) {
             if (script.inspector && window.iterationCount() > 0) window.inspector()->inspectLatest();
             return;
@@ -310,6 +334,10 @@ int main(int argc, char** argv) {
                                  "fonts and thick lines)."});
     p.addOption({"inspector", "Open the trust-region inspector; after --iterations it shows the last iteration."});
     p.addOption({"inspect-every", "The inspector probes every N-th iteration (1: every one) instead of on demand.", "N"});
+    p.addOption({"replay", "After --iterations, replay iteration N's best episode in the viewer (N:median or N:worst "
+                           "for the others), as a click on the return plot does.", "N[:RANK]"});
+    p.addOption({"ghost", "After --iterations, turn on View > π_old ghost (for the --replay iteration, else the last); "
+                          "a --screenshot waits until the ghost has played its episode."});
     p.addOption({"collapse-drop", "The divergence guardrail's collapse_drop for every run (0 … 1, 0 = off).", "F"});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
@@ -411,6 +439,18 @@ int main(int argc, char** argv) {
     }
     script.start = p.isSet("start");
     script.inspector = p.isSet("inspector");
+    script.ghost = p.isSet("ghost");
+    if (p.isSet("replay")) {
+        const QStringList parts = p.value("replay").split(':');
+        bool ok = false;
+        const int n = parts[0].toInt(&ok);
+        const QString rank = parts.size() > 1 ? parts[1] : QString("best");
+        if (!ok || n < 1 || parts.size() > 2 || (rank != "best" && rank != "median" && rank != "worst"))
+            return fail(QString("--replay '%1': give an iteration and optionally a rank, as 12, 12:median or 12:worst")
+                            .arg(p.value("replay")));
+        script.replayIteration = n;
+        script.replayRank = rank == "best" ? core::EpisodeRank::Best : rank == "median" ? core::EpisodeRank::Median : core::EpisodeRank::Worst;
+    }
     std::optional<int> inspectEvery;
     if (p.isSet("inspect-every")) {
         inspectEvery = positive(p, "inspect-every", &error);

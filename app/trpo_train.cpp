@@ -221,6 +221,7 @@ int main(int argc, char** argv) {
                 break;
             }
             store.appendIteration(s);
+            store.appendEpisodes(trainer.sampledEpisodes());
             if (!quiet) {
                 std::printf("%s\n", core::progressLine(s).c_str());
                 std::fflush(stdout);

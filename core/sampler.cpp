@@ -108,7 +108,8 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
         out.segmentEnd[col] = (k == T - 1) ? 1 : 0;
         const bool done = r.terminated || r.truncated;
         if (done) {
-            episodes.push_back({c.episodeReturn, c.episodeLength});
+            // the action log moves into the episode; startEpisode() begins a new one
+            episodes.push_back({c.episodeReturn, c.episodeLength, c.episodeSeed, std::move(c.actionsSinceReset)});
             c.discountedReturn = 0;
             if (!r.terminated) boots.emplace_back(col, c.obs); // V(s_T) of the truncated episode
             c.startEpisode();

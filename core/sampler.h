@@ -27,6 +27,11 @@ namespace core {
 struct Episode {
     double ret = 0; // undiscounted, unscaled return
     int length = 0;
+    // what replays it exactly (core/episode_record.h): the seed the environment was reset
+    // with and the actions applied to it since (clipped to the bounds, actionDim per step,
+    // length steps; an episode begun in an earlier batch includes that batch's actions)
+    std::uint64_t seed = 0;
+    std::vector<double> actions;
 };
 
 // one iteration's data; sample k of copy e is column e*T + k

@@ -312,6 +312,7 @@ void Trainer::runSample(PhaseResult& r) {
         st.lengthMean = len / k;
     }
     st.recentReturnMean = recentReturnMean();
+    m_sampledEpisodes = pickEpisodes(m_iteration + 1, b.episodes, spec().action.dim());
     r.result = SampleResult{b.size(), b.episodes, st.secondsSampling};
 }
 

@@ -17,6 +17,7 @@
 #include "core/algorithms.h"
 #include "core/cancel.h"
 #include "core/config.h"
+#include "core/episode_record.h"
 #include "core/environment.h"
 #include "core/guardrail.h"
 #include "core/sampler.h"
@@ -154,6 +155,10 @@ public:
     // the batch the current (or last) iteration sampled: obs as the policy saw them, actions,
     // rewards; valid until the next iteration's sample phase
     const Batch& batch() const { return m_batch; }
+    // the best, median and worst episode that finished in the batch the current (or last)
+    // iteration sampled, as seeds and actions (core/episode_record.h); valid until the next
+    // iteration's sample phase
+    const IterationEpisodes& sampledEpisodes() const { return m_sampledEpisodes; }
 
     const Policy& policy() const { return m_policy; }
     const VectorXd& theta() const { return m_theta; }
@@ -217,6 +222,7 @@ private:
     };
     Pending m_pending;
     Batch m_batch;               // reused between iterations
+    IterationEpisodes m_sampledEpisodes; // of m_batch
     UpdateWorkspace m_updateWs;  // reused between iterations
     int m_probeEvery = 0;
     std::optional<TrustRegionProbe> m_lastProbe;

@@ -361,6 +361,20 @@ RunContents readRun(const fs::path& dirIn) {
         }
     }
 
+    // the episodes kept for replay
+    const fs::path episodesPath = dir / "episodes.jsonl";
+    if (fs::exists(episodesPath, ec)) {
+        int line = 0;
+        for (const json& j : readJsonLines(episodesPath)) {
+            ++line;
+            try {
+                c.episodes.push_back(core::episodesFromJson(j));
+            } catch (const std::exception& e) {
+                throw FileError(episodesPath.string() + ": line " + std::to_string(line) + ": " + e.what());
+            }
+        }
+    }
+
     // checkpoint: checked, not loaded
     const fs::path ckpt = dir / "checkpoints" / "latest.ckpt";
     if (fs::exists(ckpt, ec)) {
@@ -385,6 +399,8 @@ RunContents readRun(const fs::path& dirIn) {
         // iterations after the last checkpoint cannot be continued from: the run goes on from the checkpoint
         c.history.resize(static_cast<size_t>(c.manifest.checkpointIteration));
         std::erase_if(c.probes, [&](const core::TrustRegionProbe& p) { return p.iteration > c.manifest.checkpointIteration; });
+        std::erase_if(c.episodes,
+                      [&](const core::IterationEpisodes& e) { return e.iteration > c.manifest.checkpointIteration; });
     } else if (v2 && c.manifest.checkpointIteration > 0) {
         throw FileError(ckpt.string() + ": missing (the manifest lists a checkpoint at iteration " +
                         std::to_string(c.manifest.checkpointIteration) + ")");
@@ -438,6 +454,11 @@ RunStore RunStore::open(const fs::path& dir, const std::string& writer) {
         for (const core::TrustRegionProbe& p : c.probes) probes += core::probeToJson(p).dump() + "\n";
         core::writeFileAtomic(r.m_dir / "trust_region.jsonl", probes);
     }
+    if (fs::exists(r.m_dir / "episodes.jsonl", ec)) {
+        std::string episodes;
+        for (const core::IterationEpisodes& e : c.episodes) episodes += core::episodesToJson(e).dump() + "\n";
+        core::writeFileAtomic(r.m_dir / "episodes.jsonl", episodes);
+    }
     r.writeManifest();
     fs::remove(r.m_dir / "history.json", ec); // superseded by history.jsonl
     return r;
@@ -472,6 +493,11 @@ void RunStore::appendEvent(const Event& e) { appendLine(m_dir / "events.jsonl", 
 
 void RunStore::appendProbe(const core::TrustRegionProbe& p) {
     appendLine(m_dir / "trust_region.jsonl", core::probeToJson(p).dump());
+}
+
+void RunStore::appendEpisodes(const core::IterationEpisodes& e) {
+    if (e.empty()) return;
+    appendLine(m_dir / "episodes.jsonl", core::episodesToJson(e).dump());
 }
 
 void RunStore::saveCheckpoint(const core::Trainer& t) {

@@ -10,6 +10,9 @@
 //                            resumed, opened, line_search_failed, rolled_back
 //   trust_region.jsonl       trust-region probes (core/trust_region.h), one per probed
 //                            iteration, when probes were asked for (trpo-train --inspect-every)
+//   episodes.jsonl           the best, median and worst episode of each iteration as reset seed
+//                            and actions (core/episode_record.h), one line per iteration;
+//                            optional (runs written before it have none, and still open)
 //   checkpoints/latest.ckpt  the full training state (core::Trainer::saveState)
 //   policy.json, policy.onnx the policy at the end of the run
 // Appends go to the end of the files; every whole-file write is atomic (core::writeFileAtomic).
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/episode_record.h"
 #include "core/serialization.h"
 #include "core/stats.h"
 #include "core/trainer.h"
@@ -95,6 +99,7 @@ struct RunContents {
     std::vector<Event> events;
     std::vector<std::uint8_t> checkpoint; // checked container bytes; empty when there is none
     std::vector<core::TrustRegionProbe> probes; // trust_region.jsonl, in iteration order
+    std::vector<core::IterationEpisodes> episodes; // episodes.jsonl, in iteration order (may be empty)
     std::vector<core::ConfigEvent> configEvents() const; // the hyperparameter events, in order
     // the iterations a rollback superseded (from each rolled_back event), ascending
     std::vector<int> rolledBackIterations() const;
@@ -130,6 +135,8 @@ public:
     void appendEvent(const Event& e);
     // one line of trust_region.jsonl
     void appendProbe(const core::TrustRegionProbe& p);
+    // one line of episodes.jsonl (nothing for an iteration in which no episode finished)
+    void appendEpisodes(const core::IterationEpisodes& e);
 
     // the trainer's state into checkpoints/latest.ckpt, its configuration into config.json,
     // and the manifest

@@ -4,6 +4,11 @@
 // or a random policy until the first snapshot arrives. At a teaching pace (ui/pace.h) each
 // new snapshot starts a fresh episode, so every policy is seen from its first step; otherwise
 // the episode in progress goes on with the new policy. The mouse grabs and drags bodies.
+//
+// Two other modes take the policy's place until they are stopped (README, "Replay and
+// ghost"): a replay plays a recorded episode (its reset seed, then its actions), and the
+// ghost plays π_old translucent over π_new from one reset seed, painting KL(π_old ‖ π_new)
+// of each state π_new visits along its trajectory, with a histogram of those KLs and δ.
 #pragma once
 
 #include <QElapsedTimer>
@@ -11,8 +16,10 @@
 #include <QTimer>
 #include <QWidget>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "core/episode_record.h"
 #include "core/rng.h"
 #include "core/snapshot.h"
 #include "sim/draw_list.h"
@@ -68,6 +75,45 @@ public:
     const std::vector<sim::Vec2>& statePoints() const { return m_statePoints; }
     QString statesCaption() const { return m_statesCaption; }
 
+    // ---- replay ----------------------------------------------------------------------
+    // Plays `record` (iteration's `rank` episode) from its seed at the viewer's speed, then
+    // holds the last frame for 1.5 s and plays it again, until stopReplay(). The mouse does
+    // not grab bodies meanwhile (a push would change the episode). False when the record
+    // does not fit the environment (another action space).
+    bool playReplay(const core::EpisodeRecord& record, int iteration, core::EpisodeRank rank);
+    void stopReplay();
+    bool isReplaying() const { return m_replay.has_value(); }
+    int replayIteration() const { return m_replay ? m_replay->iteration : 0; }
+    core::EpisodeRank replayRank() const { return m_replay ? m_replay->rank : core::EpisodeRank::Best; }
+    // "Replay: iteration 12, best episode, return 500"
+    QString replayCaption() const;
+
+    // ---- ghost -------------------------------------------------------------------------
+    struct GhostRequest {
+        core::SnapshotPtr oldPolicy, newPolicy; // π_old (before iteration's update) and π_new
+        int iteration = 0;                      // the update compared
+        std::uint64_t seed = 0;                 // the reset seed both play from
+        double delta = 0;                       // the iteration's δ (marked on the histogram)
+        QString seedNote;                       // where the seed comes from, for the caption
+    };
+    // Plays both policies from the seed (actions as the viewer's deterministic setting says,
+    // the same random numbers for both), computes the per-state KL along π_new's trajectory
+    // (core::perStateKl) and shows them until clearGhost(). A request while a ghost plays
+    // waits until its playback ends (so a class sees every comparison to the end). False,
+    // with the reason in *why, when the policies do not fit the environment.
+    bool showGhost(const GhostRequest& request, QString* why = nullptr);
+    void clearGhost();
+    bool isGhostShown() const { return m_ghost.has_value(); }
+    int ghostIteration() const { return m_ghost ? m_ghost->request.iteration : 0; }
+    // the per-state KL(π_old ‖ π_new) along π_new's trajectory, one per step
+    const std::vector<double>& ghostKl() const;
+    // π_new's and π_old's steps in the ghost playback
+    int ghostNewLength() const { return m_ghost ? m_ghost->newRun.length : 0; }
+    int ghostOldLength() const { return m_ghost ? m_ghost->oldRun.length : 0; }
+    QString ghostCaption() const;
+    // the KL colour scale: light yellow at 0 through orange to dark red at `top`
+    static QColor klColour(double kl, double top);
+
     // intervals between painted frames (ms), for the bench: recorded only after
     // clearFrameTimes() starts a measurement (an ordinary session keeps none)
     const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
@@ -87,6 +133,10 @@ public:
 signals:
     void episodeFinished(double episodeReturn, int length);
     void environmentChanged(const QString& id);
+    // a replay played its last action: the return it summed and its steps
+    void replayFinished(double episodeReturn, int length);
+    // the ghost played both policies to the end
+    void ghostFinished();
     // after every painted frame of the environment (connect queued: it is emitted while painting)
     void framePainted();
 
@@ -102,6 +152,12 @@ private:
     void resetEpisode();
     void updateTimer();
     void pickAction();
+    void stepReplay();
+    void stepGhost();
+    void startGhost(const GhostRequest& request);
+    void paintPrimitives(QPainter& p, const sim::DrawList& list, int alpha);
+    void paintGhostOverlay(QPainter& p, const QFont& hudFont);
+    void paintCaption(QPainter& p, const QFont& hudFont, const QString& text, int bottom, const QColor& bg);
 
     QString m_envId;
     std::unique_ptr<sim::SimEnvironment> m_env;
@@ -132,6 +188,30 @@ private:
     std::vector<sim::Vec2> m_stateAnchors; // one per point, or none (no rods)
     std::vector<QColor> m_stateColours;
     QString m_statesCaption;
+
+    static constexpr double kHoldSeconds = 1.5; // the last frame of a replay or a ghost, before it plays again
+    struct Replay {
+        core::EpisodeRecord record;
+        int iteration = 0;
+        core::EpisodeRank rank = core::EpisodeRank::Best;
+        std::size_t next = 0; // the next action's step
+        int holdTicks = 0;    // ticks left showing the last frame
+    };
+    std::optional<Replay> m_replay;
+    struct GhostPlay {
+        GhostRequest request;
+        core::Rollout oldRun, newRun;
+        std::vector<double> kl; // per state of newRun
+        double klTop = 0;       // the colour scale's top
+        std::unique_ptr<sim::SimEnvironment> oldEnv;
+        sim::DrawList oldDraw;
+        std::vector<sim::Vec2> trail; // statePoint of each π_new state so far
+        std::vector<QColor> trailColours;
+        int step = 0;
+        int holdTicks = 0;
+    };
+    std::optional<GhostPlay> m_ghost;
+    std::optional<GhostRequest> m_pendingGhost;
 };
 
 } // namespace ui

@@ -38,6 +38,7 @@
 #include "ui/teach/inspector_dock.h"
 #include "ui/teach/what_if.h"
 #include "ui/teach/phase_view.h"
+#include "ui/replay_controller.h"
 #include "ui/training_session.h"
 
 namespace ui {
@@ -95,6 +96,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     solvedLayout->addWidget(closeSolved, 0, Qt::AlignTop);
     m_solvedBanner->hide();
     centreLayout->addWidget(m_solvedBanner);
+    // replaying an episode of the return curve: which one, the other two, back to live
+    m_replay = new ReplayController(m_history, m_envView, m_dialogs, this);
+    centreLayout->addWidget(m_replay->bar());
     centreLayout->addWidget(m_envView, 1);
     setCentralWidget(centre);
     m_plots = new PlotPanel(m_history);
@@ -178,6 +182,12 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         showInspector();
         m_inspector->showIteration(iteration);
     });
+    // a click on the return curve replays one of that iteration's episodes (README, "Replay
+    // and ghost"); the ghost compares the policies around each update
+    connect(m_plots, &PlotPanel::returnClicked, m_replay, &ReplayController::replayClicked);
+    connect(m_session, &TrainingSession::snapshotReady, m_replay, &ReplayController::addPolicy);
+    connect(m_lifecycle, &RunLifecycle::runReset, m_replay, [this] { m_replay->restart(); });
+    connect(m_runs, &RunController::runOpened, m_replay, [this] { m_replay->restart(m_envView->snapshot()); });
     connect(m_inspector, &InspectorDock::deltaChosen, this, [this](double delta) {
         QString why;
         if (!applyWhatIfDelta(m_params, m_history, delta, &why) && !why.isEmpty())
@@ -484,6 +494,8 @@ void MainWindow::createMenus() {
     view->addAction(inspectorAction);
     view->addAction(m_phaseDock->toggleViewAction());
     view->addAction(m_toolBar->toggleViewAction());
+    view->addSeparator();
+    view->addAction(m_replay->ghostAction());
     view->addSeparator();
     view->addAction(tr("Reset &layout"), this, &MainWindow::resetLayout);
 

@@ -31,6 +31,8 @@ class QToolBar;
 
 namespace ui {
 
+class ReplayController;
+
 class ConfigFiles;
 class EnvView;
 class GuardrailBanner;
@@ -97,6 +99,7 @@ public:
     QAction* saveRunAction() const { return m_saveRunAction; }
     QLabel* watchBanner() const { return m_watchBanner; }
     InspectorDock* inspector() const { return m_inspector; }
+    ReplayController* replay() const { return m_replay; }
     GuardrailBanner* guardrailBanner() const { return m_guardrail; }
     QSpinBox* autosaveEditor() const { return m_autosaveSpin; }
     QLabel* runSummary() const { return m_runSummary; }
@@ -153,6 +156,7 @@ private:
     QLabel* m_watchBanner = nullptr;
     GuardrailBanner* m_guardrail = nullptr;
     InspectorDock* m_inspector = nullptr;
+    ReplayController* m_replay = nullptr;
     QFrame* m_solvedBanner = nullptr;
     QLabel* m_solvedText = nullptr;
     QSpinBox* m_autosaveSpin = nullptr;

@@ -30,6 +30,7 @@ Q_DECLARE_METATYPE(core::TrpoConfig)
 Q_DECLARE_METATYPE(ui::RunStatePtr)
 Q_DECLARE_METATYPE(ui::ProbePtr)
 Q_DECLARE_METATYPE(ui::RunningPhase)
+Q_DECLARE_METATYPE(core::IterationEpisodes)
 
 namespace ui {
 
@@ -43,6 +44,7 @@ inline void registerMetaTypes() {
     qRegisterMetaType<ui::RunStatePtr>();
     qRegisterMetaType<ui::ProbePtr>();
     qRegisterMetaType<ui::RunningPhase>();
+    qRegisterMetaType<core::IterationEpisodes>();
 }
 
 } // namespace ui

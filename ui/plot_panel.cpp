@@ -245,6 +245,8 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
         queueReplots();
     });
     for (PlotWidget* p : timePlots()) connect(p, &PlotWidget::iterationClicked, this, &PlotPanel::iterationClicked);
+    connect(m_return, &PlotWidget::iterationClicked, this,
+            [this](int iteration) { emit returnClicked(iteration, m_return->clickModifiers()); });
     connect(m_history, &RunHistory::loaded, this, &PlotPanel::rebuild);
 
     // painting is the expensive part: one plot per 12 ms timer tick, so the viewer on the

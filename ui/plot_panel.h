@@ -72,6 +72,8 @@ signals:
     void exportFailed(const QString& where);
     // a click on a time plot, at this iteration (the inspector shows its probe)
     void iterationClicked(int iteration);
+    // a click on the return plot, at this iteration, with the keys held (a replay)
+    void returnClicked(int iteration, Qt::KeyboardModifiers modifiers);
 
 public slots:
     // the viewer painted a frame: the next plot repaint goes now, right after it, so it

@@ -642,6 +642,7 @@ void PlotWidget::mouseReleaseEvent(QMouseEvent* event) {
     const QRect area = axisRect()->rect().adjusted(-8, 0, 8, 0);
     if (!m_timeSeries || (pos - m_pressPos).manhattanLength() > 4 || !area.contains(pos.toPoint())) return;
     refreshIfStale();
+    m_clickModifiers = event->modifiers();
     if (const std::optional<int> it = iterationAt(pos.x())) emit iterationClicked(*it);
 }
 

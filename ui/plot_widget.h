@@ -94,6 +94,8 @@ public:
 
     bool isTimeSeries() const { return m_timeSeries; }
     QString title() const { return m_title; }
+    // the keys held at the last click (iterationClicked)
+    Qt::KeyboardModifiers clickModifiers() const { return m_clickModifiers; }
     int sampleCount() const;
     int seriesCount() const { return static_cast<int>(m_series.size()); }
     // points shown by the first series' graph
@@ -180,6 +182,7 @@ private:
     std::optional<QCPRange> m_limitLeft, m_limitRight;
     QPointF m_pressPos;
     bool m_pressed = false;
+    Qt::KeyboardModifiers m_clickModifiers = Qt::NoModifier;
 };
 
 } // namespace ui

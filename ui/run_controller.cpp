@@ -71,6 +71,7 @@ void RunController::writeRunState(const QString& dir, const RunState& state) {
     }
     RunState st = state;
     st.history = m_history->iterations();
+    st.episodes = m_history->allEpisodes();
     st.savedAtMs = QDateTime::currentMSecsSinceEpoch();
     writeRun(dir.toStdString(), st);
 }
@@ -167,7 +168,7 @@ void RunController::onRunLoaded(const RunStatePtr& st) {
     m_liveSnapshot = st->snapshot;
     m_envView->setSnapshot(st->snapshot);
     m_history->load(st->history, st->events, st->config, st->iteration, st->envSteps, st->source,
-                    rolledBackRanges(st->rollbacks));
+                    rolledBackRanges(st->rollbacks), st->episodes);
     if (!st->probes.empty()) {
         std::vector<ProbePtr> probes;
         probes.reserve(st->probes.size());

@@ -78,6 +78,7 @@ void writeRun(const fs::path& dirIn, const RunState& st) {
     fs::remove_all(staging, ec);
     run::RunStore store = run::RunStore::create(staging, st.config, "trpo-studio");
     appendRunRecords(store, st.history, st.events, st.rollbacks, st.probes);
+    for (const core::IterationEpisodes& e : st.episodes) store.appendEpisodes(e);
     store.saveCheckpointBytes(st.checkpoint, st.config, st.iteration, st.envSteps);
     if (st.snapshot) store.writePolicyJson(*st.snapshot, policyMetadata(st.config, st.events));
     run::replaceWithStaged(staging, dir);
@@ -99,6 +100,7 @@ RunState readRun(const fs::path& dirIn) {
     st.events = c.configEvents();
     st.rollbacks = rollbackEvents(c.events);
     st.probes = std::move(c.probes);
+    st.episodes = std::move(c.episodes);
     st.iteration = c.manifest.checkpointIteration;
     st.envSteps = c.manifest.checkpointEnvSteps;
     st.savedAtMs = c.manifest.savedAtMs;

@@ -33,6 +33,9 @@ struct RunState {
     std::vector<core::ConfigEvent> events;
     std::vector<run::Event> rollbacks;         // the rolled_back events, in order
     std::vector<core::TrustRegionProbe> probes; // trust_region.jsonl (Open; a save copies the live run's)
+    // episodes.jsonl: on Open, the run's; for a save without a live run directory, the
+    // studio's (RunHistory::allEpisodes); the worker leaves it empty
+    std::vector<core::IterationEpisodes> episodes;
     int iteration = 0;
     std::int64_t envSteps = 0;
     core::SnapshotPtr snapshot;           // the policy at the checkpoint (may be null on Open)

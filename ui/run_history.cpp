@@ -55,6 +55,11 @@ void RunHistory::resetRecords() {
     m_spillOffsets.clear();
     m_spillFailed = false;
     if (m_spill) m_spill->resize(0);
+    m_recentEpisodes.clear();
+    m_episodeBytes = 0;
+    m_episodeOffsets.clear();
+    m_episodeSpillFailed = false;
+    if (m_episodeSpill) m_episodeSpill->resize(0);
     ++m_generation;
 }
 
@@ -129,12 +134,18 @@ void RunHistory::appendConfigEvents(const std::vector<core::ConfigEvent>& events
 
 void RunHistory::load(std::vector<core::IterationStats> iterations, std::vector<core::ConfigEvent> events,
                       const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source,
-                      std::vector<std::pair<int, int>> rolledBack) {
+                      std::vector<std::pair<int, int>> rolledBack, std::vector<core::IterationEpisodes> episodes) {
     resetRecords();
     m_numbers.reserve(iterations.size());
     m_steps.reserve(iterations.size());
     for (const core::IterationStats& s : iterations) push(s);
     iterations.clear();
+    for (core::IterationEpisodes& e : episodes)
+        if (!e.empty()) {
+            m_episodeBytes += e.actionBytes();
+            m_recentEpisodes.push_back(std::move(e));
+            spillOldestEpisodes();
+        }
     m_events = std::move(events);
     m_eventNotes.assign(m_events.size(), QString());
     m_expected.clear();
@@ -165,6 +176,78 @@ QString RunHistory::eventNote(const core::ConfigEvent& e) const {
     for (size_t i = m_events.size(); i-- > 0;)
         if (m_events[i] == e) return i < m_eventNotes.size() ? m_eventNotes[i] : QString();
     return {};
+}
+
+} // namespace ui
+
+namespace ui {
+
+void RunHistory::appendEpisodes(const core::IterationEpisodes& e) {
+    if (e.empty()) return;
+    m_episodeBytes += e.actionBytes();
+    m_recentEpisodes.push_back(e);
+    spillOldestEpisodes();
+    emit episodesAppended(e.iteration);
+}
+
+void RunHistory::spillOldestEpisodes() {
+    auto tooMany = [this] {
+        // the newest iteration's episodes always stay, whatever their size
+        return m_recentEpisodes.size() > 1 &&
+               (m_recentEpisodes.size() > kRecordsInMemory || m_episodeBytes > m_episodeByteBound);
+    };
+    if (!tooMany() || m_episodeSpillFailed) return;
+    if (!m_episodeSpill) {
+        auto f = std::make_unique<QTemporaryFile>(QDir::temp().filePath("trpo-studio-episodes-XXXXXX.jsonl"));
+        if (!f->open()) {
+            // no temporary file: the episodes stay in memory (nothing is lost)
+            m_episodeSpillFailed = true;
+            return;
+        }
+        m_episodeSpill = std::move(f);
+    }
+    while (tooMany()) {
+        const core::IterationEpisodes& e = m_recentEpisodes.front();
+        const std::string line = core::episodesToJson(e).dump() + "\n";
+        const qint64 at = m_episodeSpill->size();
+        if (!m_episodeSpill->seek(at) ||
+            m_episodeSpill->write(line.data(), static_cast<qint64>(line.size())) != static_cast<qint64>(line.size())) {
+            m_episodeSpill->resize(at);
+            m_episodeSpillFailed = true;
+            return;
+        }
+        m_episodeOffsets[e.iteration] = at;
+        m_episodeBytes -= e.actionBytes();
+        m_recentEpisodes.pop_front();
+    }
+}
+
+std::optional<core::IterationEpisodes> RunHistory::episodes(int iteration) const {
+    // the latest record of an iteration wins (the deque is in iteration order)
+    for (auto it = m_recentEpisodes.rbegin(); it != m_recentEpisodes.rend(); ++it)
+        if (it->iteration == iteration) return *it;
+    const auto at = m_episodeOffsets.find(iteration);
+    if (at == m_episodeOffsets.end() || !m_episodeSpill || !m_episodeSpill->seek(at->second)) return std::nullopt;
+    try {
+        return core::episodesFromJson(nlohmann::json::parse(m_episodeSpill->readLine().toStdString()));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+bool RunHistory::hasEpisodes(int iteration) const {
+    if (m_episodeOffsets.count(iteration)) return true;
+    return std::any_of(m_recentEpisodes.begin(), m_recentEpisodes.end(),
+                       [iteration](const core::IterationEpisodes& e) { return e.iteration == iteration; });
+}
+
+std::vector<core::IterationEpisodes> RunHistory::allEpisodes() const {
+    std::vector<core::IterationEpisodes> out;
+    out.reserve(m_episodeOffsets.size() + m_recentEpisodes.size());
+    for (const auto& [iteration, offset] : m_episodeOffsets)
+        if (std::optional<core::IterationEpisodes> e = episodes(iteration)) out.push_back(std::move(*e));
+    out.insert(out.end(), m_recentEpisodes.begin(), m_recentEpisodes.end());
+    return out;
 }
 
 } // namespace ui

@@ -6,6 +6,11 @@
 // in memory, older ones are moved to a temporary file (one JSON line each, exact) and read
 // back on demand (a hover, an export, a save). Iteration numbers and environment steps of
 // every iteration stay in memory (12 bytes each). Nothing is dropped.
+//
+// Each iteration's best, median and worst episode (core::IterationEpisodes: reset seed and
+// actions, for a replay) follow the same rule: those of the last kRecordsInMemory iterations
+// stay in memory as long as their actions take at most kEpisodeBytesInMemory (a BipedalWalker
+// iteration's three episodes hold up to 150 kB), older ones move to a second temporary file.
 #pragma once
 
 #include <QObject>
@@ -13,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -50,6 +57,22 @@ public:
     // records held in memory (for the soak test and the tests)
     std::size_t recordsInMemory() const { return m_recent.size(); }
 
+    // ---- episodes kept for replay -------------------------------------------------------
+    static constexpr std::size_t kEpisodeBytesInMemory = std::size_t{1} << 20;
+    // an iteration's episodes (the worker's, or an opened run's); nothing for an empty one
+    void appendEpisodes(const core::IterationEpisodes& e);
+    // the episodes of an iteration, read back from the spill file when they were moved
+    // there; nullopt when none were kept (no episode finished in it, or a run saved before
+    // episodes were recorded) or they could not be read back
+    std::optional<core::IterationEpisodes> episodes(int iteration) const;
+    bool hasEpisodes(int iteration) const;
+    // every iteration's episodes in order (for a save; a copy)
+    std::vector<core::IterationEpisodes> allEpisodes() const;
+    std::size_t episodesInMemory() const { return m_recentEpisodes.size(); }
+    std::size_t episodeBytesInMemory() const { return m_episodeBytes; }
+    // the byte bound (kEpisodeBytesInMemory; tests set a smaller one)
+    void setEpisodeByteBound(std::size_t bytes) { m_episodeByteBound = bytes; }
+
     const std::vector<core::ConfigEvent>& configEvents() const { return m_events; }
     int size() const { return static_cast<int>(m_numbers.size()); }
     bool isEmpty() const { return m_numbers.empty(); }
@@ -83,10 +106,11 @@ public:
     // an opened run's history, taken over whole; loaded() follows
     void load(std::vector<core::IterationStats> iterations, std::vector<core::ConfigEvent> events,
               const core::TrpoConfig& cfg, int iteration, std::int64_t envSteps, const QString& source,
-              std::vector<std::pair<int, int>> rolledBack = {});
+              std::vector<std::pair<int, int>> rolledBack = {}, std::vector<core::IterationEpisodes> episodes = {});
 
 signals:
     void iterationAppended(const core::IterationStats& s);
+    void episodesAppended(int iteration);
     void configEventsAppended(const std::vector<core::ConfigEvent>& events);
     void rolledBackChanged(int first, int last);
     void reset();
@@ -96,6 +120,7 @@ private:
     void resetRecords();
     void push(const core::IterationStats& s);
     void spillOldest(); // moves records beyond kRecordsInMemory to the spill file
+    void spillOldestEpisodes(); // the same for the episodes (and kEpisodeBytesInMemory)
 
     std::vector<int> m_numbers;
     std::vector<std::int64_t> m_steps;
@@ -105,6 +130,12 @@ private:
     std::vector<std::int64_t> m_spillOffsets;  // where each spilled record's line starts
     bool m_spillFailed = false;                // then every record stays in memory
     std::uint64_t m_generation = 0;
+    std::deque<core::IterationEpisodes> m_recentEpisodes;   // in iteration order
+    std::size_t m_episodeBytes = 0;                         // their actions' bytes
+    std::size_t m_episodeByteBound = kEpisodeBytesInMemory;
+    std::map<int, std::int64_t> m_episodeOffsets;           // iteration -> line in m_episodeSpill
+    std::unique_ptr<QTemporaryFile> m_episodeSpill;
+    bool m_episodeSpillFailed = false;
     std::vector<core::ConfigEvent> m_events;
     std::vector<QString> m_eventNotes; // one per event
     struct Expected {

@@ -17,6 +17,7 @@ RunLifecycle::RunLifecycle(TrainingSession* session, RunHistory* history, const 
                            std::optional<int> stepsPerIteration, QObject* parent)
     : QObject(parent), m_session(session), m_history(history), m_widgets(widgets), m_dialogs(dialogs),
       m_stepsPerIteration(stepsPerIteration) {
+    connect(m_session, &TrainingSession::episodesRecorded, m_history, &RunHistory::appendEpisodes);
     connect(m_session, &TrainingSession::iterationFinished, m_history, &RunHistory::append);
     connect(m_session, &TrainingSession::configApplied, this, &RunLifecycle::onConfigApplied);
     connect(m_session, &TrainingSession::resetFinished, this, [this](const core::TrpoConfig& cfg) {

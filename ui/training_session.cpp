@@ -178,6 +178,15 @@ TrainingWorker::Outcome TrainingWorker::iterateOnce() {
 
 TrainingWorker::Outcome TrainingWorker::finishIteration(const core::IterationStats& s) {
     if (m_run) m_run->appendIteration(s);
+    const core::IterationEpisodes& episodes = m_trainer->sampledEpisodes();
+    if (m_run) {
+        try {
+            m_run->appendEpisodes(episodes);
+        } catch (const std::exception&) {
+            // the episodes are still replayable in the studio; their record is what is lost
+        }
+    }
+    emit episodesRecorded(episodes);
     emit iterationFinished(s);
     emit snapshotReady(m_trainer->snapshot());
     // the probe the trainer computed during this iteration (every n-th one); asking for
@@ -302,6 +311,7 @@ void TrainingWorker::loadRun(const RunStatePtr& state, const QString& runDirBase
                 m_run = std::make_unique<run::RunStore>(
                     run::RunStore::create(dir.toStdString(), m_trainer->config(), "trpo-studio"));
                 appendRunRecords(*m_run, state->history, m_trainer->configEvents(), m_rollbacks, state->probes);
+                for (const core::IterationEpisodes& e : state->episodes) m_run->appendEpisodes(e);
                 m_run->appendEvent({m_trainer->iteration(), run::Opened{state->source.toStdString()}});
                 m_run->saveCheckpoint(*m_trainer);
                 runDir = dir;
@@ -438,6 +448,9 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     });
     connect(m_worker, &TrainingWorker::phaseStarted, this, [this](const RunningPhase& p) {
         if (m_pendingResets == 0) emit phaseStarted(p);
+    });
+    connect(m_worker, &TrainingWorker::episodesRecorded, this, [this](const core::IterationEpisodes& e) {
+        if (m_pendingResets == 0) emit episodesRecorded(e);
     });
     connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);

@@ -82,6 +82,9 @@ signals:
     // the phase about to run: before each of an iteration's phases at a set pace, at most ten
     // a second at max pace
     void phaseStarted(const ui::RunningPhase& phase);
+    // the iteration's best, median and worst episode (seeds and actions), just before
+    // iterationFinished
+    void episodesRecorded(const core::IterationEpisodes& episodes);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);
@@ -211,6 +214,9 @@ signals:
     // the worker is about to run this phase (every phase at a set pace, at most ten a second
     // at max pace)
     void phaseStarted(const ui::RunningPhase& phase);
+    // the iteration's best, median and worst episode (seeds and actions), just before
+    // iterationFinished
+    void episodesRecorded(const core::IterationEpisodes& episodes);
     void iterationFinished(const core::IterationStats& stats);
     void snapshotReady(const core::SnapshotPtr& snapshot);
     void configApplied(const std::vector<core::ConfigEvent>& events);

@@ -294,6 +294,38 @@ private slots:
         }
     }
 
+    // episodes.jsonl: each iteration's best, median and worst episode come back exactly, cut
+    // at the checkpoint like the history; a run without the file opens with none; a damaged
+    // line names the file and the line
+    void episodesAreKeptWithTheRun() {
+        TempDir tmp;
+        const TrpoConfig c = smallConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run::RunStore store = run::RunStore::create(tmp.path / "r", c, "trpo-train");
+        std::vector<core::IterationEpisodes> written;
+        for (int i = 0; i < 4; ++i) {
+            store.appendIteration(t.iterate());
+            store.appendEpisodes(t.sampledEpisodes());
+            if (!t.sampledEpisodes().empty()) written.push_back(t.sampledEpisodes());
+            if (t.iteration() == 3) store.saveCheckpoint(t);
+        }
+        QVERIFY(written.size() >= 3);
+        const run::RunContents r = run::readRun(tmp.path / "r");
+        std::erase_if(written, [](const core::IterationEpisodes& e) { return e.iteration > 3; });
+        QCOMPARE(r.episodes.size(), written.size());
+        for (size_t i = 0; i < written.size(); ++i) QVERIFY(r.episodes[i] == written[i]);
+        // resuming rewrites the file up to the checkpoint
+        run::RunStore::open(tmp.path / "r", "trpo-train");
+        QCOMPARE(lines(tmp.path / "r" / "episodes.jsonl"), static_cast<int>(written.size()));
+        // an older run has no episodes.jsonl and opens all the same
+        fs::remove(tmp.path / "r" / "episodes.jsonl");
+        QVERIFY(run::readRun(tmp.path / "r").episodes.empty());
+        // a damaged line names its file and line
+        writeText(tmp.path / "r" / "episodes.jsonl",
+                  core::episodesToJson(written[0]).dump() + "\n{\"iteration\": 2, \"best\": {\"seed\": 1}}\n");
+        expectFileError([&] { run::readRun(tmp.path / "r"); }, {"episodes.jsonl: line 2", "the best episode has no"});
+    }
+
     // trpo-train's guardrail: each diverged iteration is rolled back and recorded; after
     // max_rollbacks in a row the run says stop (trpo-train then exits with code 3)
     void guardRollsBackAndStops() {
