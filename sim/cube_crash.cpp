@@ -227,7 +227,7 @@ void CubeCrashEnv::draw(DrawList& out) const {
     out.hud.emplace_back("cube − hole", std::to_string(s.cubeX - s.holeX) + " columns");
     out.hud.emplace_back("left", "the field");
     const bool black = m_variant == Variant::ScreenBecomesBlack && s.stepN > kBlackAfter;
-    out.hud.emplace_back("right", black ? "what the agent sees: a black screen" : "what the agent sees (32×40 RGB)");
+    out.hud.emplace_back("right", black ? "what the agent sees: a black screen" : "what the agent sees: 40×32 RGB pixels");
 }
 
 } // namespace sim
