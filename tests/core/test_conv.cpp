@@ -207,6 +207,66 @@ private slots:
         QVERIFY2(relError(g, gSum) < 1e-12, qPrintable(QString::number(relError(g, gSum))));
     }
 
+    // A categorical policy over the network (logits = output): the exact Gauss-Newton
+    // Fisher-vector product F v = (1/N) Σ J_iᵀ (diag(p_i) − p_i p_iᵀ) J_i v, from one jvp and
+    // one backward, equals the Hessian of φ(θ') = mean KL(π_θ‖π_θ') at θ' = θ by finite
+    // differences of φ alone, (H v)_i ≈ [φ(θ+a e_i+b v) − φ(θ+a e_i−b v) − φ(θ−a e_i+b v) +
+    // φ(θ−a e_i−b v)] / 4ab; and the float product is within 1e-4 of it
+    void fisherVectorProductMatchesKlHessian() {
+        Rng rng(9);
+        const ConvNet net = smallNet(Activation::Tanh);
+        const VectorXd theta = randomTheta(net, rng);
+        const int n = 8;
+        const MatrixXd x = randomMatrix(net.inputs(), n, rng);
+        const VectorXd v = randomVector(net.numParams(), rng);
+        auto logSoftmax = [](MatrixXd z) {
+            for (int i = 0; i < z.cols(); ++i) {
+                const double m = z.col(i).maxCoeff();
+                z.col(i).array() -= m + std::log((z.col(i).array() - m).exp().sum());
+            }
+            return z;
+        };
+        ConvNetWorkspace ws;
+        const MatrixXd logp0 = logSoftmax(net.forward(theta, x, ws));
+        const MatrixXd p0 = logp0.array().exp();
+        auto meanKl = [&](const VectorXd& t) {
+            ConvNetWorkspace w;
+            const MatrixXd logp = logSoftmax(net.forward(t, x, w));
+            return (p0.array() * (logp0 - logp).array()).sum() / n;
+        };
+        auto gaussNewton = [&](const auto& network, const auto& th, const auto& dir, const auto& obs, auto& work) {
+            using M = std::decay_t<decltype(network.forward(th, obs, work))>;
+            const M p = p0.cast<typename M::Scalar>();
+            network.forward(th, obs, work);
+            M u = network.jvp(th, dir, work);
+            const auto pu = (p.array() * u.array()).colwise().sum().eval();
+            u = p.array() * (u.rowwise() - pu.matrix()).array();
+            u /= typename M::Scalar(n);
+            auto out = std::decay_t<decltype(th)>::Zero(network.numParams()).eval();
+            network.backward(th, u, work, out);
+            return out;
+        };
+        const VectorXd fv = gaussNewton(net, theta, v, x, ws);
+        const double a = 1e-4, b = 1e-4;
+        VectorXd hv(net.numParams());
+        for (int i = 0; i < net.numParams(); ++i) {
+            VectorXd e = VectorXd::Zero(net.numParams());
+            e(i) = a;
+            hv(i) = (meanKl(theta + e + b * v) - meanKl(theta + e - b * v) - meanKl(theta - e + b * v) +
+                     meanKl(theta - e - b * v)) / (4 * a * b);
+        }
+        const double err = relError(fv, hv);
+        QVERIFY2(err < 1e-5, qPrintable(QString::number(err)));
+        QVERIFY(v.dot(fv) > 0); // F is positive semi-definite
+
+        const ConvNetFloat netF({2, 9, 8}, {{3, 3, 2}, {4, 2, 1}}, {5, 3}, Activation::Tanh);
+        ConvNetFloat::Workspace wsF;
+        const Eigen::VectorXf thetaF = theta.cast<float>(), vF = v.cast<float>();
+        const Eigen::MatrixXf xF = x.cast<float>();
+        const Eigen::VectorXf fvF = gaussNewton(netF, thetaF, vF, xF, wsF);
+        QVERIFY2(relError(fv, fvF.cast<double>()) < 1e-4, qPrintable(QString::number(relError(fv, fvF.cast<double>()))));
+    }
+
     // the same network in float: float rounding only
     void floatAgreesWithDouble() {
         Rng rng(8);
