@@ -9,9 +9,12 @@
 //      deterministic evaluations) when the run gets there.
 //   4. (--heuristics, alone) Gymnasium's hand-written controllers (sim/heuristics.h) over
 //      seeds 0-19, next to the real Gymnasium's figures (tests/data/gym_box2d/README.md)
+//   5. (--conv, alone) the convolutional network (core/conv.h) on CubeCrash images, double
+//      against float: forward, backward and jvp per sample
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
 //                   [--eval-at-budget] [--config FILE] [--thresholds-only]
 //        trpo-bench --heuristics [--only ID]
+//        trpo-bench --conv
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
 //   --eval-at-budget keeps training a run that is solved before the peer's budget until it
 //     reaches that budget, so that every run has a deterministic score at the peer's budget
@@ -26,7 +29,9 @@
 #include <string>
 #include <vector>
 
+#include "core/conv.h"
 #include "core/presets.h"
+#include "core/rng.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
 #include "sim/heuristics.h"
@@ -276,6 +281,61 @@ void heuristicReturns(const std::string& only) {
 
 } // namespace
 
+// garage's trpo_cubecrash network on batches of real CubeCrash observations: median
+// microseconds per sample of forward, backward and jvp (one thread), in double and float
+template <typename Scalar>
+void convPasses(const core::BasicConvNet<Scalar>& net, const Eigen::VectorXd& theta64, const Eigen::MatrixXd& obs64,
+                const char* label) {
+    using Matrix = typename core::BasicConvNet<Scalar>::Matrix;
+    using Vector = typename core::BasicConvNet<Scalar>::Vector;
+    const Vector theta = theta64.cast<Scalar>(), v = Vector::Ones(net.numParams()) * Scalar(1e-3);
+    const Matrix obs = obs64.cast<Scalar>();
+    const Matrix dOut = Matrix::Ones(net.outputs(), obs.cols());
+    typename core::BasicConvNet<Scalar>::Workspace ws;
+    Vector grad = Vector::Zero(net.numParams());
+    std::vector<double> f, b, j;
+    for (int rep = 0; rep < 5; ++rep) {
+        auto t0 = clock_type::now();
+        net.forward(theta, obs, ws);
+        auto t1 = clock_type::now();
+        net.backward(theta, dOut, ws, grad);
+        auto t2 = clock_type::now();
+        net.jvp(theta, v, ws);
+        auto t3 = clock_type::now();
+        const double n = static_cast<double>(obs.cols());
+        f.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / n);
+        b.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count() / n);
+        j.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count() / n);
+    }
+    std::printf("%-7s forward %6.2f us  backward %6.2f us  jvp %6.2f us  per sample\n", label, median(f), median(b), median(j));
+}
+
+void convTiming() {
+    const int n = 2000;
+    std::printf("\n== convolutional network, %d CubeCrash images, 1 thread (median of 5) ==\n", n);
+    auto env = sim::makeEnvironment("CubeCrash-v0");
+    Eigen::MatrixXd obs(env->spec().observation.dim(), n);
+    std::vector<double> o(obs.rows()), a(1);
+    core::Rng rng(1);
+    std::uint64_t seed = 0;
+    env->reset(seed, o);
+    for (int i = 0; i < n; ++i) {
+        obs.col(i) = Eigen::Map<const Eigen::VectorXd>(o.data(), obs.rows());
+        a[0] = static_cast<double>(rng.below(3));
+        const core::StepResult r = env->step(a, o);
+        if (r.terminated || r.truncated) env->reset(++seed, o);
+    }
+    const core::ImageShape img{3, 40, 32};
+    const std::vector<core::ConvLayerSpec> layers{{32, 8, 4}, {64, 4, 2}};
+    const core::ConvNet net(img, layers, {32, 32, 3}, core::Activation::Relu);
+    const core::ConvNetFloat netF(img, layers, {32, 32, 3}, core::Activation::Relu);
+    Eigen::VectorXd theta(net.numParams());
+    net.initialize(theta, 0.01, rng);
+    std::printf("%s, %d parameters\n", net.describe().c_str(), net.numParams());
+    convPasses(net, theta, obs, "double");
+    convPasses(netF, theta, obs, "float");
+}
+
 int main(int argc, char** argv) {
     bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false;
     int seeds = 5, firstSeed = 1;
@@ -293,6 +353,10 @@ int main(int argc, char** argv) {
             thresholdsOnly = true;
         else if (!std::strcmp(argv[i], "--heuristics"))
             heuristics = true;
+        else if (!std::strcmp(argv[i], "--conv")) {
+            convTiming();
+            return 0;
+        }
         else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
             firstSeed = std::max(0, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -310,7 +374,8 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ENV_ID] "
                                  "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n"
-                                 "       trpo-bench --heuristics [--only ENV_ID]\n");
+                                 "       trpo-bench --heuristics [--only ENV_ID]\n"
+                                 "       trpo-bench --conv\n");
             return 2;
         }
     }

@@ -79,7 +79,7 @@ auto BasicMlp<Scalar>::forward(const Params& theta, const Eigen::Ref<const Matri
 
 template <typename Scalar>
 void BasicMlp<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws,
-                                Eigen::Ref<Vector> grad) const {
+                                Eigen::Ref<Vector> grad, Matrix* dInput) const {
     const int L = numLayers();
     ws.dh.resize(L + 1);
     ws.dh[L] = dOut;
@@ -89,7 +89,10 @@ void BasicMlp<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matr
         Eigen::Map<Matrix> gW(grad.data() + weightOffset(l), out, in);
         gW.noalias() += ws.dh[l + 1] * ws.h[l].transpose();
         grad.segment(biasOffset(l), out) += ws.dh[l + 1].rowwise().sum();
-        if (l == 0) break;
+        if (l == 0) {
+            if (dInput) dInput->noalias() = W.transpose() * ws.dh[1];
+            break;
+        }
         Matrix& d = ws.dh[l];
         d.resize(in, dOut.cols());
         d.noalias() = W.transpose() * ws.dh[l + 1];
@@ -102,7 +105,8 @@ void BasicMlp<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matr
 }
 
 template <typename Scalar>
-auto BasicMlp<Scalar>::jvp(const Params& theta, const Params& v, Workspace& ws) const -> const Matrix& {
+auto BasicMlp<Scalar>::jvp(const Params& theta, const Params& v, Workspace& ws, const Matrix* inputTangent) const
+    -> const Matrix& {
     const int L = numLayers();
     ws.dh.resize(L + 1);
     for (int l = 0; l < L; ++l) {
@@ -114,6 +118,7 @@ auto BasicMlp<Scalar>::jvp(const Params& theta, const Params& v, Workspace& ws) 
         dz.resize(out, ws.h[0].cols());
         dz.noalias() = dW * ws.h[l];
         if (l > 0) dz.noalias() += W * ws.dh[l];
+        else if (inputTangent) dz.noalias() += W * *inputTangent;
         dz.colwise() += db;
         if (l + 1 < L) {
             if (m_act == Activation::Tanh)

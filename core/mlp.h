@@ -58,13 +58,15 @@ public:
     const Matrix& forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const;
 
     // reverse mode after forward(): dOut (outputs x N) = dLoss/dOutput. Accumulates
-    // dLoss/dθ into grad (grad += ...). Overwrites ws.dh.
+    // dLoss/dθ into grad (grad += ...). Overwrites ws.dh. With dInput, also writes
+    // dLoss/dInput (inputs x N) there (a network below this one needs it: core/conv.h).
     void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws,
-                  Eigen::Ref<Vector> grad) const;
+                  Eigen::Ref<Vector> grad, Matrix* dInput = nullptr) const;
 
     // forward mode after forward(): returns J v, the directional derivative of the output
-    // along parameter direction v (outputs x N). Overwrites ws.dh.
-    const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const;
+    // along parameter direction v (outputs x N). Overwrites ws.dh. With inputTangent
+    // (inputs x N), the input moves too: the result is J v + (∂out/∂input)·inputTangent.
+    const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws, const Matrix* inputTangent = nullptr) const;
 
 private:
     std::vector<int> m_sizes;

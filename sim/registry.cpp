@@ -8,6 +8,7 @@
 #include "sim/bipedal_walker.h"
 #include "sim/cartpole.h"
 #include "sim/cartpole_swingup.h"
+#include "sim/cube_crash.h"
 #include "sim/lunar_lander.h"
 #include "sim/mountain_car.h"
 #include "sim/pendulum.h"
@@ -61,6 +62,14 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
                    [] {
                        return std::make_unique<BipedalWalkerEnv>(false, BipedalWalkerEnv::Randomization{0.1, 0.1, 0.2});
                    }});
+    // gym's unit-test environments for convolutional policies (sim/cube_crash.h)
+    out.push_back({"CubeCrash-v0", "Steer a falling cube through a hole in the wall, seen as a 40x32 RGB image (discrete 3)",
+                   [] { return std::make_unique<CubeCrashEnv>(CubeCrashEnv::Variant::Shaped); }});
+    out.push_back({"CubeCrashSparse-v0", "CubeCrash-v0 with only the final reward (+1 through the hole, -1 for a crash)",
+                   [] { return std::make_unique<CubeCrashEnv>(CubeCrashEnv::Variant::Sparse); }});
+    out.push_back({"CubeCrashScreenBecomesBlack-v0",
+                   "CubeCrashSparse-v0 whose image turns black after the fourth frame (needs memory)",
+                   [] { return std::make_unique<CubeCrashEnv>(CubeCrashEnv::Variant::ScreenBecomesBlack); }});
 }
 
 const std::vector<EnvInfo>& registry() {
