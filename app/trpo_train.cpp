@@ -158,6 +158,14 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
                         r ? std::to_string(*r).c_str() : "-");
             diverged = diverged || v.why == "diverged";
         }
+        // the comparison, from the files just written
+        const std::optional<double> solved = sim::makeEnvironment(manifest.env)->spec().rewardThreshold;
+        std::vector<run::VariantSummary> rows;
+        for (int m = 0; m < set.size(); ++m)
+            rows.push_back(run::summarize(set.member(m).label,
+                                          run::readRun(outDir / manifest.variants[static_cast<size_t>(m)].dir).history,
+                                          manifest.forkIteration, solved));
+        std::printf("\n%s", run::comparisonTable(rows, solved).c_str());
         return diverged ? 3 : 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "trpo-train: error: %s\n", e.what());

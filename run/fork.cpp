@@ -326,6 +326,61 @@ VariantRun createVariantRun(const fs::path& dir, const RunContents& parent, int 
     return {std::move(store), std::move(v)};
 }
 
+// ---- the comparison ------------------------------------------------------------------------
+
+VariantSummary summarize(const std::string& label, const std::vector<core::IterationStats>& history, int forkIteration,
+                         std::optional<double> solvedReturn) {
+    VariantSummary v;
+    v.label = label;
+    double klSum = 0;
+    int klCount = 0;
+    double wallAtFork = 0;
+    for (const core::IterationStats& s : history) {
+        if (solvedReturn && !v.stepsToSolved && s.recentReturnMean && *s.recentReturnMean >= *solvedReturn)
+            v.stepsToSolved = s.envSteps;
+        if (s.iteration <= forkIteration) {
+            wallAtFork = s.wallSeconds;
+            continue;
+        }
+        ++v.iterations;
+        v.finalReturn = s.recentReturnMean;
+        if (s.recentReturnMean && (!v.bestReturn || *s.recentReturnMean > *v.bestReturn))
+            v.bestReturn = s.recentReturnMean;
+        if (s.accepted) {
+            klSum += s.klMean;
+            ++klCount;
+        } else {
+            ++v.rejections;
+        }
+        v.seconds = s.wallSeconds - wallAtFork;
+    }
+    if (klCount > 0) v.meanKl = klSum / klCount;
+    return v;
+}
+
+std::string comparisonTable(const std::vector<VariantSummary>& rows, std::optional<double> solvedReturn) {
+    auto num = [](std::optional<double> x, const char* fmt) {
+        if (!x) return std::string("-");
+        char b[32];
+        std::snprintf(b, sizeof b, fmt, *x);
+        return std::string(b);
+    };
+    std::string out;
+    char line[256];
+    const std::string solved = solvedReturn ? "steps to " + num(solvedReturn, "%g") : std::string("steps to solved");
+    std::snprintf(line, sizeof line, "%-22s %6s %10s %10s %16s %10s %10s %8s\n", "variant", "iters", "final ret",
+                  "best ret", solved.c_str(), "mean KL", "rejected", "seconds");
+    out += line;
+    for (const VariantSummary& v : rows) {
+        std::snprintf(line, sizeof line, "%-22s %6d %10s %10s %16s %10s %10d %8.2f\n", v.label.c_str(), v.iterations,
+                      num(v.finalReturn, "%.1f").c_str(), num(v.bestReturn, "%.1f").c_str(),
+                      v.stepsToSolved ? std::to_string(*v.stepsToSolved).c_str() : "-",
+                      num(v.meanKl, "%.3g").c_str(), v.rejections, v.seconds);
+        out += line;
+    }
+    return out;
+}
+
 // ---- side by side -------------------------------------------------------------------------
 
 void RunSet::add(std::string label, core::Trainer trainer, std::optional<RunStore> store) {

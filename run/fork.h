@@ -113,6 +113,24 @@ VariantRun createVariantRun(const std::filesystem::path& dir, const RunContents&
 // a directory name for a variant: "delta-0.003", "algo-ppo" (other characters become '_')
 std::string variantDirName(const std::string& key, const std::string& value);
 
+// ---- the comparison ------------------------------------------------------------------------
+// One variant's line of the comparison table (the studio's and trpo-train's), from its rows
+// after the fork iteration; the return is the mean of the last 20 finished episodes.
+struct VariantSummary {
+    std::string label;                   // "delta=0.003"
+    int iterations = 0;                  // after the fork
+    std::optional<double> finalReturn;   // at its last iteration
+    std::optional<double> bestReturn;    // the highest after the fork
+    std::optional<std::int64_t> stepsToSolved; // the first row at or above the threshold (fork's rows included)
+    std::optional<double> meanKl;        // over the steps taken after the fork (rejections have none)
+    int rejections = 0;                  // iterations after the fork whose line search took no step
+    double seconds = 0;                  // wall time after the fork
+};
+VariantSummary summarize(const std::string& label, const std::vector<core::IterationStats>& history, int forkIteration,
+                         std::optional<double> solvedReturn);
+// the table as text, one line per variant (trpo-train prints it after a fork)
+std::string comparisonTable(const std::vector<VariantSummary>& rows, std::optional<double> solvedReturn);
+
 // ---- side by side -----------------------------------------------------------------------
 struct Budget {
     std::int64_t steps = std::numeric_limits<std::int64_t>::max(); // total environment steps

@@ -95,6 +95,12 @@ private slots:
         QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
         QVERIFY2(r.out.contains("training the run again"), qPrintable(r.out));
         QVERIFY2(r.out.contains("[delta=0.005] ") && r.out.contains("[delta=0.05] "), qPrintable(r.out));
+        // the comparison table closes the output: a header and one line per variant
+        const QStringList table = r.out.section("\nvariant ", 1).split('\n', Qt::SkipEmptyParts);
+        QVERIFY2(table.size() == 3 && table[0].contains("steps to 475") && table[0].contains("mean KL") &&
+                     table[1].startsWith("delta=0.005") && table[2].startsWith("delta=0.05 "),
+                 qPrintable(r.out));
+        QCOMPARE(table[1].split(' ', Qt::SkipEmptyParts).value(1), QString("3")); // iterations after the fork
 
         const QJsonObject m = readJson(out + "/fork.json");
         QCOMPARE(m["format"].toString(), QString("trpo-studio-fork"));
