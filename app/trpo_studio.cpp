@@ -27,6 +27,8 @@
 #include "core/config.h"
 #include "core/presets.h"
 #include "sim/registry.h"
+#include "run/fork.h"
+#include "ui/compare/comparison_view.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
 #include "ui/pace.h"
@@ -195,6 +197,41 @@ void takeScreenshot(ui::MainWindow& window, const QString& path) {
     });
 }
 
+// --compare DIR [--screenshot FILE.png]: a fork as one comparison, in a window of its own
+int compareFork(const QCommandLineParser& p) {
+    const QString dir = p.value("compare");
+    if (!run::looksLikeFork(dir.toStdString()))
+        return fail(QString("--compare '%1': not a fork (no fork.json in it; trpo-train --fork writes one)").arg(dir));
+    QString shotPath;
+    if (p.isSet("screenshot")) {
+        shotPath = QDir::cleanPath(p.value("screenshot"));
+        if (const QString e = screenshotPathError(shotPath); !e.isEmpty()) return fail(e);
+    }
+    ui::ComparisonView view;
+    try {
+        view.openFork(dir.toStdString());
+    } catch (const std::exception& e) {
+        return fail(QString("--compare '%1': %2").arg(dir, QString::fromStdString(e.what())));
+    }
+    view.setWindowTitle(view.title());
+    view.resize(1280, 900);
+    view.show();
+    if (!shotPath.isEmpty())
+        QTimer::singleShot(400, &view, [&view, shotPath] {
+            const QPixmap shot = view.grab();
+            if (!shot.save(shotPath, "PNG")) {
+                fail(QString("--screenshot: could not write %1").arg(shotPath));
+                QCoreApplication::exit(2);
+                return;
+            }
+            std::printf("trpo-studio: wrote %s (%dx%d), comparison of %zu variants\n", qPrintable(shotPath),
+                        shot.width(), shot.height(), view.manifest().variants.size());
+            std::fflush(stdout);
+            QCoreApplication::exit(0);
+        });
+    return QApplication::exec();
+}
+
 // --open, --iterations, --screenshot, --start: each step starts when the one before is done
 void runScript(ui::MainWindow& window, const Script& script) {
     ui::RunController* runs = window.runs();
@@ -309,6 +346,8 @@ int main(int argc, char** argv) {
     p.addHelpOption();
     p.addVersionOption();
     p.addOption({"env", "Environment to open (default CartPole-v1).", "ID", "CartPole-v1"});
+    p.addOption({"compare", "Open the fork in DIR (the folder with fork.json that trpo-train --fork writes) as one "
+                            "comparison, as File > Open fork does; with --screenshot, write it and exit.", "DIR"});
     p.addOption({"open", "Open the saved run RUN_DIR (a .trporun folder), as File > Open run does.", "RUN_DIR"});
     p.addOption({"iterations", "Train exactly N iterations (after --open: N more), then pause.", "N"});
     p.addOption({"screenshot",
@@ -344,6 +383,8 @@ int main(int argc, char** argv) {
     p.addOption({"no-autosave", "Neither autosave the run nor offer to restore an autosave."});
     p.process(app);
     if (!p.positionalArguments().isEmpty()) return fail(QString("unexpected argument '%1'").arg(p.positionalArguments().first()));
+
+    if (p.isSet("compare")) return compareFork(p);
 
     ui::StudioOptions opts;
     Script script;

@@ -12,6 +12,7 @@
 #include "core/serialization.h"
 #include "core/trainer.h"
 #include "export/onnx_export.h"
+#include "run/fork.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
 
@@ -39,6 +40,139 @@ double parseNumber(const QString& text, const char* flag) {
     return v;
 }
 
+// trpo-train --fork RUN --at ITER --vary KEY=V1,V2,...: 2-6 variants of RUN's state at
+// ITER train side by side on the thread budget (run/fork.h, README "Forks")
+int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) {
+    std::vector<run::ForkVariant> variants;
+    std::filesystem::path outDir;
+    run::RunSet set;
+    run::ForkManifest manifest;
+    int threads = 0;
+    try {
+        for (const char* other : {"resume", "config", "inspect-every"})
+            if (p.isSet(other)) throw core::ConfigError(std::string("--") + other + " cannot be combined with --fork");
+        for (const core::ConfigField& f : core::configFields())
+            if (f.key != "threads" && p.isSet(QString::fromStdString(flagName(f.key))))
+                throw core::ConfigError("--" + flagName(f.key) +
+                                        ": a fork takes its settings from the run; vary one with --vary " + f.key +
+                                        "=V1,V2,...");
+        if (!p.isSet("at")) throw core::ConfigError("--fork needs --at ITER (the iteration to fork from)");
+        if (!p.isSet("vary")) throw core::ConfigError("--fork needs --vary KEY=V1,V2,... (2 to 6 values)");
+        const double atValue = parseNumber(p.value("at"), "at");
+        if (!(atValue >= 0 && atValue <= 1e9) || atValue != std::floor(atValue))
+            throw core::ConfigError("--at must be a whole number >= 0");
+        const int at = static_cast<int>(atValue);
+        const std::filesystem::path parentDir = p.value("fork").toStdString();
+        if (!std::filesystem::is_directory(parentDir))
+            throw core::FileError(parentDir.string() + ": no such run directory");
+        const run::RunContents parent = run::readRun(parentDir);
+        const int have = static_cast<int>(parent.history.size());
+        if (at > have)
+            throw core::ConfigError("--at " + std::to_string(at) + ": the run " + parentDir.string() +
+                                    " has iterations 0 to " + std::to_string(have));
+        const run::VarySpec vary = run::parseVary(p.value("vary").toStdString(), parent.config);
+        threads = parent.config.threads;
+        if (p.isSet("threads")) {
+            core::TrpoConfig probe;
+            try {
+                core::setConfigValue(probe, "threads", p.value("threads").toStdString());
+            } catch (const core::ConfigError& e) {
+                throw core::ConfigError(std::string("--threads: ") + e.what());
+            }
+            threads = probe.threads;
+        }
+        outDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
+                                : std::filesystem::path(std::filesystem::absolute(parentDir).lexically_normal().string() +
+                                                        "-fork" + std::to_string(at) + "-" + vary.key);
+        std::error_code ec;
+        if (std::filesystem::exists(outDir, ec) &&
+            !(std::filesystem::is_directory(outDir, ec) && std::filesystem::is_empty(outDir, ec)))
+            throw core::FileError(outDir.string() + ": exists and is not empty; choose another --out");
+
+        // the state at the fork iteration (trained again from the run's start unless the
+        // checkpoint was taken there), on the whole thread budget
+        const core::EnvFactory factory = sim::environmentFactory(parent.config.env);
+        if (!quiet)
+            std::printf("trpo-train: fork of %s at iteration %d, %s = %s%s\n", parentDir.string().c_str(), at,
+                        vary.key.c_str(), p.value("vary").section('=', 1).toStdString().c_str(),
+                        parent.manifest.checkpointIteration == at && !parent.checkpoint.empty()
+                            ? " (from the checkpoint)"
+                            : " (training the run again up to it)");
+        std::signal(SIGINT, onSignal);
+        std::signal(SIGTERM, onSignal);
+        core::TrainerState forkState;
+        try {
+            forkState = run::stateAt(parent, at, factory, threads, &g_stop);
+        } catch (const core::Interrupted&) {
+            std::fprintf(stderr, "trpo-train: interrupted before the fork was made; nothing written\n");
+            return 130;
+        } catch (const core::ConfigError&) {
+            throw;
+        } catch (const core::FileError&) {
+            throw;
+        } catch (const std::runtime_error& e) {
+            throw core::FileError(e.what());
+        }
+
+        // one run directory per variant, then the manifest
+        std::filesystem::create_directories(outDir, ec);
+        if (ec) throw core::FileError(outDir.string() + ": cannot create (" + ec.message() + ")");
+        manifest.parent = std::filesystem::absolute(parentDir).lexically_normal();
+        manifest.env = parent.config.env;
+        manifest.forkIteration = at;
+        manifest.key = vary.key;
+        std::vector<std::string> used;
+        for (size_t i = 0; i < vary.values.size(); ++i) {
+            std::string name = run::variantDirName(vary.key, vary.values[i]);
+            if (std::find(used.begin(), used.end(), name) != used.end()) name += '-' + std::to_string(i + 1);
+            used.push_back(name);
+            run::VariantRun v =
+                run::createVariantRun(outDir / name, parent, at, forkState, vary.key, vary.values[i], factory, 1, "trpo-train");
+            set.add(vary.key + "=" + vary.values[i], std::move(v.variant.trainer), std::move(v.store));
+            manifest.variants.push_back({vary.values[i], name});
+        }
+        run::writeForkManifest(outDir, manifest);
+    } catch (const core::ConfigError& e) {
+        return fail(e.what());
+    } catch (const core::FileError& e) {
+        return fail(e.what());
+    }
+
+    // ---- side by side ----
+    try {
+        if (!quiet)
+            std::printf("trpo-train: %d variants on %d threads -> %s\n", set.size(), threads, outDir.string().c_str());
+        std::fflush(stdout);
+        set.train(budget, threads, &g_stop, [&](int m, const core::IterationStats& s, const std::string& note) {
+            if (!quiet) std::printf("[%s] %s\n", set.member(m).label.c_str(), core::progressLine(s).c_str());
+            if (!note.empty()) std::fprintf(stderr, "trpo-train: [%s] %s\n", set.member(m).label.c_str(), note.c_str());
+            std::fflush(stdout);
+        });
+        bool diverged = false;
+        for (int m = 0; m < set.size(); ++m) {
+            run::RunSet::Member& v = set.member(m);
+            const auto r = v.trainer.recentReturnMean();
+            std::printf("trpo-train: [%s] %s after %d iterations, %lld steps; mean return of the last %zu episodes: %s\n",
+                        v.label.c_str(), v.why.c_str(), v.trainer.iteration(),
+                        static_cast<long long>(v.trainer.envSteps()), v.trainer.recentReturns().size(),
+                        r ? std::to_string(*r).c_str() : "-");
+            diverged = diverged || v.why == "diverged";
+        }
+        // the comparison, from the files just written
+        const std::optional<double> solved = sim::makeEnvironment(manifest.env)->spec().rewardThreshold;
+        std::vector<run::VariantSummary> rows;
+        for (int m = 0; m < set.size(); ++m)
+            rows.push_back(run::summarize(set.member(m).label,
+                                          run::readRun(outDir / manifest.variants[static_cast<size_t>(m)].dir).history,
+                                          manifest.forkIteration, solved));
+        std::printf("\n%s", run::comparisonTable(rows, solved).c_str());
+        return diverged ? 3 : 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
+        return 1;
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +194,11 @@ int main(int argc, char** argv) {
     p.addOption({"out", "Run directory to write (default runs/<env>-seed<seed>).", "DIR"});
     p.addOption({"config", "JSON configuration file (the studio's config.json works too).", "FILE"});
     p.addOption({"resume", "Continue the run in DIR from its latest checkpoint.", "DIR"});
+    p.addOption({"fork", "Fork the run in DIR at --at ITER into variants of --vary; each variant is a run directory "
+                         "under --out (default DIR-fork<ITER>-<KEY>) beside a fork.json manifest.", "DIR"});
+    p.addOption({"at", "With --fork: the iteration the variants start from (0 = the run's start).", "ITER"});
+    p.addOption({"vary", "With --fork: the setting and its 2-6 values, KEY=V1,V2,... (a hot setting or algo).",
+                 "KEY=VALUES"});
     p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
     p.addOption({"quiet", "Print only the final summary."});
     p.addOption({"inspect-every", "Write the trust-region probe of every N-th iteration to trust_region.jsonl in the run "
@@ -125,6 +264,16 @@ int main(int argc, char** argv) {
             inspectEvery = static_cast<int>(v);
         }
 
+        if (p.isSet("fork")) {
+            run::Budget budget;
+            budget.steps = budgetSteps;
+            budget.iterations = budgetIterations;
+            budget.target = target;
+            budget.checkpointEvery = checkpointEvery;
+            return runFork(p, budget, p.isSet("quiet"));
+        }
+        for (const char* forkOnly : {"at", "vary"})
+            if (p.isSet(forkOnly)) throw core::ConfigError(std::string("--") + forkOnly + " needs --fork RUN");
         if (resume) {
             if (p.isSet("config") || p.isSet("env"))
                 throw core::ConfigError("--resume takes its configuration from the run; drop --config/--env");

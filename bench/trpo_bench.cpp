@@ -7,6 +7,8 @@
 //      fresh environment copies with fixed seeds, observations through the trainer's frozen
 //      normaliser) when it ends, and at the peer's budget (RL Zoo's TRPO figures are
 //      deterministic evaluations) when the run gets there.
+//   2b. four forked CartPole variants side by side on two threads (run::RunSet): their
+//      aggregate steps/s against one run's
 //   4. (--heuristics, alone) Gymnasium's hand-written controllers (sim/heuristics.h) over
 //      seeds 0-19, next to the real Gymnasium's figures (tests/data/gym_box2d/README.md)
 //   5. (--conv, alone) the convolutional network (core/conv.h) on CubeCrash images, double
@@ -15,6 +17,7 @@
 //                   [--eval-at-budget] [--config FILE] [--thresholds-only]
 //        trpo-bench --heuristics [--only ID]
 //        trpo-bench --conv
+//        trpo-bench --forks [--quick]      (section 2b alone)
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
 //   --eval-at-budget keeps training a run that is solved before the peer's budget until it
 //     reaches that budget, so that every run has a deterministic score at the peer's budget
@@ -34,6 +37,7 @@
 #include "core/rng.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
+#include "run/fork.h"
 #include "sim/heuristics.h"
 #include "sim/registry.h"
 
@@ -102,6 +106,41 @@ void throughput(const std::string& id, int iterations) {
                 id.c_str(), t.envSteps() / s, iterations, c.stepsPerIteration, 1e3 * ph[0] / iterations,
                 1e3 * ph[1] / iterations, 1e3 * ph[2] / iterations, 1e3 * ph[3] / iterations,
                 1e3 * ph[4] / iterations, 1e3 * ph[5] / iterations);
+}
+
+// Forks (README "Forks"): four variants of one CartPole state (δ = 0.005, 0.01, 0.02, 0.04)
+// trained side by side by run::RunSet on two threads, against the same state trained alone
+// by one headless trainer on two threads; both count environment steps per wall second.
+void forkThroughput(int iterations) {
+    const std::string id = "CartPole-v1";
+    core::TrpoConfig c = benchConfig(id);
+    c.threads = 2;
+    const core::EnvFactory factory = sim::environmentFactory(id);
+    core::Trainer parent(c, factory);
+    for (int i = 0; i < 5; ++i) parent.iterate();
+    const core::TrainerState at = parent.state();
+
+    core::Trainer alone(c, factory);
+    alone.setState(at);
+    auto t0 = clock_type::now();
+    for (int i = 0; i < iterations; ++i) alone.iterate();
+    const double single = static_cast<double>(alone.envSteps() - at.envSteps) /
+                          std::chrono::duration<double>(clock_type::now() - t0).count();
+
+    run::RunSet set;
+    for (const char* delta : {"0.005", "0.01", "0.02", "0.04"})
+        set.add(std::string("delta=") + delta, std::move(run::makeVariant(at, "delta", delta, factory, 1).trainer),
+                std::nullopt);
+    run::Budget budget;
+    budget.iterations = iterations;
+    t0 = clock_type::now();
+    set.train(budget, 2, nullptr, nullptr);
+    const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+    std::int64_t steps = 0;
+    for (int m = 0; m < set.size(); ++m) steps += set.member(m).trainer.envSteps() - at.envSteps;
+    std::printf("%-28s one run %10.0f steps/s | 4 forked variants %10.0f steps/s in all (%.0f%% of one run), "
+                "%d iterations each, 2 threads\n",
+                id.c_str(), single, steps / wall, 100.0 * steps / wall / single, iterations);
 }
 
 // deterministic evaluation: `episodes` episodes with the mode action on fresh environment
@@ -337,7 +376,7 @@ void convTiming() {
 }
 
 int main(int argc, char** argv) {
-    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false;
+    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false, forks = false;
     int seeds = 5, firstSeed = 1;
     std::string only;
     for (int i = 1; i < argc; ++i) {
@@ -357,6 +396,8 @@ int main(int argc, char** argv) {
             convTiming();
             return 0;
         }
+        else if (!std::strcmp(argv[i], "--forks"))
+            forks = true;
         else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
             firstSeed = std::max(0, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -375,12 +416,18 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ENV_ID] "
                                  "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n"
                                  "       trpo-bench --heuristics [--only ENV_ID]\n"
-                                 "       trpo-bench --conv\n");
+                                 "       trpo-bench --conv\n"
+                                 "       trpo-bench --forks [--quick]\n");
             return 2;
         }
     }
     if (heuristics) {
         heuristicReturns(only);
+        return 0;
+    }
+    if (forks) {
+        std::printf("\n== forks: four variants side by side against one run (CartPole preset) ==\n");
+        forkThroughput(quick ? 20 : 60);
         return 0;
     }
     if (quick) seeds = std::min(seeds, 2);
@@ -390,6 +437,10 @@ int main(int argc, char** argv) {
                     g_configJson.empty() ? "" : " and --config");
         for (const sim::EnvInfo& info : sim::registry())
             if (only.empty() || info.id == only) throughput(info.id, quick ? 5 : 20);
+        if (only.empty() || only == "CartPole-v1") {
+            std::printf("\n== forks: four variants side by side against one run (CartPole preset) ==\n");
+            forkThroughput(quick ? 20 : 60);
+        }
     }
     std::printf("\n== wall time and environment steps to the solved threshold%s ==\n",
                 g_configJson.empty() ? "" : " (presets with --config layered)");

@@ -167,7 +167,8 @@ const char* eventType(const Event& e) {
                                [](const Stopped&) { return "stopped"; }, [](const Resumed&) { return "resumed"; },
                                [](const Opened&) { return "opened"; },
                                [](const LineSearchFailed&) { return "line_search_failed"; },
-                               [](const RolledBack&) { return "rolled_back"; }},
+                               [](const RolledBack&) { return "rolled_back"; },
+                               [](const Forked&) { return "forked"; }},
                       e.what);
 }
 
@@ -183,7 +184,8 @@ json eventToJson(const Event& e) {
                      return json{{"restored_iteration", r.restoredIteration},
                                  {"divergence", r.divergence},
                                  {"explanation", r.explanation}};
-                 }},
+                 },
+                 [](const Forked& f) { return json{{"parent", f.parent}, {"key", f.key}, {"value", f.value}}; }},
         e.what);
     j["iteration"] = e.iteration;
     j["type"] = eventType(e);
@@ -213,6 +215,9 @@ Event eventFromJson(const json& j) {
         else if (type == "rolled_back")
             e.what = RolledBack{core::jsonInteger<int>(j.at("restored_iteration")), j.at("divergence").get<std::string>(),
                                 j.value("explanation", std::string())};
+        else if (type == "forked")
+            e.what = Forked{j.value("parent", std::string()), j.at("key").get<std::string>(),
+                            j.at("value").get<std::string>()};
         else
             throw std::runtime_error("unknown event type '" + type + "'");
     } catch (const json::exception& ex) {

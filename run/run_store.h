@@ -7,7 +7,7 @@
 //   history.jsonl            one JSON object per iteration with every field of
 //                            IterationStats (line-search trials and CG residuals included), appended
 //   events.jsonl             typed events, one per line: started, hyperparameter, stopped,
-//                            resumed, opened, line_search_failed, rolled_back
+//                            resumed, opened, line_search_failed, rolled_back, forked
 //   trust_region.jsonl       trust-region probes (core/trust_region.h), one per probed
 //                            iteration, when probes were asked for (trpo-train --inspect-every)
 //   episodes.jsonl           the best, median and worst episode of each iteration as reset seed
@@ -67,9 +67,15 @@ struct RolledBack {
     std::string divergence;  // core::divergenceName
     std::string explanation; // core::explainDivergence
 };
+// this run is a variant of a fork (run/fork.h): it continues the parent run's state at the
+// event's iteration with `key` set to `value`
+struct Forked {
+    std::string parent; // the parent run's directory
+    std::string key, value;
+};
 struct Event {
     int iteration = 0; // the iteration it happened at (a hyperparameter: the first that used it)
-    std::variant<Started, Hyperparameter, Stopped, Resumed, Opened, LineSearchFailed, RolledBack> what;
+    std::variant<Started, Hyperparameter, Stopped, Resumed, Opened, LineSearchFailed, RolledBack, Forked> what;
 };
 const char* eventType(const Event& e); // "started", "hyperparameter", ...
 nlohmann::json eventToJson(const Event& e);

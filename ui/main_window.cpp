@@ -6,6 +6,7 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -25,6 +26,7 @@
 #include <cmath>
 
 #include "sim/registry.h"
+#include "ui/compare/comparison_view.h"
 #include "ui/config_files.h"
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
@@ -434,6 +436,23 @@ void MainWindow::createDocks() {
     resizeDocks({m_runDock, m_paramDock}, {190, 760}, Qt::Vertical);
 }
 
+ComparisonView* MainWindow::openComparison(const QString& dir) {
+    auto* view = new ComparisonView(this);
+    try {
+        view->openFork(dir.toStdString());
+    } catch (const std::exception& e) {
+        delete view;
+        m_dialogs->showError(tr("Open fork"), tr("Could not open the fork:\n%1").arg(QString::fromStdString(e.what())));
+        return nullptr;
+    }
+    view->setWindowFlag(Qt::Window);
+    view->setAttribute(Qt::WA_DeleteOnClose);
+    view->setWindowTitle(view->title());
+    view->resize(1100, 800);
+    view->show();
+    return view;
+}
+
 void MainWindow::createMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open configuration…"), QKeySequence::Open, m_configFiles, &ConfigFiles::openWithDialog);
@@ -447,6 +466,12 @@ void MainWindow::createMenus() {
                                       [this] { m_runs->saveRunWithDialog(this); });
     m_saveRunAction->setObjectName("actionSaveRun");
     m_saveRunAction->setToolTip(tr("Save the whole run (settings, every plot's history, events and the trainer checkpoint)"));
+    QAction* openFork = file->addAction(tr("Open &fork…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open fork (the folder with fork.json)"));
+        if (!dir.isEmpty()) openComparison(dir);
+    });
+    openFork->setObjectName("actionOpenFork");
+    openFork->setToolTip(tr("Compare the variants of a fork (trpo-train --fork): overlaid plots and a table"));
     QAction* watch = file->addAction(tr("&Watch policy…"), this, [this] { m_runs->watchPolicyWithDialog(this); });
     watch->setObjectName("actionWatchPolicy");
     file->addSeparator();

@@ -33,6 +33,7 @@ namespace ui {
 
 class ReplayController;
 
+class ComparisonView;
 class ConfigFiles;
 class EnvView;
 class GuardrailBanner;
@@ -114,6 +115,10 @@ public:
     // the pace of training: both pace controls, the session and the viewer follow
     void setPace(Pace pace);
     Pace pace() const;
+
+    // opens the fork in dir (README "Forks") as one comparison in a window of its own;
+    // returns it, or null after an error message naming the file
+    ComparisonView* openComparison(const QString& dir);
 
     // hooks replacing the modal dialogs (tests): error messages and Yes/No questions
     void setMessageHook(Dialogs::MessageHook hook) { m_dialogs->setMessageHook(std::move(hook)); }

@@ -1,0 +1,156 @@
+// A fork as one comparison (offscreen): a fork made by the real trpo-train opens in the
+// comparison view with one series per variant in every plot (legend, distinct colours) and a
+// table whose numbers equal those computed here from each variant's progress.csv; the main
+// window's Open fork shows it in a window of its own and refuses a folder without a fork.
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <qcustomplot.h>
+#include <set>
+
+#include "ui/compare/comparison_view.h"
+#include "ui/main_window.h"
+
+namespace {
+
+struct Csv {
+    QStringList header;
+    std::vector<QStringList> rows;
+    double at(size_t row, const QString& column) const { return rows[row][header.indexOf(column)].toDouble(); }
+    QString text(size_t row, const QString& column) const { return rows[row][header.indexOf(column)]; }
+};
+Csv readCsv(const QString& path) {
+    Csv c;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return c;
+    const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+    c.header = lines.value(0).split(',');
+    for (int i = 1; i < lines.size(); ++i) c.rows.push_back(lines[i].split(','));
+    return c;
+}
+
+bool trainRun(const QStringList& args) {
+    QProcess p;
+    p.start(TRPO_TRAIN_EXE, args);
+    return p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+}
+
+// the exact value behind a table cell (its tooltip), NaN for a cell without one
+double exact(const QTableWidget* t, int row, int column) {
+    bool ok = false;
+    const double v = t->item(row, column)->toolTip().toDouble(&ok);
+    return ok ? v : std::nan("");
+}
+
+bool close(double a, double b) { return std::abs(a - b) <= 1e-8 * std::max(1.0, std::abs(b)); }
+
+const QStringList kValues{"0.005", "0.05", "1"};
+constexpr int kForkAt = 2, kMore = 3;
+
+} // namespace
+
+class TestCompare : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_tmp;
+    QString m_fork;
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        const QString parent = m_tmp.path() + "/parent";
+        m_fork = m_tmp.path() + "/fork";
+        QVERIFY(trainRun({"--env", "CartPole-v1", "--seed", "5", "--steps-per-iteration", "512", "--iterations", "4",
+                          "--quiet", "--out", parent}));
+        QVERIFY(trainRun({"--fork", parent, "--at", QString::number(kForkAt), "--vary", "delta=" + kValues.join(','),
+                          "--iterations", QString::number(kMore), "--quiet", "--out", m_fork}));
+    }
+
+    void plotsOverlayTheVariants() {
+        ui::ComparisonView view;
+        view.openFork(m_fork.toStdString());
+        view.resize(1100, 800);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY2(view.title().contains("iteration 2") && view.title().contains("δ"), qPrintable(view.title()));
+        for (QCustomPlot* plot : {view.returnPlot(), view.klPlot()}) {
+            // the shared part before the fork, then one series per variant
+            QCOMPARE(plot->graphCount(), 1 + kValues.size());
+            QVERIFY(plot->legend->visible());
+            QCOMPARE(plot->legend->itemCount(), 1 + kValues.size());
+            QCOMPARE(plot->graph(0)->data()->size(), kForkAt);
+            std::set<QRgb> colours{plot->graph(0)->pen().color().rgb()};
+            for (int i = 0; i < kValues.size(); ++i) {
+                QCPGraph* g = plot->graph(1 + i);
+                QVERIFY(g->name().endsWith("= " + kValues[i]));
+                colours.insert(g->pen().color().rgb());
+                // the variant's own iterations, from the fork point on
+                QCOMPARE(g->data()->size(), kMore + 1);
+                QCOMPARE(g->data()->begin()->key, double(kForkAt));
+            }
+            QCOMPARE(static_cast<int>(colours.size()), 1 + kValues.size());
+        }
+    }
+
+    void tableMatchesTheRunFiles() {
+        ui::ComparisonView view;
+        view.openFork(m_fork.toStdString());
+        const QTableWidget* t = view.table();
+        QCOMPARE(t->rowCount(), kValues.size());
+        QCOMPARE(t->horizontalHeaderItem(3)->text(), QString("Steps to 475"));
+        for (int r = 0; r < kValues.size(); ++r) {
+            QVERIFY(t->item(r, 0)->text().endsWith("= " + kValues[r]));
+            const Csv csv = readCsv(m_fork + "/delta-" + kValues[r] + "/progress.csv");
+            QCOMPARE(static_cast<int>(csv.rows.size()), kForkAt + kMore);
+            // after the fork: final and best last-20 return, mean KL of the accepted steps, rejections
+            double best = -INFINITY, klSum = 0;
+            int klCount = 0, rejected = 0;
+            for (size_t i = kForkAt; i < csv.rows.size(); ++i) {
+                best = std::max(best, csv.at(i, "recent_return_mean"));
+                if (csv.text(i, "accepted") == "1") {
+                    klSum += csv.at(i, "kl_mean");
+                    ++klCount;
+                } else {
+                    ++rejected;
+                }
+            }
+            QVERIFY2(close(exact(t, r, 1), csv.at(csv.rows.size() - 1, "recent_return_mean")),
+                     qPrintable(t->item(r, 1)->toolTip()));
+            QVERIFY(close(exact(t, r, 2), best));
+            if (klCount > 0) QVERIFY(close(exact(t, r, 4), klSum / klCount));
+            QCOMPARE(t->item(r, 5)->text(), QString::number(rejected));
+            QCOMPARE(t->item(r, 3)->text(), QString("–")); // five short iterations do not solve CartPole
+            // rounded to 3 significant digits for reading
+            QCOMPARE(t->item(r, 1)->text(), QString::number(exact(t, r, 1), 'g', 3));
+        }
+        // δ = 1 took larger steps than δ = 0.005
+        QVERIFY(exact(t, 2, 4) > exact(t, 0, 4));
+    }
+
+    void openForkFromTheMainWindow() {
+        ui::StudioOptions o;
+        o.env = "CartPole-v1";
+        o.useSettings = false;
+        o.autosave = false;
+        o.runDirBase.clear();
+        ui::MainWindow w(o);
+        QStringList errors;
+        w.setMessageHook([&](const QString&, const QString& text) { errors << text; });
+        QVERIFY(w.findChild<QAction*>("actionOpenFork"));
+        QVERIFY(!w.openComparison(m_tmp.path() + "/parent"));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY2(errors[0].contains("fork.json"), qPrintable(errors[0]));
+        ui::ComparisonView* view = w.openComparison(m_fork);
+        QVERIFY(view);
+        QVERIFY(QTest::qWaitForWindowExposed(view));
+        QVERIFY(view->isWindow());
+        QCOMPARE(view->returnPlot()->graphCount(), 1 + kValues.size());
+        QCOMPARE(errors.size(), 1);
+    }
+};
+
+QTEST_MAIN(TestCompare)
+#include "test_compare.moc"
