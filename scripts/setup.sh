@@ -10,7 +10,8 @@ targets=("${@:2}")
 
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev
-          libonnx-dev libprotobuf-dev protobuf-compiler)
+          libonnx-dev libprotobuf-dev protobuf-compiler
+          libavcodec-dev libavformat-dev libavutil-dev libswscale-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -53,6 +53,7 @@ public:
     // frames per second of the viewer; 0 = the environment's own frame rate
     void setFrameRateOverride(double fps);
     void setLargeText(bool large);
+    bool largeText() const { return m_largeText; }
     // the HUD box and the waiting banner (on by default)
     void setOverlaysVisible(bool visible);
 
