@@ -31,6 +31,7 @@ class QToolBar;
 
 namespace ui {
 
+class ClipExporter;
 class ConfigFiles;
 class EnvView;
 class GuardrailBanner;
@@ -69,6 +70,8 @@ public:
     RunHistory* history() const { return m_history; }
     RunLifecycle* lifecycle() const { return m_lifecycle; }
     RunController* runs() const { return m_runs; }
+    ClipExporter* clips() const { return m_clips; }
+    QAction* exportClipAction() const { return m_exportClipAction; }
     ConfigFiles* configFiles() const { return m_configFiles; }
     EnvView* envView() const { return m_envView; }
     PlotPanel* plotPanel() const { return m_plots; }
@@ -182,6 +185,8 @@ private:
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;
+    QAction* m_exportClipAction = nullptr;
+    ClipExporter* m_clips = nullptr;
     QByteArray m_defaultState;
     QByteArray m_normalState; // the layout presentation mode came from (restored on leaving)
     QFont m_baseFont;
