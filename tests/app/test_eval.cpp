@@ -1,7 +1,9 @@
-// trpo-eval as a user runs it: the same policy scored from its policy.json, its policy.onnx,
+// trpo-eval and trpo-train --record-video as a user runs them. trpo-eval: the same policy scored from its policy.json, its policy.onnx,
 // its checkpoint and its run directory gives the same numbers; a scripted policy (always
 // push right) gives the returns of CartPole played by hand with the documented seeds;
 // episodes are reproducible; bad files and flags give exit code 2 and their name.
+// --record-video: the final policy's first episodes as a clip in the run directory, without a
+// display, showing the episodes trpo-eval scores with the run's seed.
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -12,6 +14,7 @@
 #include <QtTest>
 #include <vector>
 
+#include "support/clip_probe.h"
 #include "sim/registry.h"
 
 namespace {
@@ -188,6 +191,52 @@ private slots:
         const Result r = eval(args);
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+    }
+
+    void recordVideo() {
+        const QString out = m_dir.filePath("recorded");
+        // no display and no platform named: trpo-train picks the offscreen one itself
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove("QT_QPA_PLATFORM");
+        env.remove("DISPLAY");
+        env.remove("WAYLAND_DISPLAY");
+        const Result r = run(TRPO_TRAIN_EXE, {"--env", "CartPole-v1", "--iterations", "1", "--steps-per-iteration", "256",
+                                              "--seed", "3", "--out", out, "--record-video", "2", "--video-format", "gif"},
+                             env);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("recording [") && r.err.contains("100%"), qPrintable(r.err)); // the progress bar
+        const QString clip = out + "/final_policy.gif";
+        QVERIFY2(r.out.contains("recorded 2 episodes of the final policy") && r.out.contains(clip), qPrintable(r.out));
+        const testutil::ClipInfo info = testutil::probeClip(clip.toStdString());
+        QVERIFY2(info.ok, info.error.c_str());
+        QCOMPARE(info.codec, std::string("gif"));
+        QCOMPARE(info.width, 960);
+        QCOMPARE(info.height, 540);
+        QVERIFY2(r.out.contains(QString("(%1 frames, gif)").arg(info.frames)), qPrintable(r.out));
+        // the returns it reports are trpo-eval's with the run's seed
+        const QJsonObject o = evalJson({out + "/policy.json", "--deterministic", "--episodes", "2", "--seed", "3"});
+        const QString returns = QString("returns %1, %2")
+                                    .arg(o["returns"].toArray()[0].toDouble(), 0, 'f', 1)
+                                    .arg(o["returns"].toArray()[1].toDouble(), 0, 'f', 1);
+        QVERIFY2(r.out.contains(returns), qPrintable(r.out + "\nwanted: " + returns));
+    }
+
+    void recordVideoBadFlags_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("zero episodes") << QStringList{"--record-video", "0"} << "--record-video";
+        QTest::newRow("not a number") << QStringList{"--record-video", "two"} << "record-video";
+        QTest::newRow("unknown format") << QStringList{"--record-video", "1", "--video-format", "avi"} << "--video-format";
+        QTest::newRow("format alone") << QStringList{"--video-format", "gif"} << "--video-format";
+    }
+    void recordVideoBadFlags() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        const QString out = m_dir.filePath("never");
+        const Result r = run(TRPO_TRAIN_EXE, args + QStringList{"--iterations", "1", "--out", out});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(out));
     }
 
     // a policy in an environment with other spaces: the message gives both sizes
