@@ -2,8 +2,11 @@
 // bad input gets a message naming the problem and exit code 2.
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QGuiApplication>
 #include <atomic>
 #include <csignal>
+#include <cstring>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include "run/fork.h"
 #include "run/run_store.h"
 #include "sim/registry.h"
+#include "video/clip_recorder.h"
 
 namespace {
 
@@ -49,7 +53,7 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
     run::ForkManifest manifest;
     int threads = 0;
     try {
-        for (const char* other : {"resume", "config", "inspect-every"})
+        for (const char* other : {"resume", "config", "inspect-every", "record-video"})
             if (p.isSet(other)) throw core::ConfigError(std::string("--") + other + " cannot be combined with --fork");
         for (const core::ConfigField& f : core::configFields())
             if (f.key != "threads" && p.isSet(QString::fromStdString(flagName(f.key))))
@@ -173,10 +177,34 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
     }
 }
 
+// --record-video paints frames with text, which needs a QGuiApplication (on the offscreen
+// platform when there is no display); every other run stays a QCoreApplication
+bool wantsVideo(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], "--record-video", 14) == 0) return true;
+    return false;
+}
+std::unique_ptr<QCoreApplication> makeApplication(int& argc, char** argv) {
+    if (!wantsVideo(argc, argv)) return std::make_unique<QCoreApplication>(argc, argv);
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    return std::make_unique<QGuiApplication>(argc, argv);
+}
+
+// a text progress bar on stderr, redrawn in place
+void drawProgress(double f) {
+    const int width = 30, filled = static_cast<int>(f * width + 0.5);
+    std::fprintf(stderr, "\rtrpo-train: recording [%s%s] %3d%%", std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(width - filled), ' ').c_str(), static_cast<int>(f * 100 + 0.5));
+    std::fflush(stderr);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    QCoreApplication app(argc, argv);
+    const std::unique_ptr<QCoreApplication> appPtr = makeApplication(argc, argv);
+    QCoreApplication& app = *appPtr;
     QCoreApplication::setApplicationName("trpo-train");
     QCoreApplication::setApplicationVersion(TRPO_VERSION);
 
@@ -201,6 +229,10 @@ int main(int argc, char** argv) {
                  "KEY=VALUES"});
     p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
     p.addOption({"quiet", "Print only the final summary."});
+    p.addOption({"record-video", "After training, record the final policy's first N episodes (deterministic, seeded "
+                                 "as trpo-eval --seed <run seed>) into final_policy.mp4 or .gif in the run directory.",
+                 "N"});
+    p.addOption({"video-format", "Format of --record-video: mp4 (default) or gif.", "FORMAT"});
     p.addOption({"inspect-every", "Write the trust-region probe of every N-th iteration to trust_region.jsonl in the run "
                                   "directory (default 0: none).", "N"});
     for (const core::ConfigField& f : core::configFields()) {
@@ -232,6 +264,8 @@ int main(int argc, char** argv) {
     std::optional<double> target;
     int checkpointEvery = 10;
     int inspectEvery = 0;
+    int recordEpisodes = 0;
+    video::ClipFormat videoFormat = video::ClipFormat::Mp4;
     std::filesystem::path outDir;
     const bool resume = p.isSet("resume");
     try {
@@ -274,6 +308,21 @@ int main(int argc, char** argv) {
         }
         for (const char* forkOnly : {"at", "vary"})
             if (p.isSet(forkOnly)) throw core::ConfigError(std::string("--") + forkOnly + " needs --fork RUN");
+        if (p.isSet("record-video")) {
+            const double v = parseNumber(p.value("record-video"), "record-video");
+            if (!(v >= 1 && v <= 1000) || v != std::floor(v))
+                throw core::ConfigError("--record-video must be a whole number of episodes from 1 to 1000");
+            recordEpisodes = static_cast<int>(v);
+        }
+        if (p.isSet("video-format")) {
+            if (!p.isSet("record-video")) throw core::ConfigError("--video-format needs --record-video N");
+            try {
+                videoFormat = video::parseFormat(p.value("video-format").toStdString());
+            } catch (const video::ClipError& e) {
+                throw core::ConfigError(std::string("--video-format: ") + e.what());
+            }
+        }
+
         if (resume) {
             if (p.isSet("config") || p.isSet("env"))
                 throw core::ConfigError("--resume takes its configuration from the run; drop --config/--env");
@@ -406,6 +455,33 @@ int main(int argc, char** argv) {
         store.writePolicyFiles(trainer, run::policyMetadataOf(trainer));
         store.appendEvent({trainer.iteration(), run::Stopped{why}});
         const auto r = trainer.recentReturnMean();
+        if (recordEpisodes > 0) {
+            const std::filesystem::path clip = outDir / (std::string("final_policy.") + video::formatName(videoFormat));
+            video::ClipOptions o;
+            o.format = videoFormat;
+            o.size = QSize(960, 540);
+            o.episodes = recordEpisodes;
+            o.deterministic = true;
+            o.seed = trainer.config().seed;
+            const video::ClipResult c = video::recordClip(*trainer.snapshot(), clip, o, [quiet](double f) {
+                if (!quiet) drawProgress(f);
+                return !g_stop.load();
+            });
+            if (!quiet) std::fputc('\n', stderr);
+            if (c.cancelled) {
+                std::fprintf(stderr, "trpo-train: recording interrupted; no clip written\n");
+            } else {
+                std::string returns;
+                for (double x : c.returns) {
+                    char buf[32];
+                    std::snprintf(buf, sizeof buf, "%s%.1f", returns.empty() ? "" : ", ", x);
+                    returns += buf;
+                }
+                std::printf("trpo-train: recorded %d episode%s of the final policy (returns %s) to %s (%d frames, %s)\n",
+                            recordEpisodes, recordEpisodes == 1 ? "" : "s", returns.c_str(), clip.string().c_str(),
+                            c.frames, c.encoder.c_str());
+            }
+        }
         std::printf("trpo-train: %s after %d iterations, %lld steps, %.2f s; mean return of the last %zu episodes: %s\n",
                     why, trainer.iteration(), static_cast<long long>(trainer.envSteps()), trainer.wallSeconds(),
                     trainer.recentReturns().size(), r ? std::to_string(*r).c_str() : "-");
@@ -414,6 +490,9 @@ int main(int argc, char** argv) {
         return fail(e.what());
     } catch (const core::FileError& e) {
         return fail(e.what());
+    } catch (const video::ClipError& e) {
+        std::fprintf(stderr, "trpo-train: cannot record the video: %s\n", e.what());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
         return 1;

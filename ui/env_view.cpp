@@ -7,12 +7,11 @@
 #include <cmath>
 
 #include "sim/registry.h"
+#include "video/scene_painter.h"
 
 namespace ui {
 
 namespace {
-
-QColor toQColor(const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a); }
 
 double randomNormal(core::Rng& rng) { return rng.normal(); }
 
@@ -184,16 +183,11 @@ void EnvView::tick() {
 }
 
 QPointF EnvView::worldToScreen(const sim::Vec2& p) const {
-    const sim::Camera& cam = m_drawList.camera;
-    const double s = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
-    return {width() / 2.0 + (p.x - cam.centre.x) * s, height() / 2.0 - (p.y - cam.centre.y) * s};
+    return video::worldToScreen(m_drawList.camera, QSizeF(size()), p);
 }
 
 sim::Vec2 EnvView::screenToWorld(const QPointF& p) const {
-    const sim::Camera& cam = m_drawList.camera;
-    const double s = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
-    return {static_cast<float>(cam.centre.x + (p.x() - width() / 2.0) / s),
-            static_cast<float>(cam.centre.y - (p.y() - height() / 2.0) / s)};
+    return video::screenToWorld(m_drawList.camera, QSizeF(size()), p);
 }
 
 void EnvView::paintEvent(QPaintEvent*) {
@@ -209,30 +203,11 @@ void EnvView::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
     p.setRenderHint(QPainter::TextAntialiasing);
-    p.fillRect(rect(), toQColor(m_drawList.background));
-
-    const double fontScale = m_largeText ? 1.6 : 1.0;
     QFont hudFont = font();
-    hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * fontScale);
-
-    // the banner shown until the first policy arrives, at the bottom; the sampled states'
-    // caption sits above it
-    const bool waiting = m_overlays && !m_snapshot && !m_controller && !m_replay && !m_ghost;
-    QFont bannerFont = hudFont;
-    bannerFont.setBold(true);
-    bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
-    const QString waitingText = tr("Waiting for the first policy: a random policy plays meanwhile");
-    QRect banner;
-    if (waiting) {
-        // wrapped onto more lines where the view is narrower than the text (large type)
-        const QFontMetrics bfm(bannerFont);
-        const int maxTextW = std::max(40, width() - 52);
-        const QRect textRect = bfm.boundingRect(QRect(0, 0, maxTextW, 10000), Qt::AlignCenter | Qt::TextWordWrap, waitingText);
-        const int w = textRect.width() + 32, h = textRect.height() + 16;
-        banner = QRect((width() - w) / 2, height() - h - 24, w, h);
-    }
+    hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * (m_largeText ? 1.6 : 1.0));
 
     if (!m_env) {
+        p.fillRect(rect(), Qt::white);
         p.setFont(hudFont);
         p.drawText(rect(), Qt::AlignCenter, tr("No environment"));
         return;
@@ -245,173 +220,60 @@ void EnvView::paintEvent(QPaintEvent*) {
         return;
     }
 
-    paintPrimitives(p, m_drawList, 255);
+    video::SceneOverlay overlay;
+    overlay.font = font();
+    overlay.largeText = m_largeText;
+    video::StatesOverlay states;
+    if (!m_statePoints.empty()) {
+        states.points = m_statePoints;
+        states.anchors = m_stateAnchors;
+        states.colours = m_stateColours;
+        states.caption = m_statesCaption;
+        overlay.states = &states;
+    }
+    video::GhostOverlay ghost;
     if (m_ghost) {
         // π_old over π_new, translucent, and the KL trail along π_new's states so far
-        paintPrimitives(p, m_ghost->oldDraw, 95);
-        const double r = m_largeText ? 5.5 : 4.0;
-        p.setPen(QPen(QColor(60, 30, 20, 120), 1.0));
-        for (std::size_t i = 0; i < m_ghost->trail.size(); ++i) {
-            p.setBrush(m_ghost->trailColours[i]);
-            p.drawEllipse(worldToScreen(m_ghost->trail[i]), r, r);
-        }
+        ghost.scene = &m_ghost->oldDraw;
+        ghost.trail = m_ghost->trail;
+        ghost.trailColours = m_ghost->trailColours;
+        overlay.ghost = &ghost;
     }
-
-    if (!m_statePoints.empty()) {
-        // the batch's states, translucent so that dense regions read as solid colour
-        const double r = m_largeText ? 4.5 : 3.0;
-        if (m_stateAnchors.size() == m_statePoints.size()) {
-            // a fan of faint rods, one per state: which way the pole leant, in its colour
-            for (size_t i = 0; i < m_statePoints.size(); ++i) {
-                QColor c = m_stateColours[i];
-                c.setAlpha(70);
-                p.setPen(QPen(c, m_largeText ? 2.0 : 1.5));
-                p.drawLine(worldToScreen(m_stateAnchors[i]), worldToScreen(m_statePoints[i]));
-            }
+    if (m_overlays) {
+        video::PlayerHud hud;
+        hud.player = m_controller ? video::PlayerHud::Player::Heuristic
+                     : m_snapshot ? video::PlayerHud::Player::Policy
+                                  : video::PlayerHud::Player::Random;
+        hud.iteration = m_snapshot ? m_snapshot->iteration : 0;
+        hud.deterministic = m_deterministic;
+        hud.episodeReturn = m_episodeReturn;
+        hud.step = m_episodeStep;
+        if (m_hasLastReturn && !m_ghost) hud.lastReturn = m_lastReturn;
+        hud.speed = m_speed == Speed::Double ? 2 : m_speed == Speed::Quadruple ? 4 : 1;
+        overlay.hud = video::playerHudLines(hud);
+        // a replay or the ghost names what plays instead (first line); the ghost adds both
+        // episodes' returns after the running one
+        if (m_ghost) {
+            overlay.hud[0] = tr("π_new: policy of iteration %1 (solid)").arg(m_ghost->request.iteration);
+            overlay.hud.insert(1, tr("π_old: policy before it (translucent)"));
+            overlay.hud.insert(3, tr("π_new's episode: return %1, %2 steps").arg(m_ghost->newRun.ret, 0, 'f', 1).arg(m_ghost->newRun.length));
+            overlay.hud.insert(4, tr("π_old's episode: return %1, %2 steps").arg(m_ghost->oldRun.ret, 0, 'f', 1).arg(m_ghost->oldRun.length));
+        } else if (m_replay) {
+            overlay.hud[0] = tr("Replay of iteration %1's %2 episode")
+                                 .arg(m_replay->iteration)
+                                 .arg(QString::fromLatin1(core::episodeRankName(m_replay->rank)));
         }
-        p.setPen(Qt::NoPen);
-        for (size_t i = 0; i < m_statePoints.size(); ++i) {
-            QColor c = m_stateColours[i];
-            c.setAlpha(150);
-            p.setBrush(c);
-            p.drawEllipse(worldToScreen(m_statePoints[i]), r, r);
-        }
-        if (!m_statesCaption.isEmpty()) {
-            QFont f = hudFont;
-            f.setBold(true);
-            const QFontMetrics fm(f);
-            // wrapped where the view is narrow, above the waiting banner when that is shown
-            const QRect text = fm.boundingRect(QRect(0, 0, std::max(40, width() - 36), 10000),
-                                               Qt::AlignCenter | Qt::TextWordWrap, m_statesCaption);
-            const int bottom = waiting ? banner.top() - 8 : height() - 10;
-            const QRect box(10, bottom - text.height() - 16, width() - 20, text.height() + 16);
-            p.setBrush(QColor(250, 250, 250, 215));
-            p.setPen(QPen(QColor(0, 0, 0, 40), 1));
-            p.drawRoundedRect(box, 6, 6);
-            p.setPen(QColor(30, 30, 30));
-            p.setFont(f);
-            p.drawText(box.adjusted(8, 0, -8, 0), Qt::AlignCenter | Qt::TextWordWrap, m_statesCaption);
-        }
+        // the banner shown until the first policy arrives
+        if (!m_snapshot && !m_controller && !m_replay && !m_ghost)
+            overlay.banner = tr("Waiting for the first policy: a random policy plays meanwhile");
     }
-
-    if (!m_overlays) return;
-    // HUD: which iteration's policy plays (first: at a teaching pace it changes every
-    // episode), episode return and step, and the environment's own values
-    QStringList lines;
-    if (m_ghost)
-        lines << tr("π_new: policy of iteration %1 (solid)").arg(m_ghost->request.iteration)
-              << tr("π_old: policy before it (translucent)");
-    else if (m_replay)
-        lines << tr("Replay of iteration %1's %2 episode")
-                     .arg(m_replay->iteration)
-                     .arg(QString::fromLatin1(core::episodeRankName(m_replay->rank)));
-    else if (m_controller)
-        lines << tr("Hand-written controller (Gymnasium's heuristic)");
-    else
-        lines << (m_snapshot ? tr("Policy of iteration %1, %2")
-                                   .arg(m_snapshot->iteration)
-                                   .arg(m_deterministic ? tr("deterministic") : tr("stochastic"))
-                             : tr("Random policy"));
-    lines << tr("Return %1   step %2").arg(m_episodeReturn, 0, 'f', 1).arg(m_episodeStep);
-    if (m_ghost) {
-        lines << tr("π_new's episode: return %1, %2 steps").arg(m_ghost->newRun.ret, 0, 'f', 1).arg(m_ghost->newRun.length);
-        lines << tr("π_old's episode: return %1, %2 steps").arg(m_ghost->oldRun.ret, 0, 'f', 1).arg(m_ghost->oldRun.length);
-    } else if (m_hasLastReturn) {
-        lines << tr("Last episode %1").arg(m_lastReturn, 0, 'f', 1);
-    }
-    if (m_speed == Speed::Double) lines << tr("Speed 2×");
-    if (m_speed == Speed::Quadruple) lines << tr("Speed 4×");
-    // a translucent box of text lines, anchored at the top left or top right (at `top`)
-    const int pad = 8;
-    auto boxRect = [&](const QStringList& text, const QFont& f, bool right, int top) {
-        const QFontMetrics fm(f);
-        int boxW = 0;
-        for (const QString& l : text) boxW = std::max(boxW, fm.horizontalAdvance(l));
-        const int w = boxW + 2 * pad;
-        return QRect(right ? width() - w - 10 : 10, top, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
-    };
-    auto drawBox = [&](const QStringList& text, const QFont& f, const QRect& box) {
-        if (text.isEmpty()) return;
-        p.setFont(f);
-        const QFontMetrics fm(f);
-        p.setPen(QPen(QColor(0, 0, 0, 40), 1));
-        p.setBrush(QColor(250, 250, 250, 215));
-        p.drawRoundedRect(box, 6, 6);
-        p.setPen(QColor(30, 30, 30));
-        for (int i = 0; i < text.size(); ++i)
-            p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
-    };
-    const QRect left = boxRect(lines, hudFont, false, 10);
-    drawBox(lines, hudFont, left);
-    QStringList envLines;
-    for (const auto& [label, value] : m_drawList.hud)
-        envLines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
-    QFont envFont = hudFont;
-    envFont.setPointSizeF(hudFont.pointSizeF() * 0.9);
-    // the environment's values at the top right, or under the first box where they would
-    // cover it (a narrow view, large type)
-    QRect right = boxRect(envLines, envFont, true, 10);
-    if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
-    drawBox(envLines, envFont, right);
+    video::paintScene(p, size(), m_drawList, overlay);
 
     // the replay's or the ghost's caption at the bottom, large enough for the back row
-    if (m_ghost)
+    if (m_overlays && m_ghost)
         paintGhostOverlay(p, hudFont);
-    else if (m_replay)
+    else if (m_overlays && m_replay)
         paintCaption(p, hudFont, replayCaption(), height() - 10, QColor(225, 238, 255, 235));
-
-    if (waiting) {
-        p.setPen(Qt::NoPen);
-        p.setBrush(QColor(255, 193, 7, 230));
-        p.drawRoundedRect(banner, 8, 8);
-        p.setPen(QColor(40, 30, 0));
-        p.setFont(bannerFont);
-        p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, waitingText);
-    }
-}
-
-void EnvView::paintPrimitives(QPainter& p, const sim::DrawList& list, int alpha) {
-    auto colour = [alpha](const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a * alpha / 255); };
-    // the ghost's own camera may differ (a camera that follows its body): the viewer's is used
-    const sim::Camera& cam = m_drawList.camera;
-    const double scale = std::min(width() / std::max(1e-3f, cam.width), height() / std::max(1e-3f, cam.height));
-    const double penScale = std::max(1.0, std::min(width(), height()) / 400.0);
-    for (const sim::Primitive& prim : list.primitives) {
-        const bool stroke = prim.strokeWidth > 0.f || !prim.filled;
-        QPen pen(colour(prim.stroke), std::max(1.0, static_cast<double>(prim.strokeWidth) * penScale));
-        pen.setJoinStyle(Qt::RoundJoin);
-        pen.setCapStyle(Qt::RoundCap);
-        switch (prim.kind) {
-        case sim::Primitive::Kind::Polygon: {
-            QPolygonF poly;
-            for (const sim::Vec2& v : prim.points) poly << worldToScreen(v);
-            p.setPen(stroke ? pen : QPen(Qt::NoPen));
-            p.setBrush(prim.filled ? QBrush(colour(prim.fill)) : QBrush(Qt::NoBrush));
-            p.drawPolygon(poly);
-            break;
-        }
-        case sim::Primitive::Kind::Circle: {
-            if (prim.points.empty()) break;
-            const QPointF c = worldToScreen(prim.points[0]);
-            const double r = prim.radius * scale;
-            p.setPen(stroke ? pen : QPen(Qt::NoPen));
-            p.setBrush(prim.filled ? QBrush(colour(prim.fill)) : QBrush(Qt::NoBrush));
-            p.drawEllipse(c, r, r);
-            break;
-        }
-        case sim::Primitive::Kind::Segment:
-        case sim::Primitive::Kind::Polyline: {
-            if (prim.points.size() < 2) break;
-            QPolygonF line;
-            for (const sim::Vec2& v : prim.points) line << worldToScreen(v);
-            p.setPen(pen);
-            p.setBrush(Qt::NoBrush);
-            p.drawPolyline(line);
-            break;
-        }
-        }
-    }
-
 }
 
 bool EnvView::showStates(const std::vector<double>& states, int dim, const std::vector<QColor>& colours,

@@ -60,6 +60,7 @@ public:
     // frames per second of the viewer; 0 = the environment's own frame rate
     void setFrameRateOverride(double fps);
     void setLargeText(bool large);
+    bool largeText() const { return m_largeText; }
     // the HUD box and the waiting banner (on by default)
     void setOverlaysVisible(bool visible);
 
@@ -155,7 +156,6 @@ private:
     void stepReplay();
     void stepGhost();
     void startGhost(const GhostRequest& request);
-    void paintPrimitives(QPainter& p, const sim::DrawList& list, int alpha);
     void paintGhostOverlay(QPainter& p, const QFont& hudFont);
     void paintCaption(QPainter& p, const QFont& hudFont, const QString& text, int bottom, const QColor& bg);
 

@@ -27,6 +27,7 @@
 
 #include "sim/registry.h"
 #include "ui/compare/comparison_view.h"
+#include "ui/clip_export.h"
 #include "ui/config_files.h"
 #include "ui/env_view.h"
 #include "ui/hyperparameter_panel.h"
@@ -118,6 +119,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
                                {m_options.autosave, m_options.autosaveDir}, this);
     m_status = new RunStatus(m_history, m_session, statusBar(), m_runSummary, this);
     m_configFiles = new ConfigFiles(m_params, m_lifecycle, m_dialogs, this);
+    m_clips = new ClipExporter(m_envView, m_dialogs, this, this);
     createMenus();
 
     connect(m_startAction, &QAction::triggered, m_lifecycle, &RunLifecycle::start);
@@ -480,6 +482,9 @@ void MainWindow::createMenus() {
     QAction* exportMetrics = file->addAction(tr("Export &metrics (CSV)…"), this, [this] { m_runs->exportMetricsWithDialog(this); });
     exportMetrics->setObjectName("actionExportMetrics");
     file->addAction(tr("&Export plots…"), m_plots, &PlotPanel::exportAllWithDialog);
+    m_exportClipAction = file->addAction(tr("Export &clip…"), this, [this] { m_clips->exportClipWithDialog(); });
+    m_exportClipAction->setObjectName("actionExportClip");
+    m_exportClipAction->setToolTip(tr("Record the policy playing in the viewer, with its HUD, as an MP4 video or an animated GIF"));
     file->addSeparator();
     file->addAction(m_quitAction);
 
@@ -691,6 +696,7 @@ void MainWindow::saveSettings() {
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (!m_closing) {
         m_closing = true;
+        m_clips->cancel(); // a clip being written stops and leaves no file
         if (m_options.useSettings) saveSettings();
         m_runs->autosaveOnExit();
         m_session->shutdown();

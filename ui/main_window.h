@@ -34,6 +34,7 @@ namespace ui {
 class ReplayController;
 
 class ComparisonView;
+class ClipExporter;
 class ConfigFiles;
 class EnvView;
 class GuardrailBanner;
@@ -72,6 +73,8 @@ public:
     RunHistory* history() const { return m_history; }
     RunLifecycle* lifecycle() const { return m_lifecycle; }
     RunController* runs() const { return m_runs; }
+    ClipExporter* clips() const { return m_clips; }
+    QAction* exportClipAction() const { return m_exportClipAction; }
     ConfigFiles* configFiles() const { return m_configFiles; }
     EnvView* envView() const { return m_envView; }
     PlotPanel* plotPanel() const { return m_plots; }
@@ -191,6 +194,8 @@ private:
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;
+    QAction* m_exportClipAction = nullptr;
+    ClipExporter* m_clips = nullptr;
     QByteArray m_defaultState;
     QByteArray m_normalState; // the layout presentation mode came from (restored on leaving)
     QFont m_baseFont;

@@ -1,0 +1,220 @@
+#include "video/scene_painter.h"
+
+#include <QCoreApplication>
+#include <QFontMetrics>
+#include <algorithm>
+#include <cmath>
+
+namespace video {
+
+namespace {
+
+QColor toQColor(const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a); }
+
+QString tr(const char* text) { return QCoreApplication::translate("ui::EnvView", text); }
+
+} // namespace
+
+QStringList playerHudLines(const PlayerHud& h) {
+    QStringList lines;
+    switch (h.player) {
+    case PlayerHud::Player::Heuristic:
+        lines << tr("Hand-written controller (Gymnasium's heuristic)");
+        break;
+    case PlayerHud::Player::Policy:
+        lines << tr("Policy of iteration %1, %2")
+                     .arg(h.iteration)
+                     .arg(h.deterministic ? tr("deterministic") : tr("stochastic"));
+        break;
+    case PlayerHud::Player::Random:
+        lines << tr("Random policy");
+        break;
+    }
+    lines << tr("Return %1   step %2").arg(h.episodeReturn, 0, 'f', 1).arg(h.step);
+    if (h.lastReturn) lines << tr("Last episode %1").arg(*h.lastReturn, 0, 'f', 1);
+    if (h.speed == 2) lines << tr("Speed 2×");
+    if (h.speed == 4) lines << tr("Speed 4×");
+    return lines;
+}
+
+QPointF worldToScreen(const sim::Camera& cam, QSizeF size, const sim::Vec2& p) {
+    const double s = std::min(size.width() / std::max(1e-3f, cam.width), size.height() / std::max(1e-3f, cam.height));
+    return {size.width() / 2.0 + (p.x - cam.centre.x) * s, size.height() / 2.0 - (p.y - cam.centre.y) * s};
+}
+
+sim::Vec2 screenToWorld(const sim::Camera& cam, QSizeF size, const QPointF& p) {
+    const double s = std::min(size.width() / std::max(1e-3f, cam.width), size.height() / std::max(1e-3f, cam.height));
+    return {static_cast<float>(cam.centre.x + (p.x() - size.width() / 2.0) / s),
+            static_cast<float>(cam.centre.y - (p.y() - size.height() / 2.0) / s)};
+}
+
+void paintPrimitives(QPainter& p, const sim::Camera& cam, QSize size, const sim::DrawList& list, int alpha) {
+    const int width = size.width(), height = size.height();
+    const QSizeF sz(size);
+    auto toScreen = [&](const sim::Vec2& v) { return worldToScreen(cam, sz, v); };
+    auto colour = [alpha](const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a * alpha / 255); };
+    const double scale = std::min(width / std::max(1e-3f, cam.width), height / std::max(1e-3f, cam.height));
+    const double penScale = std::max(1.0, std::min(width, height) / 400.0);
+    for (const sim::Primitive& prim : list.primitives) {
+        const bool stroke = prim.strokeWidth > 0.f || !prim.filled;
+        QPen pen(colour(prim.stroke), std::max(1.0, static_cast<double>(prim.strokeWidth) * penScale));
+        pen.setJoinStyle(Qt::RoundJoin);
+        pen.setCapStyle(Qt::RoundCap);
+        switch (prim.kind) {
+        case sim::Primitive::Kind::Polygon: {
+            QPolygonF poly;
+            for (const sim::Vec2& v : prim.points) poly << toScreen(v);
+            p.setPen(stroke ? pen : QPen(Qt::NoPen));
+            p.setBrush(prim.filled ? QBrush(colour(prim.fill)) : QBrush(Qt::NoBrush));
+            p.drawPolygon(poly);
+            break;
+        }
+        case sim::Primitive::Kind::Circle: {
+            if (prim.points.empty()) break;
+            const QPointF c = toScreen(prim.points[0]);
+            const double r = prim.radius * scale;
+            p.setPen(stroke ? pen : QPen(Qt::NoPen));
+            p.setBrush(prim.filled ? QBrush(colour(prim.fill)) : QBrush(Qt::NoBrush));
+            p.drawEllipse(c, r, r);
+            break;
+        }
+        case sim::Primitive::Kind::Segment:
+        case sim::Primitive::Kind::Polyline: {
+            if (prim.points.size() < 2) break;
+            QPolygonF line;
+            for (const sim::Vec2& v : prim.points) line << toScreen(v);
+            p.setPen(pen);
+            p.setBrush(Qt::NoBrush);
+            p.drawPolyline(line);
+            break;
+        }
+        }
+    }
+}
+
+void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const SceneOverlay& o) {
+    const int width = size.width(), height = size.height();
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setRenderHint(QPainter::TextAntialiasing);
+    p.fillRect(QRect(QPoint(0, 0), size), toQColor(scene.background));
+
+    const double fontScale = o.largeText ? 1.6 : 1.0;
+    QFont hudFont = o.font;
+    hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * fontScale);
+
+    // the banner at the bottom; the sampled states' caption sits above it
+    QFont bannerFont = hudFont;
+    bannerFont.setBold(true);
+    bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
+    QRect banner;
+    if (!o.banner.isEmpty()) {
+        // wrapped onto more lines where the view is narrower than the text (large type)
+        const QFontMetrics bfm(bannerFont);
+        const int maxTextW = std::max(40, width - 52);
+        const QRect textRect = bfm.boundingRect(QRect(0, 0, maxTextW, 10000), Qt::AlignCenter | Qt::TextWordWrap, o.banner);
+        const int w = textRect.width() + 32, h = textRect.height() + 16;
+        banner = QRect((width - w) / 2, height - h - 24, w, h);
+    }
+
+    const sim::Camera& cam = scene.camera;
+    const QSizeF sz(size);
+    auto toScreen = [&](const sim::Vec2& v) { return worldToScreen(cam, sz, v); };
+    paintPrimitives(p, cam, size, scene);
+    if (o.ghost && o.ghost->scene) {
+        paintPrimitives(p, cam, size, *o.ghost->scene, o.ghost->alpha);
+        const double r = o.largeText ? 5.5 : 4.0;
+        p.setPen(QPen(QColor(60, 30, 20, 120), 1.0));
+        for (size_t i = 0; i < o.ghost->trail.size() && i < o.ghost->trailColours.size(); ++i) {
+            p.setBrush(o.ghost->trailColours[i]);
+            p.drawEllipse(toScreen(o.ghost->trail[i]), r, r);
+        }
+    }
+
+    if (o.states && !o.states->points.empty()) {
+        const StatesOverlay& st = *o.states;
+        // the batch's states, translucent so that dense regions read as solid colour
+        const double r = o.largeText ? 4.5 : 3.0;
+        if (st.anchors.size() == st.points.size()) {
+            // a fan of faint rods, one per state: which way the pole leant, in its colour
+            for (size_t i = 0; i < st.points.size(); ++i) {
+                QColor c = st.colours[i];
+                c.setAlpha(70);
+                p.setPen(QPen(c, o.largeText ? 2.0 : 1.5));
+                p.drawLine(toScreen(st.anchors[i]), toScreen(st.points[i]));
+            }
+        }
+        p.setPen(Qt::NoPen);
+        for (size_t i = 0; i < st.points.size(); ++i) {
+            QColor c = st.colours[i];
+            c.setAlpha(150);
+            p.setBrush(c);
+            p.drawEllipse(toScreen(st.points[i]), r, r);
+        }
+        if (!st.caption.isEmpty()) {
+            QFont f = hudFont;
+            f.setBold(true);
+            const QFontMetrics fm(f);
+            // wrapped where the view is narrow, above the banner when that is shown
+            const QRect text = fm.boundingRect(QRect(0, 0, std::max(40, width - 36), 10000),
+                                               Qt::AlignCenter | Qt::TextWordWrap, st.caption);
+            const int bottom = banner.isValid() ? banner.top() - 8 : height - 10;
+            const QRect box(10, bottom - text.height() - 16, width - 20, text.height() + 16);
+            p.setBrush(QColor(250, 250, 250, 215));
+            p.setPen(QPen(QColor(0, 0, 0, 40), 1));
+            p.drawRoundedRect(box, 6, 6);
+            p.setPen(QColor(30, 30, 30));
+            p.setFont(f);
+            p.drawText(box.adjusted(8, 0, -8, 0), Qt::AlignCenter | Qt::TextWordWrap, st.caption);
+        }
+    }
+
+    // HUD: who plays (first: at a teaching pace it changes every episode), episode return
+    // and step, and the environment's own values
+    const int pad = 8;
+    // a translucent box of text lines, anchored at the top left or top right (at `top`)
+    auto boxRect = [&](const QStringList& text, const QFont& f, bool right, int top) {
+        const QFontMetrics fm(f);
+        int boxW = 0;
+        for (const QString& l : text) boxW = std::max(boxW, fm.horizontalAdvance(l));
+        const int w = boxW + 2 * pad;
+        return QRect(right ? width - w - 10 : 10, top, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
+    };
+    auto drawBox = [&](const QStringList& text, const QFont& f, const QRect& box) {
+        if (text.isEmpty()) return;
+        p.setFont(f);
+        const QFontMetrics fm(f);
+        p.setPen(QPen(QColor(0, 0, 0, 40), 1));
+        p.setBrush(QColor(250, 250, 250, 215));
+        p.drawRoundedRect(box, 6, 6);
+        p.setPen(QColor(30, 30, 30));
+        for (int i = 0; i < text.size(); ++i)
+            p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
+    };
+    if (!o.hud.isEmpty()) {
+        const QRect left = boxRect(o.hud, hudFont, false, 10);
+        drawBox(o.hud, hudFont, left);
+        if (o.environmentHud) {
+            QStringList envLines;
+            for (const auto& [label, value] : scene.hud)
+                envLines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
+            QFont envFont = hudFont;
+            envFont.setPointSizeF(hudFont.pointSizeF() * 0.9);
+            // the environment's values at the top right, or under the first box where they
+            // would cover it (a narrow view, large type)
+            QRect right = boxRect(envLines, envFont, true, 10);
+            if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
+            drawBox(envLines, envFont, right);
+        }
+    }
+
+    if (banner.isValid()) {
+        p.setPen(Qt::NoPen);
+        p.setBrush(QColor(255, 193, 7, 230));
+        p.drawRoundedRect(banner, 8, 8);
+        p.setPen(QColor(40, 30, 0));
+        p.setFont(bannerFont);
+        p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, o.banner);
+    }
+}
+
+} // namespace video

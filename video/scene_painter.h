@@ -1,0 +1,68 @@
+// Painting an environment's scene (its DrawList) with the viewer's HUD. The studio's viewer
+// (ui/env_view.cpp) paints its widget with it and the clips (video/clip_recorder.h) paint
+// their frames with it, so a clip looks exactly like the viewer.
+#pragma once
+
+#include <QColor>
+#include <QFont>
+#include <QPainter>
+#include <QRect>
+#include <QStringList>
+#include <optional>
+#include <vector>
+
+#include "sim/draw_list.h"
+
+namespace video {
+
+// who plays, and the episode so far: the left box of the HUD
+struct PlayerHud {
+    enum class Player { Random, Policy, Heuristic };
+    Player player = Player::Random;
+    int iteration = 0; // the policy's
+    bool deterministic = false;
+    double episodeReturn = 0;
+    int step = 0;
+    std::optional<double> lastReturn; // the last finished episode's
+    int speed = 1;                    // the viewer's 2× or 4×
+};
+QStringList playerHudLines(const PlayerHud& h);
+
+// the batch's states (phase stepping): dots at statePoints, rods from stateAnchors (one per
+// point, or none), a caption under the scene
+struct StatesOverlay {
+    std::vector<sim::Vec2> points, anchors;
+    std::vector<QColor> colours;
+    QString caption;
+};
+
+// the π_old ghost (ui/env_view.h): another scene drawn translucent over the first, in its
+// camera, and a trail of coloured dots (the per-state KL along π_new's states)
+struct GhostOverlay {
+    const sim::DrawList* scene = nullptr;
+    int alpha = 95;
+    std::vector<sim::Vec2> trail;
+    std::vector<QColor> trailColours;
+};
+
+struct SceneOverlay {
+    QStringList hud;        // the left box (playerHudLines); empty: no HUD at all
+    bool environmentHud = true; // the environment's own values (DrawList::hud) in the right box
+    QString banner;         // a bold amber banner at the bottom ("Waiting for the first policy"); empty: none
+    const StatesOverlay* states = nullptr;
+    const GhostOverlay* ghost = nullptr;
+    QFont font;             // the HUD's base font (the widget's)
+    bool largeText = false; // presentation mode's type
+};
+
+// screen <-> world for a camera shown in a w x h rectangle (aspect kept, y up)
+QPointF worldToScreen(const sim::Camera& cam, QSizeF size, const sim::Vec2& p);
+sim::Vec2 screenToWorld(const sim::Camera& cam, QSizeF size, const QPointF& p);
+
+// the primitives of `list` seen through `cam`, their colours' alpha scaled by alpha/255
+void paintPrimitives(QPainter& p, const sim::Camera& cam, QSize size, const sim::DrawList& list, int alpha = 255);
+
+// paints the whole of `size` (from (0,0)) on p: background, primitives, states, HUD, banner
+void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
+
+} // namespace video
