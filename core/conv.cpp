@@ -17,21 +17,6 @@ std::string shapeText(const ImageShape& s) {
     return std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width);
 }
 
-// rows × cols with orthonormal rows or columns (whichever are fewer) times gain: QR of a
-// Gaussian matrix with the signs fixed by diag(R), as BasicMlp::initialize
-MatrixXd orthogonal(int rows, int cols, double gain, Rng& rng) {
-    const int big = std::max(rows, cols), small = std::min(rows, cols);
-    MatrixXd a(big, small);
-    for (int j = 0; j < small; ++j)
-        for (int i = 0; i < big; ++i) a(i, j) = rng.normal();
-    Eigen::HouseholderQR<MatrixXd> qr(a);
-    MatrixXd q = qr.householderQ() * MatrixXd::Identity(big, small);
-    const MatrixXd r = qr.matrixQR().topRows(small).triangularView<Eigen::Upper>();
-    for (int j = 0; j < small; ++j)
-        if (r(j, j) < 0) q.col(j) *= -1.0;
-    return rows >= cols ? MatrixXd(gain * q) : MatrixXd(gain * q.transpose());
-}
-
 } // namespace
 
 template <typename Scalar>
@@ -84,7 +69,7 @@ template <typename Scalar>
 void BasicConvNet<Scalar>::initialize(Eigen::Ref<Vector> theta, double outGain, Rng& rng) const {
     for (int l = 0; l < numConvLayers(); ++l) {
         const int f = m_conv[l].filters, k = patchSize(l);
-        Eigen::Map<Matrix>(theta.data() + kernelOffset(l), f, k) = orthogonal(f, k, std::sqrt(2.0), rng).template cast<Scalar>();
+        Eigen::Map<Matrix>(theta.data() + kernelOffset(l), f, k) = orthogonalInit(f, k, std::sqrt(2.0), rng).template cast<Scalar>();
         theta.segment(biasOffset(l), f).setZero();
     }
     m_head.initialize(theta.segment(m_headOffset, m_head.numParams()), outGain, rng);

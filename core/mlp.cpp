@@ -29,26 +29,25 @@ BasicMlp<Scalar>::BasicMlp(std::vector<int> sizes, Activation act) : m_sizes(std
     m_numParams = off;
 }
 
+MatrixXd orthogonalInit(int rows, int cols, double gain, Rng& rng) {
+    const int big = std::max(rows, cols), small = std::min(rows, cols);
+    MatrixXd a(big, small);
+    for (int j = 0; j < small; ++j)
+        for (int i = 0; i < big; ++i) a(i, j) = rng.normal();
+    Eigen::HouseholderQR<MatrixXd> qr(a);
+    MatrixXd q = qr.householderQ() * MatrixXd::Identity(big, small);
+    const MatrixXd r = qr.matrixQR().topRows(small).triangularView<Eigen::Upper>();
+    for (int j = 0; j < small; ++j)
+        if (r(j, j) < 0) q.col(j) *= -1.0;
+    return rows >= cols ? MatrixXd(gain * q) : MatrixXd(gain * q.transpose());
+}
+
 template <typename Scalar>
 void BasicMlp<Scalar>::initialize(Eigen::Ref<Vector> theta, double outGain, Rng& rng) const {
-    // orthogonal init: QR of a Gaussian matrix, signs fixed by diag(R)
     for (int l = 0; l < numLayers(); ++l) {
         const int out = m_sizes[l + 1], in = m_sizes[l];
-        const int big = std::max(out, in), small = std::min(out, in);
-        MatrixXd a(big, small);
-        for (int j = 0; j < small; ++j)
-            for (int i = 0; i < big; ++i) a(i, j) = rng.normal();
-        Eigen::HouseholderQR<MatrixXd> qr(a);
-        MatrixXd q = qr.householderQ() * MatrixXd::Identity(big, small);
-        const MatrixXd r = qr.matrixQR().topRows(small).triangularView<Eigen::Upper>();
-        for (int j = 0; j < small; ++j)
-            if (r(j, j) < 0) q.col(j) *= -1.0;
         const double gain = (l + 1 == numLayers()) ? outGain : std::sqrt(2.0);
-        Eigen::Map<Matrix> W(theta.data() + weightOffset(l), out, in);
-        if (out >= in)
-            W = (gain * q).template cast<Scalar>();
-        else
-            W = (gain * q.transpose()).template cast<Scalar>();
+        Eigen::Map<Matrix>(theta.data() + weightOffset(l), out, in) = orthogonalInit(out, in, gain, rng).template cast<Scalar>();
         theta.segment(biasOffset(l), out).setZero();
     }
 }

@@ -18,6 +18,11 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 using ParamRef = Eigen::Ref<const VectorXd>;
 
+// rows x cols with orthonormal rows or columns (whichever are fewer) times gain: QR of a
+// Gaussian matrix (column by column from rng) with the signs fixed by diag(R); the MLP's
+// and the convolutional network's initialisation
+MatrixXd orthogonalInit(int rows, int cols, double gain, class Rng& rng);
+
 // activations of one forward pass: h[0] = input, h[L] = output (L = number of layers)
 template <typename Scalar>
 struct BasicMlpWorkspace {
