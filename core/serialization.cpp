@@ -141,7 +141,7 @@ double boundFrom(const json& v) {
     if (v == "-inf") return -INFINITY;
     throw std::runtime_error("space bound is not a number");
 }
-constexpr int kMaxSpaceSize = 4096; // as large as a network layer may be
+constexpr int kMaxSpaceSize = kMaxLayerWidth; // as large as a network layer may be
 } // namespace
 
 json spaceToJson(const Space& s) {
@@ -245,7 +245,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
         const auto sizes = jsonIntegers(j.at("layer_sizes"));
         if (sizes.size() < 2 || sizes.size() > 10) throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
-            if (v < 1 || v > 4096) throw std::runtime_error("a layer size is out of range");
+            if (v < 1 || v > kMaxLayerWidth) throw std::runtime_error("a layer size is out of range");
         if (sizes.front() != s->observationSpace.dim())
             throw std::runtime_error("network input size does not match the observation space");
         if (sizes.back() != s->actionSpace.policyOutputs())

@@ -64,6 +64,12 @@ T jsonInteger(const nlohmann::json& obj, const char* key, T fallback) {
 // an array of integers, each as jsonInteger<int>
 std::vector<int> jsonIntegers(const nlohmann::json& v);
 
+// The widest network layer or observation space a policy file may describe. It only keeps
+// a file's sizes plausible: the loaders allocate nothing before they have checked that the
+// weights the sizes call for are in the file. (CartPolePixels-v0's 4,800 inputs are the
+// widest layer the environments need today.)
+constexpr int kMaxLayerWidth = 65536;
+
 enum class ContainerKind : std::uint32_t { Checkpoint = 1 };
 constexpr std::uint32_t kContainerVersion = 1;
 

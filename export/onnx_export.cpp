@@ -30,7 +30,7 @@ static_assert(std::endian::native == std::endian::little, "raw_data is written i
 constexpr const char* kFormatKey = "trpo_studio_format";
 constexpr const char* kFormatValue = "policy-onnx-1";
 constexpr double kObsEps = 1e-8; // ObsNormalizer's epsilon
-constexpr int kMaxLayerSizes = 10, kMaxWidth = 4096;
+constexpr int kMaxLayerSizes = 10, kMaxWidth = core::kMaxLayerWidth;
 
 // ---- JSON pieces of the metadata (same conventions as policy.json) ----------------------
 

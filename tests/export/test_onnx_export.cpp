@@ -55,8 +55,10 @@ core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
     s.policy = core::Policy(od, s.actionSpace, c.hidden, c.act);
     core::Rng rng(seed);
     s.theta = s.policy.initialParams(rng, -0.5);
-    // random perturbation so that the action head is not ~0 (and actions hit the bounds)
-    for (Eigen::Index i = 0; i < s.theta.size(); ++i) s.theta(i) += 0.3 * rng.normal();
+    // random perturbation so that the action head is not ~0 (and actions hit the bounds),
+    // smaller for wide inputs so that the first layer's sums stay of order one
+    const double noise = 0.3 * std::min(1.0, std::sqrt(64.0 / od));
+    for (Eigen::Index i = 0; i < s.theta.size(); ++i) s.theta(i) += noise * rng.normal();
     s.normalizer.enabled = c.normalize;
     s.normalizer.clip = 5.0;
     s.normalizer.rms.reset(od);
@@ -192,6 +194,8 @@ onnx::ModelProto parseModel(const std::string& bytes) {
 
 const Case kDiscrete{"CartPole-v1", {64, 64}, core::Activation::Tanh, true, false};
 const Case kContinuous{"LunarLanderContinuous-v3", {64, 64}, core::Activation::Tanh, true, false};
+// a pixel observation: CartPolePixels-v0 stacks two 40×60 frames, 4,800 inputs
+const Case kPixels{"CartPolePixels-v0", {32, 32}, core::Activation::Relu, true, false};
 
 } // namespace
 
@@ -216,6 +220,7 @@ void TestOnnxExport::matchesOnnxRuntime_data() {
     QTest::newRow("continuous relu, per-dimension bounds, normalised") << 2;
     QTest::newRow("discrete relu, 3 hidden layers, no normaliser") << 3;
     QTest::newRow("continuous Pendulum, bounds ±2, no normaliser") << 4;
+    QTest::newRow("discrete CartPolePixels 4800-32-32-2 relu, normalised (the widest input)") << 5;
 }
 
 void TestOnnxExport::matchesOnnxRuntime() {
@@ -224,7 +229,8 @@ void TestOnnxExport::matchesOnnxRuntime() {
                           kContinuous,
                           {"LunarLanderContinuous-v3", {64, 32}, core::Activation::Relu, true, true},
                           {"Acrobot-v1", {32, 32, 16}, core::Activation::Relu, false, false},
-                          {"Pendulum-v1", {64, 64}, core::Activation::Tanh, false, false}};
+                          {"Pendulum-v1", {64, 64}, core::Activation::Tanh, false, false},
+                          kPixels};
     const Case& c = cases[caseIndex];
     const QString problem = runtimeProblem();
     if (!problem.isEmpty()) QFAIL(qPrintable(problem));
@@ -318,8 +324,12 @@ void TestOnnxExport::metadata() {
 void TestOnnxExport::roundTrip() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    for (const Case& c : {kDiscrete, kContinuous}) {
+    for (const Case& c : {kDiscrete, kContinuous, kPixels}) {
         const core::PolicySnapshot s = makeSnapshot(c, 11);
+        // policy.json carries the same network, wider than any earlier limit included
+        const core::SnapshotPtr fromJson = core::policyFromJson(core::policyToJson(s, makeMeta()));
+        QCOMPARE(fromJson->policy.net().sizes(), s.policy.net().sizes());
+        QVERIFY(fromJson->theta == s.theta);
         const fs::path p = fs::path(dir.path().toStdString()) / "p.onnx";
         exporter::writePolicyOnnx(s, makeMeta(), p);
         core::PolicyMetadata meta;
