@@ -7,6 +7,7 @@
 #include "sim/acrobot.h"
 #include "sim/bipedal_walker.h"
 #include "sim/cartpole.h"
+#include "sim/cartpole_pixels.h"
 #include "sim/cartpole_swingup.h"
 #include "sim/cube_crash.h"
 #include "sim/lunar_lander.h"
@@ -62,7 +63,14 @@ void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
                    [] {
                        return std::make_unique<BipedalWalkerEnv>(false, BipedalWalkerEnv::Randomization{0.1, 0.1, 0.2});
                    }});
+    out.push_back({"BipedalWalkerHardcoreRandomized-v3",
+                   "BipedalWalkerHardcore-v3 with motor torque and speed (±10%) and ground friction (±20%) drawn per episode",
+                   [] {
+                       return std::make_unique<BipedalWalkerEnv>(true, BipedalWalkerEnv::Randomization{0.1, 0.1, 0.2});
+                   }});
     // gym's unit-test environments for convolutional policies (sim/cube_crash.h)
+    out.push_back({"CartPolePixels-v0", "CartPole-v1 seen as pixels: two stacked 40x60 grayscale frames (discrete push left/right)",
+                   maker<CartPolePixelsEnv>()});
     out.push_back({"CubeCrash-v0", "Steer a falling cube through a hole in the wall, seen as a 40x32 RGB image (discrete 3)",
                    [] { return std::make_unique<CubeCrashEnv>(CubeCrashEnv::Variant::Shaped); }});
     out.push_back({"CubeCrashSparse-v0", "CubeCrash-v0 with only the final reward (+1 through the hole, -1 for a crash)",
