@@ -128,12 +128,7 @@ void Box2DEnvironment::drawGrab(DrawList& out) const {
 }
 
 void Box2DEnvironment::addEpisodeHud(DrawList& out) const {
-    char buf[64];
-    out.hud.emplace_back("step", std::to_string(elapsedSteps()));
-    std::snprintf(buf, sizeof buf, "%.2f", m_episodeReturn);
-    out.hud.emplace_back("return", buf);
-    std::snprintf(buf, sizeof buf, "%.3f", m_lastReward);
-    out.hud.emplace_back("reward", buf);
+    sim::addEpisodeHud(out, elapsedSteps(), m_episodeReturn, m_lastReward);
 }
 
 } // namespace sim

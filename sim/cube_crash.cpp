@@ -218,12 +218,7 @@ void CubeCrashEnv::draw(DrawList& out) const {
     for (int col = 1; col < kFieldW; ++col) out.segment({x0 + col, 0.f}, {x0 + col, h}, grid, 0.5f);
     for (int row = 1; row < kFieldH; ++row) out.segment({x0, h - row}, {x0 + w, h - row}, grid, 0.5f);
 
-    char buf[64];
-    out.hud.emplace_back("step", std::to_string(elapsedSteps()));
-    std::snprintf(buf, sizeof buf, "%.2f", m_episodeReturn);
-    out.hud.emplace_back("return", buf);
-    std::snprintf(buf, sizeof buf, "%.2f", m_lastReward);
-    out.hud.emplace_back("reward", buf);
+    addEpisodeHud(out, elapsedSteps(), m_episodeReturn, m_lastReward);
     out.hud.emplace_back("cube − hole", std::to_string(s.cubeX - s.holeX) + " columns");
     out.hud.emplace_back("left", "the field");
     const bool black = m_variant == Variant::ScreenBecomesBlack && s.stepN > kBlackAfter;

@@ -1,13 +1,25 @@
 // A Box2D environment that can also draw itself and be perturbed by the viewer's mouse.
 #pragma once
 
+#include <cstdio>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "core/environment.h"
 #include "sim/draw_list.h"
 
 namespace sim {
+
+// the HUD lines every environment shows: "step", "return" and "reward" (3 decimals)
+inline void addEpisodeHud(DrawList& out, int step, double episodeReturn, double lastReward) {
+    char buf[64];
+    out.hud.emplace_back("step", std::to_string(step));
+    std::snprintf(buf, sizeof buf, "%.2f", episodeReturn);
+    out.hud.emplace_back("return", buf);
+    std::snprintf(buf, sizeof buf, "%.3f", lastReward);
+    out.hud.emplace_back("reward", buf);
+}
 
 class SimEnvironment : public core::Environment {
 public:
