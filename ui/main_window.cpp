@@ -26,6 +26,7 @@
 #include <cmath>
 
 #include "sim/registry.h"
+#include "ui/banner.h"
 #include "ui/compare/comparison_view.h"
 #include "ui/clip_export.h"
 #include "ui/config_files.h"
@@ -80,16 +81,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     centreLayout->addWidget(m_guardrail);
     // the moment a run is solved (pause when solved): large enough to read from the back of
     // a classroom, closed by its button or by the next Start, Step or Reset
-    m_solvedBanner = new QFrame;
-    m_solvedBanner->setObjectName("solvedBanner");
-    m_solvedBanner->setStyleSheet("#solvedBanner { background: #dff3e4; border-bottom: 2px solid #2e8b57; }"
-                                  "#solvedBanner QLabel { color: #123d24; }");
-    auto* solvedLayout = new QHBoxLayout(m_solvedBanner);
-    solvedLayout->setContentsMargins(16, 10, 10, 10);
-    m_solvedText = new QLabel;
-    m_solvedText->setObjectName("solvedBannerText");
+    const Banner solved = makeBanner("solvedBanner", "solvedBannerText", {"#dff3e4", "#2e8b57", "#123d24"}, {16, 10, 10, 10});
+    m_solvedBanner = solved.frame;
+    m_solvedText = solved.text;
     m_solvedText->setWordWrap(true);
-    solvedLayout->addWidget(m_solvedText, 1);
+    QHBoxLayout* solvedLayout = solved.layout;
     auto* closeSolved = new QToolButton;
     closeSolved->setObjectName("solvedBannerClose");
     closeSolved->setText(QStringLiteral("✕"));
@@ -97,7 +93,6 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     closeSolved->setAutoRaise(true);
     connect(closeSolved, &QToolButton::clicked, m_solvedBanner, &QWidget::hide);
     solvedLayout->addWidget(closeSolved, 0, Qt::AlignTop);
-    m_solvedBanner->hide();
     centreLayout->addWidget(m_solvedBanner);
     // replaying an episode of the return curve: which one, the other two, back to live
     m_replay = new ReplayController(m_history, m_envView, m_dialogs, this);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/banner.h"
 #include "ui/dialogs.h"
 #include "ui/env_view.h"
 #include "ui/run_history.h"
@@ -24,16 +25,10 @@ QString readable(double v) { return std::abs(v) >= 100 ? QString::number(v, 'f',
 
 ReplayController::ReplayController(RunHistory* history, EnvView* view, Dialogs* dialogs, QObject* parent)
     : QObject(parent), m_history(history), m_view(view), m_dialogs(dialogs) {
-    m_bar = new QFrame;
-    m_bar->setObjectName("replayBar");
-    m_bar->setStyleSheet("#replayBar { background: #e1eeff; border-bottom: 2px solid #3a6fc4; }"
-                         "#replayBar QLabel { color: #10284f; }");
-    auto* layout = new QHBoxLayout(m_bar);
-    layout->setContentsMargins(12, 6, 8, 6);
-    m_text = new QLabel;
-    m_text->setObjectName("replayBarText");
-    m_text->setTextFormat(Qt::RichText);
-    layout->addWidget(m_text, 1);
+    const Banner banner = makeBanner("replayBar", "replayBarText", {"#e1eeff", "#3a6fc4", "#10284f"}, {12, 6, 8, 6});
+    m_bar = banner.frame;
+    m_text = banner.text;
+    QHBoxLayout* layout = banner.layout;
     auto* group = new QButtonGroup(m_bar);
     group->setExclusive(true);
     const char* names[3] = {"replayBest", "replayMedian", "replayWorst"};
@@ -56,7 +51,6 @@ ReplayController::ReplayController(RunHistory* history, EnvView* view, Dialogs* 
     layout->addSpacing(12);
     layout->addWidget(m_live);
     connect(m_live, &QToolButton::clicked, this, &ReplayController::backToLive);
-    m_bar->hide();
 
     m_ghostAction = new QAction(tr("π_old &ghost and per-state KL"), this);
     m_ghostAction->setObjectName("actionGhost");

@@ -5,6 +5,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "ui/banner.h"
 #include "ui/run_history.h"
 #include "ui/training_session.h"
 
@@ -12,9 +13,7 @@ namespace ui {
 
 GuardrailBanner::GuardrailBanner(TrainingSession* session, RunHistory* history, QWidget* parent)
     : QFrame(parent), m_session(session), m_history(history) {
-    setObjectName("guardrailBanner");
-    setStyleSheet("#guardrailBanner { background: #fde8e1; border-bottom: 3px solid #d55e00; }"
-                  "#guardrailBanner QLabel { color: #3d1400; }");
+    styleBanner(this, "guardrailBanner", {"#fde8e1", "#d55e00", "#3d1400", 3});
     m_text = new QLabel;
     m_text->setObjectName("guardrailText");
     m_text->setWordWrap(true);
