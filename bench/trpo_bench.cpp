@@ -13,11 +13,15 @@
 //      seeds 0-19, next to the real Gymnasium's figures (tests/data/gym_box2d/README.md)
 //   5. (--conv, alone) the convolutional network (core/conv.h) on CubeCrash images, double
 //      against float: forward, backward and jvp per sample
+//   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset, and
+//      PPO with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20
+//      mean of 475, for each seed, one thread
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
 //                   [--eval-at-budget] [--config FILE] [--thresholds-only]
 //        trpo-bench --heuristics [--only ID]
 //        trpo-bench --conv
 //        trpo-bench --forks [--quick]      (section 2b alone)
+//        trpo-bench --algos [--seeds N] [--first-seed S]
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
 //   --eval-at-budget keeps training a run that is solved before the peer's budget until it
 //     reaches that budget, so that every run has a deterministic score at the peer's budget
@@ -141,6 +145,79 @@ void forkThroughput(int iterations) {
     std::printf("%-28s one run %10.0f steps/s | 4 forked variants %10.0f steps/s in all (%.0f%% of one run), "
                 "%d iterations each, 2 threads\n",
                 id.c_str(), single, steps / wall, 100.0 * steps / wall / single, iterations);
+}
+
+// Algorithms (README "Algorithms"): each update on CartPole-v1's preset with only `algo`
+// changed, then PPO with RL Zoo's CartPole settings (resources/configs/ppo-cartpole-zoo.json,
+// the guardrail's collapse rollback off as SB3 has none), one thread each, until the last-20
+// mean reaches 475 or 300k steps. steps/s counts training time only.
+void algorithmTable(int firstSeed, int seeds) {
+    const std::string id = "CartPole-v1";
+    struct Row {
+        std::string name;
+        core::TrpoConfig config;
+    };
+    std::vector<Row> rows;
+    for (core::Algorithm a : {core::Algorithm::Trpo, core::Algorithm::Npg, core::Algorithm::Vpg, core::Algorithm::KlPenalty,
+                              core::Algorithm::KlAdaptive, core::Algorithm::Ppo}) {
+        core::TrpoConfig c = core::presetConfig(id);
+        c.algo = a;
+        rows.push_back({core::algorithmName(a), c});
+    }
+    try {
+        core::TrpoConfig zoo;
+        core::applyConfigJson(zoo, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/ppo-cartpole-zoo.json"));
+        zoo.collapseDrop = 0;
+        rows.push_back({"ppo (zoo settings)", zoo});
+    } catch (const std::exception& e) {
+        std::printf("(ppo with the zoo's settings skipped: %s)\n", e.what());
+    }
+    constexpr std::int64_t kBudget = 300000;
+    std::printf("%-20s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
+                "median time");
+    for (Row& row : rows) {
+        std::vector<double> steps, secs;
+        std::string perSeed;
+        double trainSeconds = 0;
+        std::int64_t trainSteps = 0;
+        for (int seed = firstSeed; seed < firstSeed + seeds; ++seed) {
+            core::TrpoConfig c = row.config;
+            c.seed = static_cast<std::uint64_t>(seed);
+            c.threads = 1;
+            core::Trainer t(c, sim::environmentFactory(id));
+            double seconds = 0;
+            bool solved = false;
+            while (t.envSteps() < kBudget) {
+                const auto t0 = clock_type::now();
+                t.iterate();
+                seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
+                if (static_cast<int>(t.recentReturns().size()) == core::Trainer::kRecentEpisodes &&
+                    *t.recentReturnMean() >= 475.0) {
+                    solved = true;
+                    break;
+                }
+            }
+            trainSeconds += seconds;
+            trainSteps += t.envSteps();
+            char buf[48];
+            if (solved) {
+                steps.push_back(static_cast<double>(t.envSteps()));
+                secs.push_back(seconds);
+                std::snprintf(buf, sizeof buf, " %.1fk", t.envSteps() / 1e3);
+            } else {
+                std::snprintf(buf, sizeof buf, " >%.0fk", kBudget / 1e3);
+            }
+            perSeed += buf;
+        }
+        char stepsText[32] = "-", timeText[32] = "-";
+        if (!steps.empty()) {
+            std::snprintf(stepsText, sizeof stepsText, "%.1fk", median(steps) / 1e3);
+            std::snprintf(timeText, sizeof timeText, "%.2f s", median(secs));
+        }
+        std::printf("%-20s %12.0f %6d/%-3d %14s %14s  %s\n", row.name.c_str(), trainSteps / trainSeconds,
+                    static_cast<int>(steps.size()), seeds, stepsText, timeText, perSeed.c_str());
+        std::fflush(stdout);
+    }
 }
 
 // deterministic evaluation: `episodes` episodes with the mode action on fresh environment
@@ -376,7 +453,8 @@ void convTiming() {
 }
 
 int main(int argc, char** argv) {
-    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false, forks = false;
+    bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false, forks = false,
+         algos = false;
     int seeds = 5, firstSeed = 1;
     std::string only;
     for (int i = 1; i < argc; ++i) {
@@ -398,6 +476,8 @@ int main(int argc, char** argv) {
         }
         else if (!std::strcmp(argv[i], "--forks"))
             forks = true;
+        else if (!std::strcmp(argv[i], "--algos"))
+            algos = true;
         else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
             firstSeed = std::max(0, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -417,12 +497,19 @@ int main(int argc, char** argv) {
                                  "[--all-thresholds] [--eval-at-budget] [--config FILE] [--thresholds-only]\n"
                                  "       trpo-bench --heuristics [--only ENV_ID]\n"
                                  "       trpo-bench --conv\n"
-                                 "       trpo-bench --forks [--quick]\n");
+                                 "       trpo-bench --forks [--quick]\n"
+                                 "       trpo-bench --algos [--seeds N] [--first-seed S]\n");
             return 2;
         }
     }
     if (heuristics) {
         heuristicReturns(only);
+        return 0;
+    }
+    if (algos) {
+        std::printf("\n== algorithms on CartPole-v1: steps/s, and steps and time to a last-20 mean of 475 "
+                    "(one thread, seeds %d-%d) ==\n", firstSeed, firstSeed + seeds - 1);
+        algorithmTable(firstSeed, seeds);
         return 0;
     }
     if (forks) {
