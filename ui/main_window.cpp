@@ -255,7 +255,7 @@ void MainWindow::playLesson(const run::Lesson& lesson, const QString& path) {
     // the lesson's text takes most of the left column, which widens for its large type
     resizeDocks({m_lessonDock}, {480}, Qt::Horizontal);
     if (m_paramDock->isVisible())
-        resizeDocks({m_lessonDock, m_runDock, m_paramDock}, {560, 220, 170}, Qt::Vertical);
+        resizeDocks({m_lessonDock, m_runDock, m_paramDock}, {470, 220, 260}, Qt::Vertical);
     else
         resizeDocks({m_lessonDock, m_runDock}, {700, 220}, Qt::Vertical);
     m_lifecycle->reset(lesson.config); // the first step runs when this run is ready (runReset)
@@ -505,7 +505,9 @@ void MainWindow::createDocks() {
     m_lessonDock->setObjectName("lessonDock");
     m_lessonDock->setWidget(m_lessonPanel);
     addDockWidget(Qt::LeftDockWidgetArea, m_lessonDock);
+    // from the top: the lesson, the run controls, the hyperparameters
     splitDockWidget(m_lessonDock, m_runDock, Qt::Vertical);
+    splitDockWidget(m_runDock, m_paramDock, Qt::Vertical);
     m_lessonDock->hide();
     connect(this, &MainWindow::runReset, m_lessonPanel, &LessonPanel::runReady);
 
