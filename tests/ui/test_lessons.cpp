@@ -17,6 +17,7 @@
 #include "support/studio_test_util.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/main_window.h"
+#include "ui/teach/guardrail_banner.h"
 #include "ui/teach/inspector_dock.h"
 #include "ui/teach/lesson_panel.h"
 #include "ui/training_session.h"
@@ -60,6 +61,7 @@ class TestLessons : public QObject {
 private slots:
     void shippedLessonsPlay_data();
     void shippedLessonsPlay();
+    void trustRegionAsItsTextSays();
     void backRunsTheStepBefore();
     void hiddenControlsComeBack();
     void malformedLessonShowsMessage();
@@ -127,6 +129,33 @@ void TestLessons::shippedLessonsPlay() {
     }
     QVERIFY(!panel->nextButton()->isEnabled()); // the last step
     QVERIFY(!w.session()->isRunning());
+}
+
+// the figures trust_region.trpolesson's texts give, with its own settings (CartPole's preset,
+// seed 1): a mean return of 50.5 after the first step (δ = 0.001), then at δ = 0.1 the
+// guardrail pausing the run at iteration 22, which ends the step's training
+void TestLessons::trustRegionAsItsTextSays() {
+    const std::optional<std::filesystem::path> dir = run::findLessonDir();
+    QVERIFY(dir);
+    const std::filesystem::path file = *dir / "trust_region.trpolesson";
+    ui::MainWindow w(quietOptions());
+    QVERIFY(testutil::waitForRun(w));
+    ui::LessonPanel* panel = w.lessonPanel();
+    panel->setTrainAtOnce(true);
+    QSignalSpy finished(panel, &ui::LessonPanel::stepFinished);
+    QVERIFY(w.openLesson(QString::fromStdString(file.string())));
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(w.iterationCount(), 10);
+    QVERIFY2(w.runSummary()->text().contains("50.5"), qPrintable(w.runSummary()->text()));
+    QVERIFY(clickAndWait(panel, panel->nextButton())); // the inspector
+    QVERIFY(clickAndWait(panel, panel->nextButton())); // δ = 0.01
+    QCOMPARE(w.iterationCount(), 20);
+    QVERIFY(!w.guardrailBanner()->isVisible());
+    QVERIFY(clickAndWait(panel, panel->nextButton())); // δ = 0.1
+    QCOMPARE(w.iterationCount(), 22);
+    QVERIFY(w.guardrailBanner()->isVisible());
+    QVERIFY2(panel->activity()->text().contains("guardrail"), qPrintable(panel->activity()->text()));
+    QVERIFY(!panel->isBusy());
 }
 
 // Back enters the step before and runs its actions again (its δ comes back, and its
