@@ -28,6 +28,7 @@
 #include "core/presets.h"
 #include "sim/registry.h"
 #include "run/fork.h"
+#include "run/lesson.h"
 #include "ui/compare/comparison_view.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
@@ -37,6 +38,7 @@
 #include "ui/run_lifecycle.h"
 #include "ui/replay_controller.h"
 #include "ui/teach/inspector_dock.h"
+#include "ui/teach/lesson_panel.h"
 #include "ui/teach/trust_region_plot.h"
 #include "ui/training_session.h"
 
@@ -67,6 +69,8 @@ struct Script {
     core::EpisodeRank replayRank = core::EpisodeRank::Best;
     bool ghost = false;      // --ghost
     bool offerRestore = true;
+    std::optional<run::Lesson> lesson; // --lesson: played once the window's first run is ready
+    QString lessonPath;
 };
 
 // a positive integer option, or an error message
@@ -322,7 +326,12 @@ void runScript(ui::MainWindow& window, const Script& script) {
         window.lifecycle()->step();
     };
     QObject::connect(&window, &ui::MainWindow::runReset, &window, [&window, runs, script, train] {
-        if (!script.openDir.isEmpty()) {
+        if (script.lesson) {
+            // the lesson's first step (its actions included), then the rest of the script
+            QObject::connect(window.lessonPanel(), &ui::LessonPanel::stepFinished, &window, train,
+                             Qt::SingleShotConnection);
+            window.playLesson(*script.lesson, script.lessonPath);
+        } else if (!script.openDir.isEmpty()) {
             QObject::connect(runs, &ui::RunController::runOpened, &window, train, Qt::SingleShotConnection);
             if (!runs->openRun(script.openDir)) QCoreApplication::exit(2);
         } else if (script.offerRestore && runs->offerAutosaveRestore()) {
@@ -364,6 +373,9 @@ int main(int argc, char** argv) {
     p.addOption({"start", "Start training as soon as the window is open."});
     p.addOption({"config", "Start with the settings of this JSON configuration (a run's config.json works too): the "
                            "environment's preset, then the file, then --steps-per-iteration.", "FILE"});
+    p.addOption({"lesson", "Play the lesson in FILE (a .trpolesson file, as File > Open lesson does): its settings, "
+                           "only the controls it lists, and its steps in a side panel. With --screenshot, the picture "
+                           "is taken when the first step's actions have run.", "FILE"});
     p.addOption({"phases", "After --iterations, step K phases of the next iteration (1-7, as Run > Step phase), then "
                            "take the --screenshot.", "K"});
     p.addOption({"pace", "Training pace: iterations started per second, one of 0.5, 1, 2, 5, 10, or max (as fast as "
@@ -423,6 +435,28 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
             return fail(QString("--config '%1': %2").arg(p.value("config"), e.what()));
         }
+    }
+    if (p.isSet("lesson")) {
+        if (p.isSet("config") || p.isSet("open") || p.isSet("env"))
+            return fail("--lesson sets the environment and the settings; leave out --env, --config and --open");
+        std::vector<std::string> envs;
+        for (const sim::EnvInfo& e : sim::registry()) envs.push_back(e.id);
+        try {
+            script.lesson = run::readLesson(p.value("lesson").toStdString(), &envs);
+        } catch (const run::LessonError& e) {
+            return fail(QString("--lesson: %1").arg(QString::fromStdString(e.what())));
+        }
+        script.lessonPath = p.value("lesson");
+        core::TrpoConfig cfg = script.lesson->config;
+        if (opts.stepsPerIteration) cfg.stepsPerIteration = *opts.stepsPerIteration;
+        try {
+            cfg.validate();
+        } catch (const core::ConfigError& e) {
+            return fail(QString("--steps-per-iteration: %1").arg(e.what()));
+        }
+        opts.env = QString::fromStdString(cfg.env);
+        opts.config = cfg;
+        script.lesson->config = cfg;
     }
     if (p.isSet("open")) {
         script.openDir = p.value("open");
@@ -509,7 +543,7 @@ int main(int argc, char** argv) {
         opts.settings.emplace_back("collapse_drop", p.value("collapse-drop").toStdString());
     }
     // a run autosaved by a session that crashed is offered once the window is up
-    script.offerRestore = opts.autosave && !p.isSet("no-restore") && script.openDir.isEmpty();
+    script.offerRestore = opts.autosave && !p.isSet("no-restore") && script.openDir.isEmpty() && !script.lesson;
 
     ui::MainWindow window(opts);
     if (p.isSet("presentation")) window.setPresentationMode(true);

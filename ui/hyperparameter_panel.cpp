@@ -15,6 +15,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <functional>
@@ -242,7 +243,28 @@ void HyperparameterPanel::addRow(QFormLayout* form, const core::ConfigField& f) 
     label->setToolTip(tip);
     label->setBuddy(row.editor);
     form->addRow(label, field);
+    row.form = form;
+    row.rowWidget = field;
     m_rows[key] = row;
+}
+
+void HyperparameterPanel::setShownSettings(const std::function<bool(const std::string&)>& shown) {
+    std::map<QFormLayout*, bool> anyInForm;
+    for (auto& [key, row] : m_rows) {
+        row.shown = !shown || shown(key);
+        row.form->setRowVisible(row.rowWidget, row.shown);
+        anyInForm[row.form] = anyInForm[row.form] || row.shown;
+    }
+    for (const auto& [form, any] : anyInForm) form->parentWidget()->setVisible(any);
+}
+
+bool HyperparameterPanel::isSettingShown(const std::string& key) const {
+    const auto it = m_rows.find(key);
+    return it != m_rows.end() && it->second.shown;
+}
+
+bool HyperparameterPanel::anySettingShown() const {
+    return std::any_of(m_rows.begin(), m_rows.end(), [](const auto& r) { return r.second.shown; });
 }
 
 double HyperparameterPanel::sliderToValue(const Row& r, int pos) const {

@@ -4,6 +4,8 @@
 // effect when the owner confirms (setConfig). Editors cannot hold an invalid value.
 #pragma once
 
+#include <functional>
+
 #include <QUndoStack>
 #include <QWidget>
 #include <map>
@@ -39,6 +41,14 @@ public:
 
     static QString displayName(const std::string& key);
 
+    // shows only the settings for which `shown(key)` is true, and a group box only when one of
+    // its settings is shown; an empty function shows every setting (a lesson hides the rest)
+    void setShownSettings(const std::function<bool(const std::string&)>& shown);
+    // whether the setting's row is shown (not hidden by setShownSettings)
+    bool isSettingShown(const std::string& key) const;
+    // whether any setting is shown
+    bool anySettingShown() const;
+
 signals:
     void hotConfigChanged(const core::TrpoConfig& cfg);
     // `next` is the current config with the cold change applied; call setConfig(next) to
@@ -52,6 +62,9 @@ private:
         QWidget* editor = nullptr;
         QSlider* slider = nullptr;
         double sliderLo = 0, sliderHi = 1;
+        QFormLayout* form = nullptr;
+        QWidget* rowWidget = nullptr; // the form row's field (the editor, or the slider with it)
+        bool shown = true;
     };
     void addRow(QFormLayout* form, const core::ConfigField& f);
     void showValue(const std::string& key);

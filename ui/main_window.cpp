@@ -40,6 +40,8 @@
 #include "ui/run_status.h"
 #include "ui/teach/guardrail_banner.h"
 #include "ui/teach/inspector_dock.h"
+#include "ui/teach/lesson_panel.h"
+#include "run/lesson.h"
 #include "ui/teach/what_if.h"
 #include "ui/teach/phase_view.h"
 #include "ui/replay_controller.h"
@@ -207,6 +209,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
         m_autosaveSpin->setValue(m_runs->autosaveInterval());
     }
     if (m_options.useSettings) restoreSettings();
+    m_lessonDock->hide(); // a lesson is opened each time, not restored with the layout
     if (m_options.config)
         m_lifecycle->reset(*m_options.config);
     else
@@ -224,6 +227,69 @@ void MainWindow::showInspector() {
     }
     m_inspector->show();
     m_inspector->raise(); // its tab in front of the plots
+}
+
+bool MainWindow::openLesson(const QString& path) {
+    std::vector<std::string> envs;
+    for (const sim::EnvInfo& e : sim::registry()) envs.push_back(e.id);
+    try {
+        playLesson(run::readLesson(path.toStdString(), &envs), path);
+        return true;
+    } catch (const run::LessonError& e) {
+        m_dialogs->showError(tr("Open lesson"), tr("Could not open the lesson:\n%1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
+void MainWindow::playLesson(const run::Lesson& lesson, const QString& path) {
+    m_lessonPanel->play(lesson, path);
+    showLessonControls(&lesson);
+    m_lessonDock->show();
+    m_lessonDock->raise();
+    m_closeLessonAction->setEnabled(true);
+    // the lesson's text takes most of the left column, which widens for its large type
+    resizeDocks({m_lessonDock}, {480}, Qt::Horizontal);
+    if (m_paramDock->isVisible())
+        resizeDocks({m_lessonDock, m_runDock, m_paramDock}, {470, 220, 260}, Qt::Vertical);
+    else
+        resizeDocks({m_lessonDock, m_runDock}, {700, 220}, Qt::Vertical);
+    m_lifecycle->reset(lesson.config); // the first step runs when this run is ready (runReset)
+}
+
+void MainWindow::closeLesson() {
+    m_lessonPanel->stop();
+    showLessonControls(nullptr);
+    m_lessonDock->hide();
+    m_closeLessonAction->setEnabled(false);
+}
+
+void MainWindow::openLessonWithDialog() {
+    QString dir;
+    if (const std::optional<std::filesystem::path> d = run::findLessonDir()) dir = QString::fromStdString(d->string());
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open lesson"), dir, tr("Lessons (*.trpolesson)"));
+    if (!path.isEmpty()) openLesson(path);
+}
+
+void MainWindow::showLessonControls(const run::Lesson* lesson) {
+    const auto shows = [lesson](const std::string& control) { return !lesson || lesson->shows(control); };
+    m_runForm->setRowVisible(m_envPicker, shows("environment"));
+    m_runForm->setRowVisible(m_paceDock, shows("pace"));
+    for (QAction* a : m_paceToolBarActions) a->setVisible(shows("pace"));
+    for (QWidget* w : std::initializer_list<QWidget*>{m_speedPicker, m_deterministic, m_heuristic})
+        m_runForm->setRowVisible(w, shows("viewer"));
+    m_stepPhaseAction->setVisible(shows("phase_stepping"));
+    m_phaseDock->toggleViewAction()->setVisible(shows("phase_stepping"));
+    if (!shows("phase_stepping")) m_phaseDock->hide();
+    m_inspectorViewAction->setVisible(shows("inspector"));
+    if (!shows("inspector")) m_inspector->hide();
+    // the Hyperparameters dock: the hot settings listed, the algorithm, the other cold ones
+    m_params->setShownSettings([lesson, shows](const std::string& key) {
+        if (!lesson) return true;
+        if (key == "algo") return shows("algorithm");
+        const core::ConfigField* f = core::findConfigField(key);
+        return f && (f->hot ? shows(key) : shows("cold_settings"));
+    });
+    m_paramDock->setVisible(m_params->anySettingShown());
 }
 
 int MainWindow::iterationCount() const { return m_history->iteration(); }
@@ -275,9 +341,9 @@ void MainWindow::createActions() {
     m_toolBar->addSeparator();
     auto* paceLabel = new QLabel(tr("Pace "));
     paceLabel->setObjectName("paceToolBarLabel");
-    m_toolBar->addWidget(paceLabel);
+    m_paceToolBarActions.push_back(m_toolBar->addWidget(paceLabel));
     m_paceToolBar = makePacePicker("paceToolBar");
-    m_toolBar->addWidget(m_paceToolBar);
+    m_paceToolBarActions.push_back(m_toolBar->addWidget(m_paceToolBar));
     m_toolBar->addSeparator();
     m_toolBar->addAction(m_presentationAction);
 
@@ -320,6 +386,7 @@ void MainWindow::createDocks() {
     auto* run = new QWidget;
     run->setObjectName("runControls");
     auto* form = new QFormLayout;
+    m_runForm = form;
     m_envPicker = new QComboBox;
     m_envPicker->setObjectName("environmentPicker");
     for (const sim::EnvInfo& e : sim::registry()) {
@@ -427,6 +494,18 @@ void MainWindow::createDocks() {
     tabifyDockWidget(m_plotDock, m_phaseDock);
     m_plotDock->raise();
 
+    // the lesson being played, above the run controls; hidden until a lesson is opened
+    m_lessonPanel = new LessonPanel(this);
+    m_lessonDock = new QDockWidget(tr("Lesson"), this);
+    m_lessonDock->setObjectName("lessonDock");
+    m_lessonDock->setWidget(m_lessonPanel);
+    addDockWidget(Qt::LeftDockWidgetArea, m_lessonDock);
+    // from the top: the lesson, the run controls, the hyperparameters
+    splitDockWidget(m_lessonDock, m_runDock, Qt::Vertical);
+    splitDockWidget(m_runDock, m_paramDock, Qt::Vertical);
+    m_lessonDock->hide();
+    connect(this, &MainWindow::runReset, m_lessonPanel, &LessonPanel::runReady);
+
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     resizeDocks({m_runDock}, {360}, Qt::Horizontal);
     resizeDocks({m_plotDock}, {460}, Qt::Vertical);
@@ -469,6 +548,12 @@ void MainWindow::createMenus() {
     });
     openFork->setObjectName("actionOpenFork");
     openFork->setToolTip(tr("Compare the variants of a fork (trpo-train --fork): overlaid plots and a table"));
+    m_openLessonAction = file->addAction(tr("Open &lesson…"), this, &MainWindow::openLessonWithDialog);
+    m_openLessonAction->setObjectName("actionOpenLesson");
+    m_openLessonAction->setToolTip(tr("Play a lesson (a .trpolesson file): its settings, its controls and its steps in a side panel"));
+    m_closeLessonAction = file->addAction(tr("Close lesson"), this, &MainWindow::closeLesson);
+    m_closeLessonAction->setObjectName("actionCloseLesson");
+    m_closeLessonAction->setEnabled(false);
     QAction* watch = file->addAction(tr("&Watch policy…"), this, [this] { m_runs->watchPolicyWithDialog(this); });
     watch->setObjectName("actionWatchPolicy");
     file->addSeparator();
@@ -510,6 +595,7 @@ void MainWindow::createMenus() {
     view->addAction(m_paramDock->toggleViewAction());
     view->addAction(m_plotDock->toggleViewAction());
     QAction* inspectorAction = m_inspector->toggleViewAction();
+    m_inspectorViewAction = inspectorAction;
     inspectorAction->setObjectName("actionInspector");
     inspectorAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
     inspectorAction->setToolTip(tr("The trust-region inspector: one update along its step direction, and the δ what-if"));

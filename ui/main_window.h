@@ -19,11 +19,16 @@
 #include "ui/metatypes.h"
 #include "ui/pace.h"
 
+namespace run {
+struct Lesson;
+}
+
 class QAction;
 class QComboBox;
 class QCheckBox;
 class QLabel;
 class QDockWidget;
+class QFormLayout;
 class QFrame;
 class QMenu;
 class QSpinBox;
@@ -40,6 +45,7 @@ class EnvView;
 class GuardrailBanner;
 class InspectorDock;
 class HyperparameterPanel;
+class LessonPanel;
 class PhaseView;
 class PlotPanel;
 class RunController;
@@ -123,6 +129,21 @@ public:
     // returns it, or null after an error message naming the file
     ComparisonView* openComparison(const QString& dir);
 
+    // Lessons (README "Lessons"). openLesson reads a .trpolesson file (a message naming the file
+    // and the problem on failure, false) and plays it: the lesson dock shows it, the controls
+    // it does not list are hidden, a new run starts with its settings and its first step runs
+    // once that run is ready. closeLesson shows every control again.
+    bool openLesson(const QString& path);
+    void playLesson(const run::Lesson& lesson, const QString& path);
+    void closeLesson();
+    void openLessonWithDialog();
+    LessonPanel* lessonPanel() const { return m_lessonPanel; }
+    QDockWidget* lessonDock() const { return m_lessonDock; }
+    QAction* openLessonAction() const { return m_openLessonAction; }
+    QAction* closeLessonAction() const { return m_closeLessonAction; }
+    QDockWidget* hyperparameterDock() const { return m_paramDock; }
+    QAction* inspectorViewAction() const { return m_inspectorViewAction; }
+
     // hooks replacing the modal dialogs (tests): error messages and Yes/No questions
     void setMessageHook(Dialogs::MessageHook hook) { m_dialogs->setMessageHook(std::move(hook)); }
     void setQuestionHook(Dialogs::QuestionHook hook) { m_dialogs->setQuestionHook(std::move(hook)); }
@@ -149,6 +170,8 @@ private:
     void syncPresentationPlotsMenu();
     void showSolved(int iteration, double recentReturnMean, double threshold);
     void updateBannerFont();
+    // shows the controls `lesson` lists and hides the others; nullptr shows every control
+    void showLessonControls(const run::Lesson* lesson);
 
     StudioOptions m_options;
     Dialogs* m_dialogs = nullptr;
@@ -194,6 +217,13 @@ private:
     QAction* m_openRunAction = nullptr;
     QAction* m_saveRunAction = nullptr;
     QAction* m_quitAction = nullptr;
+    QFormLayout* m_runForm = nullptr;
+    std::vector<QAction*> m_paceToolBarActions; // the toolbar's pace label and picker
+    QAction* m_inspectorViewAction = nullptr;
+    LessonPanel* m_lessonPanel = nullptr;
+    QDockWidget* m_lessonDock = nullptr;
+    QAction* m_openLessonAction = nullptr;
+    QAction* m_closeLessonAction = nullptr;
     QAction* m_exportClipAction = nullptr;
     ClipExporter* m_clips = nullptr;
     QByteArray m_defaultState;

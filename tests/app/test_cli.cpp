@@ -242,6 +242,21 @@ private slots:
         QTest::newRow("soak zero") << QStringList{"--soak", "0"} << "--soak needs a positive whole number";
         QTest::newRow("soak and bench") << QStringList{"--soak", "5", "--bench", "5"} << "give one of them";
         QTest::newRow("soak below max pace") << QStringList{"--soak", "5", "--pace", "1"} << "max pace";
+        // lessons: the message names the file and the problem
+        QTest::newRow("lesson missing") << QStringList{"--lesson", "/nonexistent/x.trpolesson"}
+                                        << "--lesson: /nonexistent/x.trpolesson";
+        const QString badLesson = QDir::tempPath() + "/trpo-studio-test-bad.trpolesson";
+        {
+            QFile f(badLesson);
+            if (f.open(QIODevice::WriteOnly))
+                f.write(R"({"format": "trpo-studio-lesson", "version": 1, "title": "T", "env": "CartPole-v1",
+                            "steps": [{"title": "S", "text": "t", "actions": [{"train": 0}]}]})");
+        }
+        QTest::newRow("lesson bad action")
+            << QStringList{"--lesson", badLesson}
+            << badLesson + ": step 1 (\"S\"), action 1 (train): needs a whole number of iterations from 1 to 1000, not 0";
+        QTest::newRow("lesson with env") << QStringList{"--lesson", badLesson, "--env", "Pendulum-v1"}
+                                            << "--lesson sets the environment and the settings";
     }
     void studioBadInput() {
         QFETCH(QStringList, args);
