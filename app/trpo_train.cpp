@@ -499,11 +499,9 @@ int main(int argc, char** argv) {
             }
             m.seeds = p.isSet("seeds") ? run::parseSeeds(p.value("seeds").toStdString())
                                        : std::vector<std::uint64_t>{cfg.seed};
-            size_t cells = m.seeds.size();
-            for (const run::SweepAxis& a : m.axes) cells *= a.values.size();
-            if (cells > static_cast<size_t>(run::kMaxSweepCells))
-                throw core::ConfigError("--sweep: " + std::to_string(cells) + " cells; a sweep has at most " +
-                                        std::to_string(run::kMaxSweepCells));
+            if (run::sweepCells(m.axes, m.seeds.size()) > static_cast<size_t>(run::kMaxSweepCells))
+                throw core::ConfigError("--sweep/--seeds: more than " + std::to_string(run::kMaxSweepCells) +
+                                        " cells; a sweep has at most that many");
             m.cells = run::sweepGrid(m.axes, m.seeds);
             for (size_t i = 0; i < m.cells.size(); ++i)
                 for (size_t j = 0; j < i; ++j)

@@ -163,6 +163,15 @@ std::vector<SweepCell> sweepGrid(const std::vector<SweepAxis>& axes, const std::
     return cells;
 }
 
+size_t sweepCells(const std::vector<SweepAxis>& axes, size_t seeds) {
+    size_t total = seeds;
+    for (const SweepAxis& a : axes) {
+        total *= a.values.size();
+        if (total > static_cast<size_t>(kMaxSweepCells)) return static_cast<size_t>(kMaxSweepCells) + 1;
+    }
+    return total;
+}
+
 std::vector<int> cellsForRank(int cells, int rank, int size) {
     std::vector<int> mine;
     if (size < 1 || rank < 0 || rank >= size) return mine;
@@ -222,13 +231,17 @@ bool looksLikeSweep(const fs::path& dirOrFile) {
 
 SweepManifest readSweepManifest(const fs::path& dirOrFile) {
     const fs::path file = manifestPath(dirOrFile);
-    const std::string where = file.string() + ": ";
     std::string text;
     try {
         text = core::readFileText(file);
     } catch (const std::exception& e) {
-        throw FileError(where + "cannot read it (" + e.what() + ")");
+        throw FileError(file.string() + ": cannot read it (" + e.what() + ")");
     }
+    return parseSweepManifest(text, file.string());
+}
+
+SweepManifest parseSweepManifest(const std::string& text, const std::string& file) {
+    const std::string where = file + ": ";
     SweepManifest m;
     try {
         const json j = json::parse(text);
@@ -269,6 +282,8 @@ SweepManifest readSweepManifest(const fs::path& dirOrFile) {
             } catch (const ConfigError& e) {
                 throw FileError(where + "axes: " + e.what());
             }
+            for (const SweepAxis& other : m.axes)
+                if (other.key == axis.key) throw FileError(where + "axes: " + axis.key + " is swept twice");
             m.axes.push_back(std::move(axis));
         }
         for (const json& s : j.at("seeds")) m.seeds.push_back(core::jsonInteger<std::uint64_t>(s));
@@ -284,9 +299,8 @@ SweepManifest readSweepManifest(const fs::path& dirOrFile) {
                 throw FileError(where + "seeds: " + e.what());
             }
         }
-        size_t total = m.seeds.size();
-        for (const SweepAxis& a : m.axes) total *= a.values.size();
-        if (total > static_cast<size_t>(kMaxSweepCells)) throw FileError(where + "more than 10000 cells");
+        if (sweepCells(m.axes, m.seeds.size()) > static_cast<size_t>(kMaxSweepCells))
+            throw FileError(where + "more than " + std::to_string(kMaxSweepCells) + " cells");
         m.cells = sweepGrid(m.axes, m.seeds);
         const json& cells = j.at("cells");
         if (!cells.is_array() || cells.size() != m.cells.size())

@@ -60,6 +60,8 @@ struct SweepCell {
 };
 // every cell of the grid, pending: the first axis outermost, the seeds innermost
 std::vector<SweepCell> sweepGrid(const std::vector<SweepAxis>& axes, const std::vector<std::uint64_t>& seeds);
+// the number of cells of the grid (kMaxSweepCells + 1 for any number above kMaxSweepCells)
+size_t sweepCells(const std::vector<SweepAxis>& axes, size_t seeds);
 // "delta-0.001_seed-3" (characters other than letters, digits, '.', '-', '_' become '_')
 std::string cellDirName(const std::vector<SweepAxis>& axes, const std::vector<std::string>& values,
                         std::uint64_t seed);
@@ -86,6 +88,8 @@ void writeSweepManifest(const std::filesystem::path& dir, const SweepManifest& m
 // the product of its axes and seeds, valid settings. Throws core::FileError whose message
 // starts with the file's path.
 SweepManifest readSweepManifest(const std::filesystem::path& dirOrFile);
+// the same from the manifest's text; `file` names it in messages
+SweepManifest parseSweepManifest(const std::string& text, const std::string& file);
 bool looksLikeSweep(const std::filesystem::path& dirOrFile);
 
 // a cell's configuration: the base with the cell's values and seed (threads: 1)

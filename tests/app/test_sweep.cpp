@@ -241,6 +241,45 @@ private slots:
         QVERIFY(std::filesystem::exists(dir / "summary.json"));
     }
 
+    // the fuzz target's seed inputs load; damaged manifests are refused naming the file
+    void manifestChecks() {
+        const QString corpus = QStringLiteral(TRPO_TEST_SOURCE_DIR) + "/fuzz/corpus/sweep/";
+        const QStringList files = QDir(corpus).entryList(QDir::Files);
+        QVERIFY(files.size() >= 3);
+        for (const QString& f : files) {
+            QFile in(corpus + f);
+            QVERIFY(in.open(QIODevice::ReadOnly));
+            const run::SweepManifest m = run::parseSweepManifest(in.readAll().toStdString(), f.toStdString());
+            QCOMPARE(m.cells.size(), run::sweepGrid(m.axes, m.seeds).size());
+        }
+        QFile in(corpus + "mixed-statuses.json");
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        const std::string good = in.readAll().toStdString();
+        const run::SweepManifest m = run::parseSweepManifest(good, "x/sweep.json");
+        QCOMPARE(m.cells[1].status, run::CellStatus::Failed);
+        QCOMPARE(m.cells[1].reason, std::string("the simulator crashed"));
+        auto refused = [&](const std::string& from, const std::string& to, const char* says) {
+            std::string bad = good;
+            const size_t at = bad.find(from);
+            QVERIFY2(at != std::string::npos, from.c_str());
+            bad.replace(at, from.size(), to);
+            try {
+                run::parseSweepManifest(bad, "x/sweep.json");
+                QFAIL(("accepted: " + to).c_str());
+            } catch (const core::FileError& e) {
+                const std::string what = e.what();
+                QVERIFY2(what.rfind("x/sweep.json: ", 0) == 0 && what.find(says) != std::string::npos, e.what());
+            }
+        };
+        refused("\"trpo-studio-sweep\"", "\"trpo-studio-fork\"", "not a sweep manifest");
+        refused("\"version\": 1", "\"version\": 9", "format version 9");
+        refused("\"delta-0.01_seed-2\"", "\"../elsewhere\"", "dir is not delta-0.01_seed-2");
+        refused("\"failed\"", "\"exploded\"", "unknown status");
+        refused("\"0.03\"\n", "\"-1\"\n", "axes: --sweep: delta=-1");
+        refused("\"seeds\": [", "\"seeds\": [1, ", "seeds:");
+        refused("\"cells\": [", "\"cells\": 3, \"x\": [", "cells");
+    }
+
     void badInput_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
