@@ -226,8 +226,10 @@ int compareFork(const QCommandLineParser& p) {
                 QCoreApplication::exit(2);
                 return;
             }
-            std::printf("trpo-studio: wrote %s (%dx%d), comparison of %zu variants\n", qPrintable(shotPath),
-                        shot.width(), shot.height(), view.manifest().variants.size());
+            std::printf("trpo-studio: wrote %s (%dx%d), comparison of %zu %s\n", qPrintable(shotPath), shot.width(),
+                        shot.height(),
+                        view.isSweep() ? view.sweepSummaries().size() : view.manifest().variants.size(),
+                        view.isSweep() ? "settings" : "variants");
             std::fflush(stdout);
             QCoreApplication::exit(0);
         });

@@ -95,6 +95,7 @@ private slots:
         // alone is in the legend
         QCOMPARE(plot->graphCount(), 6);
         QCOMPARE(plot->legend->itemCount(), 2);
+        QVERIFY(!view->klPlot()->legend->visible()); // the same names and colours as the return plot's
         const QTableWidget* t = view->table();
         QCOMPARE(t->rowCount(), 2);
         QCOMPARE(t->horizontalHeaderItem(4)->text(), QString("Steps to 475 (median)"));
@@ -122,6 +123,7 @@ private slots:
         QVERIFY(!view->isSweep());
         QCOMPARE(t->horizontalHeaderItem(0)->text(), QString("Variant"));
         QCOMPARE(view->returnPlot()->graphCount(), 1 + kValues.size());
+        QVERIFY(view->klPlot()->legend->visible());
     }
 
     void plotsOverlayTheVariants() {

@@ -131,6 +131,7 @@ void ComparisonView::openFork(const std::filesystem::path& dir) {
     m_sweep = {};
     m_sweepSummaries.clear();
     setForkColumns();
+    m_klPlot->legend->setVisible(true);
     fill(histories, solved);
 }
 
@@ -176,7 +177,9 @@ void ComparisonView::fillSweep(const std::vector<std::vector<std::vector<core::I
     m_table->setHorizontalHeaderLabels(
         {tr("Setting"), tr("Seeds done"), tr("Final return (median)"), tr("Final return (min – max)"),
          solved ? tr("Steps to %1 (median)").arg(*solved) : tr("Steps to solved (median)"), tr("Seeds solved"),
-         tr("Rejected steps (median, min – max)")});
+         tr("Rejected steps")});
+    // the colours and names are those of the return plot's legend and the table's first column
+    m_klPlot->legend->setVisible(false);
     m_table->setRowCount(static_cast<int>(m_sweepSummaries.size()));
     for (size_t i = 0; i < m_sweepSummaries.size() && i < histories.size(); ++i) {
         const run::SettingSummary& s = m_sweepSummaries[i];
