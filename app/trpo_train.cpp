@@ -508,6 +508,14 @@ int main(int argc, char** argv) {
                     if (m.cells[i].dir == m.cells[j].dir)
                         throw core::ConfigError("--sweep: two cells would share the directory " +
                                                 m.cells[i].dir.string() + "; give values that differ in letters or digits");
+            // every cell's configuration is checked now, not when its turn comes
+            for (const run::SweepCell& c : m.cells) {
+                try {
+                    run::cellConfig(m, c).validate();
+                } catch (const core::ConfigError& e) {
+                    throw core::ConfigError("--sweep: the cell " + c.dir.string() + ": " + e.what());
+                }
+            }
             sweepDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
                                       : std::filesystem::path("runs") / (cfg.env + "-sweep");
             std::error_code ec;

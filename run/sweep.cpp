@@ -376,7 +376,9 @@ Outcome runCell(const fs::path& sweepDir, const SweepManifest& m, const SweepCel
             }
         }
         if (!store) {
-            fs::remove_all(d, ec);
+            // what a cell that started left behind (no checkpoint to go on from) is the sweep's
+            // own; anything at a pending cell's place is not, and RunStore::create refuses it
+            if (before != CellStatus::Pending) fs::remove_all(d, ec);
             store.emplace(RunStore::create(d, cfg, "trpo-train"));
         }
         Budget budget = m.budget;

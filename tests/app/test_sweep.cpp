@@ -205,6 +205,29 @@ private slots:
         QVERIFY(run::sweepTable(s, 475.0).find("delta=0.02") != std::string::npos);
     }
 
+    // through trpo-train: a cell that cannot write its directory (something else is in its
+    // place) fails with its reason, the other is done, the exit code is 3; the file is kept
+    void failingCellExitCode() {
+        const std::filesystem::path dir = path("blocked").toStdString();
+        std::filesystem::create_directories(dir);
+        run::SweepManifest m = smallManifest("0.005,0.02", "3", 1);
+        run::writeSweepManifest(dir, m);
+        QFile block(QString::fromStdString((dir / m.cells[1].dir).string()));
+        QVERIFY(block.open(QIODevice::WriteOnly));
+        block.write("not a run\n");
+        block.close();
+        const Result r = train({"--resume", QString::fromStdString(dir.string()), "--quiet"});
+        QCOMPARE(r.code, 3);
+        QVERIFY2(r.err.contains("delta-0.02_seed-3") && r.err.contains("not a directory"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("1 of 2 cells failed"), qPrintable(r.err));
+        const run::SweepManifest back = run::readSweepManifest(dir);
+        QCOMPARE(back.cells[0].status, run::CellStatus::Done);
+        QCOMPARE(back.cells[1].status, run::CellStatus::Failed);
+        QVERIFY(back.cells[1].reason.find("not a directory") != std::string::npos);
+        QVERIFY(block.open(QIODevice::ReadOnly));
+        QCOMPARE(block.readAll(), QByteArray("not a run\n"));
+    }
+
     // stopped mid-cell: the cell in progress is interrupted, the rest pending; --resume
     // finishes them and every cell equals the run made alone
     void resumeInterrupted() {
@@ -289,6 +312,8 @@ private slots:
         QTest::newRow("twice") << QStringList{"--sweep", "delta=1", "--sweep", "delta=2"} << "delta is swept twice";
         QTest::newRow("seeds") << QStringList{"--sweep", "delta=0.01", "--seeds", "1-x"} << "--seeds: 'x'";
         QTest::newRow("seed and seeds") << QStringList{"--seeds", "1-2", "--seed", "3"} << "--seed and --seeds";
+        QTest::newRow("combination") << QStringList{"--sweep", "num_envs=2,8", "--sweep", "steps_per_iteration=8,64"}
+                                     << "--sweep: the cell num_envs-8_steps_per_iteration-8_seed-";
         QTest::newRow("video") << QStringList{"--seeds", "1-2", "--record-video", "1"} << "--record-video cannot";
     }
     void badInput() {
