@@ -292,7 +292,8 @@ int main(int argc, char** argv) {
     p.addOption({"target-return", "Stop once the mean return of the last 20 finished episodes reaches R.", "R"});
     p.addOption({"out", "Run directory to write (default runs/<env>-seed<seed>).", "DIR"});
     p.addOption({"config", "JSON configuration file (the studio's config.json works too).", "FILE"});
-    p.addOption({"resume", "Continue the run in DIR from its latest checkpoint.", "DIR"});
+    p.addOption({"resume", "Continue the run in DIR from its latest checkpoint; for a sweep (DIR holds sweep.json), "
+                           "finish its cells that are not done.", "DIR"});
     p.addOption({"fork", "Fork the run in DIR at --at ITER into variants of --vary; each variant is a run directory "
                          "under --out (default DIR-fork<ITER>-<KEY>) beside a fork.json manifest.", "DIR"});
     p.addOption({"at", "With --fork: the iteration the variants start from (0 = the run's start).", "ITER"});
