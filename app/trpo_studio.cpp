@@ -204,8 +204,10 @@ void takeScreenshot(ui::MainWindow& window, const QString& path) {
 // --compare DIR [--screenshot FILE.png]: a fork as one comparison, in a window of its own
 int compareFork(const QCommandLineParser& p) {
     const QString dir = p.value("compare");
-    if (!run::looksLikeFork(dir.toStdString()))
-        return fail(QString("--compare '%1': not a fork (no fork.json in it; trpo-train --fork writes one)").arg(dir));
+    if (!run::looksLikeFork(dir.toStdString()) && !run::looksLikeSweep(dir.toStdString()))
+        return fail(QString("--compare '%1': not a fork or a sweep (no fork.json or sweep.json in it; trpo-train "
+                            "--fork and --sweep write them)")
+                        .arg(dir));
     QString shotPath;
     if (p.isSet("screenshot")) {
         shotPath = QDir::cleanPath(p.value("screenshot"));
@@ -213,7 +215,7 @@ int compareFork(const QCommandLineParser& p) {
     }
     ui::ComparisonView view;
     try {
-        view.openFork(dir.toStdString());
+        view.open(dir.toStdString());
     } catch (const std::exception& e) {
         return fail(QString("--compare '%1': %2").arg(dir, QString::fromStdString(e.what())));
     }
@@ -228,8 +230,10 @@ int compareFork(const QCommandLineParser& p) {
                 QCoreApplication::exit(2);
                 return;
             }
-            std::printf("trpo-studio: wrote %s (%dx%d), comparison of %zu variants\n", qPrintable(shotPath),
-                        shot.width(), shot.height(), view.manifest().variants.size());
+            std::printf("trpo-studio: wrote %s (%dx%d), comparison of %zu %s\n", qPrintable(shotPath), shot.width(),
+                        shot.height(),
+                        view.isSweep() ? view.sweepSummaries().size() : view.manifest().variants.size(),
+                        view.isSweep() ? "settings" : "variants");
             std::fflush(stdout);
             QCoreApplication::exit(0);
         });
@@ -355,8 +359,9 @@ int main(int argc, char** argv) {
     p.addHelpOption();
     p.addVersionOption();
     p.addOption({"env", "Environment to open (default CartPole-v1).", "ID", "CartPole-v1"});
-    p.addOption({"compare", "Open the fork in DIR (the folder with fork.json that trpo-train --fork writes) as one "
-                            "comparison, as File > Open fork does; with --screenshot, write it and exit.", "DIR"});
+    p.addOption({"compare", "Open the fork or sweep in DIR (the folder with fork.json or sweep.json that trpo-train "
+                            "--fork or --sweep writes) as one comparison, as File > Open comparison does; with "
+                            "--screenshot, write it and exit.", "DIR"});
     p.addOption({"open", "Open the saved run RUN_DIR (a .trporun folder), as File > Open run does.", "RUN_DIR"});
     p.addOption({"iterations", "Train exactly N iterations (after --open: N more), then pause.", "N"});
     p.addOption({"screenshot",

@@ -17,6 +17,7 @@
 #include "export/onnx_export.h"
 #include "run/fork.h"
 #include "run/run_store.h"
+#include "run/sweep.h"
 #include "sim/registry.h"
 #include "video/clip_recorder.h"
 
@@ -53,7 +54,7 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
     run::ForkManifest manifest;
     int threads = 0;
     try {
-        for (const char* other : {"resume", "config", "inspect-every", "record-video"})
+        for (const char* other : {"resume", "config", "inspect-every", "record-video", "sweep", "seeds"})
             if (p.isSet(other)) throw core::ConfigError(std::string("--") + other + " cannot be combined with --fork");
         for (const core::ConfigField& f : core::configFields())
             if (f.key != "threads" && p.isSet(QString::fromStdString(flagName(f.key))))
@@ -177,6 +178,76 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
     }
 }
 
+// The place of this process among a sweep's processes: rank 0 of 1 when trpo-train runs
+// alone, and then every cell runs here on the thread budget. Under MPI the ranks take the
+// cells in turn (run::cellsForRank); this is the one place that would ask MPI for them.
+struct ProcessPlace {
+    int rank = 0, size = 1;
+};
+ProcessPlace processPlace() { return {}; }
+
+// trpo-train --sweep KEY=V1,V2,... [--sweep KEY2=...] --seeds 1-5, or --resume of a sweep
+// directory: the grid as independent runs, a manifest and a summary (run/sweep.h, README
+// "Sweeps"). Exit code 0 when every cell is done, 3 when some failed, 130 when interrupted.
+int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool quiet) {
+    const ProcessPlace place = processPlace();
+    const std::optional<double> solved = sim::makeEnvironment(m.base.env)->spec().rewardThreshold;
+    int already = 0;
+    for (const run::SweepCell& c : m.cells) already += c.status == run::CellStatus::Done;
+    if (!quiet)
+        std::printf("trpo-train: sweep of %zu cells (%d done) on %d threads -> %s\n", m.cells.size(), already, m.threads,
+                    dir.string().c_str());
+    std::fflush(stdout);
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    run::SweepOptions o;
+    o.rank = place.rank;
+    o.size = place.size;
+    o.cancel = &g_stop;
+    o.factory = [](const core::TrpoConfig& cfg) { return sim::environmentFactory(cfg.env); };
+    o.onIteration = [&](int c, const core::IterationStats& s, const std::string& note) {
+        const run::SweepCell& cell = m.cells[static_cast<size_t>(c)];
+        if (!quiet) std::printf("[%s] %s\n", cell.dir.string().c_str(), core::progressLine(s).c_str());
+        if (!note.empty()) std::fprintf(stderr, "trpo-train: [%s] %s\n", cell.dir.string().c_str(), note.c_str());
+        std::fflush(stdout);
+    };
+    o.onCellEnd = [&](int c) {
+        const run::SweepCell& cell = m.cells[static_cast<size_t>(c)];
+        std::FILE* to = cell.status == run::CellStatus::Failed ? stderr : stdout;
+        std::fprintf(to, "trpo-train: cell %s: %s (%s)\n", cell.dir.string().c_str(), run::cellStatusName(cell.status),
+                     cell.reason.c_str());
+        std::fflush(to);
+    };
+    try {
+        run::runSweep(dir, m, o);
+        const std::vector<run::SettingSummary> rows = run::summarizeSweep(dir, m, solved);
+        run::writeSweepSummary(dir, rows, solved);
+        std::printf("\n%s", run::sweepTable(rows, solved).c_str());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
+        return 1;
+    }
+    int failed = 0, open = 0;
+    for (const int i : run::cellsForRank(static_cast<int>(m.cells.size()), place.rank, place.size)) {
+        failed += m.cells[static_cast<size_t>(i)].status == run::CellStatus::Failed;
+        open += m.cells[static_cast<size_t>(i)].status != run::CellStatus::Done &&
+                m.cells[static_cast<size_t>(i)].status != run::CellStatus::Failed;
+    }
+    for (const run::SweepCell& c : m.cells)
+        if (c.status == run::CellStatus::Failed)
+            std::fprintf(stderr, "trpo-train: cell %s failed: %s\n", c.dir.string().c_str(), c.reason.c_str());
+    if (open > 0) {
+        std::fprintf(stderr, "trpo-train: interrupted with %d cells not done; continue with --resume %s\n", open,
+                     dir.string().c_str());
+        return 130;
+    }
+    if (failed > 0) {
+        std::fprintf(stderr, "trpo-train: %d of %zu cells failed (the others are done)\n", failed, m.cells.size());
+        return 3;
+    }
+    return 0;
+}
+
 // --record-video paints frames with text, which needs a QGuiApplication (on the offscreen
 // platform when there is no display); every other run stays a QCoreApplication
 bool wantsVideo(int argc, char** argv) {
@@ -221,12 +292,20 @@ int main(int argc, char** argv) {
     p.addOption({"target-return", "Stop once the mean return of the last 20 finished episodes reaches R.", "R"});
     p.addOption({"out", "Run directory to write (default runs/<env>-seed<seed>).", "DIR"});
     p.addOption({"config", "JSON configuration file (the studio's config.json works too).", "FILE"});
-    p.addOption({"resume", "Continue the run in DIR from its latest checkpoint.", "DIR"});
+    p.addOption({"resume", "Continue the run in DIR from its latest checkpoint; for a sweep (DIR holds sweep.json), "
+                           "finish its cells that are not done.", "DIR"});
     p.addOption({"fork", "Fork the run in DIR at --at ITER into variants of --vary; each variant is a run directory "
                          "under --out (default DIR-fork<ITER>-<KEY>) beside a fork.json manifest.", "DIR"});
     p.addOption({"at", "With --fork: the iteration the variants start from (0 = the run's start).", "ITER"});
     p.addOption({"vary", "With --fork: the setting and its 2-6 values, KEY=V1,V2,... (a hot setting or algo).",
                  "KEY=VALUES"});
+    p.addOption({"sweep", "Train a grid as independent runs: the setting and its values, KEY=V1,V2,... (any setting "
+                          "but env, seed and threads; a list setting's entries joined with ':'). Several --sweep make "
+                          "the product of their values. Writes a run directory per cell and sweep.json under --out "
+                          "(default runs/<env>-sweep); --threads N is the thread budget of the whole sweep.",
+                 "KEY=VALUES"});
+    p.addOption({"seeds", "The seeds of a sweep (each setting is trained with each): a range 1-5, a list 1,3,7, or "
+                          "both (default: --seed).", "SEEDS"});
     p.addOption({"checkpoint-every", "Save a checkpoint every N iterations (default 10; 0 = only at the end).", "N"});
     p.addOption({"quiet", "Print only the final summary."});
     p.addOption({"record-video", "After training, record the final policy's first N episodes (deterministic, seeded "
@@ -268,6 +347,8 @@ int main(int argc, char** argv) {
     video::ClipFormat videoFormat = video::ClipFormat::Mp4;
     std::filesystem::path outDir;
     const bool resume = p.isSet("resume");
+    std::optional<run::SweepManifest> sweepManifest;
+    std::filesystem::path sweepDir;
     try {
         if (p.isSet("steps")) {
             const double v = parseNumber(p.value("steps"), "steps");
@@ -323,7 +404,33 @@ int main(int argc, char** argv) {
             }
         }
 
-        if (resume) {
+        const bool sweep = p.isSet("sweep") || p.isSet("seeds");
+        if (resume && run::looksLikeSweep(p.value("resume").toStdString())) {
+            // a sweep goes on with what its manifest says; only its thread budget may change
+            for (const char* other : {"sweep", "seeds", "config", "env", "out", "steps", "iterations", "target-return",
+                                      "checkpoint-every", "record-video", "inspect-every"})
+                if (p.isSet(other))
+                    throw core::ConfigError(std::string("--") + other +
+                                            ": --resume of a sweep takes everything from its sweep.json (only --threads "
+                                            "may change)");
+            for (const core::ConfigField& f : core::configFields())
+                if (f.key != "threads" && p.isSet(QString::fromStdString(flagName(f.key))))
+                    throw core::ConfigError("--" + flagName(f.key) +
+                                            ": --resume of a sweep takes its settings from its sweep.json");
+            sweepDir = p.value("resume").toStdString();
+            sweepManifest = run::readSweepManifest(sweepDir);
+            if (p.isSet("threads")) {
+                try {
+                    core::setConfigValue(cfg, "threads", p.value("threads").toStdString());
+                } catch (const core::ConfigError& e) {
+                    throw core::ConfigError(std::string("--threads: ") + e.what());
+                }
+                sweepManifest->threads = cfg.threads;
+            }
+        } else if (resume && sweep) {
+            throw core::ConfigError("--sweep/--seeds cannot be combined with --resume of a run (" +
+                                    p.value("resume").toStdString() + " has no sweep.json)");
+        } else if (resume) {
             if (p.isSet("config") || p.isSet("env"))
                 throw core::ConfigError("--resume takes its configuration from the run; drop --config/--env");
             outDir = p.value("resume").toStdString();
@@ -368,14 +475,75 @@ int main(int argc, char** argv) {
                 throw core::ConfigError("--" + flagName(f.key) + ": " + e.what());
             }
         }
+        if (!sweepManifest) {
         if (!sim::makeEnvironment(cfg.env))
             throw core::ConfigError("unknown environment '" + cfg.env + "' (known: " + sim::knownEnvironmentIds() + ")");
         cfg.validate();
+        }
+        if (sweep && !sweepManifest) {
+            for (const char* other : {"record-video", "inspect-every"})
+                if (p.isSet(other)) throw core::ConfigError(std::string("--") + other + " cannot be combined with --sweep");
+            if (p.isSet("seed") && p.isSet("seeds"))
+                throw core::ConfigError("--seed and --seeds: give the sweep's seeds with --seeds only");
+            run::SweepManifest m;
+            m.base = cfg;
+            m.threads = cfg.threads;
+            m.budget.steps = budgetSteps;
+            m.budget.iterations = budgetIterations;
+            m.budget.target = target;
+            m.budget.checkpointEvery = checkpointEvery;
+            for (const QString& axis : p.values("sweep")) {
+                m.axes.push_back(run::parseSweepAxis(axis.toStdString(), cfg));
+                for (size_t i = 0; i + 1 < m.axes.size(); ++i)
+                    if (m.axes[i].key == m.axes.back().key)
+                        throw core::ConfigError("--sweep: " + m.axes.back().key + " is swept twice");
+            }
+            m.seeds = p.isSet("seeds") ? run::parseSeeds(p.value("seeds").toStdString())
+                                       : std::vector<std::uint64_t>{cfg.seed};
+            if (run::sweepCells(m.axes, m.seeds.size()) > static_cast<size_t>(run::kMaxSweepCells))
+                throw core::ConfigError("--sweep/--seeds: more than " + std::to_string(run::kMaxSweepCells) +
+                                        " cells; a sweep has at most that many");
+            m.cells = run::sweepGrid(m.axes, m.seeds);
+            for (size_t i = 0; i < m.cells.size(); ++i)
+                for (size_t j = 0; j < i; ++j)
+                    if (m.cells[i].dir == m.cells[j].dir)
+                        throw core::ConfigError("--sweep: two cells would share the directory " +
+                                                m.cells[i].dir.string() + "; give values that differ in letters or digits");
+            // every cell's configuration is checked now, not when its turn comes
+            for (const run::SweepCell& c : m.cells) {
+                try {
+                    run::cellConfig(m, c).validate();
+                } catch (const core::ConfigError& e) {
+                    throw core::ConfigError("--sweep: the cell " + c.dir.string() + ": " + e.what());
+                }
+            }
+            sweepDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
+                                      : std::filesystem::path("runs") / (cfg.env + "-sweep");
+            std::error_code ec;
+            if (run::looksLikeSweep(sweepDir))
+                throw core::FileError("--out " + sweepDir.string() +
+                                      ": already holds a sweep; continue it with --resume " + sweepDir.string() +
+                                      " or choose another --out");
+            if (std::filesystem::exists(sweepDir, ec) &&
+                !(std::filesystem::is_directory(sweepDir, ec) && std::filesystem::is_empty(sweepDir, ec)))
+                throw core::FileError("--out " + sweepDir.string() + ": exists and is not a sweep (no sweep.json); "
+                                      "choose an empty or new directory");
+            std::filesystem::create_directories(sweepDir, ec);
+            if (ec) throw core::FileError("--out " + sweepDir.string() + ": cannot create (" + ec.message() + ")");
+            try {
+                run::writeSweepManifest(sweepDir, m);
+            } catch (const std::exception& e) {
+                throw core::FileError(e.what());
+            }
+            sweepManifest = std::move(m);
+        }
     } catch (const core::ConfigError& e) {
         return fail(e.what());
     } catch (const core::FileError& e) {
         return fail(e.what());
     }
+
+    if (sweepManifest) return runSweepCli(sweepDir, *sweepManifest, p.isSet("quiet"));
 
     // ---- run ---------------------------------------------------------------------------
     try {

@@ -515,10 +515,11 @@ void MainWindow::createDocks() {
 ComparisonView* MainWindow::openComparison(const QString& dir) {
     auto* view = new ComparisonView(this);
     try {
-        view->openFork(dir.toStdString());
+        view->open(dir.toStdString());
     } catch (const std::exception& e) {
         delete view;
-        m_dialogs->showError(tr("Open fork"), tr("Could not open the fork:\n%1").arg(QString::fromStdString(e.what())));
+        m_dialogs->showError(tr("Open comparison"),
+                             tr("Could not open the fork or sweep:\n%1").arg(QString::fromStdString(e.what())));
         return nullptr;
     }
     view->setWindowFlag(Qt::Window);
@@ -542,12 +543,14 @@ void MainWindow::createMenus() {
                                       [this] { m_runs->saveRunWithDialog(this); });
     m_saveRunAction->setObjectName("actionSaveRun");
     m_saveRunAction->setToolTip(tr("Save the whole run (settings, every plot's history, events and the trainer checkpoint)"));
-    QAction* openFork = file->addAction(tr("Open &fork…"), this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open fork (the folder with fork.json)"));
+    QAction* openFork = file->addAction(tr("Open &comparison…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(
+            this, tr("Open a fork or a sweep (the folder with fork.json or sweep.json)"));
         if (!dir.isEmpty()) openComparison(dir);
     });
     openFork->setObjectName("actionOpenFork");
-    openFork->setToolTip(tr("Compare the variants of a fork (trpo-train --fork): overlaid plots and a table"));
+    openFork->setToolTip(tr("Compare the variants of a fork (trpo-train --fork) or the settings of a sweep "
+                            "(trpo-train --sweep): overlaid plots and a table"));
     m_openLessonAction = file->addAction(tr("Open &lesson…"), this, &MainWindow::openLessonWithDialog);
     m_openLessonAction->setObjectName("actionOpenLesson");
     m_openLessonAction->setToolTip(tr("Play a lesson (a .trpolesson file): its settings, its controls and its steps in a side panel"));

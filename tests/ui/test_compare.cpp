@@ -1,7 +1,9 @@
 // A fork as one comparison (offscreen): a fork made by the real trpo-train opens in the
 // comparison view with one series per variant in every plot (legend, distinct colours) and a
 // table whose numbers equal those computed here from each variant's progress.csv; the main
-// window's Open fork shows it in a window of its own and refuses a folder without a fork.
+// window's Open fork shows it in a window of its own and refuses a folder without a fork. A
+// sweep made by trpo-train --sweep opens the same way: per setting a median line over its
+// seeds with a min–max band, and the summary table.
 #include <QDir>
 #include <QFile>
 #include <QProcess>
@@ -56,7 +58,7 @@ constexpr int kForkAt = 2, kMore = 3;
 class TestCompare : public QObject {
     Q_OBJECT
     QTemporaryDir m_tmp;
-    QString m_fork;
+    QString m_fork, m_sweep;
 
 private slots:
     void initTestCase() {
@@ -67,6 +69,61 @@ private slots:
                           "--quiet", "--out", parent}));
         QVERIFY(trainRun({"--fork", parent, "--at", QString::number(kForkAt), "--vary", "delta=" + kValues.join(','),
                           "--iterations", QString::number(kMore), "--quiet", "--out", m_fork}));
+        m_sweep = m_tmp.path() + "/sweep";
+        QVERIFY(trainRun({"--env", "CartPole-v1", "--steps-per-iteration", "512", "--sweep", "delta=0.005,0.05",
+                          "--seeds", "1-2", "--iterations", "3", "--threads", "2", "--quiet", "--out", m_sweep}));
+    }
+
+    void openSweepFromTheMainWindow() {
+        ui::StudioOptions o;
+        o.env = "CartPole-v1";
+        o.useSettings = false;
+        o.autosave = false;
+        o.runDirBase.clear();
+        ui::MainWindow w(o);
+        QStringList errors;
+        w.setMessageHook([&](const QString&, const QString& text) { errors << text; });
+        ui::ComparisonView* view = w.openComparison(m_sweep);
+        QVERIFY(view);
+        QVERIFY(QTest::qWaitForWindowExposed(view));
+        QVERIFY(errors.isEmpty());
+        QVERIFY(view->isSweep());
+        QVERIFY2(view->title().contains("δ = 0.005, 0.05") && view->title().contains("2 seeds"),
+                 qPrintable(view->title()));
+        QCustomPlot* plot = view->returnPlot();
+        // per setting: the highest seed, the lowest (filled up to it) and the median, which
+        // alone is in the legend
+        QCOMPARE(plot->graphCount(), 6);
+        QCOMPARE(plot->legend->itemCount(), 2);
+        QVERIFY(!view->klPlot()->legend->visible()); // the same names and colours as the return plot's
+        const QTableWidget* t = view->table();
+        QCOMPARE(t->rowCount(), 2);
+        QCOMPARE(t->horizontalHeaderItem(4)->text(), QString("Steps to 475 (median)"));
+        const QStringList deltas{"0.005", "0.05"};
+        for (int i = 0; i < 2; ++i) {
+            const Csv a = readCsv(m_sweep + "/delta-" + deltas[i] + "_seed-1/progress.csv");
+            const Csv b = readCsv(m_sweep + "/delta-" + deltas[i] + "_seed-2/progress.csv");
+            QCOMPARE(static_cast<int>(a.rows.size()), 3);
+            const double ra = a.at(2, "recent_return_mean"), rb = b.at(2, "recent_return_mean");
+            QCPGraph* hi = plot->graph(3 * i);
+            QCPGraph* lo = plot->graph(3 * i + 1);
+            QCPGraph* median = plot->graph(3 * i + 2);
+            QCOMPARE(lo->channelFillGraph(), hi);
+            QVERIFY(median->name().startsWith("δ = " + deltas[i]));
+            QCOMPARE(median->data()->size(), 3);
+            QVERIFY(close((median->data()->end() - 1)->value, 0.5 * (ra + rb)));
+            QVERIFY(close((lo->data()->end() - 1)->value, std::min(ra, rb)));
+            QVERIFY(close((hi->data()->end() - 1)->value, std::max(ra, rb)));
+            QVERIFY(t->item(i, 0)->text().startsWith("δ = " + deltas[i]));
+            QCOMPARE(t->item(i, 1)->text(), QString("2 / 2"));
+            QVERIFY(close(exact(t, i, 2), 0.5 * (ra + rb)));
+        }
+        // the same view opens a fork again with the fork's columns
+        view->open(m_fork.toStdString());
+        QVERIFY(!view->isSweep());
+        QCOMPARE(t->horizontalHeaderItem(0)->text(), QString("Variant"));
+        QCOMPARE(view->returnPlot()->graphCount(), 1 + kValues.size());
+        QVERIFY(view->klPlot()->legend->visible());
     }
 
     void plotsOverlayTheVariants() {

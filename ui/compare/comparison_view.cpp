@@ -5,6 +5,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <cmath>
+#include <functional>
 #include <tuple>
 #include <limits>
 #include <qcustomplot.h>
@@ -69,13 +70,17 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_klPlot, 2);
 
     m_table = new QTableWidget(0, 7, this);
-    m_table->setHorizontalHeaderLabels({tr("Variant"), tr("Final return"), tr("Best return"), tr("Steps to solved"),
-                                        tr("Mean KL"), tr("Rejected steps"), tr("Seconds")});
+    setForkColumns();
     m_table->verticalHeader()->setVisible(false);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
     layout->addWidget(m_table, 0);
+}
+
+void ComparisonView::setForkColumns() {
+    m_table->setHorizontalHeaderLabels({tr("Variant"), tr("Final return"), tr("Best return"), tr("Steps to solved"),
+                                        tr("Mean KL"), tr("Rejected steps"), tr("Seconds")});
 }
 
 void ComparisonView::setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel) {
@@ -91,6 +96,17 @@ void ComparisonView::setupPlot(QCustomPlot* plot, const QString& title, const QS
 }
 
 QString ComparisonView::title() const {
+    if (m_isSweep) {
+        QStringList axes;
+        for (const run::SweepAxis& a : m_sweep.axes) {
+            QStringList values;
+            for (const std::string& v : a.values) values << QString::fromStdString(v);
+            axes << keyName(a.key) + " = " + values.join(", ");
+        }
+        const int n = static_cast<int>(m_sweep.seeds.size());
+        axes << (n == 1 ? tr("seed %1").arg(m_sweep.seeds[0]) : tr("%1 seeds").arg(n));
+        return tr("%1 sweep: %2").arg(QString::fromStdString(m_sweep.base.env), axes.join(" × "));
+    }
     if (m_manifest.variants.empty()) return tr("No fork open");
     return tr("%1 forked at iteration %2: %3 = %4")
         .arg(QString::fromStdString(m_manifest.env))
@@ -111,7 +127,141 @@ void ComparisonView::openFork(const std::filesystem::path& dir) {
     std::optional<double> solved;
     if (const auto env = sim::makeEnvironment(manifest.env)) solved = env->spec().rewardThreshold;
     m_manifest = std::move(manifest);
+    m_isSweep = false;
+    m_sweep = {};
+    m_sweepSummaries.clear();
+    setForkColumns();
+    m_klPlot->legend->setVisible(true);
     fill(histories, solved);
+}
+
+void ComparisonView::open(const std::filesystem::path& dir) {
+    if (run::looksLikeSweep(dir))
+        openSweep(dir);
+    else
+        openFork(dir);
+}
+
+void ComparisonView::openSweep(const std::filesystem::path& dir) {
+    // read everything first: a bad file leaves the view as it was
+    const std::filesystem::path root =
+        std::filesystem::is_directory(dir) ? dir : dir.parent_path();
+    run::SweepManifest manifest = run::readSweepManifest(dir);
+    // the done cells' histories, grouped by setting in the grid's order
+    std::vector<std::vector<std::vector<core::IterationStats>>> histories;
+    std::vector<std::vector<std::string>> settings;
+    for (const run::SweepCell& c : manifest.cells) {
+        if (settings.empty() || settings.back() != c.values) {
+            settings.push_back(c.values);
+            histories.emplace_back();
+        }
+        if (c.status == run::CellStatus::Done) histories.back().push_back(run::readRun(root / c.dir).history);
+    }
+    std::optional<double> solved;
+    if (const auto env = sim::makeEnvironment(manifest.base.env)) solved = env->spec().rewardThreshold;
+    m_sweepSummaries = run::summarizeSweep(root, manifest, solved);
+    m_sweep = std::move(manifest);
+    m_isSweep = true;
+    m_manifest = {};
+    m_summaries.clear();
+    fillSweep(histories, solved);
+}
+
+void ComparisonView::fillSweep(const std::vector<std::vector<std::vector<core::IterationStats>>>& histories,
+                               std::optional<double> solved) {
+    m_heading->setText(title());
+    for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
+        plot->clearGraphs();
+        plot->clearItems();
+    }
+    m_table->setHorizontalHeaderLabels(
+        {tr("Setting"), tr("Seeds done"), tr("Final return (median)"), tr("Final return (min – max)"),
+         solved ? tr("Steps to %1 (median)").arg(*solved) : tr("Steps to solved (median)"), tr("Seeds solved"),
+         tr("Rejected steps")});
+    // the colours and names are those of the return plot's legend and the table's first column
+    m_klPlot->legend->setVisible(false);
+    m_table->setRowCount(static_cast<int>(m_sweepSummaries.size()));
+    for (size_t i = 0; i < m_sweepSummaries.size() && i < histories.size(); ++i) {
+        const run::SettingSummary& s = m_sweepSummaries[i];
+        QStringList parts;
+        for (size_t a = 0; a < m_sweep.axes.size() && a < s.values.size(); ++a)
+            parts << keyName(m_sweep.axes[a].key) + " = " + QString::fromStdString(s.values[a]);
+        const QString name = parts.isEmpty() ? tr("seeds") : parts.join(", ");
+        const QColor color = variantColors()[i % variantColors().size()];
+
+        // the median over the seeds in the setting's colour, the band from the lowest to the
+        // highest seed in a light fill of it
+        const auto ret = [](const core::IterationStats& x) { return x.recentReturnMean; };
+        const auto kl = [](const core::IterationStats& x) {
+            return x.accepted ? std::optional<double>(x.klMean) : std::nullopt;
+        };
+        for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
+            const run::Band b = run::bandOf(histories[i], plot == m_returnPlot ? std::function(ret) : std::function(kl));
+            const QVector<double> x(b.iteration.begin(), b.iteration.end());
+            QColor light = color;
+            light.setAlpha(55);
+            QCPGraph* hi = plot->addGraph();
+            hi->setPen(QPen(light, 1));
+            hi->setData(x, QVector<double>(b.max.begin(), b.max.end()), true);
+            hi->removeFromLegend();
+            QCPGraph* lo = plot->addGraph();
+            lo->setPen(QPen(light, 1));
+            lo->setBrush(light);
+            lo->setChannelFillGraph(hi);
+            lo->setData(x, QVector<double>(b.min.begin(), b.min.end()), true);
+            lo->removeFromLegend();
+            QCPGraph* median = plot->addGraph();
+            median->setName(tr("%1 (median of %2)").arg(name).arg(histories[i].size()));
+            median->setPen(QPen(color, 2.5));
+            median->setData(x, QVector<double>(b.median.begin(), b.median.end()), true);
+        }
+
+        const int row = static_cast<int>(i);
+        auto* settingCell = new QTableWidgetItem(name);
+        settingCell->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
+        settingCell->setForeground(color.darker(115));
+        QFont bold = settingCell->font();
+        bold.setBold(true);
+        settingCell->setFont(bold);
+        QPixmap swatch(14, 14);
+        swatch.fill(color);
+        settingCell->setIcon(QIcon(swatch));
+        m_table->setItem(row, 0, settingCell);
+        m_table->setItem(row, 1, cell(s.failed > 0 ? tr("%1 / %2 (%3 failed)").arg(s.done).arg(s.seeds).arg(s.failed)
+                                                  : tr("%1 / %2").arg(s.done).arg(s.seeds)));
+        auto median = [](const std::optional<run::Spread>& x) {
+            return x ? std::optional<double>(x->median) : std::nullopt;
+        };
+        auto range = [](const std::optional<run::Spread>& x, int digits) {
+            if (!x) return cell("–", tr("no seed"));
+            return cell(QString::number(x->min, 'g', digits) + " – " + QString::number(x->max, 'g', digits),
+                        QString::number(x->min, 'g', 17) + " – " + QString::number(x->max, 'g', 17));
+        };
+        m_table->setItem(row, 2, numberCell(median(s.finalReturn)));
+        m_table->setItem(row, 3, range(s.finalReturn, 3));
+        m_table->setItem(row, 4, s.stepsToSolved ? cell(QString::number(s.stepsToSolved->median, 'f', 0),
+                                                        QString::number(s.stepsToSolved->median, 'g', 17))
+                                                 : cell("–", tr("not solved")));
+        m_table->setItem(row, 5, cell(tr("%1 / %2").arg(s.reached).arg(s.done)));
+        m_table->setItem(row, 6, s.rejections ? cell(QString::number(s.rejections->median) + "  (" +
+                                                     QString::number(s.rejections->min) + " – " +
+                                                     QString::number(s.rejections->max) + ")")
+                                              : cell("–", tr("no seed")));
+    }
+    for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) plot->rescaleAxes();
+    if (solved) {
+        auto* line = new QCPItemStraightLine(m_returnPlot);
+        line->point1->setCoords(0, *solved);
+        line->point2->setCoords(1, *solved);
+        line->setPen(QPen(QColor(0, 130, 60), 1.5, Qt::DotLine));
+        QCPRange r = m_returnPlot->yAxis->range();
+        r.expand(*solved);
+        m_returnPlot->yAxis->setRange(r);
+    }
+    m_returnPlot->yAxis->scaleRange(1.08, m_returnPlot->yAxis->range().center());
+    m_klPlot->yAxis->setRange(m_klPlot->yAxis->range().lower / 1.5, m_klPlot->yAxis->range().upper * 1.5);
+    for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) plot->replot();
+    m_table->resizeRowsToContents();
 }
 
 void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& histories,

@@ -2,7 +2,10 @@
 // the variants, one series each in the Okabe-Ito colour-blind-safe palette with a legend, the
 // fork iteration marked; the table lists each variant's final and best return, steps to the
 // environment's solved threshold, mean KL of the steps taken and line-search rejections
-// (run::summarize, the numbers trpo-train prints). Reads the run files once, on the UI thread.
+// (run::summarize, the numbers trpo-train prints). A sweep (run/sweep.h, README "Sweeps")
+// opens the same way: per setting, the median return over its seeds with a band from the
+// lowest to the highest seed, in the setting's colour, and the summary trpo-train prints
+// (run::summarizeSweep). Reads the run files once, on the UI thread.
 #pragma once
 
 #include <QWidget>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "run/fork.h"
+#include "run/sweep.h"
 
 class QCustomPlot;
 class QLabel;
@@ -29,12 +33,23 @@ public:
     // loads the fork in dir (or its fork.json) and every variant's run; throws
     // core::FileError naming the file and leaves the view as it was
     void openFork(const std::filesystem::path& dir);
+    // loads the sweep in dir (or its sweep.json) and the run of every done cell; throws
+    // core::FileError naming the file and leaves the view as it was
+    void openSweep(const std::filesystem::path& dir);
+    // a sweep when dir holds sweep.json, otherwise a fork
+    void open(const std::filesystem::path& dir);
+
+    bool isSweep() const { return m_isSweep; }
+    const run::SweepManifest& sweepManifest() const { return m_sweep; }
+    const std::vector<run::SettingSummary>& sweepSummaries() const { return m_sweepSummaries; }
 
     const run::ForkManifest& manifest() const { return m_manifest; }
     const std::vector<run::VariantSummary>& summaries() const { return m_summaries; }
     QTableWidget* table() const { return m_table; }
     // the overlaid plots: the return (mean of the last 20 episodes) and the mean KL of each step;
-    // graph 0 is the part before the fork (grey), graph 1 + i variant i from the fork on
+    // graph 0 is the part before the fork (grey), graph 1 + i variant i from the fork on; for a
+    // sweep, graphs 3i, 3i + 1, 3i + 2 are setting i's highest seed, lowest seed (filled up to
+    // the highest: the band) and median
     QCustomPlot* returnPlot() const { return m_returnPlot; }
     QCustomPlot* klPlot() const { return m_klPlot; }
     QString title() const;
@@ -42,8 +57,14 @@ public:
 private:
     void setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel);
     void fill(const std::vector<std::vector<core::IterationStats>>& histories, std::optional<double> solved);
+    void fillSweep(const std::vector<std::vector<std::vector<core::IterationStats>>>& histories,
+                   std::optional<double> solved);
+    void setForkColumns();
 
     run::ForkManifest m_manifest;
+    bool m_isSweep = false;
+    run::SweepManifest m_sweep;
+    std::vector<run::SettingSummary> m_sweepSummaries;
     std::vector<run::VariantSummary> m_summaries;
     QLabel* m_heading = nullptr;
     QTableWidget* m_table = nullptr;
