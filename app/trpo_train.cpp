@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "core/presets.h"
 #include "core/serialization.h"
@@ -24,7 +25,17 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-void onSignal(int) { g_stop = true; }
+// a data-parallel run's rank 0: what to do once mpirun ends the job (it sends SIGTERM to the
+// ranks left when one dies, and on Ctrl+C); written from the signal handler, once
+char g_endNote[1024] = "";
+std::atomic<bool> g_endNoted{false};
+void onSignal(int) {
+    g_stop = true;
+    if (g_endNote[0] && !g_endNoted.exchange(true)) {
+        const ssize_t ignored = ::write(2, g_endNote, std::strlen(g_endNote));
+        (void)ignored;
+    }
+}
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "trpo-train: %s\n", msg.c_str());
@@ -533,6 +544,12 @@ int main(int argc, char** argv) {
             std::printf("trpo-train: %s, seed %llu, %d x %d steps per iteration, delta %g -> %s\n", cfg.env.c_str(),
                         static_cast<unsigned long long>(cfg.seed), cfg.numEnvs, cfg.stepsPerIteration / cfg.numEnvs,
                         cfg.delta, outDir.string().c_str());
+        if (parallel && rank0)
+            std::snprintf(g_endNote, sizeof g_endNote,
+                          "trpo-train: the MPI job is stopping (Ctrl+C, or a rank has ended); %s keeps its last "
+                          "checkpoint: continue with trpo-train --resume %s (with mpirun and any number of ranks, "
+                          "or without)\n",
+                          outDir.string().c_str(), outDir.string().c_str());
         if (parallel && !quiet)
             std::printf("trpo-train: data-parallel over %d MPI ranks (environment copies %d per rank or fewer)\n",
                         world->size(), (cfg.numEnvs + world->size() - 1) / world->size());
