@@ -77,7 +77,8 @@ public:
         for (int r = 0; r < m_size; ++r)
             blocks[static_cast<size_t>(r)].assign(all.begin() + offsets[static_cast<size_t>(r)],
                                                   all.begin() + offsets[static_cast<size_t>(r)] + sizes[static_cast<size_t>(r)]);
-        account(t0, static_cast<std::int64_t>(sizeof(int)) * (1 + m_size) + n + total);
+        // sent: this rank's size and block; received: the others' (the block sizes, then the blocks)
+        account(t0, static_cast<std::int64_t>(sizeof(int)) * m_size + total);
         return blocks;
     }
 
@@ -92,8 +93,8 @@ public:
         check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), offsets.data(), MPI_DOUBLE,
                              MPI_COMM_WORLD),
               "MPI_Allgatherv");
-        account(t0, static_cast<std::int64_t>(sizeof(double)) * (counts[static_cast<size_t>(m_rank)] + total));
-        (void)t0;
+        // sent: this rank's part; received: the others' parts
+        account(t0, static_cast<std::int64_t>(sizeof(double)) * total);
     }
 
     core::CollectiveStats stats() const override { return m_stats; }
