@@ -21,15 +21,13 @@ int launchedRanks() {
     return 1;
 }
 
-namespace {
-bool launchedByMpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE"); }
-} // namespace
-
 #ifdef TRPO_HAVE_MPI
 
 bool available() { return true; }
 
 namespace {
+
+bool launchedByMpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE"); }
 
 std::string errorText(int code) {
     char text[MPI_MAX_ERROR_STRING];
