@@ -25,6 +25,10 @@ struct Result {
 Result train(int ranks, const QStringList& args, const QMap<QString, QString>& extraEnv = {}) {
     QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    // containers often forbid the cross-memory attach Open MPI's shared-memory transport uses
+    // for large messages; copying through the shared segment works everywhere
+    if (!env.contains("OMPI_MCA_btl_vader_single_copy_mechanism"))
+        env.insert("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     for (auto it = extraEnv.begin(); it != extraEnv.end(); ++it) env.insert(it.key(), it.value());
     p.setProcessEnvironment(env);
     if (ranks == 0)
