@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "core/presets.h"
 #include "core/serialization.h"
 #include "core/trainer.h"
+#include "dist/collective_mpi.h"
 #include "export/onnx_export.h"
 #include "run/fork.h"
 #include "run/run_store.h"
@@ -24,7 +26,17 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-void onSignal(int) { g_stop = true; }
+// a data-parallel run's rank 0: what to do once mpirun ends the job (it sends SIGTERM to the
+// ranks left when one dies, and on Ctrl+C); written from the signal handler, once
+char g_endNote[1024] = "";
+std::atomic<bool> g_endNoted{false};
+void onSignal(int) {
+    g_stop = true;
+    if (g_endNote[0] && !g_endNoted.exchange(true)) {
+        const ssize_t ignored = ::write(2, g_endNote, std::strlen(g_endNote));
+        (void)ignored;
+    }
+}
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "trpo-train: %s\n", msg.c_str());
@@ -248,6 +260,88 @@ int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool qu
     return 0;
 }
 
+// ---- data-parallel runs (README "Running on several machines (MPI)") ---------------------
+// Under mpirun every rank parses the same flags and trains the same run; rank 0 alone prints
+// and writes the run directory. Decisions a rank could take alone (a bad setting, a file it
+// cannot read, Ctrl+C) are agreed on first, so no rank waits forever in an exchange.
+
+// every rank's error message (empty: none) reaches every rank; returns the first one, from
+// the lowest rank, prefixed with that rank when it is not rank 0
+std::optional<std::string> agreeOnError(core::Collective* world, const std::string& mine) {
+    if (!core::distributed(world)) return mine.empty() ? std::nullopt : std::optional<std::string>(mine);
+    const auto blocks = world->allGather(std::vector<std::uint8_t>(mine.begin(), mine.end()));
+    for (size_t r = 0; r < blocks.size(); ++r)
+        if (!blocks[r].empty())
+            return (r == 0 ? std::string() : "rank " + std::to_string(r) + ": ") +
+                   std::string(blocks[r].begin(), blocks[r].end());
+    return std::nullopt;
+}
+
+// rank 0's bytes, on every rank
+std::vector<std::uint8_t> fromRank0(core::Collective* world, const std::vector<std::uint8_t>& mine) {
+    if (!core::distributed(world)) return mine;
+    return world->allGather(world->rank() == 0 ? mine : std::vector<std::uint8_t>{})[0];
+}
+
+// whether any rank was asked to stop (Ctrl+C or SIGTERM reach the ranks at different moments)
+bool anyStop(core::Collective* world) {
+    if (!core::distributed(world)) return g_stop;
+    const auto blocks = world->allGather({static_cast<std::uint8_t>(g_stop ? 1 : 0)});
+    for (const auto& b : blocks)
+        if (b.at(0)) return true;
+    return false;
+}
+
+// A test hook for the fault tests (README "Running on several machines (MPI)"):
+// TRPO_TEST_KILL_RANK=R:K kills rank R with SIGKILL as iteration K starts, as a crashed
+// node would end it.
+void maybeKillForTest(core::Collective* world, int nextIteration) {
+    const char* v = std::getenv("TRPO_TEST_KILL_RANK");
+    if (!v || !world) return;
+    int rank = -1, iteration = -1;
+    if (std::sscanf(v, "%d:%d", &rank, &iteration) == 2 && rank == world->rank() && iteration == nextIteration) {
+        std::fprintf(stderr, "trpo-train: rank %d: killed at iteration %d (TRPO_TEST_KILL_RANK)\n", rank, iteration);
+        std::fflush(stderr);
+        std::raise(SIGKILL);
+    }
+}
+
+// what the exchanges cost, over all ranks: printed by rank 0 at the end of a data-parallel run
+void printMpiStats(core::Collective& world, int iterations, double wallSeconds, std::int64_t steps) {
+    const core::CollectiveStats mine = world.stats();
+    core::ByteWriter w;
+    w.put(mine);
+    const auto blocks = world.allGather(w.bytes);
+    if (world.rank() != 0 || iterations <= 0) return;
+    std::string perRank;
+    double bytes = 0;
+    std::int64_t calls = 0;
+    for (size_t r = 0; r < blocks.size(); ++r) {
+        core::ByteReader rd(blocks[r]);
+        const auto st = rd.get<core::CollectiveStats>();
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s%zu: %.1f ms", r ? ", " : "", r, 1e3 * st.seconds / iterations);
+        perRank += buf;
+        bytes = std::max(bytes, static_cast<double>(st.bytes));
+        calls = std::max(calls, st.calls);
+    }
+    std::printf("trpo-train: MPI: %d ranks, %.0f steps/s; per iteration %lld exchanges, %.3f MB sent+received by the "
+                "busiest rank; time in MPI calls per iteration (rank %s)\n",
+                world.size(), wallSeconds > 0 ? static_cast<double>(steps) / wallSeconds : 0.0,
+                static_cast<long long>(calls / iterations), bytes / iterations / 1e6, perRank.c_str());
+}
+
+// "rank R: " in a data-parallel run's messages
+std::string rankPrefix(const core::Collective* world) {
+    return core::distributed(world) ? "rank " + std::to_string(world->rank()) + ": " : std::string();
+}
+// a rank that fails mid-run ends the whole job (the others may be waiting for it in an
+// exchange); the run directory keeps its last checkpoint
+int endJob(const core::Collective* world, int code) {
+    if (core::distributed(world)) dist::abortJob(code);
+    return code;
+}
+
 // --record-video paints frames with text, which needs a QGuiApplication (on the offscreen
 // platform when there is no display); every other run stays a QCoreApplication
 bool wantsVideo(int argc, char** argv) {
@@ -274,6 +368,17 @@ void drawProgress(double f) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // under mpirun: MPI starts first; the ranks other than 0 print nothing on stdout
+    std::shared_ptr<core::Collective> worldPtr;
+    try {
+        worldPtr = dist::start(argc, argv);
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    }
+    core::Collective* const world = worldPtr.get();
+    const bool rank0 = !world || world->rank() == 0;
+    const bool parallel = core::distributed(world);
+    if (!rank0 && !std::freopen("/dev/null", "w", stdout)) return fail("cannot silence stdout");
     const std::unique_ptr<QCoreApplication> appPtr = makeApplication(argc, argv);
     QCoreApplication& app = *appPtr;
     QCoreApplication::setApplicationName("trpo-train");
@@ -320,7 +425,10 @@ int main(int argc, char** argv) {
         p.addOption({QString::fromStdString(flagName(f.key)),
                      QString::fromStdString(f.help + std::string(range) + (f.hot ? "" : " (cold)")), "VALUE"});
     }
-    if (!p.parse(app.arguments())) return fail(p.errorText().toStdString() + " (see --help)");
+    if (!p.parse(app.arguments())) {
+        // the same flags on every rank: each finds the same problem; rank 0 says it
+        return rank0 ? fail(p.errorText().toStdString() + " (see --help)") : 2;
+    }
     if (p.isSet("help")) {
         std::fputs(p.helpText().toStdString().c_str(), stdout);
         return 0;
@@ -349,6 +457,7 @@ int main(int argc, char** argv) {
     const bool resume = p.isSet("resume");
     std::optional<run::SweepManifest> sweepManifest;
     std::filesystem::path sweepDir;
+    std::string settingsError;
     try {
         if (p.isSet("steps")) {
             const double v = parseNumber(p.value("steps"), "steps");
@@ -379,6 +488,8 @@ int main(int argc, char** argv) {
             inspectEvery = static_cast<int>(v);
         }
 
+        if (p.isSet("fork") && parallel)
+            throw core::ConfigError("--fork runs in one process; start it without mpirun");
         if (p.isSet("fork")) {
             run::Budget budget;
             budget.steps = budgetSteps;
@@ -405,6 +516,9 @@ int main(int argc, char** argv) {
         }
 
         const bool sweep = p.isSet("sweep") || p.isSet("seeds");
+        if (parallel && (sweep || (resume && run::looksLikeSweep(p.value("resume").toStdString()))))
+            throw core::ConfigError("--sweep runs its cells in one process for now (the ranks would all write the same "
+                                    "sweep.json); start it without mpirun");
         if (resume && run::looksLikeSweep(p.value("resume").toStdString())) {
             // a sweep goes on with what its manifest says; only its thread budget may change
             for (const char* other : {"sweep", "seeds", "config", "env", "out", "steps", "iterations", "target-return",
@@ -538,10 +652,11 @@ int main(int argc, char** argv) {
             sweepManifest = std::move(m);
         }
     } catch (const core::ConfigError& e) {
-        return fail(e.what());
+        settingsError = e.what();
     } catch (const core::FileError& e) {
-        return fail(e.what());
+        settingsError = e.what();
     }
+    if (const std::optional<std::string> e = agreeOnError(world, settingsError)) return rank0 ? fail(*e) : 2;
 
     if (sweepManifest) return runSweepCli(sweepDir, *sweepManifest, p.isSet("quiet"));
 
@@ -552,26 +667,72 @@ int main(int argc, char** argv) {
                                     : std::filesystem::path("runs") / (cfg.env + "-seed" + std::to_string(cfg.seed));
         core::Trainer trainer(cfg, sim::environmentFactory(cfg.env));
         trainer.setProbeEvery(inspectEvery);
-        run::RunStore store = resume ? run::RunStore::open(outDir, "trpo-train") : run::RunStore::create(outDir, cfg, "trpo-train");
-        if (resume) {
-            store.loadCheckpoint(trainer);
-            store.appendEvent({trainer.iteration(), run::Resumed{"trpo-train"}});
-            // hot flags given on the command line apply from the next iteration
-            for (const core::ConfigEvent& e : trainer.applyHotConfig(cfg)) store.appendEvent(run::hyperparameterEvent(e));
-            store.writeConfig(trainer.config());
+        trainer.setCollective(worldPtr);
+        // rank 0 owns the run directory; the other ranks get the checkpoint from it
+        std::optional<run::RunStore> store;
+        std::vector<std::uint8_t> checkpoint;
+        std::string storeError;
+        if (rank0) {
+            try {
+                store.emplace(resume ? run::RunStore::open(outDir, "trpo-train")
+                                     : run::RunStore::create(outDir, cfg, "trpo-train"));
+                if (resume && parallel) checkpoint = core::readFileBytes(store->checkpointPath());
+            } catch (const std::exception& e) {
+                if (!parallel) throw;
+                storeError = e.what();
+            }
         }
+        if (const std::optional<std::string> e = agreeOnError(world, storeError)) return rank0 ? fail(*e) : 2;
+        if (resume) {
+            if (parallel) {
+                checkpoint = fromRank0(world, checkpoint);
+                try {
+                    trainer.loadState(checkpoint);
+                } catch (const std::exception& e) {
+                    // the same bytes on every rank: the same problem; rank 0 says it
+                    return rank0 ? fail((outDir / "checkpoints" / "latest.ckpt").string() + ": " + e.what()) : 2;
+                }
+            } else {
+                store->loadCheckpoint(trainer);
+            }
+            // hot flags given on the command line apply from the next iteration
+            const std::vector<core::ConfigEvent> changes = trainer.applyHotConfig(cfg);
+            if (store) {
+                store->appendEvent({trainer.iteration(), run::Resumed{"trpo-train"}});
+                for (const core::ConfigEvent& e : changes) store->appendEvent(run::hyperparameterEvent(e));
+                store->writeConfig(trainer.config());
+            }
+        }
+        // a checkpoint gathers the environment copies from every rank: all ranks take part
+        auto saveCheckpoint = [&] {
+            if (store)
+                store->saveCheckpoint(trainer);
+            else
+                (void)trainer.saveState();
+        };
         const bool quiet = p.isSet("quiet");
         if (!quiet)
             std::printf("trpo-train: %s, seed %llu, %d x %d steps per iteration, delta %g -> %s\n", cfg.env.c_str(),
                         static_cast<unsigned long long>(cfg.seed), cfg.numEnvs, cfg.stepsPerIteration / cfg.numEnvs,
                         cfg.delta, outDir.string().c_str());
+        if (parallel && rank0)
+            std::snprintf(g_endNote, sizeof g_endNote,
+                          "trpo-train: the MPI job is stopping (Ctrl+C, or a rank has ended); %s keeps its last "
+                          "checkpoint: continue with trpo-train --resume %s (with mpirun and any number of ranks, "
+                          "or without)\n",
+                          outDir.string().c_str(), outDir.string().c_str());
+        if (parallel && !quiet)
+            std::printf("trpo-train: data-parallel over %d MPI ranks (environment copies %d per rank or fewer)\n",
+                        world->size(), (cfg.numEnvs + world->size() - 1) / world->size());
         std::signal(SIGINT, onSignal);
         std::signal(SIGTERM, onSignal);
         const char* why = "budget reached";
         int startIteration = trainer.iteration();
+        const std::int64_t startSteps = trainer.envSteps();
+        const double startSeconds = trainer.wallSeconds();
         int rollbacksInARow = 0;
         while (true) {
-            if (g_stop) {
+            if (parallel ? anyStop(world) : g_stop.load()) {
                 why = "interrupted";
                 break;
             }
@@ -580,48 +741,66 @@ int main(int argc, char** argv) {
             // Ctrl+C (or SIGTERM) mid-iteration: the iteration is discarded at once and the
             // trainer is back at the last boundary, which the checkpoint below saves
             core::IterationStats s;
+            maybeKillForTest(world, trainer.iteration() + 1);
             try {
-                s = trainer.iterate(&g_stop);
+                // several ranks stop together at an iteration boundary (anyStop above), never
+                // one alone part way through
+                s = trainer.iterate(parallel ? nullptr : &g_stop);
             } catch (const core::Interrupted&) {
                 why = "interrupted";
                 break;
             }
-            store.appendIteration(s);
-            store.appendEpisodes(trainer.sampledEpisodes());
+            if (store) {
+                store->appendIteration(s);
+                store->appendEpisodes(trainer.sampledEpisodes());
+            }
             if (!quiet) {
                 std::printf("%s\n", core::progressLine(s).c_str());
                 std::fflush(stdout);
             }
             if (inspectEvery > 0 && s.iteration % inspectEvery == 0)
                 if (const std::optional<core::TrustRegionProbe> probe = trainer.probeLastIteration())
-                    store.appendProbe(*probe);
+                    if (store) store->appendProbe(*probe);
             // the divergence guardrail: roll back, say why, go on; stop after too many in a row
-            const run::GuardOutcome guard = run::guardIteration(trainer, store, s, rollbacksInARow);
+            // (every rank rolls back alike; rank 0 records it)
+            run::GuardOutcome guard;
+            if (store) {
+                guard = run::guardIteration(trainer, *store, s, rollbacksInARow);
+            } else if (s.divergence != core::Divergence::None) {
+                guard.restoredIteration = trainer.rollBack().value_or(s.iteration - 1);
+                guard.rolledBack = true;
+                guard.stop = ++rollbacksInARow >= trainer.config().maxRollbacks;
+            } else {
+                rollbacksInARow = 0;
+            }
             if (guard.rolledBack) {
                 std::fprintf(stderr, "trpo-train: %s Rolled back to the state after iteration %d.\n",
                              guard.explanation.c_str(), guard.restoredIteration);
                 if (guard.stop) {
-                    store.saveCheckpoint(trainer);
-                    store.appendEvent({trainer.iteration(), run::Stopped{"diverged"}});
+                    saveCheckpoint();
+                    if (store) store->appendEvent({trainer.iteration(), run::Stopped{"diverged"}});
                     std::fprintf(stderr,
                                  "trpo-train: stopped: %d rollbacks in a row (max_rollbacks). The run and its last "
                                  "good state are in %s.\n",
                                  rollbacksInARow, outDir.string().c_str());
                     return 3;
                 }
-                if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) store.saveCheckpoint(trainer);
+                if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) saveCheckpoint();
                 continue;
             }
-            if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) store.saveCheckpoint(trainer);
+            if (checkpointEvery > 0 && s.iteration % checkpointEvery == 0) saveCheckpoint();
             if (target && s.recentReturnMean && *s.recentReturnMean >= *target &&
                 static_cast<int>(trainer.recentReturns().size()) >= core::Trainer::kRecentEpisodes) {
                 why = "target return reached";
                 break;
             }
         }
-        store.saveCheckpoint(trainer);
-        store.writePolicyFiles(trainer, run::policyMetadataOf(trainer));
-        store.appendEvent({trainer.iteration(), run::Stopped{why}});
+        saveCheckpoint();
+        if (parallel) printMpiStats(*world, trainer.iteration() - startIteration, trainer.wallSeconds() - startSeconds,
+                                    trainer.envSteps() - startSteps);
+        if (!store) return 0; // the other ranks are done: rank 0 writes the policy and records the clip
+        store->writePolicyFiles(trainer, run::policyMetadataOf(trainer));
+        store->appendEvent({trainer.iteration(), run::Stopped{why}});
         const auto r = trainer.recentReturnMean();
         if (recordEpisodes > 0) {
             const std::filesystem::path clip = outDir / (std::string("final_policy.") + video::formatName(videoFormat));
@@ -655,14 +834,14 @@ int main(int argc, char** argv) {
                     trainer.recentReturns().size(), r ? std::to_string(*r).c_str() : "-");
         return 0;
     } catch (const core::ConfigError& e) {
-        return fail(e.what());
+        return endJob(world, fail(rankPrefix(world) + e.what()));
     } catch (const core::FileError& e) {
-        return fail(e.what());
+        return endJob(world, fail(rankPrefix(world) + e.what()));
     } catch (const video::ClipError& e) {
         std::fprintf(stderr, "trpo-train: cannot record the video: %s\n", e.what());
         return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
-        return 1;
+        std::fprintf(stderr, "trpo-train: %serror: %s\n", rankPrefix(world).c_str(), e.what());
+        return endJob(world, 1);
     }
 }

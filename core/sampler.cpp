@@ -130,7 +130,7 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
         m_restore.reset();
         setState(restore);
     }
-    m_start = state();
+    m_start = localState();
     const CancelFlag cancel = settings.cancel;
     const int E = numEnvs();
     const int T = std::max(1, settings.steps / E);
@@ -159,18 +159,20 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
                 cancel, s);
         stopped[e] = s ? 1 : 0;
     };
-    const int nThreads = std::clamp(settings.threads, 1, E);
+    const Share own = ownCopies();
+    const int nThreads = std::clamp(settings.threads, 1, std::max(1, own.count()));
     if (nThreads == 1) {
-        for (int e = 0; e < E; ++e) run(e);
+        for (int e = own.begin; e < own.end; ++e) run(e);
     } else {
         std::vector<std::thread> pool;
         for (int w = 0; w < nThreads; ++w) {
             pool.emplace_back([&, w] {
-                for (int e = w; e < E; e += nThreads) run(e);
+                for (int e = own.begin + w; e < own.end; e += nThreads) run(e);
             });
         }
         for (auto& t : pool) t.join();
     }
+    if (distributed(m_collective)) exchange(out, T, eps, boots, nonFinite, stopped);
     if (std::find(stopped.begin(), stopped.end(), 1) != stopped.end()) {
         rewind();
         throw Interrupted{};
@@ -205,7 +207,142 @@ void Sampler::rewind() {
     m_start.reset();
 }
 
+Share Sampler::ownCopies() const {
+    const int E = numEnvs();
+    return distributed(m_collective) ? shareOf(E, m_collective->rank(), m_collective->size()) : Share{0, E};
+}
+
+void Sampler::exchange(Batch& out, int T, std::vector<std::vector<Episode>>& eps,
+                       std::vector<std::vector<std::pair<int, VectorXd>>>& boots, std::vector<int>& nonFinite,
+                       std::vector<char>& stopped) {
+    Collective& c = *m_collective;
+    const int E = numEnvs(), ranks = c.size();
+    const int od = m_spec.observation.dim(), ad = m_spec.action.dim();
+    const Share own = ownCopies();
+    // the batch's columns: copy e's T columns are one block at e*T*w, so the ranks' shares
+    // lie in rank order
+    const int w = 2 * od + ad + 7;
+    std::vector<double> cols(static_cast<size_t>(E) * T * w);
+    auto at = [&](int col) { return cols.data() + static_cast<size_t>(col) * w; };
+    for (int col = own.begin * T; col < own.end * T; ++col) {
+        double* p = at(col);
+        Eigen::Map<VectorXd>(p, od) = out.obs.col(col);
+        Eigen::Map<VectorXd>(p + od, od) = out.rawObs.col(col);
+        Eigen::Map<VectorXd>(p + 2 * od, ad) = out.actions.col(col);
+        p += 2 * od + ad;
+        p[0] = out.logp(col);
+        p[1] = out.rewards(col);
+        p[2] = out.rawReturnsForScaler(col);
+        p[3] = out.terminated[col];
+        p[4] = out.truncated[col];
+        p[5] = out.segmentEnd[col];
+        p[6] = out.timestep(col);
+    }
+    std::vector<int> counts(ranks);
+    for (int r = 0; r < ranks; ++r) counts[r] = shareOf(E, r, ranks).count() * T * w;
+    c.allGatherInPlace(cols.data(), counts);
+    for (int col = 0; col < E * T; ++col) {
+        if (col >= own.begin * T && col < own.end * T) continue;
+        const double* p = at(col);
+        out.obs.col(col) = Eigen::Map<const VectorXd>(p, od);
+        out.rawObs.col(col) = Eigen::Map<const VectorXd>(p + od, od);
+        out.actions.col(col) = Eigen::Map<const VectorXd>(p + 2 * od, ad);
+        p += 2 * od + ad;
+        out.logp(col) = p[0];
+        out.rewards(col) = p[1];
+        out.rawReturnsForScaler(col) = p[2];
+        out.terminated[col] = static_cast<std::uint8_t>(p[3]);
+        out.truncated[col] = static_cast<std::uint8_t>(p[4]);
+        out.segmentEnd[col] = static_cast<std::uint8_t>(p[5]);
+        out.timestep(col) = static_cast<int>(p[6]);
+    }
+    // each copy's finished episodes, bootstrap observations, broken steps and stop
+    ByteWriter wr;
+    for (int e = own.begin; e < own.end; ++e) {
+        wr.put<int>(nonFinite[e]);
+        wr.put<char>(stopped[e]);
+        wr.put<std::uint64_t>(eps[e].size());
+        for (const Episode& ep : eps[e]) {
+            wr.put(ep.ret);
+            wr.put(ep.length);
+            wr.put(ep.seed);
+            wr.putVector(ep.actions);
+        }
+        wr.put<std::uint64_t>(boots[e].size());
+        for (const auto& [col, o] : boots[e]) {
+            wr.put(col);
+            wr.putDoubles(o.data(), static_cast<size_t>(od));
+        }
+    }
+    const std::vector<std::vector<std::uint8_t>> blocks = c.allGather(wr.bytes);
+    for (int r = 0; r < ranks; ++r) {
+        if (r == c.rank()) continue;
+        ByteReader rd(blocks[r]);
+        const Share theirs = shareOf(E, r, ranks);
+        for (int e = theirs.begin; e < theirs.end; ++e) {
+            nonFinite[e] = rd.get<int>();
+            stopped[e] = rd.get<char>();
+            eps[e].resize(rd.get<std::uint64_t>());
+            for (Episode& ep : eps[e]) {
+                ep.ret = rd.get<double>();
+                ep.length = rd.get<int>();
+                ep.seed = rd.get<std::uint64_t>();
+                ep.actions = rd.getVector<double>();
+            }
+            boots[e].resize(rd.get<std::uint64_t>());
+            for (auto& [col, o] : boots[e]) {
+                col = rd.get<int>();
+                o.resize(od);
+                rd.getDoubles(o.data(), static_cast<size_t>(od));
+            }
+        }
+    }
+}
+
 std::vector<CopyState> Sampler::state() const {
+    std::vector<CopyState> s = localState();
+    if (!distributed(m_collective)) return s;
+    // each copy's state lives on the rank that steps it
+    Collective& c = *m_collective;
+    const int E = numEnvs(), ranks = c.size();
+    const Share own = ownCopies();
+    ByteWriter wr;
+    for (int e = own.begin; e < own.end; ++e) {
+        const CopyState& cs = s[static_cast<size_t>(e)];
+        for (std::uint64_t x : cs.rng.s) wr.put(x);
+        wr.put(cs.rng.hasSpare);
+        wr.put(cs.rng.spare);
+        wr.put(cs.episodeSeed);
+        wr.putVector(cs.actionsSinceReset);
+        wr.put(cs.episodeReturn);
+        wr.put(cs.episodeLength);
+        wr.put(cs.discountedReturn);
+        wr.putVector(cs.heldNoise);
+        wr.put(cs.heldNoiseSteps);
+    }
+    const std::vector<std::vector<std::uint8_t>> blocks = c.allGather(wr.bytes);
+    for (int r = 0; r < ranks; ++r) {
+        if (r == c.rank()) continue;
+        ByteReader rd(blocks[r]);
+        const Share theirs = shareOf(E, r, ranks);
+        for (int e = theirs.begin; e < theirs.end; ++e) {
+            CopyState& cs = s[static_cast<size_t>(e)];
+            for (std::uint64_t& x : cs.rng.s) x = rd.get<std::uint64_t>();
+            cs.rng.hasSpare = rd.get<bool>();
+            cs.rng.spare = rd.get<double>();
+            cs.episodeSeed = rd.get<std::uint64_t>();
+            cs.actionsSinceReset = rd.getVector<double>();
+            cs.episodeReturn = rd.get<double>();
+            cs.episodeLength = rd.get<int>();
+            cs.discountedReturn = rd.get<double>();
+            cs.heldNoise = rd.getVector<double>();
+            cs.heldNoiseSteps = rd.get<int>();
+        }
+    }
+    return s;
+}
+
+std::vector<CopyState> Sampler::localState() const {
     if (m_restore) return *m_restore;
     std::vector<CopyState> s;
     for (const auto& c : m_copies)
@@ -221,14 +358,18 @@ void Sampler::setState(const std::vector<CopyState>& s) {
         throw std::runtime_error("checkpoint has " + std::to_string(s.size()) + " environment copies, expected " +
                                  std::to_string(m_copies.size()));
     const int ad = m_spec.action.dim();
-    for (size_t e = 0; e < s.size(); ++e) {
-        Copy& c = *m_copies[e];
-        const CopyState& cs = s[e];
+    for (const CopyState& cs : s) {
         if (cs.actionsSinceReset.size() % ad != 0)
             throw std::runtime_error("checkpoint action history has the wrong size");
         if (!cs.heldNoise.empty() && static_cast<int>(cs.heldNoise.size()) != ad)
             throw std::runtime_error("checkpoint held exploration noise has the wrong size");
         if (cs.heldNoiseSteps < 0) throw std::runtime_error("checkpoint held-noise counter is negative");
+    }
+    // only this rank's copies are rebuilt: the others are stepped (and replayed) by their ranks
+    const Share own = ownCopies();
+    for (size_t e = static_cast<size_t>(own.begin); e < static_cast<size_t>(own.end); ++e) {
+        Copy& c = *m_copies[e];
+        const CopyState& cs = s[e];
         c.episodeSeed = cs.episodeSeed;
         c.env->reset(c.episodeSeed, std::span<double>(c.obs.data(), c.obs.size()));
         for (size_t k = 0; k < cs.actionsSinceReset.size(); k += ad)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/collective.h"
 #include "core/environment.h"
 #include "core/normalizer.h"
 #include "core/policy.h"
@@ -104,11 +105,24 @@ public:
     // should not). Does nothing when there is no collect() to undo (none yet, or undone).
     void rewind();
 
+    // With a collective of several ranks (core/collective.h) each rank steps only its
+    // contiguous share of the copies and the batch is gathered in copy order, so every rank
+    // holds the whole batch, bit for bit what one process samples. state() is then collective
+    // (it gathers each copy's state from its rank) and setState() replays only this rank's
+    // copies. A stop (settings.cancel) seen by any rank stops all of them. Null: one process.
+    void setCollective(Collective* c) { m_collective = c; }
+
     std::vector<CopyState> state() const;
     // restores the copies by replaying each episode's actions since its reset
     void setState(const std::vector<CopyState>& s);
 
 private:
+    std::vector<CopyState> localState() const; // the copies of this process (all of them without a collective)
+    Share ownCopies() const;
+    // gives every rank the other ranks' copies' columns, episodes and bootstrap observations
+    void exchange(Batch& out, int T, std::vector<std::vector<Episode>>& eps,
+                  std::vector<std::vector<std::pair<int, VectorXd>>>& boots, std::vector<int>& nonFinite,
+                  std::vector<char>& stopped);
     struct Copy;
     void runCopy(int e, const Policy& policy, const VectorXd& theta, const ObsNormalizer& obsNorm,
                  const RewardScaler& rewardScaler, double gamma, int T, int noiseHoldSteps, Batch& out,
@@ -120,6 +134,7 @@ private:
     std::optional<std::vector<CopyState>> m_start;
     // a rewound collect()'s starting state, put back at the next collect()
     std::optional<std::vector<CopyState>> m_restore;
+    Collective* m_collective = nullptr;
 };
 
 } // namespace core

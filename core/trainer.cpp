@@ -105,6 +105,11 @@ Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_fact
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::setCollective(std::shared_ptr<Collective> c) {
+    m_collective = std::move(c);
+    m_sampler->setCollective(m_collective.get());
+}
 Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 
@@ -201,6 +206,7 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
             p.cfg = m_cfg;
             p.update = updateSettingsOf(m_cfg);
             p.update.cancel = cancel;
+            if (p.cfg.algo == Algorithm::Trpo && m_probeEvery == 0) p.update.collective = m_collective.get();
             p.stats = IterationStats{};
             p.stats.iteration = m_iteration + 1;
             p.seconds = 0;
@@ -252,7 +258,8 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
             }
             p.search = lineSearch(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
             recordLineSearch(p.search, st);
-            p.probeable = true;
+            // a split update left θ_old's activations of the other ranks' shards unset
+            p.probeable = !distributed(p.update.collective);
             if (m_probeEvery > 0 && st.iteration % m_probeEvery == 0) {
                 throwIfCancelled(cancel);
                 m_lastProbe = probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search,
@@ -518,6 +525,7 @@ void Trainer::setState(const TrainerState& s) {
     std::unique_ptr<ValueFunction> vf = makeValueFunction(s.config, od, scratch);
     vf->setState(s.critic);
     auto sampler = std::make_unique<Sampler>(m_factory, s.config.numEnvs, s.config.seed);
+    sampler->setCollective(m_collective.get());
     sampler->setState(s.copies);
     const PolicyOptimizerState policyOpt = PolicyOptimizerState::fromVector(s.policyOptimizer, m_theta.size());
 
@@ -680,6 +688,7 @@ void Trainer::loadState(const std::vector<std::uint8_t>& bytes) {
         // the checkpoint's cold settings may differ from this trainer's: build a trainer
         // for them, give it the state, and take its parts
         Trainer fresh(cfg, m_factory);
+        fresh.setCollective(m_collective);
         fresh.setState(s);
         *this = std::move(fresh);
     } catch (const json::exception& e) {

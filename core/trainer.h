@@ -180,6 +180,16 @@ public:
 
     static constexpr int kRecentEpisodes = 20;
 
+    // Data-parallel training (core/collective.h, README "Running on several machines (MPI)"):
+    // every rank owns a trainer built from the same settings and makes the same calls; the
+    // sampler steps only this rank's share of the environment copies and TRPO's update
+    // computes only its share of the shards, and the exchanges make every rank's state bit
+    // for bit that of one process. state() and saveState() are then collective calls too.
+    // With the trust-region probe on (setProbeEvery) or another algo the update is not split.
+    // Null (the default): one process.
+    void setCollective(std::shared_ptr<Collective> c);
+    Collective* collective() const { return m_collective.get(); }
+
 private:
     void runSample(PhaseResult& r);
     void runAdvantages(PhaseResult& r);
@@ -191,6 +201,7 @@ private:
 
     TrpoConfig m_cfg;
     EnvFactory m_factory;
+    std::shared_ptr<Collective> m_collective;
     std::unique_ptr<Sampler> m_sampler;
     Policy m_policy;
     VectorXd m_theta;

@@ -26,6 +26,34 @@ MlpWorkspace& fisherActivations(const UpdateWorkspace& ws, UpdateShard& s) {
     return ws.fisherStride > 1 ? s.wsFisher : s.ws;
 }
 
+// the shards of `count` this process computes: a contiguous share of them when the update is
+// spread over several ranks (UpdateSettings::collective), else all
+bool splitUpdate(const UpdateSettings& s, int count) { return distributed(s.collective) && count > 1; }
+Share ownShards(const UpdateSettings& s, int count) {
+    return splitUpdate(s, count) ? shareOf(count, s.collective->rank(), s.collective->size()) : Share{0, count};
+}
+template <typename Fn>
+void forOwnShards(const UpdateSettings& s, int count, Fn&& fn) {
+    const Share own = ownShards(s, count);
+    parallelFor(own.count(), s.threads, [&](int i) { fn(own.begin + i); });
+}
+// after forOwnShards: every shard's w numbers reach every rank (pack(k, out) writes this
+// rank's shard k, unpack(k, in) reads another rank's), so every rank can reduce all shards
+// in shard order
+template <typename Pack, typename Unpack>
+void exchangeShards(const UpdateSettings& s, int count, int w, Pack&& pack, Unpack&& unpack) {
+    if (!splitUpdate(s, count)) return;
+    Collective& c = *s.collective;
+    const Share own = ownShards(s, count);
+    std::vector<double> buf(static_cast<size_t>(count) * w);
+    for (int k = own.begin; k < own.end; ++k) pack(k, buf.data() + static_cast<size_t>(k) * w);
+    std::vector<int> counts(c.size());
+    for (int r = 0; r < c.size(); ++r) counts[r] = shareOf(count, r, c.size()).count() * w;
+    c.allGatherInPlace(buf.data(), counts);
+    for (int k = 0; k < count; ++k)
+        if (k < own.begin || k >= own.end) unpack(k, buf.data() + static_cast<size_t>(k) * w);
+}
+
 // Σ r_i A_i, Σ H_i (when wanted), Σ KL(ref_i ‖ trial_i) and its maximum over one slice,
 // from the distributions `dist` at the trial θ
 TrialSums sumsAt(const Policy& policy, const DistBatch& dist, const Eigen::Ref<const MatrixXd>& actions,
@@ -142,7 +170,7 @@ SurrogateGradient surrogateGradient(const Policy& policy, const VectorXd& theta,
     }
     ws.fisherStride = std::clamp(s.fvpSubsample, 1, std::max(1, N));
 
-    parallelFor(cut.count(), s.threads, [&](int k) {
+    forOwnShards(s, cut.count(), [&](int k) {
         UpdateShard& sh = ws.shards[k];
         policy.distribution(theta, shardObs(batch, sh), sh.ws, sh.distOld);
         const VectorXd ratio = (policy.logProb(sh.distOld, shardActions(batch, sh)) - shardOldLogp(batch, sh))
@@ -159,6 +187,25 @@ SurrogateGradient surrogateGradient(const Policy& policy, const VectorXd& theta,
         if (!s.fvpDoublePrecision && sh.fisherCount > 0)
             policy.prepareFloatFisher(theta, fisherDist(ws, sh), fisherActivations(ws, sh), sh.floatFisher);
     });
+    const int stdDims = policy.discrete() ? 0 : policy.outputs();
+    exchangeShards(
+        s, cut.count(), P + 3 + stdDims,
+        [&](int k, double* out) {
+            const UpdateShard& sh = ws.shards[k];
+            Eigen::Map<VectorXd>(out, P) = sh.grad;
+            out[P] = sh.surrogateSum;
+            out[P + 1] = sh.entropySum;
+            out[P + 2] = sh.fisherCount;
+            if (stdDims > 0) Eigen::Map<VectorXd>(out + P + 3, stdDims) = sh.distOld.logStd.head(stdDims);
+        },
+        [&](int k, const double* in) {
+            UpdateShard& sh = ws.shards[k];
+            sh.grad = Eigen::Map<const VectorXd>(in, P);
+            sh.surrogateSum = in[P];
+            sh.entropySum = in[P + 1];
+            sh.fisherCount = static_cast<int>(in[P + 2]);
+            if (stdDims > 0) sh.distOld.logStd = Eigen::Map<const VectorXd>(in + P + 3, stdDims);
+        });
 
     // reduce in shard order
     SurrogateGradient r;
@@ -196,7 +243,8 @@ NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, c
     for (const UpdateShard& sh : shards) ws.fisherSamples += sh.fisherCount;
     auto dampedFvp = [&](const VectorXd& v, VectorXd& out) {
         throwIfCancelled(s.cancel);
-        parallelFor(static_cast<int>(shards.size()), s.threads, [&](int k) {
+        const int count = static_cast<int>(shards.size());
+        forOwnShards(s, count, [&](int k) {
             UpdateShard& sh = shards[k];
             sh.fisherTimesV.setZero(P);
             if (sh.fisherCount == 0) return;
@@ -205,6 +253,9 @@ NaturalDirection naturalDirection(const Policy& policy, const VectorXd& theta, c
             else
                 policy.floatFisherVectorProduct(sh.distOld, v, sh.floatFisher, sh.fisherTimesV);
         });
+        exchangeShards(
+            s, count, P, [&](int k, double* out) { Eigen::Map<VectorXd>(out, P) = shards[k].fisherTimesV; },
+            [&](int k, const double* in) { shards[k].fisherTimesV = Eigen::Map<const VectorXd>(in, P); });
         if (shards.size() == 1) {
             out = shards[0].fisherTimesV;
         } else {
@@ -246,12 +297,23 @@ StepScale stepScale(const VectorXd& g, const NaturalDirection& d, double delta) 
 
 TrialEvaluation evaluateTrial(const Policy& policy, const VectorXd& thetaTrial, const UpdateBatch& batch,
                               const UpdateSettings& s, UpdateWorkspace& ws) {
-    parallelFor(static_cast<int>(ws.shards.size()), s.threads, [&](int k) {
+    const int count = static_cast<int>(ws.shards.size());
+    forOwnShards(s, count, [&](int k) {
         UpdateShard& sh = ws.shards[k];
         sh.trial = trialSums(policy, thetaTrial, shardObs(batch, sh), shardActions(batch, sh),
                              shardAdvantages(batch, sh), shardOldLogp(batch, sh), sh.distOld, s.entropyCoeff != 0.0,
                              sh.wsTrial, sh.distTrial);
     });
+    exchangeShards(
+        s, count, 4,
+        [&](int k, double* out) {
+            const TrialSums& t = ws.shards[k].trial;
+            out[0] = t.surrogate;
+            out[1] = t.entropy;
+            out[2] = t.kl;
+            out[3] = t.klMax;
+        },
+        [&](int k, const double* in) { ws.shards[k].trial = TrialSums{in[0], in[1], in[2], in[3]}; });
     return reduceTrial(ws.shards, static_cast<double>(batch.advantages.size()), s.entropyCoeff);
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "core/cancel.h"
+#include "core/collective.h"
 #include "core/policy.h"
 #include "core/stats.h"
 
@@ -52,6 +53,13 @@ struct UpdateSettings {
     // when set, CG (before each Fisher-vector product) and the line search (before each
     // trial) throw Interrupted (core/cancel.h); null: never
     CancelFlag cancel = nullptr;
+    // Data-parallel update (core/collective.h): with several ranks, each computes its
+    // contiguous share of the shards (gradient, Fisher-vector products, line-search trials)
+    // and the per-shard partial sums are exchanged, so every rank sums all shards in shard
+    // order, as one process does. A one-shard batch is computed whole on every rank. Only
+    // phases 3-6 of TRPO honour it: the shards' θ_old activations then exist only on their
+    // own rank, so the trust-region probe and the other algorithms' steps run without it.
+    Collective* collective = nullptr;
 };
 
 // the batch the update sees: obs (obsDim x N, as the policy sees them), actions

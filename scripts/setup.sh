@@ -11,7 +11,8 @@ targets=("${@:2}")
 packages=(build-essential cmake ninja-build pkg-config
           qt6-base-dev libgl-dev libeigen3-dev libbox2d-dev libqcustomplot-dev nlohmann-json3-dev
           libonnx-dev libprotobuf-dev protobuf-compiler
-          libavcodec-dev libavformat-dev libavutil-dev libswscale-dev)
+          libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+          libopenmpi-dev openmpi-bin)
 source scripts/apt.sh
 mapfile -t missing < <(missing_packages "${packages[@]}")
 # Node.js runs ONNX Runtime in tests/export. Checked by command, not package: a NodeSource

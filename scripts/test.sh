@@ -12,4 +12,11 @@ if [ "$preset" = tsan ]; then
     exit
 fi
 bash scripts/setup.sh "$preset"
+if [ "$preset" = asan ]; then
+    # test_mpi (label mpi: trpo-train under mpirun) runs in the release stage; it has not been
+    # checked under AddressSanitizer, whose leak report at exit would need suppressions for
+    # Open MPI's own allocations
+    ctest --preset asan -j 2 -LE mpi
+    exit
+fi
 ctest --preset "$preset" -j 2
