@@ -2,7 +2,8 @@
 # Sets everything up (Debian packages, configure, build) and runs the whole test suite.
 # Usage: scripts/test.sh [preset]   (release by default; asan for the sanitizer build)
 # tsan: ThreadSanitizer builds and runs only the tests labelled "threads" (the worker
-# pool, sampler, trainer, determinism and prompt-stop tests), with tests/tsan.supp.
+# pool, sampler, trainer, determinism and prompt-stop tests, and the studio tests that
+# train on its worker thread), with tests/tsan.supp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"

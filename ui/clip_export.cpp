@@ -20,7 +20,9 @@
 namespace ui {
 
 ClipExporter::ClipExporter(EnvView* view, Dialogs* dialogs, QWidget* dialogParent, QObject* parent)
-    : QObject(parent), m_view(view), m_dialogs(dialogs), m_dialogParent(dialogParent) {}
+    : QObject(parent), m_view(view), m_dialogs(dialogs), m_dialogParent(dialogParent) {
+    connect(this, &ClipExporter::resultsPosted, this, [this] { m_results.drain(); }, Qt::QueuedConnection);
+}
 
 ClipExporter::~ClipExporter() {
     m_cancel = true;
@@ -59,17 +61,18 @@ bool ClipExporter::exportClip(const QString& path, const video::ClipOptions& opt
         QString error;
         try {
             result = video::recordClip(*policy, path.toStdString(), o, [this](double f) {
-                QMetaObject::invokeMethod(this, [this, f] {
+                m_results.push([this, f] {
                     if (m_progress) m_progress->setValue(static_cast<int>(f * 1000));
                     emit progressChanged(f);
-                }, Qt::QueuedConnection);
+                });
+                emit resultsPosted();
                 return !m_cancel.load();
             });
         } catch (const std::exception& e) {
             error = QString::fromStdString(e.what());
         }
-        QMetaObject::invokeMethod(this, [this, path, result, error] { finished(path, result, error); },
-                                  Qt::QueuedConnection);
+        m_results.push([this, path, result, error] { finished(path, result, error); });
+        emit resultsPosted();
     });
     m_dialogs->showStatus(tr("Recording a clip into %1…").arg(path), 0);
     return true;

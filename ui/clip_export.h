@@ -3,7 +3,8 @@
 // snapshot, deterministic or not as the viewer plays it) is then recorded on a worker thread
 // (video/clip_recorder.h) with a progress dialog whose Cancel stops it and leaves no file.
 // The worker gets the snapshot (an immutable value) and touches no widget; progress and the
-// outcome come back queued. Destroying the exporter (closing the window) cancels and joins.
+// outcome come back through a HandOff (ui/hand_off.h) that the UI thread drains. Destroying
+// the exporter (closing the window) cancels and joins.
 #pragma once
 
 #include <QObject>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <thread>
 
+#include "ui/hand_off.h"
 #include "video/clip_recorder.h"
 
 class QDialog;
@@ -44,6 +46,8 @@ signals:
     void clipFailed(const QString& message);
     void clipCancelled();
     void progressChanged(double fraction);
+    // internal: the worker has queued progress or its outcome (emitted on the worker thread)
+    void resultsPosted();
 
 private:
     void finished(const QString& path, const video::ClipResult& result, const QString& error);
@@ -54,6 +58,7 @@ private:
     QProgressDialog* m_progress = nullptr;
     std::thread m_worker;
     std::atomic<bool> m_cancel{false};
+    HandOff<> m_results; // worker thread -> UI thread
 };
 
 } // namespace ui

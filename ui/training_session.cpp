@@ -3,12 +3,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <QTimer>
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <type_traits>
 
 #include "core/guardrail.h"
 #include "run/run_store.h"
@@ -432,6 +435,18 @@ void TrainingWorker::rollBack() {
     emit snapshotReady(m_trainer->snapshot());
 }
 
+template <typename... Args, typename Slot>
+void TrainingSession::relay(void (TrainingWorker::*signal)(Args...), Slot slot) {
+    // a direct connection: this runs on the training thread as the worker emits, copies the
+    // arguments into the closure and hands it over; the UI thread runs slot with them
+    connect(
+        m_worker, signal, this,
+        [this, slot](Args... args) {
+            toUi([slot, values = std::make_tuple(std::decay_t<Args>(args)...)] { std::apply(slot, values); });
+        },
+        Qt::DirectConnection);
+}
+
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     registerMetaTypes();
     qRegisterMetaType<ui::PhaseSnapshotPtr>();
@@ -443,49 +458,53 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
     // yields to the UI thread: the viewer keeps its frame rate while training uses the rest
     connect(&m_thread, &QThread::started, m_worker, [] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
             Qt::DirectConnection);
-    connect(m_worker, &TrainingWorker::phaseStepped, this, [this](const PhaseSnapshotPtr& p) {
+    // the two hand-off queues: each push is followed by a signal without arguments that
+    // makes the receiving thread run what is queued
+    connect(this, &TrainingSession::commandsPosted, m_worker, [this] { m_commands.drain(*m_worker); }, Qt::QueuedConnection);
+    connect(this, &TrainingSession::resultsPosted, this, [this] { m_results.drain(); }, Qt::QueuedConnection);
+    relay(&TrainingWorker::phaseStepped, [this](const PhaseSnapshotPtr& p) {
         if (m_pendingResets == 0) emit phaseStepped(p);
     });
-    connect(m_worker, &TrainingWorker::phaseStarted, this, [this](const RunningPhase& p) {
+    relay(&TrainingWorker::phaseStarted, [this](const RunningPhase& p) {
         if (m_pendingResets == 0) emit phaseStarted(p);
     });
-    connect(m_worker, &TrainingWorker::episodesRecorded, this, [this](const core::IterationEpisodes& e) {
+    relay(&TrainingWorker::episodesRecorded, [this](const core::IterationEpisodes& e) {
         if (m_pendingResets == 0) emit episodesRecorded(e);
     });
-    connect(m_worker, &TrainingWorker::iterationFinished, this, [this](const core::IterationStats& s) {
+    relay(&TrainingWorker::iterationFinished, [this](const core::IterationStats& s) {
         if (m_pendingResets == 0) emit iterationFinished(s);
     });
-    connect(m_worker, &TrainingWorker::solved, this, [this](int iteration, double mean, double threshold) {
+    relay(&TrainingWorker::solved, [this](int iteration, double mean, double threshold) {
         if (m_pendingResets != 0) return;
         m_runFlag = false;
         setRunning(false);
         emit solved(iteration, mean, threshold);
     });
-    connect(m_worker, &TrainingWorker::snapshotReady, this, [this](const core::SnapshotPtr& p) {
+    relay(&TrainingWorker::snapshotReady, [this](const core::SnapshotPtr& p) {
         if (m_pendingResets == 0) emit snapshotReady(p);
     });
-    connect(m_worker, &TrainingWorker::configApplied, this, [this](const std::vector<core::ConfigEvent>& e) {
+    relay(&TrainingWorker::configApplied, [this](const std::vector<core::ConfigEvent>& e) {
         if (m_pendingResets == 0) emit configApplied(e);
     });
-    connect(m_worker, &TrainingWorker::resetFailed, this, [this](const QString& msg) {
+    relay(&TrainingWorker::resetFailed, [this](const QString& msg) {
         --m_pendingResets;
         emit failed(msg);
     });
-    connect(m_worker, &TrainingWorker::iterationInterrupted, this, [this](int iteration) {
+    relay(&TrainingWorker::iterationInterrupted, [this](int iteration) {
         if (m_pendingResets == 0) emit iterationInterrupted(iteration);
     });
-    connect(m_worker, &TrainingWorker::loopStopped, this, [this] {
+    relay(&TrainingWorker::loopStopped, [this] {
         if (!m_runFlag.load()) setRunning(false);
         emit loopStopped();
     });
-    connect(m_worker, &TrainingWorker::resetFinished, this, [this](const core::TrpoConfig& cfg, const QString& dir) {
+    relay(&TrainingWorker::resetFinished, [this](const core::TrpoConfig& cfg, const QString& dir) {
         --m_pendingResets;
         m_runDir = dir;
         if (m_pendingResets == 0) emit resetFinished(cfg);
     });
-    connect(m_worker, &TrainingWorker::stateCaptured, this, &TrainingSession::stateCaptured);
-    connect(m_worker, &TrainingWorker::loadFailed, this, &TrainingSession::loadFailed);
-    connect(m_worker, &TrainingWorker::runLoaded, this, [this](const RunStatePtr& st, const QString& runDir) {
+    relay(&TrainingWorker::stateCaptured, [this](int id, const RunStatePtr& st) { emit stateCaptured(id, st); });
+    relay(&TrainingWorker::loadFailed, [this](const QString& msg) { emit loadFailed(msg); });
+    relay(&TrainingWorker::runLoaded, [this](const RunStatePtr& st, const QString& runDir) {
         if (m_pendingResets != 0) return; // a reset requested after the load wins
         m_runFlag = false;
         setRunning(false);
@@ -493,34 +512,44 @@ TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
         m_runDir = runDir;
         emit runLoaded(st);
     });
-    connect(m_worker, &TrainingWorker::failed, this, [this](const QString& msg) {
+    relay(&TrainingWorker::failed, [this](const QString& msg) {
         m_runFlag = false;
         setRunning(false);
         emit failed(msg);
     });
-    connect(m_worker, &TrainingWorker::probeReady, this, [this](const ProbePtr& p) {
+    relay(&TrainingWorker::probeReady, [this](const ProbePtr& p) {
         if (m_pendingResets == 0) emit probeReady(p);
     });
-    connect(m_worker, &TrainingWorker::probeUnavailable, this, [this](const QString& why) {
+    relay(&TrainingWorker::probeUnavailable, [this](const QString& why) {
         if (m_pendingResets == 0) emit probeUnavailable(why);
     });
     // the worker has stopped its loop after the diverged iteration: the session pauses too
-    connect(m_worker, &TrainingWorker::divergenceDetected, this, [this](const core::IterationStats& s, const QString& why) {
+    relay(&TrainingWorker::divergenceDetected, [this](const core::IterationStats& s, const QString& why) {
         if (m_pendingResets != 0) return;
         m_runFlag = false;
         setRunning(false);
         emit divergenceDetected(s, why);
     });
-    connect(m_worker, &TrainingWorker::rolledBack, this, [this](int diverged, int restored) {
+    relay(&TrainingWorker::rolledBack, [this](int diverged, int restored) {
         if (m_pendingResets == 0) emit rolledBack(diverged, restored);
     });
-    connect(m_worker, &TrainingWorker::rollBackFailed, this, [this](const QString& why) {
+    relay(&TrainingWorker::rollBackFailed, [this](const QString& why) {
         if (m_pendingResets == 0) emit rollBackFailed(why);
     });
     m_thread.start();
 }
 
 TrainingSession::~TrainingSession() { shutdown(); }
+
+void TrainingSession::toWorker(std::function<void(TrainingWorker&)> f) {
+    m_commands.push(std::move(f));
+    emit commandsPosted();
+}
+
+void TrainingSession::toUi(std::function<void()> f) {
+    m_results.push(std::move(f));
+    emit resultsPosted();
+}
 
 void TrainingSession::setRunning(bool running) {
     if (m_running == running) return;
@@ -535,8 +564,7 @@ void TrainingSession::reset(const core::TrpoConfig& cfg) {
     setRunning(false);
     m_config = cfg;
     ++m_pendingResets;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, cfg, base = m_runDirBase] { w->resetTrainer(cfg, base); },
-                              Qt::QueuedConnection);
+    toWorker([cfg, base = m_runDirBase](TrainingWorker& w) { w.resetTrainer(cfg, base); });
 }
 
 void TrainingSession::start() {
@@ -544,7 +572,7 @@ void TrainingSession::start() {
     m_cancelFlag = false;
     m_runFlag = true;
     setRunning(true);
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::startLoop, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.startLoop(); });
 }
 
 void TrainingSession::pause() {
@@ -556,7 +584,7 @@ void TrainingSession::pause() {
 
 void TrainingSession::wakeWorker() {
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::wake, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.wake(); });
 }
 
 void TrainingSession::setPace(Pace pace) {
@@ -564,31 +592,30 @@ void TrainingSession::setPace(Pace pace) {
     m_pace = pace;
     emit paceChanged(pace);
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, pace] { w->setPace(pace); }, Qt::QueuedConnection);
+    toWorker([pace](TrainingWorker& w) { w.setPace(pace); });
 }
 
 void TrainingSession::setPauseWhenSolved(bool on) {
     m_pauseWhenSolved = on;
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, on] { w->setPauseWhenSolved(on); }, Qt::QueuedConnection);
+    toWorker([on](TrainingWorker& w) { w.setPauseWhenSolved(on); });
 }
 
 void TrainingSession::setSolvedThresholdOverride(std::optional<double> threshold) {
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, threshold] { w->setSolvedThresholdOverride(threshold); },
-                              Qt::QueuedConnection);
+    toWorker([threshold](TrainingWorker& w) { w.setSolvedThresholdOverride(threshold); });
 }
 
 void TrainingSession::stepPhase() {
     if (m_shutDown || m_running) return;
     m_cancelFlag = false;
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepPhase, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.stepPhase(); });
 }
 
 void TrainingSession::step() {
     if (m_shutDown || m_running) return;
     m_cancelFlag = false;
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::stepOnce, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.stepOnce(); });
 }
 
 void TrainingSession::applyHotConfig(const core::TrpoConfig& cfg) {
@@ -596,46 +623,62 @@ void TrainingSession::applyHotConfig(const core::TrpoConfig& cfg) {
     // keep the cold fields of the running trainer; only hot ones travel
     for (const core::ConfigChange& c : core::diffConfigs(m_config, cfg, true))
         core::setConfigValue(m_config, c.key, c.to);
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, next = m_config] { w->applyConfig(next); },
-                              Qt::QueuedConnection);
+    toWorker([next = m_config](TrainingWorker& w) { w.applyConfig(next); });
 }
 
 int TrainingSession::requestState() {
     const int id = m_nextRequest++;
     if (m_shutDown) return id;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, id] { emit w->stateCaptured(id, w->captureState()); }, Qt::QueuedConnection);
+    toWorker([id](TrainingWorker& w) { emit w.stateCaptured(id, w.captureState()); });
     return id;
 }
 
 RunStatePtr TrainingSession::captureStateNow() {
     if (m_shutDown || !m_thread.isRunning()) return nullptr;
     pause();
-    RunStatePtr st;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, &st] { st = w->captureState(); }, Qt::BlockingQueuedConnection);
-    // the worker's signals of the iterations before the capture are queued here still
-    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
-    return st;
+    // the worker captures the state after the calls queued before this one; this thread
+    // waits for it on a std::mutex and condition variable
+    struct Capture {
+        std::mutex mutex;
+        std::condition_variable done;
+        bool ready = false;
+        RunStatePtr state;
+    };
+    auto capture = std::make_shared<Capture>();
+    toWorker([capture](TrainingWorker& w) {
+        RunStatePtr st = w.captureState();
+        const std::lock_guard<std::mutex> lock(capture->mutex);
+        capture->state = std::move(st);
+        capture->ready = true;
+        capture->done.notify_all();
+    });
+    {
+        std::unique_lock<std::mutex> lock(capture->mutex);
+        capture->done.wait(lock, [&] { return capture->ready; });
+    }
+    // the worker's results of the iterations before the capture are queued here still
+    m_results.drain();
+    return capture->state;
 }
 
 void TrainingSession::loadRun(const RunStatePtr& state) {
     if (m_shutDown || !state) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, state, base = m_runDirBase] { w->loadRun(state, base); },
-                              Qt::QueuedConnection);
+    toWorker([state, base = m_runDirBase](TrainingWorker& w) { w.loadRun(state, base); });
 }
 
 void TrainingSession::setProbeEvery(int n) {
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, n] { w->setProbeEvery(n); }, Qt::QueuedConnection);
+    toWorker([n](TrainingWorker& w) { w.setProbeEvery(n); });
 }
 
 void TrainingSession::inspectLatest() {
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::inspectLatest, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.inspectLatest(); });
 }
 
 void TrainingSession::rollBack() {
     if (m_shutDown) return;
-    QMetaObject::invokeMethod(m_worker, &TrainingWorker::rollBack, Qt::QueuedConnection);
+    toWorker([](TrainingWorker& w) { w.rollBack(); });
 }
 
 void TrainingSession::shutdown() {

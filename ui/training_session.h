@@ -1,6 +1,9 @@
 // TrainingSession: the one owner of the training thread. A TrainingWorker (QObject, moved to
 // a QThread) owns the core::Trainer; the UI talks to it only through queued calls and hears
 // back only value snapshots (IterationStats, shared_ptr<const PolicySnapshot>, ConfigEvents).
+// Both directions go through a HandOff (ui/hand_off.h): a call is a closure the UI queues for
+// the worker, and each of the worker's signals is turned, on the training thread, into a
+// closure that the UI thread runs, re-emitting it as the session's signal of the same name.
 // Run/stop flags are atomics read between iterations, and a cancel flag the trainer reads
 // between shards of an iteration's work, so Pause, Reset and closing take effect within a
 // fraction of a second even in a long iteration, which is then discarded (docs/design.md
@@ -18,11 +21,13 @@
 #include <QThread>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ui/hand_off.h"
 #include "ui/metatypes.h"
 #include "ui/teach/phase_snapshot.h"
 #include "ui/pace.h"
@@ -241,8 +246,20 @@ signals:
     void solved(int iteration, double recentReturnMean, double threshold);
     void phaseStepped(const ui::PhaseSnapshotPtr& snapshot);
 
+    // internal: the hand-off queues have something for the worker (commandsPosted, queued to
+    // the training thread) or for the UI thread (resultsPosted, emitted on the training thread)
+    void commandsPosted();
+    void resultsPosted();
+
 private:
     void setRunning(bool running);
+    // queues f to run on the training thread, in order with every other call
+    void toWorker(std::function<void(TrainingWorker&)> f);
+    // on the training thread: queues f to run on the UI thread, in order with the other results
+    void toUi(std::function<void()> f);
+    // runs slot on the UI thread, with copies of the arguments, each time the worker emits signal
+    template <typename... Args, typename Slot>
+    void relay(void (TrainingWorker::*signal)(Args...), Slot slot);
     // the worker re-reads the run flag now (a pause ends a wait between iterations at once)
     void wakeWorker();
 
@@ -263,6 +280,8 @@ private:
     bool m_pauseWhenSolved = false;
     core::TrpoConfig m_config;
     QString m_runDirBase, m_runDir;
+    HandOff<TrainingWorker&> m_commands; // UI thread -> training thread
+    HandOff<> m_results;                 // training thread -> UI thread
 };
 
 } // namespace ui

@@ -23,6 +23,9 @@ StudioOptions walkerOptions() {
     o.useSettings = false;
     o.autosave = false;
     o.pace = Pace::max();
+    // under ThreadSanitizer an iteration of the preset's batch takes minutes: a quarter of
+    // it still lasts far longer than the 100 ms the tests wait into it
+    if (testutil::kThreadSanitized) o.stepsPerIteration = 4096;
     return o;
 }
 
