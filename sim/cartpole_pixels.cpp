@@ -125,8 +125,9 @@ std::optional<Vec2> CartPolePixelsEnv::stateAnchor(std::span<const double> obs) 
 void CartPolePixelsEnv::draw(DrawList& out) const {
     CartPoleEnv::draw(out);
     // the panel, in the lower half of the window (the HUD takes the upper right): the
-    // previous frame, then the current one, side by side, an image pixel 0.04 m on screen
-    const float gap = 0.2f, px = 0.5f * kMetresPerPixel;
+    // previous frame, then the current one, side by side, an image pixel 0.035 m on screen
+    // (the whole picture stays under 3:1, the viewer's usual shape)
+    const float gap = 0.2f, px = 0.035f;
     const float w = kCols * px, h = kRows * px;
     const float bottom = -0.8f, x0 = 2.4f + gap;
     const Color frame{70, 74, 84, 255};
