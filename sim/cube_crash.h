@@ -80,7 +80,6 @@ private:
     std::vector<double> m_lastObs;
     double m_episodeReturn = 0.0;
     double m_lastReward = 0.0;
-    bool m_done = false;
 };
 
 } // namespace sim
