@@ -17,37 +17,12 @@
 #include "run/sweep.h"
 #include "sim/registry.h"
 
-namespace {
-struct Result {
-    int code;
-    QString out, err;
-};
-Result train(const QStringList& args) {
-    QProcess p;
-    p.start(TRPO_TRAIN_EXE, args);
-    if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(),
-            p.readAllStandardError()};
-}
+#include "support/train_cli_util.h"
 
-// progress.csv rows without the measured columns (wall_seconds, seconds_*, steps_per_second)
-QStringList rows(const QString& dir) {
-    QFile f(dir + "/progress.csv");
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
-    if (lines.isEmpty()) return {};
-    const QStringList header = lines.first().split(',');
-    QStringList out;
-    for (int i = 1; i < lines.size(); ++i) {
-        const QStringList cells = lines[i].split(',');
-        QStringList kept;
-        for (int c = 0; c < cells.size() && c < header.size(); ++c)
-            if (header[c] != "wall_seconds" && !header[c].startsWith("seconds_") && header[c] != "steps_per_second")
-                kept << cells[c];
-        out << kept.join(',');
-    }
-    return out;
-}
+namespace {
+using Result = testutil::TrainResult;
+Result train(const QStringList& args) { return testutil::runTrain(args); }
+QStringList rows(const QString& dir) { return testutil::progressRowsWithoutTiming(dir); }
 
 QJsonObject readJson(const QString& path) {
     QFile f(path);
