@@ -84,7 +84,6 @@ VarySpec parseVary(const std::string& text, const core::TrpoConfig& base) {
     if (!varyable(v.key))
         throw ConfigError("--vary: " + v.key +
                           " is a cold setting; a fork varies a hot setting (delta, gamma, lambda, ...) or algo");
-    std::vector<std::string> canonical;
     std::string rest = text.substr(eq + 1);
     size_t at = 0;
     while (true) {
@@ -97,21 +96,28 @@ VarySpec parseVary(const std::string& text, const core::TrpoConfig& base) {
     if (n < kMinVariants || n > kMaxVariants)
         throw ConfigError("--vary: " + std::to_string(n) + (n == 1 ? " value" : " values") + " given for " + v.key +
                           "; a fork has " + std::to_string(kMinVariants) + " to " + std::to_string(kMaxVariants));
-    for (const std::string& value : v.values) {
-        if (value.empty()) throw ConfigError("--vary: an empty value in '" + text + "'");
+    checkSettingValues("--vary", v.key, v.values, text, base);
+    return v;
+}
+
+void checkSettingValues(const std::string& flag, const std::string& key, const std::vector<std::string>& values,
+                        const std::string& text, const core::TrpoConfig& base,
+                        const std::function<std::string(const std::string&)>& toConfig) {
+    std::vector<std::string> canonical;
+    for (const std::string& value : values) {
+        if (value.empty()) throw ConfigError(flag + ": an empty value in '" + text + "'");
         core::TrpoConfig c = base;
         try {
-            core::setConfigValue(c, v.key, value);
+            core::setConfigValue(c, key, toConfig ? toConfig(value) : value);
             c.validate();
         } catch (const ConfigError& e) {
-            throw ConfigError("--vary: " + v.key + "=" + value + ": " + e.what());
+            throw ConfigError(flag + ": " + key + "=" + value + ": " + e.what());
         }
-        const std::string canon = core::configValue(c, v.key);
+        const std::string canon = core::configValue(c, key);
         if (std::find(canonical.begin(), canonical.end(), canon) != canonical.end())
-            throw ConfigError("--vary: " + v.key + "=" + value + " is given twice");
+            throw ConfigError(flag + ": " + key + "=" + value + " is given twice");
         canonical.push_back(canon);
     }
-    return v;
 }
 
 std::string variantDirName(const std::string& key, const std::string& value) {

@@ -51,6 +51,14 @@ struct VarySpec {
 // Parses "KEY=V1,V2,..." against the configuration the variants start from. Throws
 // core::ConfigError with a message naming the key or value and the problem.
 VarySpec parseVary(const std::string& text, const core::TrpoConfig& base);
+// Checks the values a fork (--vary) or a sweep (--sweep) gives setting `key`: each, as
+// `toConfig` turns it into config text (unchanged when empty), set on `base` must give a valid
+// configuration, and no two may mean the same setting (as core::configValue reads them back).
+// Messages start with `flag` and name the key and value; `text` is the whole option, quoted
+// when a value is empty.
+void checkSettingValues(const std::string& flag, const std::string& key, const std::vector<std::string>& values,
+                        const std::string& text, const core::TrpoConfig& base,
+                        const std::function<std::string(const std::string&)>& toConfig = {});
 // whether a fork may vary `key`: every hot setting, and the algorithm (cold otherwise)
 bool varyable(const std::string& key);
 

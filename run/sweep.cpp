@@ -66,21 +66,7 @@ SweepAxis parseSweepAxis(const std::string& text, const core::TrpoConfig& base) 
     if (a.key == "threads")
         throw ConfigError("--sweep: threads does not change results; --threads N is the sweep's thread budget");
     a.values = splitOn(text.substr(eq + 1), ',');
-    std::vector<std::string> canonical;
-    for (const std::string& value : a.values) {
-        if (value.empty()) throw ConfigError("--sweep: an empty value in '" + text + "'");
-        core::TrpoConfig c = base;
-        try {
-            core::setConfigValue(c, a.key, configText(*f, value));
-            c.validate();
-        } catch (const ConfigError& e) {
-            throw ConfigError("--sweep: " + a.key + "=" + value + ": " + e.what());
-        }
-        const std::string canon = core::configValue(c, a.key);
-        if (std::find(canonical.begin(), canonical.end(), canon) != canonical.end())
-            throw ConfigError("--sweep: " + a.key + "=" + value + " is given twice");
-        canonical.push_back(canon);
-    }
+    checkSettingValues("--sweep", a.key, a.values, text, base, [f](const std::string& value) { return configText(*f, value); });
     return a;
 }
 
