@@ -249,6 +249,10 @@ void ComparisonView::fillSweep(const std::vector<std::vector<std::vector<core::I
                                               : cell("–", tr("no seed")));
     }
     for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) plot->rescaleAxes();
+    finishPlots(solved);
+}
+
+void ComparisonView::finishPlots(std::optional<double> solved) {
     if (solved) {
         auto* line = new QCPItemStraightLine(m_returnPlot);
         line->point1->setCoords(0, *solved);
@@ -348,19 +352,7 @@ void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& 
         label->setText(tr(" fork"));
         label->setColor(QColor(90, 90, 90));
     }
-    if (solved) {
-        auto* line = new QCPItemStraightLine(m_returnPlot);
-        line->point1->setCoords(0, *solved);
-        line->point2->setCoords(1, *solved);
-        line->setPen(QPen(QColor(0, 130, 60), 1.5, Qt::DotLine));
-        QCPRange r = m_returnPlot->yAxis->range();
-        r.expand(*solved);
-        m_returnPlot->yAxis->setRange(r);
-    }
-    m_returnPlot->yAxis->scaleRange(1.08, m_returnPlot->yAxis->range().center());
-    m_klPlot->yAxis->setRange(m_klPlot->yAxis->range().lower / 1.5, m_klPlot->yAxis->range().upper * 1.5);
-    for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) plot->replot();
-    m_table->resizeRowsToContents();
+    finishPlots(solved);
 }
 
 } // namespace ui

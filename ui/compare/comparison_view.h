@@ -57,6 +57,8 @@ public:
 private:
     void setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel);
     void fill(const std::vector<std::vector<core::IterationStats>>& histories, std::optional<double> solved);
+    // the solved line, the axes' margins and a replot, once the series are in
+    void finishPlots(std::optional<double> solved);
     void fillSweep(const std::vector<std::vector<std::vector<core::IterationStats>>>& histories,
                    std::optional<double> solved);
     void setForkColumns();
