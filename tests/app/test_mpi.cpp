@@ -160,13 +160,19 @@ private slots:
         COMPARE_RUNS(plain, crashed);
     }
 
-    // bad input under mpirun: exit code 2, the message once (from rank 0), nothing written
+    // bad input under mpirun, and a sweep: exit code 2, the message once (from rank 0), nothing written
     void badFlagUnderMpirun() {
         QTemporaryDir tmp;
         const Result r = train(2, {"--env", "CartPole-v1", "--delta", "-1", "--out", tmp.filePath("bad")});
         QCOMPARE(r.code, 2);
         QCOMPARE(r.err.count("delta = -1 is out of range"), 1);
         QVERIFY(!QFile::exists(tmp.filePath("bad")));
+        // a sweep's cells are not shared among ranks yet: refused the same way
+        const Result s = train(2, {"--env", "CartPole-v1", "--sweep", "delta=0.01,0.02", "--seeds", "1", "--iterations", "1",
+                                   "--out", tmp.filePath("sweep")});
+        QCOMPARE(s.code, 2);
+        QCOMPARE(s.err.count("--sweep runs its cells in one process"), 1);
+        QVERIFY(!QFile::exists(tmp.filePath("sweep")));
     }
 };
 
