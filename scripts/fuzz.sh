@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
-all_targets=(config checkpoint policy_json onnx run lesson sweep)
+all_targets=(config checkpoint policy_json onnx run lesson sweep fork eval studio_files)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
