@@ -296,15 +296,8 @@ Lesson readLesson(const fs::path& file, const std::vector<std::string>* knownEnv
 }
 
 std::optional<fs::path> findLessonDir() {
-    std::vector<fs::path> dirs;
-    if (const char* d = std::getenv("TRPO_LESSON_DIR")) dirs.emplace_back(d);
     std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) dirs.push_back(exe.parent_path() / ".." / "share" / "trpo-studio" / "lessons");
-#ifdef TRPO_RESOURCE_DIR
-    dirs.emplace_back(fs::path(TRPO_RESOURCE_DIR) / "lessons");
-#endif
-    for (const fs::path& d : dirs)
+    for (const fs::path& d : core::resourceDirs("TRPO_LESSON_DIR", "lessons"))
         if (fs::is_directory(d, ec)) return d;
     return std::nullopt;
 }
