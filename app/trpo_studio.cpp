@@ -24,8 +24,10 @@
 #include <optional>
 #include <vector>
 
+#include "core/cpu_time.h"
 #include "core/config.h"
 #include "core/presets.h"
+#include "core/trainer.h"
 #include "sim/registry.h"
 #include "run/fork.h"
 #include "run/lesson.h"
@@ -37,6 +39,7 @@
 #include "ui/run_controller.h"
 #include "ui/run_lifecycle.h"
 #include "ui/replay_controller.h"
+#include "ui/run_history.h"
 #include "ui/teach/inspector_dock.h"
 #include "ui/teach/lesson_panel.h"
 #include "ui/teach/trust_region_plot.h"
@@ -147,9 +150,11 @@ void runBench(ui::MainWindow& window, int benchIterations, int soakEvery) {
     auto lastSteps = std::make_shared<std::int64_t>(0);
     auto soak = std::make_shared<Soak>();
     soak->every = soakEvery;
+    auto uiCpuStart = std::make_shared<double>(0);
     QObject::connect(&window, &ui::MainWindow::runReset, &window, [=, &window] {
         view->clearFrameTimes();
         clock->start();
+        *uiCpuStart = core::threadCpuSeconds();
         window.session()->start();
     });
     QObject::connect(window.session(), &ui::TrainingSession::iterationFinished, &window,
@@ -168,10 +173,28 @@ void runBench(ui::MainWindow& window, int benchIterations, int soakEvery) {
                          std::printf("viewer: %zu frames at 60 fps target, frame interval p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
                                      frames.size(), percentile(frames, 0.5), percentile(frames, 0.95),
                                      frames.empty() ? 0.0 : *std::max_element(frames.begin(), frames.end()));
+                         // this runs on the UI thread: its CPU time over the bench
+                         const double uiCpu = core::threadCpuSeconds() - *uiCpuStart;
+                         std::printf("UI thread: %.2f CPU-s, %.0f%% of a core; the viewer paints for %.2f ms of CPU per frame\n",
+                                     uiCpu, 100 * uiCpu / seconds, view->meanPaintMilliseconds());
                          if (*probeSeconds > 0)
                              std::printf("trust-region probe: %.2f ms per iteration, %.1f%% of an iteration's time (%.2f ms)\n",
                                          1e3 * *probeSeconds / *done, 100 * *probeSeconds / *iterationSeconds,
                                          1e3 * *iterationSeconds / *done);
+                         if (soak->every <= 0) {
+                             // the same run without the window, in this process, straight after:
+                             // the studio's share of the engine's speed, from two runs a few
+                             // seconds apart (separate commands on a shared machine differ more)
+                             const core::TrpoConfig cfg = window.history()->config();
+                             core::Trainer headless(cfg, sim::environmentFactory(cfg.env));
+                             QElapsedTimer t;
+                             t.start();
+                             for (int i = 0; i < benchIterations; ++i) headless.iterate();
+                             const double headlessSeconds = t.nsecsElapsed() / 1e9;
+                             std::printf("headless, same run in this process right after: %.2f s, %.0f steps/s; the studio "
+                                         "kept %.0f%% of it\n",
+                                         headlessSeconds, s.envSteps / headlessSeconds, 100 * headlessSeconds / seconds);
+                         }
                          soak->verdict();
                          std::fflush(stdout);
                          window.close();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu_time.h"
 #include "sim/registry.h"
 #include "video/scene_painter.h"
 
@@ -17,7 +18,7 @@ double randomNormal(core::Rng& rng) { return rng.normal(); }
 
 } // namespace
 
-EnvView::EnvView(QWidget* parent) : QWidget(parent) {
+EnvView::EnvView(QWidget* parent) : QWidget(parent), m_paintCache(std::make_unique<video::PaintCache>()) {
     setObjectName("envView");
     setMouseTracking(false);
     setAttribute(Qt::WA_OpaquePaintEvent);
@@ -103,8 +104,12 @@ void EnvView::setOverlaysVisible(bool visible) {
     update();
 }
 
+double EnvView::meanPaintMilliseconds() const { return m_paintCount > 0 ? m_paintCpuMs / m_paintCount : 0.0; }
+
 void EnvView::clearFrameTimes() {
     m_frameIntervals.clear();
+    m_paintCpuMs = 0;
+    m_paintCount = 0;
     m_lastFrameNs = -1;
     m_timingFrames = true;
 }
@@ -194,8 +199,15 @@ void EnvView::paintEvent(QPaintEvent*) {
     // told after this frame is on screen (queued), so work paced by frames lands between them
     struct Notify {
         EnvView* v;
-        ~Notify() { emit v->framePainted(); }
-    } notify{this};
+        double cpuStartMs;
+        ~Notify() {
+            if (v->m_timingFrames) {
+                v->m_paintCpuMs += 1e3 * core::threadCpuSeconds() - cpuStartMs;
+                ++v->m_paintCount;
+            }
+            emit v->framePainted();
+        }
+    } notify{this, m_timingFrames ? 1e3 * core::threadCpuSeconds() : 0.0};
     const qint64 now = m_frameClock.nsecsElapsed();
     if (m_timingFrames && m_lastFrameNs >= 0) m_frameIntervals.push_back((now - m_lastFrameNs) / 1e6);
     m_lastFrameNs = now;
@@ -223,6 +235,7 @@ void EnvView::paintEvent(QPaintEvent*) {
     video::SceneOverlay overlay;
     overlay.font = font();
     overlay.largeText = m_largeText;
+    overlay.cache = m_paintCache.get();
     video::StatesOverlay states;
     if (!m_statePoints.empty()) {
         states.points = m_statePoints;

@@ -26,6 +26,10 @@
 #include "sim/heuristics.h"
 #include "sim/sim_environment.h"
 
+namespace video {
+class PaintCache;
+}
+
 namespace ui {
 
 class EnvView : public QWidget {
@@ -118,6 +122,8 @@ public:
     // intervals between painted frames (ms), for the bench: recorded only after
     // clearFrameTimes() starts a measurement (an ordinary session keeps none)
     const std::vector<double>& frameIntervals() const { return m_frameIntervals; }
+    // the UI thread's CPU time spent in paintEvent per frame, in ms, since clearFrameTimes()
+    double meanPaintMilliseconds() const;
     void clearFrameTimes();
     int episodeStep() const { return m_episodeStep; }
     // the seed the episode in progress was reset with
@@ -184,6 +190,9 @@ private:
     qint64 m_lastFrameNs = -1;
     bool m_timingFrames = false; // clearFrameTimes() was called
     std::vector<double> m_frameIntervals;
+    std::unique_ptr<video::PaintCache> m_paintCache; // the HUD's text and boxes between frames
+    double m_paintCpuMs = 0; // summed over m_paintCount frames while timing
+    int m_paintCount = 0;
     std::vector<sim::Vec2> m_statePoints; // showStates(), in world coordinates
     std::vector<sim::Vec2> m_stateAnchors; // one per point, or none (no rods)
     std::vector<QColor> m_stateColours;

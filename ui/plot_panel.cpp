@@ -210,7 +210,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
     m_value->setLogY(true, false);
     m_value->setValueLimits(true, -1.05, 1.05);
 
-    m_cg = new PlotWidget(tr("CG residual of the last update"), tr("|r|"), false);
+    m_cg = new PlotWidget(tr("CG residual, last update"), tr("|r|"), false);
     m_cg->addSeries({tr("residual"), kBlue, S::Line, false});
     m_cg->setLogY(true);
     m_cg->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QObject>
+#include <QTimer>
 #include <optional>
 
 #include "ui/metatypes.h"
@@ -35,6 +36,8 @@ public:
 private:
     void onReset();
     void onLoaded();
+    // at the max pace, at most every kMaxPaceRefreshMs (see onIterationAppended)
+    void onIterationAppended(const core::IterationStats& s);
     void showIteration(const core::IterationStats& s);
     void onPhaseStarted(const RunningPhase& phase);
     void onInterrupted(int iteration); // a pause, reset or close discarded this iteration
@@ -53,6 +56,7 @@ private:
     QLabel* m_speed = nullptr;
     QLabel* m_kl = nullptr;
     QLabel* m_lineSearch = nullptr;
+    QTimer m_refresh; // single shot: the latest iteration, coalesced at the max pace
 };
 
 } // namespace ui

@@ -13,7 +13,34 @@ QColor toQColor(const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a); }
 
 QString tr(const char* text) { return QCoreApplication::translate("ui::EnvView", text); }
 
+// boxes kept (two per frame; their size changes when a line's width does)
+constexpr int kBoxes = 16;
+
 } // namespace
+
+const QImage& PaintCache::box(QSize size, double radius, QColor fill, QColor border, double devicePixelRatio) {
+    const QString key = QString("%1x%2 r%3 %4 %5 @%6")
+                            .arg(size.width())
+                            .arg(size.height())
+                            .arg(radius)
+                            .arg(fill.rgba(), 0, 16)
+                            .arg(border.rgba(), 0, 16)
+                            .arg(devicePixelRatio);
+    auto it = m_boxes.find(key);
+    if (it != m_boxes.end()) return *it;
+    if (m_boxes.size() >= kBoxes) m_boxes.clear();
+    const QSize full = size + QSize(2 * margin, 2 * margin);
+    QImage image(full * devicePixelRatio, QImage::Format_ARGB32_Premultiplied);
+    image.setDevicePixelRatio(devicePixelRatio);
+    image.fill(Qt::transparent);
+    QPainter p(&image);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setPen(border.alpha() > 0 ? QPen(border, 1) : QPen(Qt::NoPen));
+    p.setBrush(fill);
+    p.drawRoundedRect(QRectF(margin, margin, size.width(), size.height()), radius, radius);
+    p.end();
+    return *m_boxes.insert(key, image);
+}
 
 QStringList playerHudLines(const PlayerHud& h) {
     QStringList lines;
@@ -183,9 +210,15 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
         if (text.isEmpty()) return;
         p.setFont(f);
         const QFontMetrics fm(f);
-        p.setPen(QPen(QColor(0, 0, 0, 40), 1));
-        p.setBrush(QColor(250, 250, 250, 215));
-        p.drawRoundedRect(box, 6, 6);
+        const QColor fill(250, 250, 250, 215), border(0, 0, 0, 40);
+        if (o.cache) {
+            const int m = PaintCache::margin;
+            p.drawImage(box.topLeft() - QPoint(m, m), o.cache->box(box.size(), 6, fill, border, p.device()->devicePixelRatio()));
+        } else {
+            p.setPen(QPen(border, 1));
+            p.setBrush(fill);
+            p.drawRoundedRect(box, 6, 6);
+        }
         p.setPen(QColor(30, 30, 30));
         for (int i = 0; i < text.size(); ++i)
             p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
