@@ -32,6 +32,8 @@
 #include "run/fork.h"
 #include "run/lesson.h"
 #include "ui/compare/comparison_view.h"
+#include "ui/compare/fork_controller.h"
+#include "ui/compare/fork_session.h"
 #include "ui/env_view.h"
 #include "ui/main_window.h"
 #include "ui/pace.h"
@@ -74,6 +76,9 @@ struct Script {
     bool offerRestore = true;
     std::optional<run::Lesson> lesson; // --lesson: played once the window's first run is ready
     QString lessonPath;
+    std::optional<run::VarySpec> fork; // --fork: after the iterations, Run > Fork… with these variants
+    int forkIterations = 20;           // --fork-iterations
+    QString forkDir;                   // --fork-dir (empty: the default folder)
 };
 
 // a positive integer option, or an error message
@@ -281,7 +286,36 @@ void runScript(ui::MainWindow& window, const Script& script) {
             std::fprintf(stderr, "trpo-studio: %s\n", qPrintable(msg));
             QCoreApplication::exit(1);
         });
-    auto afterPhases = [&window, script] {
+    // --fork: the run forked after the iterations; a --screenshot of the comparison window is
+    // taken while the variants train, once each has done half its iterations
+    auto forkNow = [&window, script] {
+        ui::ComparisonView* view = window.forks()->fork(*script.fork, script.forkIterations, script.forkDir);
+        if (!view) return; // the message hook has reported it
+        ui::ForkSession* session = view->findChild<ui::ForkSession*>();
+        if (script.screenshot.isEmpty() || !session) return;
+        view->resize(1280, 900);
+        auto counts = std::make_shared<std::vector<int>>(script.fork->values.size(), 0);
+        const int half = std::max(1, script.forkIterations / 2);
+        QObject::connect(session, &ui::ForkSession::variantIteration, view, [view, counts, half, script](int m) {
+            ++(*counts)[static_cast<size_t>(m)];
+            if (*std::min_element(counts->begin(), counts->end()) != half) return;
+            (*counts)[static_cast<size_t>(m)] = half + 1; // once
+            QTimer::singleShot(300, view, [view, script] {
+                const QPixmap shot = view->grab();
+                if (!shot.save(script.screenshot, "PNG")) {
+                    fail(QString("--screenshot: could not write %1").arg(script.screenshot));
+                    QCoreApplication::exit(2);
+                    return;
+                }
+                std::printf("trpo-studio: wrote %s (%dx%d), a live fork of %zu variants\n", qPrintable(script.screenshot),
+                            shot.width(), shot.height(), script.fork->values.size());
+                std::fflush(stdout);
+                QCoreApplication::exit(0);
+            });
+        });
+    };
+    auto afterPhases = [&window, script, forkNow] {
+        if (script.fork) return forkNow();
         // --replay and --ghost: the episode and the comparison, then the screenshot once the
         // ghost has played to its end (or at once for a replay)
         if (script.replayIteration > 0 && !window.replay()->replay(script.replayIteration, script.replayRank)) {
@@ -417,6 +451,11 @@ int main(int argc, char** argv) {
                            "for the others), as a click on the return plot does.", "N[:RANK]"});
     p.addOption({"ghost", "After --iterations, turn on View > π_old ghost (for the --replay iteration, else the last); "
                           "a --screenshot waits until the ghost has played its episode."});
+    p.addOption({"fork", "After --iterations, fork the run as Run > Fork… does into the variants KEY=V1,V2,... (2-6 "
+                         "values of a hot setting or algo); with --screenshot, the comparison window is written "
+                         "while the variants train, once each has done half its iterations.", "KEY=V1,V2,..."});
+    p.addOption({"fork-iterations", "With --fork: iterations per variant (default 20).", "N"});
+    p.addOption({"fork-dir", "With --fork: the fork's folder (default: under the run's directory).", "DIR"});
     p.addOption({"collapse-drop", "The divergence guardrail's collapse_drop for every run (0 … 1, 0 = off).", "F"});
     p.addOption({"no-settings", "Neither restore nor save the window layout."});
     p.addOption({"no-restore", "Do not offer to restore the autosave of a session that did not end normally."});
@@ -569,6 +608,25 @@ int main(int argc, char** argv) {
             return fail(QString("--collapse-drop: %1").arg(QString::fromStdString(e.what())));
         }
         opts.settings.emplace_back("collapse_drop", p.value("collapse-drop").toStdString());
+    }
+    if (p.isSet("fork")) {
+        if (p.isSet("lesson") || p.isSet("phases") || p.isSet("ghost") || p.isSet("replay"))
+            return fail("--fork cannot be combined with --lesson, --phases, --replay or --ghost");
+        const core::TrpoConfig base = opts.config ? *opts.config : core::presetConfig(opts.env.toStdString());
+        try {
+            script.fork = run::parseVary(p.value("fork").toStdString(), base);
+        } catch (const core::ConfigError& e) {
+            return fail(QString("--fork: %1").arg(QString::fromStdString(e.what()).remove("--vary: ")));
+        }
+        if (p.isSet("fork-iterations")) {
+            const std::optional<int> n = positive(p, "fork-iterations", &error);
+            if (!n || *n > 1000) return fail(QString("--fork-iterations needs a whole number from 1 to 1000, not '%1'").arg(p.value("fork-iterations")));
+            script.forkIterations = *n;
+        }
+        if (p.isSet("fork-dir")) script.forkDir = p.value("fork-dir");
+    } else {
+        for (const char* forkOnly : {"fork-iterations", "fork-dir"})
+            if (p.isSet(forkOnly)) return fail(QString("--%1 needs --fork KEY=V1,V2,...").arg(forkOnly));
     }
     // a run autosaved by a session that crashed is offered once the window is up
     script.offerRestore = opts.autosave && !p.isSet("no-restore") && script.openDir.isEmpty() && !script.lesson;

@@ -60,7 +60,6 @@ double parseNumber(const QString& text, const char* flag) {
 // trpo-train --fork RUN --at ITER --vary KEY=V1,V2,...: 2-6 variants of RUN's state at
 // ITER train side by side on the thread budget (run/fork.h, README "Forks")
 int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) {
-    std::vector<run::ForkVariant> variants;
     std::filesystem::path outDir;
     run::RunSet set;
     run::ForkManifest manifest;
@@ -132,23 +131,7 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
         }
 
         // one run directory per variant, then the manifest
-        std::filesystem::create_directories(outDir, ec);
-        if (ec) throw core::FileError(outDir.string() + ": cannot create (" + ec.message() + ")");
-        manifest.parent = std::filesystem::absolute(parentDir).lexically_normal();
-        manifest.env = parent.config.env;
-        manifest.forkIteration = at;
-        manifest.key = vary.key;
-        std::vector<std::string> used;
-        for (size_t i = 0; i < vary.values.size(); ++i) {
-            std::string name = run::variantDirName(vary.key, vary.values[i]);
-            if (std::find(used.begin(), used.end(), name) != used.end()) name += '-' + std::to_string(i + 1);
-            used.push_back(name);
-            run::VariantRun v =
-                run::createVariantRun(outDir / name, parent, at, forkState, vary.key, vary.values[i], factory, 1, "trpo-train");
-            set.add(vary.key + "=" + vary.values[i], std::move(v.variant.trainer), std::move(v.store));
-            manifest.variants.push_back({vary.values[i], name});
-        }
-        run::writeForkManifest(outDir, manifest);
+        manifest = run::createFork(outDir, parent, at, forkState, vary, factory, "trpo-train", set);
     } catch (const core::ConfigError& e) {
         return fail(e.what());
     } catch (const core::FileError& e) {

@@ -332,6 +332,31 @@ VariantRun createVariantRun(const fs::path& dir, const RunContents& parent, int 
     return {std::move(store), std::move(v)};
 }
 
+ForkManifest createFork(const fs::path& outDir, const RunContents& parent, int at, const core::TrainerState& forkState,
+                        const VarySpec& vary, const core::EnvFactory& factory, const std::string& writer, RunSet& set) {
+    std::error_code ec;
+    if (fs::exists(outDir / "fork.json", ec))
+        throw FileError(outDir.string() + ": already holds a fork; choose another folder");
+    fs::create_directories(outDir, ec);
+    if (ec) throw FileError(outDir.string() + ": cannot create (" + ec.message() + ")");
+    ForkManifest manifest;
+    manifest.parent = fs::absolute(parent.dir).lexically_normal();
+    manifest.env = parent.config.env;
+    manifest.forkIteration = at;
+    manifest.key = vary.key;
+    std::vector<std::string> used;
+    for (size_t i = 0; i < vary.values.size(); ++i) {
+        std::string name = variantDirName(vary.key, vary.values[i]);
+        if (std::find(used.begin(), used.end(), name) != used.end()) name += '-' + std::to_string(i + 1);
+        used.push_back(name);
+        VariantRun v = createVariantRun(outDir / name, parent, at, forkState, vary.key, vary.values[i], factory, 1, writer);
+        set.add(vary.key + "=" + vary.values[i], std::move(v.variant.trainer), std::move(v.store));
+        manifest.variants.push_back({vary.values[i], name});
+    }
+    writeForkManifest(outDir, manifest);
+    return manifest;
+}
+
 // ---- the comparison ------------------------------------------------------------------------
 
 VariantSummary summarize(const std::string& label, const std::vector<core::IterationStats>& history, int forkIteration,
@@ -395,7 +420,8 @@ void RunSet::add(std::string label, core::Trainer trainer, std::optional<RunStor
     m_members.push_back(std::move(m));
 }
 
-void RunSet::train(const Budget& budget, int threads, core::CancelFlag cancel, const OnIteration& onIteration) {
+void RunSet::train(const Budget& budget, int threads, core::CancelFlag cancel, const OnIteration& onIteration,
+                   const BeforeIteration& beforeIteration) {
     const int n = size();
     if (n == 0) return;
     std::mutex mu;
@@ -431,6 +457,13 @@ void RunSet::train(const Budget& budget, int threads, core::CancelFlag cancel, c
             (budget.iterations >= 0 && m.trainer.iteration() - m.startIteration >= budget.iterations)) {
             finish(m, "budget reached");
             return true;
+        }
+        if (beforeIteration) {
+            beforeIteration(i);
+            if (core::cancelled(cancel) || failed) {
+                finish(m, "interrupted");
+                return true;
+            }
         }
         core::IterationStats s;
         try {

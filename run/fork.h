@@ -121,6 +121,16 @@ VariantRun createVariantRun(const std::filesystem::path& dir, const RunContents&
 // a directory name for a variant: "delta-0.003", "algo-ppo" (other characters become '_')
 std::string variantDirName(const std::string& key, const std::string& value);
 
+class RunSet;
+// The whole fork on disk: in outDir (created when absent; no fork.json in it yet), one variant run
+// directory per value (createVariantRun) and then fork.json; each variant is added to `set`
+// (labelled "KEY=VALUE", single-threaded trainer, its store). trpo-train --fork and the
+// studio's Run > Fork both make a fork this way. Returns the manifest written. Throws
+// core::FileError naming the directory or file.
+ForkManifest createFork(const std::filesystem::path& outDir, const RunContents& parent, int at,
+                        const core::TrainerState& forkState, const VarySpec& vary, const core::EnvFactory& factory,
+                        const std::string& writer, RunSet& set);
+
 // ---- the comparison ------------------------------------------------------------------------
 // One variant's line of the comparison table (the studio's and trpo-train's), from its rows
 // after the fork iteration; the return is the mean of the last 20 finished episodes.
@@ -161,6 +171,10 @@ public:
     // called on a worker thread after each iteration of member m (already stored), one call
     // at a time
     using OnIteration = std::function<void(int m, const core::IterationStats& s, const std::string& note)>;
+    // called on a worker thread before each iteration of member m, while that worker holds
+    // m (no other thread touches it); it may wait (the studio paces a fork with it) and should
+    // return early once the cancel flag is set
+    using BeforeIteration = std::function<void(int m)>;
 
     void add(std::string label, core::Trainer trainer, std::optional<RunStore> store);
     int size() const { return static_cast<int>(m_members.size()); }
@@ -171,7 +185,8 @@ public:
     // last completed iteration (the one in progress is discarded). Each store gets its
     // checkpoint, policy files and a stopped event at the end. A member whose guardrail
     // stops it (max_rollbacks) ends with why = "diverged".
-    void train(const Budget& budget, int threads, core::CancelFlag cancel, const OnIteration& onIteration);
+    void train(const Budget& budget, int threads, core::CancelFlag cancel, const OnIteration& onIteration,
+               const BeforeIteration& beforeIteration = {});
 
 private:
     std::vector<Member> m_members;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/presets.h"
+#include "run/fork.h"
 
 namespace run {
 
@@ -141,8 +142,48 @@ LessonAction parseAction(const json& a, core::TrpoConfig& running, const core::T
         if (!v.is_boolean()) here.fail("needs true (open) or false (close), not " + typeName(v));
         out.kind = kind == "inspector" ? LessonAction::Kind::Inspector : LessonAction::Kind::Presentation;
         out.on = v.get<bool>();
+    } else if (kind == "fork") {
+        // {"key": "delta", "values": [0.003, 0.01, 0.03], "iterations": 20}: checked as
+        // trpo-train --fork checks --vary, against the settings the steps before leave
+        if (!v.is_object()) here.fail("needs an object, as {\"key\": \"delta\", \"values\": [0.003, 0.01], \"iterations\": 20}, not " + typeName(v));
+        for (auto it = v.begin(); it != v.end(); ++it)
+            if (it.key() != "key" && it.key() != "values" && it.key() != "iterations")
+                here.fail("unknown field \"" + it.key() + "\" (a fork has key, values and iterations)");
+        if (!v.contains("key") || !v.at("key").is_string()) here.fail("needs \"key\": the setting that varies, as \"delta\" or \"algo\"");
+        out.forkKey = v.at("key").get<std::string>();
+        if (!varyable(out.forkKey))
+            here.fail("\"" + out.forkKey + "\" cannot be forked; a fork varies a hot setting (delta, gamma, kl_beta, ...) or algo");
+        if (!v.contains("values") || !v.at("values").is_array())
+            here.fail("needs \"values\": a list of " + std::to_string(kMinVariants) + " to " + std::to_string(kMaxVariants) + " values");
+        for (const json& x : v.at("values")) {
+            if (x.is_string()) out.forkValues.push_back(x.get<std::string>());
+            else if (x.is_number() || x.is_boolean()) out.forkValues.push_back(x.dump());
+            else here.fail("a value is a number or a string, not " + typeName(x));
+        }
+        const int n = static_cast<int>(out.forkValues.size());
+        if (n < kMinVariants || n > kMaxVariants)
+            here.fail("has " + std::to_string(n) + (n == 1 ? " value" : " values") + "; a fork has " +
+                      std::to_string(kMinVariants) + " to " + std::to_string(kMaxVariants));
+        try {
+            checkSettingValues("values", out.forkKey, out.forkValues, shortDump(v.at("values")), running);
+        } catch (const core::ConfigError& e) {
+            here.fail(e.what());
+        }
+        if (!v.contains("iterations"))
+            here.fail("needs \"iterations\": how many each variant trains, 1 to " + std::to_string(kMaxTrainIterations));
+        int it = 0;
+        try {
+            it = core::jsonInteger<int>(v.at("iterations"));
+        } catch (const json::exception&) {
+            it = 0;
+        }
+        if (it < 1 || it > kMaxTrainIterations)
+            here.fail("\"iterations\" is a whole number from 1 to " + std::to_string(kMaxTrainIterations) + ", not " +
+                      shortDump(v.at("iterations")));
+        out.kind = LessonAction::Kind::Fork;
+        out.iterations = it;
     } else {
-        w.fail("unknown action \"" + kind + "\" (the actions are set, restart, pace, train, pause, inspector, presentation)");
+        w.fail("unknown action \"" + kind + "\" (the actions are set, restart, pace, train, pause, inspector, presentation, fork)");
     }
     return out;
 }
@@ -157,6 +198,7 @@ const std::vector<LessonControl>& lessonControls() {
         {"cold_settings", "the settings that need a new run, other than the algorithm (Hyperparameters dock)"},
         {"inspector", "the trust-region inspector (View menu and its tab)"},
         {"phase_stepping", "Step phase (Run menu, toolbar) and the Phase tab"},
+        {"fork", "Run > Fork… (Run menu, toolbar): the run forked into variants side by side"},
         {"viewer", "the viewer's speed, deterministic actions and the hand-written controller (Run dock)"},
     };
     return controls;
@@ -178,6 +220,7 @@ const char* lessonActionName(LessonAction::Kind kind) {
     case LessonAction::Kind::Inspector: return "inspector";
     case LessonAction::Kind::Presentation: return "presentation";
     case LessonAction::Kind::Restart: return "restart";
+    case LessonAction::Kind::Fork: return "fork";
     }
     return "?";
 }

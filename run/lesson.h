@@ -10,6 +10,7 @@
 //    "env": "CartPole-v1", "settings": {<config JSON fields>},
 //    "controls": ["pace", "delta", "inspector", ...],
 //    "steps": [{"title": "...", "text": "...", "actions": [{"set": {"delta": 0.1}}, {"train": 5}]}]}
+//   A fork action: {"fork": {"key": "algo", "values": ["trpo", "ppo"], "iterations": 20}}.
 #pragma once
 
 #include <filesystem>
@@ -56,11 +57,14 @@ struct LessonAction {
         Inspector,    // open (true) or close (false) the trust-region inspector
         Presentation, // presentation mode on or off
         Restart,      // a new run: the lesson's settings with `settings` over them (cold ones too)
+        Fork,         // the run forked into variants of `forkKey` (`forkValues`), `iterations` each, side by side
     };
     Kind kind = Kind::Pause;
     std::vector<std::pair<std::string, std::string>> settings; // Set, Restart: (config key, value text)
     std::string pace;                                          // Pace
-    int iterations = 0;                                        // Train
+    int iterations = 0;                                        // Train, Fork (per variant)
+    std::string forkKey;                                       // Fork: a hot setting or "algo"
+    std::vector<std::string> forkValues;                       // Fork: 2-6 values, checked as --vary's
     bool on = true;                                            // Inspector, Presentation
 };
 const char* lessonActionName(LessonAction::Kind kind); // "set", "pace", ...

@@ -70,6 +70,7 @@ void ConfigFiles::showShortcuts(QWidget* parent) {
                                 "<tr><td><b>Space</b></td><td>Start / pause training</td></tr>"
                                 "<tr><td><b>S</b></td><td>Step one iteration</td></tr>"
                                 "<tr><td><b>R</b></td><td>Reset (new run, current settings)</td></tr>"
+                                "<tr><td><b>Ctrl+F</b></td><td>Fork the run into variants side by side</td></tr>"
                                 "<tr><td><b>Ctrl+Shift+S / Ctrl+Shift+O</b></td><td>Save run / open run</td></tr>"
                                 "<tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>Undo / redo a hyperparameter change</td></tr>"
                                 "<tr><td><b>F11, Ctrl+P</b></td><td>Presentation mode</td></tr>"

@@ -28,6 +28,7 @@
 #include "sim/registry.h"
 #include "ui/banner.h"
 #include "ui/compare/comparison_view.h"
+#include "ui/compare/fork_controller.h"
 #include "ui/clip_export.h"
 #include "ui/config_files.h"
 #include "ui/env_view.h"
@@ -117,6 +118,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent) : QMainWin
     m_status = new RunStatus(m_history, m_session, statusBar(), m_runSummary, this);
     m_configFiles = new ConfigFiles(m_params, m_lifecycle, m_dialogs, this);
     m_clips = new ClipExporter(m_envView, m_dialogs, this, this);
+    m_forks = new ForkController(this, m_dialogs);
+    connect(m_forkAction, &QAction::triggered, m_forks, &ForkController::forkWithDialog);
     createMenus();
 
     connect(m_startAction, &QAction::triggered, m_lifecycle, &RunLifecycle::start);
@@ -278,6 +281,7 @@ void MainWindow::showLessonControls(const run::Lesson* lesson) {
     for (QWidget* w : std::initializer_list<QWidget*>{m_speedPicker, m_deterministic, m_heuristic})
         m_runForm->setRowVisible(w, shows("viewer"));
     m_stepPhaseAction->setVisible(shows("phase_stepping"));
+    m_forkAction->setVisible(shows("fork"));
     m_phaseDock->toggleViewAction()->setVisible(shows("phase_stepping"));
     if (!shows("phase_stepping")) m_phaseDock->hide();
     m_inspectorViewAction->setVisible(shows("inspector"));
@@ -325,6 +329,11 @@ void MainWindow::createActions() {
     m_presentationAction->setShortcuts({QKeySequence(Qt::Key_F11), QKeySequence(Qt::CTRL | Qt::Key_P)});
     m_presentationAction->setToolTip(
         tr("For a projector: the environment large with two plots beside it, large type, thick lines (F11, Ctrl+P)"));
+    m_forkAction = new QAction(st->standardIcon(QStyle::SP_FileDialogNewFolder), tr("&Fork…"), this);
+    m_forkAction->setObjectName("actionFork");
+    m_forkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_F));
+    m_forkAction->setToolTip(tr("Fork the run at this iteration into 2 to 6 variants (δ values, algorithms or another "
+                                "setting) and train them side by side, compared live (Ctrl+F)"));
     m_quitAction = new QAction(tr("&Quit"), this);
     m_quitAction->setShortcut(QKeySequence::Quit);
     m_quitAction->setObjectName("actionQuit");
@@ -338,6 +347,7 @@ void MainWindow::createActions() {
     m_toolBar->addAction(m_stepAction);
     m_toolBar->addAction(m_stepPhaseAction);
     m_toolBar->addAction(m_resetAction);
+    m_toolBar->addAction(m_forkAction);
     m_toolBar->addSeparator();
     auto* paceLabel = new QLabel(tr("Pace "));
     paceLabel->setObjectName("paceToolBarLabel");
@@ -375,6 +385,7 @@ void MainWindow::setPace(Pace pace) {
         box->setCurrentIndex(index);
     }
     m_session->setPace(pace);
+    if (m_forks) m_forks->setPace(pace);
     // at a teaching pace every new policy is seen from the first step of an episode
     m_envView->setRestartOnNewPolicy(pace.isTeaching());
 }
@@ -587,6 +598,7 @@ void MainWindow::createMenus() {
     runMenu->addAction(m_stepAction);
     runMenu->addAction(m_stepPhaseAction);
     runMenu->addAction(m_resetAction);
+    runMenu->addAction(m_forkAction);
     runMenu->addSeparator();
     runMenu->addAction(m_pauseWhenSolvedAction);
 
@@ -781,6 +793,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     if (!m_closing) {
         m_closing = true;
         m_clips->cancel(); // a clip being written stops and leaves no file
+        m_forks->stopAll(); // each fork keeps what it trained
         if (m_options.useSettings) saveSettings();
         m_runs->autosaveOnExit();
         m_session->shutdown();

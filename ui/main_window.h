@@ -40,6 +40,7 @@ class ReplayController;
 
 class ComparisonView;
 class ClipExporter;
+class ForkController;
 class ConfigFiles;
 class EnvView;
 class GuardrailBanner;
@@ -80,6 +81,9 @@ public:
     RunLifecycle* lifecycle() const { return m_lifecycle; }
     RunController* runs() const { return m_runs; }
     ClipExporter* clips() const { return m_clips; }
+    // Run > Fork… (toolbar too): the live run forked into variants trained side by side
+    ForkController* forks() const { return m_forks; }
+    QAction* forkAction() const { return m_forkAction; }
     QAction* exportClipAction() const { return m_exportClipAction; }
     ConfigFiles* configFiles() const { return m_configFiles; }
     EnvView* envView() const { return m_envView; }
@@ -226,6 +230,8 @@ private:
     QAction* m_closeLessonAction = nullptr;
     QAction* m_exportClipAction = nullptr;
     ClipExporter* m_clips = nullptr;
+    QAction* m_forkAction = nullptr;
+    ForkController* m_forks = nullptr;
     QByteArray m_defaultState;
     QByteArray m_normalState; // the layout presentation mode came from (restored on leaving)
     QFont m_baseFont;

@@ -257,6 +257,15 @@ private slots:
             << badLesson + ": step 1 (\"S\"), action 1 (train): needs a whole number of iterations from 1 to 1000, not 0";
         QTest::newRow("lesson with env") << QStringList{"--lesson", badLesson, "--env", "Pendulum-v1"}
                                             << "--lesson sets the environment and the settings";
+        // --fork: checked as trpo-train's --vary, before any window exists
+        QTest::newRow("fork one value") << QStringList{"--fork", "delta=0.01"}
+                                        << "--fork: 1 value given for delta; a fork has 2 to 6";
+        QTest::newRow("fork bad value") << QStringList{"--fork", "delta=0.01,-1"} << "--fork: delta=-1: ";
+        QTest::newRow("fork cold key") << QStringList{"--fork", "seed=1,2"} << "--fork: seed is a cold setting";
+        QTest::newRow("fork iterations alone") << QStringList{"--fork-iterations", "5"}
+                                               << "--fork-iterations needs --fork KEY=V1,V2,...";
+        QTest::newRow("fork iterations zero") << QStringList{"--fork", "delta=0.01,0.1", "--fork-iterations", "0"}
+                                              << "--fork-iterations needs a whole number from 1 to 1000, not '0'";
     }
     void studioBadInput() {
         QFETCH(QStringList, args);

@@ -37,6 +37,7 @@ private slots:
     void shippedLessonsLoad();
     void validLesson();
     void settingsFollowTheSteps();
+    void forkAction();
     void malformed_data();
     void malformed();
     void missingFile();
@@ -129,6 +130,29 @@ void TestLesson::settingsFollowTheSteps() {
     }
 }
 
+// a fork action: its key, values (numbers or strings, as text) and iterations; checked against
+// the settings the steps before leave, as trpo-train --fork checks --vary
+void TestLesson::forkAction() {
+    const run::Lesson l = run::parseLesson(
+        lessonText(R"([{"title": "F", "text": "f", "actions": [{"fork": {"key": "algo", "values": ["trpo", "ppo"],
+                      "iterations": 20}}, {"fork": {"key": "delta", "values": [0.003, 0.01, "0.03"], "iterations": 1}}]}])",
+                   R"("controls": ["pace", "fork"],)"),
+        "fork.trpolesson");
+    QVERIFY(l.shows("fork"));
+    const auto& a = l.steps[0].actions;
+    QCOMPARE(a.size(), size_t(2));
+    QCOMPARE(a[0].kind, run::LessonAction::Kind::Fork);
+    QCOMPARE(a[0].forkKey, std::string("algo"));
+    QCOMPARE(a[0].forkValues, (std::vector<std::string>{"trpo", "ppo"}));
+    QCOMPARE(a[0].iterations, 20);
+    QCOMPARE(a[1].forkValues, (std::vector<std::string>{"0.003", "0.01", "0.03"}));
+    QCOMPARE(std::string(run::lessonActionName(a[1].kind)), std::string("fork"));
+    // kl_beta values are checked with the algorithm a restart before it set
+    const std::string afterRestart = lessonText(R"([{"title": "A", "text": "a", "actions": [{"restart": {"algo": "kl_penalty"}},
+                                                    {"fork": {"key": "kl_beta", "values": [1, 0.01], "iterations": 2}}]}])");
+    QCOMPARE(run::parseLesson(afterRestart, "ok").steps[0].actions[1].forkValues, (std::vector<std::string>{"1", "0.01"}));
+}
+
 void TestLesson::malformed_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("message"); // what follows "bad.trpolesson: "
@@ -193,6 +217,28 @@ void TestLesson::malformed_data() {
     QTest::newRow("inspector text") << step(R"({"inspector": "yes"})")
                                     << "step 1 (\"S\"), action 1 (inspector): needs true (open) or false (close), not text";
     QTest::newRow("pause false") << step(R"({"pause": false})") << "(pause): is written {\"pause\": true}";
+    QTest::newRow("fork not object") << step(R"({"fork": "delta"})") << "step 1 (\"S\"), action 1 (fork): needs an object";
+    QTest::newRow("fork cold key") << step(R"({"fork": {"key": "seed", "values": [1, 2], "iterations": 5}})")
+                                   << "(fork): \"seed\" cannot be forked";
+    QTest::newRow("fork one value") << step(R"({"fork": {"key": "delta", "values": [0.1], "iterations": 5}})")
+                                    << "(fork): has 1 value; a fork has 2 to 6";
+    QTest::newRow("fork seven values")
+        << step(R"({"fork": {"key": "delta", "values": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], "iterations": 5}})")
+        << "(fork): has 7 values; a fork has 2 to 6";
+    QTest::newRow("fork bad value") << step(R"({"fork": {"key": "delta", "values": [0.1, 50], "iterations": 5}})")
+                                    << "(fork): values: delta=50: ";
+    QTest::newRow("fork twice") << step(R"({"fork": {"key": "delta", "values": [0.1, "0.10"], "iterations": 5}})")
+                                << "(fork): values: delta=0.10 is given twice";
+    QTest::newRow("fork no iterations") << step(R"({"fork": {"key": "algo", "values": ["trpo", "ppo"]}})")
+                                        << "(fork): needs \"iterations\"";
+    QTest::newRow("fork zero iterations")
+        << step(R"({"fork": {"key": "algo", "values": ["trpo", "ppo"], "iterations": 0}})")
+        << "(fork): \"iterations\" is a whole number from 1 to 1000, not 0";
+    QTest::newRow("fork unknown field")
+        << step(R"({"fork": {"key": "algo", "values": ["trpo", "ppo"], "iterations": 2, "seeds": 3}})")
+        << "(fork): unknown field \"seeds\"";
+    QTest::newRow("fork value object") << step(R"({"fork": {"key": "algo", "values": ["trpo", {}], "iterations": 2}})")
+                                       << "(fork): a value is a number or a string";
     QTest::newRow("long text") << QString::fromStdString(lessonText(R"([{"title": "S", "text": ")" +
                                                                     std::string(2001, 'x') + "\"}]"))
                                << "step 1 (\"S\"): \"text\" has 2001 characters; at most 2000";

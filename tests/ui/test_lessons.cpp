@@ -11,10 +11,12 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 #include <fstream>
 
 #include "run/lesson.h"
 #include "support/studio_test_util.h"
+#include "ui/compare/comparison_view.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/main_window.h"
 #include "ui/teach/guardrail_banner.h"
@@ -24,11 +26,17 @@
 
 namespace {
 
+// the runs' directories (a fork action writes its fork under the run's)
+QTemporaryDir& runsDir() {
+    static QTemporaryDir dir;
+    return dir;
+}
+
 ui::StudioOptions quietOptions() {
     ui::StudioOptions o;
     o.useSettings = false;
     o.autosave = false;
-    o.runDirBase.clear();
+    o.runDirBase = runsDir().path();
     o.pace = ui::Pace::max();
     o.stepsPerIteration = 256;
     return o;
@@ -119,6 +127,18 @@ void TestLessons::shippedLessonsPlay() {
                 QCOMPARE(w.pace().key().toStdString(), a.pace);
             } else if (a.kind == run::LessonAction::Kind::Inspector) {
                 QTRY_COMPARE(w.inspector()->isVisible(), a.on);
+            } else if (a.kind == run::LessonAction::Kind::Fork) {
+                // the fork trained every variant its iterations, side by side, in its own window
+                const QList<ui::ComparisonView*> views = w.findChildren<ui::ComparisonView*>();
+                QVERIFY(!views.isEmpty());
+                const ui::ComparisonView* v = views.last();
+                QCOMPARE(v->manifest().key, a.forkKey);
+                QCOMPARE(v->manifest().variants.size(), a.forkValues.size());
+                QCOMPARE(v->manifest().forkIteration, iterations);
+                // the table is redrawn at most ten times a second: wait for the last rows
+                QTRY_VERIFY(v->summaries().size() == a.forkValues.size() &&
+                            std::all_of(v->summaries().begin(), v->summaries().end(),
+                                        [&a](const run::VariantSummary& row) { return row.iterations == a.iterations; }));
             }
         }
         QCOMPARE(w.iterationCount(), iterations);

@@ -1,9 +1,13 @@
 #include "ui/compare/comparison_view.h"
 
+#include <QCloseEvent>
+#include <QHBoxLayout>
 #include <QHeaderView>
+#include <QPushButton>
 #include <QLabel>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <tuple>
@@ -58,6 +62,23 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     big.setBold(true);
     m_heading->setFont(big);
     layout->addWidget(m_heading);
+    m_status = new QLabel(this);
+    m_status->setObjectName("comparisonStatus");
+    QFont statusFont = m_status->font();
+    statusFont.setPointSizeF(statusFont.pointSizeF() * 1.15);
+    m_status->setFont(statusFont);
+    m_status->setWordWrap(true);
+    m_stop = new QPushButton(tr("Stop the fork"), this);
+    m_stop->setObjectName("comparisonStop");
+    m_stop->setToolTip(tr("Stop every variant at its last completed iteration; what they trained stays on disk"));
+    m_stop->hide();
+    auto* statusRow = new QHBoxLayout;
+    statusRow->addWidget(m_status, 1);
+    statusRow->addWidget(m_stop);
+    layout->addLayout(statusRow);
+    m_refresh.setSingleShot(true);
+    m_refresh.setInterval(100);
+    connect(&m_refresh, &QTimer::timeout, this, &ComparisonView::fill);
 
     m_returnPlot = new QCustomPlot(this);
     m_klPlot = new QCustomPlot(this);
@@ -123,16 +144,67 @@ void ComparisonView::openFork(const std::filesystem::path& dir) {
     // read everything first: a bad file leaves the view as it was
     run::ForkManifest manifest = run::readForkManifest(dir);
     std::vector<std::vector<core::IterationStats>> histories;
-    for (const run::ForkVariant& v : manifest.variants) histories.push_back(run::readRun(v.dir).history);
+    std::vector<std::vector<int>> rolledBack;
+    for (const run::ForkVariant& v : manifest.variants) {
+        run::RunContents r = run::readRun(v.dir);
+        histories.push_back(std::move(r.history));
+        rolledBack.push_back(r.rolledBackIterations());
+    }
     std::optional<double> solved;
     if (const auto env = sim::makeEnvironment(manifest.env)) solved = env->spec().rewardThreshold;
     m_manifest = std::move(manifest);
+    m_histories = std::move(histories);
+    m_rolledBack = std::move(rolledBack);
+    m_solved = solved;
+    m_xEnd.reset();
     m_isSweep = false;
     m_sweep = {};
     m_sweepSummaries.clear();
     setForkColumns();
     m_klPlot->legend->setVisible(true);
-    fill(histories, solved);
+    fill();
+}
+
+void ComparisonView::beginLive(const run::ForkManifest& manifest, const std::vector<core::IterationStats>& shared,
+                               const std::vector<int>& sharedRolledBack, int plannedIterations) {
+    m_manifest = manifest;
+    m_histories.assign(manifest.variants.size(), shared);
+    m_rolledBack.assign(manifest.variants.size(), sharedRolledBack);
+    m_solved.reset();
+    if (const auto env = sim::makeEnvironment(manifest.env)) m_solved = env->spec().rewardThreshold;
+    m_xEnd = manifest.forkIteration + plannedIterations;
+    m_isSweep = false;
+    m_sweep = {};
+    m_sweepSummaries.clear();
+    setForkColumns();
+    m_klPlot->legend->setVisible(true);
+    fill();
+}
+
+void ComparisonView::appendIteration(int variant, const core::IterationStats& stats) {
+    if (variant < 0 || static_cast<size_t>(variant) >= m_histories.size()) return;
+    m_histories[static_cast<size_t>(variant)].push_back(stats);
+    scheduleRefresh();
+}
+
+void ComparisonView::markRolledBack(int variant, int first, int last) {
+    if (variant < 0 || static_cast<size_t>(variant) >= m_rolledBack.size()) return;
+    std::vector<int>& r = m_rolledBack[static_cast<size_t>(variant)];
+    for (int i = first; i <= last; ++i) r.push_back(i);
+    std::sort(r.begin(), r.end());
+    r.erase(std::unique(r.begin(), r.end()), r.end());
+    scheduleRefresh();
+}
+
+void ComparisonView::setStatus(const QString& text) { m_status->setText(text); }
+
+void ComparisonView::closeEvent(QCloseEvent* event) {
+    emit closing();
+    QWidget::closeEvent(event);
+}
+
+void ComparisonView::scheduleRefresh() {
+    if (!m_refresh.isActive()) m_refresh.start();
 }
 
 void ComparisonView::open(const std::filesystem::path& dir) {
@@ -268,8 +340,10 @@ void ComparisonView::finishPlots(std::optional<double> solved) {
     m_table->resizeRowsToContents();
 }
 
-void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& histories,
-                          std::optional<double> solved) {
+void ComparisonView::fill() {
+    m_refresh.stop();
+    const std::vector<std::vector<core::IterationStats>>& histories = m_histories;
+    const std::optional<double> solved = m_solved;
     m_heading->setText(title());
     m_summaries.clear();
     m_returnPlot->clearGraphs();
@@ -278,6 +352,7 @@ void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& 
     m_klPlot->clearItems();
     m_table->setRowCount(static_cast<int>(histories.size()));
     m_table->horizontalHeaderItem(3)->setText(solved ? tr("Steps to %1").arg(*solved) : tr("Steps to solved"));
+    std::vector<std::tuple<QVector<double>, QVector<double>, QVector<double>>> greyLater;
 
     for (size_t i = 0; i < histories.size(); ++i) {
         const std::string label = m_manifest.key + "=" + m_manifest.variants[i].value;
@@ -287,16 +362,40 @@ void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& 
 
         // the plots: the part up to the fork, the same in every variant, once in grey (the
         // first graph); each variant from the fork on in its colour
+        // an iteration the guardrail rolled back leaves the coloured line (a gap) for the grey one
+        const std::vector<int>& undone = i < m_rolledBack.size() ? m_rolledBack[i] : std::vector<int>{};
+        const auto isUndone = [&undone](int iteration) {
+            return std::binary_search(undone.begin(), undone.end(), iteration);
+        };
         auto series = [&](bool shared) {
             QVector<double> x, ret, kl;
             for (const core::IterationStats& s : h) {
                 if (shared ? s.iteration > m_manifest.forkIteration : s.iteration < m_manifest.forkIteration) continue;
                 x << s.iteration;
-                ret << (s.recentReturnMean ? *s.recentReturnMean : kNaN);
-                kl << (s.accepted ? s.klMean : kNaN);
+                const bool gone = isUndone(s.iteration);
+                ret << (s.recentReturnMean && !gone ? *s.recentReturnMean : kNaN);
+                kl << (s.accepted && !gone ? s.klMean : kNaN);
             }
             return std::tuple{x, ret, kl};
         };
+        if (!undone.empty()) {
+            // the undone stretch and its neighbours in grey, the undone samples as grey dots
+            QVector<double> x, ret, kl;
+            for (size_t k = 0; k < h.size(); ++k) {
+                const bool near = isUndone(h[k].iteration) || (k > 0 && isUndone(h[k - 1].iteration)) ||
+                                  (k + 1 < h.size() && isUndone(h[k + 1].iteration));
+                if (!near) continue;
+                if (!x.isEmpty() && x.back() != h[k].iteration - 1 && !isUndone(h[k].iteration)) {
+                    x << h[k].iteration - 0.5;
+                    ret << kNaN;
+                    kl << kNaN;
+                }
+                x << h[k].iteration;
+                ret << (h[k].recentReturnMean ? *h[k].recentReturnMean : kNaN);
+                kl << (h[k].accepted ? h[k].klMean : kNaN);
+            }
+            greyLater.push_back({x, ret, kl});
+        }
         if (i == 0) {
             const auto [x, ret, kl] = series(true);
             for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
@@ -336,9 +435,25 @@ void ComparisonView::fill(const std::vector<std::vector<core::IterationStats>>& 
         m_table->setItem(row, 6, cell(QString::number(v.seconds, 'f', 2)));
     }
 
+    // rolled-back iterations in grey (as the main plots draw them), after every variant's graph
+    m_greyGraphs = 0;
+    for (const auto& [x, ret, kl] : greyLater) {
+        for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
+            QCPGraph* g = plot->addGraph();
+            g->setName(tr("rolled back (undone)"));
+            g->setPen(QPen(QColor(165, 165, 165), 2.0));
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(165, 165, 165), QColor(165, 165, 165), 6));
+            g->setData(x, plot == m_returnPlot ? ret : kl, true);
+            if (m_greyGraphs > 0) g->removeFromLegend();
+        }
+        ++m_greyGraphs;
+    }
+
     // the fork iteration, and the solved threshold on the return plot
     for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
         plot->rescaleAxes();
+        // live: x runs to the planned end, so the curves grow into a fixed frame
+        if (m_xEnd) plot->xAxis->setRange(0, std::max<double>(*m_xEnd, plot->xAxis->range().upper));
         auto* fork = new QCPItemStraightLine(plot);
         // a vertical line: only x matters (y > 0 for the log axis)
         fork->point1->setCoords(m_manifest.forkIteration, 1);

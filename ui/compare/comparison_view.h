@@ -8,6 +8,7 @@
 // (run::summarizeSweep). Reads the run files once, on the UI thread.
 #pragma once
 
+#include <QTimer>
 #include <QWidget>
 #include <filesystem>
 #include <optional>
@@ -18,6 +19,7 @@
 
 class QCustomPlot;
 class QLabel;
+class QPushButton;
 class QTableWidget;
 
 namespace ui {
@@ -39,6 +41,25 @@ public:
     // a sweep when dir holds sweep.json, otherwise a fork
     void open(const std::filesystem::path& dir);
 
+    // A fork being trained (ui/compare/fork_session.h): every variant starts with the parent's
+    // rows up to the fork iteration (`shared`, whose rolled-back iterations are
+    // `sharedRolledBack`), then takes its iterations as they arrive. The plots and the table
+    // are redrawn at most ten times a second; x runs to the planned last iteration.
+    void beginLive(const run::ForkManifest& manifest, const std::vector<core::IterationStats>& shared,
+                   const std::vector<int>& sharedRolledBack, int plannedIterations);
+    void appendIteration(int variant, const core::IterationStats& stats);
+    // iterations first..last of the variant were undone by the guardrail: drawn in grey
+    void markRolledBack(int variant, int first, int last);
+    // the line under the heading ("Training: iteration 14 of 30 …"); empty hides it
+    void setStatus(const QString& text);
+    QLabel* statusLabel() const { return m_status; }
+    // Stop, beside the status line: shown while a fork trains (its owner connects it)
+    QPushButton* stopButton() const { return m_stop; }
+    // each variant's rows as shown (the shared ones included)
+    const std::vector<std::vector<core::IterationStats>>& histories() const { return m_histories; }
+    // the grey graphs of rolled-back iterations, one per variant that has some, on the return plot
+    int rolledBackGraphCount() const { return m_greyGraphs; }
+
     bool isSweep() const { return m_isSweep; }
     const run::SweepManifest& sweepManifest() const { return m_sweep; }
     const std::vector<run::SettingSummary>& sweepSummaries() const { return m_sweepSummaries; }
@@ -54,9 +75,17 @@ public:
     QCustomPlot* klPlot() const { return m_klPlot; }
     QString title() const;
 
+signals:
+    // the window is closing (a live fork stops before the view goes)
+    void closing();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
 private:
     void setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel);
-    void fill(const std::vector<std::vector<core::IterationStats>>& histories, std::optional<double> solved);
+    void fill();
+    void scheduleRefresh();
     // the solved line, the axes' margins and a replot, once the series are in
     void finishPlots(std::optional<double> solved);
     void fillSweep(const std::vector<std::vector<std::vector<core::IterationStats>>>& histories,
@@ -68,7 +97,15 @@ private:
     run::SweepManifest m_sweep;
     std::vector<run::SettingSummary> m_sweepSummaries;
     std::vector<run::VariantSummary> m_summaries;
+    std::vector<std::vector<core::IterationStats>> m_histories; // a fork's variants
+    std::vector<std::vector<int>> m_rolledBack;                  // per variant, ascending
+    std::optional<double> m_solved;
+    std::optional<int> m_xEnd; // live: the planned last iteration
+    int m_greyGraphs = 0;
+    QTimer m_refresh;
     QLabel* m_heading = nullptr;
+    QLabel* m_status = nullptr;
+    QPushButton* m_stop = nullptr;
     QTableWidget* m_table = nullptr;
     QCustomPlot* m_returnPlot = nullptr;
     QCustomPlot* m_klPlot = nullptr;

@@ -9,7 +9,12 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <vector>
 
+#include "ui/compare/comparison_view.h"
+#include "ui/compare/fork_controller.h"
+#include "ui/compare/fork_session.h"
 #include "ui/hyperparameter_panel.h"
 #include "ui/main_window.h"
 #include "ui/pace.h"
@@ -57,6 +62,13 @@ QString describe(const run::LessonAction& a) {
     case run::LessonAction::Kind::Inspector: return a.on ? QObject::tr("Inspector open") : QObject::tr("Inspector closed");
     case run::LessonAction::Kind::Presentation:
         return a.on ? QObject::tr("Presentation mode on") : QObject::tr("Presentation mode off");
+    case run::LessonAction::Kind::Fork: {
+        QStringList values;
+        for (const std::string& v : a.forkValues) values << QString::fromStdString(v);
+        return QObject::tr("Fork: %1 = %2, %3 iterations each")
+            .arg(HyperparameterPanel::displayName(a.forkKey), values.join(", "))
+            .arg(a.iterations);
+    }
     }
     return {};
 }
@@ -193,6 +205,7 @@ void LessonPanel::back() {
 }
 
 void LessonPanel::cancelActions() {
+    m_fork = nullptr; // a fork goes on in its window; the lesson no longer waits for it
     m_paceTimer.stop();
     m_queue.clear();
     m_trainLeft = 0;
@@ -255,6 +268,9 @@ void LessonPanel::runNextAction() {
             m_waiting = Waiting::RunReset;
             m_window->lifecycle()->reset(m_lesson->restartConfig(a));
             break;
+        case run::LessonAction::Kind::Fork:
+            startFork(a);
+            break;
         case run::LessonAction::Kind::Train:
             m_trainLeft = m_trainTotal = a.iterations;
             if (m_window->session()->isRunning()) {
@@ -268,6 +284,36 @@ void LessonPanel::runNextAction() {
         }
     }
     if (m_queue.empty() && m_waiting == Waiting::Nothing) emit stepFinished(m_step);
+}
+
+void LessonPanel::startFork(const run::LessonAction& a) {
+    m_waiting = Waiting::Fork;
+    ComparisonView* view = m_window->forks()->fork(run::VarySpec{a.forkKey, a.forkValues}, a.iterations);
+    ForkSession* session = view ? view->findChild<ForkSession*>() : nullptr;
+    if (!session) {
+        m_waiting = Waiting::Nothing;
+        m_activity->setText(tr("The fork could not be made (see the message)."));
+        return;
+    }
+    m_fork = session;
+    if (m_trainAtOnce) session->setPace(Pace::max());
+    const int total = a.iterations;
+    auto counts = std::make_shared<std::vector<int>>(a.forkValues.size(), 0);
+    connect(session, &ForkSession::variantIteration, this, [this, session, counts, total](int m) {
+        if (m_fork != session) return;
+        ++(*counts)[static_cast<size_t>(m)];
+        m_activity->setText(tr("Fork: iteration %1 of %2 in each of %3 variants")
+                                .arg(*std::min_element(counts->begin(), counts->end()))
+                                .arg(total)
+                                .arg(counts->size()));
+    });
+    connect(session, &ForkSession::finished, this, [this, session] {
+        if (m_fork != session || m_waiting != Waiting::Fork) return;
+        m_fork = nullptr;
+        m_waiting = Waiting::Nothing;
+        m_activity->setText(tr("The fork has finished: its comparison is in its own window."));
+        runNextAction();
+    });
 }
 
 void LessonPanel::startTraining() {

@@ -44,7 +44,7 @@ public:
     // waiting for its run)
     bool isBusy() const { return !m_queue.empty() || m_waiting != Waiting::Nothing; }
 
-    // train actions step at once instead of at the pace (tests, screenshots)
+    // train and fork actions step at once instead of at the pace (tests, screenshots)
     void setTrainAtOnce(bool on) { m_trainAtOnce = on; }
 
     QPushButton* backButton() const { return m_back; }
@@ -62,7 +62,7 @@ signals:
     void stepFinished(int index);
 
 private:
-    enum class Waiting { Nothing, Iterations, RunReset, LoopStopped };
+    enum class Waiting { Nothing, Iterations, RunReset, LoopStopped, Fork };
     void enterStep(int index);
     void cancelActions();
     void runNextAction();
@@ -71,6 +71,7 @@ private:
     void onIterationFinished();
     void finishAction();
     void showStep();
+    void startFork(const run::LessonAction& a); // a fork action: waits for the fork to finish
 
     MainWindow* m_window;
     std::optional<run::Lesson> m_lesson;
@@ -83,6 +84,7 @@ private:
     bool m_trainAtOnce = false;
     QTimer m_paceTimer;       // the wait before the next step of a train action
     QElapsedTimer m_stepClock; // since the last step started
+    QPointer<QObject> m_fork;  // the fork a fork action waits for (a ForkSession)
 
     QLabel* m_title = nullptr;
     QLabel* m_number = nullptr;

@@ -1,0 +1,300 @@
+// Run > Fork… in the studio (ui/compare/fork_controller.h, README "Forks", "In the studio"),
+// through real clicks on the offscreen platform: the dialog refuses bad values with a message
+// naming them; a fork of CartPole at iteration k into two δ variants trains on its own thread,
+// each variant is the parent up to k and, after it, exactly trpo-train --resume of the run's
+// checkpoint at k with its δ (progress rows, timing aside); the comparison's table fills while
+// the variants train; closing the studio mid-fork returns promptly and leaves every variant a
+// readable run that File > Open comparison opens; rolled-back iterations are drawn in grey.
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <qcustomplot.h>
+
+#include "run/fork.h"
+#include "support/studio_test_util.h"
+#include "support/train_cli_util.h"
+#include "ui/compare/comparison_view.h"
+#include "ui/compare/fork_controller.h"
+#include "ui/compare/fork_dialog.h"
+#include "ui/compare/fork_session.h"
+#include "ui/main_window.h"
+#include "ui/run_history.h"
+
+namespace {
+
+ui::StudioOptions options(const QString& runDirBase) {
+    ui::StudioOptions o;
+    o.useSettings = false;
+    o.autosave = false;
+    o.runDirBase = runDirBase;
+    o.pace = ui::Pace::max();
+    o.stepsPerIteration = 256;
+    return o;
+}
+
+// opens Run > Fork… and returns its dialog
+ui::ForkDialog* openDialog(ui::MainWindow& w) {
+    w.forkAction()->trigger();
+    ui::ForkDialog* d = w.forks()->dialog();
+    return d && QTest::qWaitForWindowExposed(d) ? d : nullptr;
+}
+
+bool copyDir(const QString& from, const QString& to) {
+    QProcess p;
+    p.start("cp", {"-r", from, to});
+    return p.waitForFinished() && p.exitCode() == 0;
+}
+
+// the window's Fork dialog filled in and Fork clicked; the fork's view, or null
+ui::ComparisonView* forkWithDialog(ui::MainWindow& w, const QString& values, int iterations, const QString& dir) {
+    ui::ForkDialog* d = openDialog(w);
+    if (!d) return nullptr;
+    d->valuesEdit()->setText(values);
+    d->iterationsEdit()->setValue(iterations);
+    d->directoryEdit()->setText(dir);
+    if (!d->forkButton()->isEnabled()) return nullptr;
+    QSignalSpy started(w.forks(), &ui::ForkController::forkStarted);
+    QTest::mouseClick(d->forkButton(), Qt::LeftButton);
+    if (started.count() == 0) return nullptr;
+    return started.first().at(0).value<ui::ComparisonView*>();
+}
+
+constexpr int kAt = 3;
+
+} // namespace
+
+class TestLiveFork : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_tmp;
+    QString path(const QString& name) const { return m_tmp.path() + "/" + name; }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QVERIFY(m_tmp.isValid());
+    }
+
+    // every bad entry gets a message naming it and Fork stays disabled
+    void dialogValidates() {
+        ui::MainWindow w(options(path("runs-dialog")));
+        QVERIFY(testutil::waitForRun(w));
+        testutil::stepIterations(w, 1);
+        ui::ForkDialog* d = openDialog(w);
+        QVERIFY(d);
+        // δ/3, δ, 3δ of the run's δ to start with
+        const double delta = w.session()->config().delta;
+        QCOMPARE(d->valuesEdit()->text(), QString("%1, %2, %3")
+                                              .arg(QString::number(delta / 3, 'g', 3), QString::number(delta, 'g', 3),
+                                                   QString::number(delta * 3, 'g', 3)));
+        QVERIFY(d->forkButton()->isEnabled());
+        QVERIFY(d->messageLabel()->text().isEmpty());
+        QVERIFY(d->directoryEdit()->text().startsWith(w.session()->runDirectory() + "/forks/at1-delta"));
+
+        const struct {
+            const char* values;
+            const char* says;
+        } bad[] = {{"0.01", "1 value given for delta"},
+                   {"0.01, -1", "delta=-1"},
+                   {"0.01, 0.010", "delta=0.010 is given twice"},
+                   {"0.01, abc", "delta=abc"},
+                   {"0.01,,0.02", "an empty value"},
+                   {"1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3", "7 values given for delta"}};
+        for (const auto& b : bad) {
+            d->valuesEdit()->setText(b.values);
+            QVERIFY2(d->messageLabel()->text().contains(b.says), qPrintable(d->messageLabel()->text()));
+            QVERIFY(d->messageLabel()->text().startsWith("Values: "));
+            QVERIFY(!d->forkButton()->isEnabled());
+            QVERIFY(!d->request());
+        }
+        // the algorithm: its default list, and an unknown one named
+        d->keyPicker()->setCurrentIndex(d->keyPicker()->findData("algo"));
+        QCOMPARE(d->valuesEdit()->text(), QString("trpo, kl_penalty, ppo"));
+        QVERIFY(d->forkButton()->isEnabled());
+        QVERIFY(d->directoryEdit()->text().contains("/forks/at1-algo"));
+        d->valuesEdit()->setText("trpo, warp");
+        QVERIFY2(d->messageLabel()->text().contains("warp"), qPrintable(d->messageLabel()->text()));
+        QVERIFY(!d->forkButton()->isEnabled());
+        // a cold setting cannot be forked: it is not offered
+        QCOMPARE(d->keyPicker()->findData("seed"), -1);
+        QVERIFY(d->keyPicker()->findData("gamma") >= 0);
+        // a folder that already holds something
+        d->valuesEdit()->setText("trpo, ppo");
+        QVERIFY(d->forkButton()->isEnabled());
+        QVERIFY(QDir().mkpath(path("full/x")));
+        d->directoryEdit()->setText(path("full"));
+        QVERIFY2(d->messageLabel()->text().contains("exists and is not empty"), qPrintable(d->messageLabel()->text()));
+        QVERIFY(!d->forkButton()->isEnabled());
+        d->reject();
+    }
+
+    // the variants are the parent up to kAt and, after it, trpo-train --resume of the run's
+    // checkpoint at kAt with their δ; the table fills while they train
+    void forkEqualsParentAndResume() {
+        ui::MainWindow w(options(path("runs-fork")));
+        QVERIFY(testutil::waitForRun(w));
+        testutil::stepIterations(w, kAt);
+        QCOMPARE(w.iterationCount(), kAt);
+        // a teaching pace: the variants' iterations arrive one by one, so the table fills
+        // while they train
+        w.setPace(ui::Pace::of(10));
+        w.startAction()->trigger(); // Fork pauses a running run at its iteration boundary
+        QTRY_VERIFY(w.session()->isRunning());
+        const QString out = path("fork-delta");
+        ui::ComparisonView* view = forkWithDialog(w, "0.003, 0.03", 4, out);
+        QVERIFY(view);
+        QVERIFY(!w.session()->isRunning());
+        const int at = w.iterationCount(); // where the run was paused
+        QVERIFY(at >= kAt);
+        ui::ForkSession* fork = view->findChild<ui::ForkSession*>();
+        QVERIFY(fork);
+        QSignalSpy finished(fork, &ui::ForkSession::finished);
+        QVERIFY(view->isVisible());
+        QCOMPARE(view->table()->rowCount(), 2);
+        QVERIFY(view->statusLabel()->text().startsWith("Training 2 variants side by side"));
+        QVERIFY(view->stopButton()->isVisible());
+        // the live table: each variant's final return appears before the fork has finished
+        QTRY_VERIFY_WITH_TIMEOUT(view->summaries().size() == 2 && view->summaries()[0].iterations >= 1 &&
+                                     view->summaries()[1].iterations >= 1 && view->table()->item(1, 1) &&
+                                     view->table()->item(1, 1)->text() != "–",
+                                 5000);
+        QCOMPARE(finished.count(), 0);
+        QVERIFY(fork->isRunning());
+        w.setPace(ui::Pace::max()); // the rest at once
+        QVERIFY(finished.count() > 0 || finished.wait(20000));
+        QVERIFY(!view->stopButton()->isVisible());
+        QVERIFY(view->statusLabel()->text().startsWith("Done: every variant trained 4 iterations"));
+        QTRY_COMPARE(view->summaries().size(), size_t(2));
+        QTRY_COMPARE(view->summaries()[0].iterations, 4);
+
+        // on disk: the manifest and the variants, exactly as trpo-train --fork writes them
+        const run::ForkManifest m = run::readForkManifest(out.toStdString());
+        QCOMPARE(m.forkIteration, at);
+        QCOMPARE(m.key, std::string("delta"));
+        QCOMPARE(m.variants.size(), size_t(2));
+        QCOMPARE(QDir(QString::fromStdString(m.parent.string())).canonicalPath(),
+                 QDir(w.session()->runDirectory()).canonicalPath());
+        const QStringList parentRows = testutil::progressRowsWithoutTiming(w.session()->runDirectory());
+        QCOMPARE(parentRows.size(), at);
+        for (const run::ForkVariant& v : m.variants) {
+            const QString dir = QString::fromStdString(v.dir.string());
+            const QStringList mine = testutil::progressRowsWithoutTiming(dir);
+            QCOMPARE(mine.size(), at + 4);
+            QCOMPARE(mine.mid(0, at), parentRows);
+            // a run resumed from the forked checkpoint with the variant's δ
+            const QString resumed = path("resumed-" + QString::fromStdString(v.value));
+            QVERIFY(copyDir(w.session()->runDirectory(), resumed));
+            QDir(resumed + "/forks").removeRecursively();
+            const testutil::TrainResult r = testutil::runTrain(
+                {"--resume", resumed, "--iterations", "4", "--delta", QString::fromStdString(v.value), "--quiet"});
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+            QCOMPARE(mine, testutil::progressRowsWithoutTiming(resumed));
+            // the live view showed exactly what is on disk
+            const std::vector<core::IterationStats>& shown =
+                view->histories()[static_cast<size_t>(&v - m.variants.data())];
+            QCOMPARE(static_cast<int>(shown.size()), at + 4);
+            QCOMPARE(QString::fromStdString(core::csvRow(shown.back())),
+                     QString::fromStdString(core::csvRow(run::readRun(v.dir).history.back())));
+        }
+        QVERIFY(testutil::progressRowsWithoutTiming(path("resumed-0.003")) !=
+                testutil::progressRowsWithoutTiming(path("resumed-0.03")));
+        // the variants' table equals trpo-train's numbers (run::summarize) from the files
+        const ui::ComparisonView* reopened = w.openComparison(out);
+        QVERIFY(reopened);
+        QCOMPARE(reopened->table()->item(0, 1)->text(), view->table()->item(0, 1)->text());
+        QCOMPARE(reopened->table()->item(1, 4)->text(), view->table()->item(1, 4)->text());
+    }
+
+    // closing the studio while a fork trains: prompt, and every variant is a readable run
+    void closingMidForkIsPrompt() {
+        const QString out = path("fork-closed");
+        {
+            ui::MainWindow w(options(path("runs-close")));
+            QVERIFY(testutil::waitForRun(w));
+            testutil::stepIterations(w, 2);
+            w.setPace(ui::Pace::of(0.5)); // the variants wait two seconds between iterations
+            ui::ComparisonView* view = forkWithDialog(w, "0.005, 0.02, 0.08", 200, out);
+            QVERIFY(view);
+            ui::ForkSession* fork = view->findChild<ui::ForkSession*>();
+            QVERIFY(fork);
+            QTRY_VERIFY_WITH_TIMEOUT(view->histories()[2].size() >= 3, 5000); // each trained one
+            QVERIFY(fork->isRunning());
+            QElapsedTimer clock;
+            clock.start();
+            w.close();
+            QVERIFY2(clock.elapsed() < 1000, qPrintable(QString::number(clock.elapsed())));
+            QVERIFY(!fork->isRunning());
+            QCOMPARE(fork->outcomes(), std::vector<std::string>(3, "interrupted"));
+        }
+        const run::ForkManifest m = run::readForkManifest(out.toStdString());
+        for (const run::ForkVariant& v : m.variants) {
+            const run::RunContents r = run::readRun(v.dir);
+            QVERIFY(r.history.size() >= 3);
+            QCOMPARE(r.manifest.checkpointIteration, static_cast<int>(r.history.size()));
+            QVERIFY(std::holds_alternative<run::Stopped>(r.events.back().what));
+            QCOMPARE(std::get<run::Stopped>(r.events.back().what).reason, std::string("interrupted"));
+        }
+        // and the fork opens again as a comparison
+        ui::ComparisonView view;
+        view.openFork(out.toStdString());
+        QCOMPARE(view.table()->rowCount(), 3);
+    }
+
+    // the guardrail's rolled-back iterations leave the variant's colour for grey
+    void rollbacksAreGrey() {
+        ui::ComparisonView view;
+        run::ForkManifest m;
+        m.env = "CartPole-v1";
+        m.forkIteration = 2;
+        m.key = "delta";
+        m.variants = {{"0.01", "a"}, {"1", "b"}};
+        std::vector<core::IterationStats> shared(2);
+        for (int i = 0; i < 2; ++i) {
+            shared[static_cast<size_t>(i)].iteration = i + 1;
+            shared[static_cast<size_t>(i)].recentReturnMean = 20.0 + i;
+            shared[static_cast<size_t>(i)].accepted = true;
+            shared[static_cast<size_t>(i)].klMean = 0.01;
+        }
+        view.beginLive(m, shared, {}, 5);
+        for (int i = 3; i <= 6; ++i) {
+            core::IterationStats s = shared[0];
+            s.iteration = i;
+            s.recentReturnMean = 30.0 + i;
+            view.appendIteration(0, s);
+            view.appendIteration(1, s);
+        }
+        view.markRolledBack(1, 4, 5);
+        QTRY_COMPARE(view.rolledBackGraphCount(), 1);
+        // variant b's own line has a gap at 4 and 5; the grey graph holds them
+        QCPGraph* b = view.returnPlot()->graph(2);
+        QCPGraph* grey = view.returnPlot()->graph(3);
+        QCOMPARE(grey->pen().color(), QColor(165, 165, 165));
+        int gaps = 0, greyPoints = 0;
+        for (auto it = b->data()->constBegin(); it != b->data()->constEnd(); ++it)
+            if (std::isnan(it->value)) {
+                QVERIFY(it->key == 4 || it->key == 5);
+                ++gaps;
+            }
+        for (auto it = grey->data()->constBegin(); it != grey->data()->constEnd(); ++it)
+            if ((it->key == 4 || it->key == 5) && !std::isnan(it->value)) ++greyPoints;
+        QCOMPARE(gaps, 2);
+        QCOMPARE(greyPoints, 2);
+        // variant a is untouched
+        QCPGraph* a = view.returnPlot()->graph(1);
+        for (auto it = a->data()->constBegin(); it != a->data()->constEnd(); ++it) QVERIFY(!std::isnan(it->value));
+    }
+};
+
+QTEST_MAIN(TestLiveFork)
+#include "test_live_fork.moc"
