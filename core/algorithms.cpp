@@ -29,7 +29,7 @@ void takeColumns(const Policy& policy, const DistBatch& from, const std::vector<
 ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
                                const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
                                const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& oldDist,
-                               const ObjectiveSettings& s, MlpWorkspace& ws, DistBatch& dist) {
+                               const ObjectiveSettings& s, NetworkWorkspace& ws, DistBatch& dist) {
     const Eigen::Index n = obs.cols();
     const double invN = 1.0 / static_cast<double>(n);
     policy.distribution(theta, obs, ws, dist);
@@ -155,7 +155,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     if (klAlgorithm(s.algo)) res.klBeta = os.klBeta;
 
     // π_old on the whole batch, once (minibatches take its columns)
-    MlpWorkspace wsOld, wsMb;
+    NetworkWorkspace wsOld, wsMb;
     DistBatch oldDist, oldMb, distMb;
     policy.distribution(thetaOld, batch.obs, wsOld, oldDist);
 

@@ -43,7 +43,7 @@ struct ObjectiveValue {
 ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
                                const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
                                const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& oldDist,
-                               const ObjectiveSettings& settings, MlpWorkspace& ws, DistBatch& dist);
+                               const ObjectiveSettings& settings, NetworkWorkspace& ws, DistBatch& dist);
 
 // the adaptive β rule of Schulman et al. 2017 §4, with d_targ = δ: β/2 when the update's KL
 // d < d_targ/1.5, 2β when d > 1.5·d_targ, otherwise unchanged

@@ -122,6 +122,16 @@ const std::vector<Entry>& entries() {
               else if (t == "linear") c.baseline = BaselineKind::Linear;
               else bad("baseline", t, "expected mlp or linear");
           }}},
+        {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector) or cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only).", {"mlp", "cnn"}},
+         {[](const TrpoConfig& c) { return std::string(c.network == NetworkKind::Mlp ? "mlp" : "cnn"); },
+          [](TrpoConfig& c, const std::string& key, const std::string& t) {
+              if (t == "mlp") c.network = NetworkKind::Mlp;
+              else if (t == "cnn") c.network = NetworkKind::Cnn;
+              else bad("network", t, "expected mlp or cnn");
+          }}},
+        {{"conv_layers", "string", false, 1, 256, false, "network = cnn: the convolution layers in front of the hidden layers of both networks, filters x kernel / stride each, VALID padding, e.g. 32x8/4,64x4/2 (garage's trpo_cubecrash). Every kernel must fit the image left by the layers before it."},
+         {[](const TrpoConfig& c) { return convLayersText(c.convLayers); },
+          [](TrpoConfig& c, const std::string& key, const std::string& t) { c.convLayers = parseConvLayers(key, t); }}},
         {{"algo", "enum", false, 0, 0, false, "Policy update: trpo (natural gradient, KL trust region, line search), npg (natural gradient scaled to delta, no line search), vpg (vanilla policy gradient, one Adam step), kl_penalty (Adam on the surrogate minus kl_beta times the KL), kl_adaptive (the same, kl_beta halved or doubled after each update to keep the KL near delta) or ppo (clipped surrogate, Adam on minibatches). All share the sampler, GAE and the critic. docs/algorithm.md §11.", {"trpo", "npg", "vpg", "kl_penalty", "kl_adaptive", "ppo"}},
          {[](const TrpoConfig& c) { return std::string(algorithmName(c.algo)); },
           [](TrpoConfig& c, const std::string& key, const std::string& t) {
@@ -167,6 +177,42 @@ const std::vector<Entry>& entries() {
 #undef LIST
 
 } // namespace
+
+std::string convLayersText(const std::vector<ConvLayerSpec>& layers) {
+    std::string s;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (i) s += ',';
+        s += std::to_string(layers[i].filters) + "x" + std::to_string(layers[i].kernel) + "/" + std::to_string(layers[i].stride);
+    }
+    return s;
+}
+
+std::vector<ConvLayerSpec> parseConvLayers(const std::string& key, const std::string& t) {
+    const char* form = "expected layers like 32x8/4,64x4/2 (filters x kernel / stride)";
+    std::vector<ConvLayerSpec> out;
+    if (!t.empty() && t.back() == ',') bad(key, t, form);
+    std::stringstream ss(t);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        const size_t x = item.find('x'), slash = item.find('/');
+        if (item.empty() || x == std::string::npos || x == 0 || (slash != std::string::npos && slash < x)) bad(key, t, form);
+        ConvLayerSpec l;
+        const auto num = [&](const std::string& part, const char* what, int hi) {
+            if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) bad(key, t, form);
+            const long long v = parseInt(key, part);
+            if (v < 1 || v > hi) bad(key, t, std::string("the ") + what + " must be between 1 and " + std::to_string(hi));
+            return static_cast<int>(v);
+        };
+        l.filters = num(item.substr(0, x), "number of filters", 256);
+        l.kernel = num(item.substr(x + 1, slash == std::string::npos ? std::string::npos : slash - x - 1), "kernel size", 64);
+        l.stride = slash == std::string::npos ? 1 : num(item.substr(slash + 1), "stride", 64);
+        out.push_back(l);
+    }
+    if (out.empty() || out.size() > 8) bad(key, t, "expected 1 to 8 layers, like 32x8/4,64x4/2");
+    return out;
+}
 
 const char* algorithmName(Algorithm a) {
     switch (a) {

@@ -19,6 +19,22 @@ struct ConfigError : std::runtime_error {
 
 enum class Activation { Tanh, Relu };
 enum class BaselineKind { Mlp, Linear };
+// the network of the policy and of the critic: an MLP over the observation vector, or
+// convolution layers over the observation image followed by the MLP head (core/network.h)
+enum class NetworkKind { Mlp, Cnn };
+
+// one convolution layer: `filters` output channels, a `kernel` × `kernel` window moved by
+// `stride` pixels, VALID padding (core/conv.h)
+struct ConvLayerSpec {
+    int filters = 0;
+    int kernel = 0;
+    int stride = 1;
+    bool operator==(const ConvLayerSpec&) const = default;
+};
+// "32x8/4,64x4/2": filters x kernel / stride per layer (the stride may be left out: 1)
+std::string convLayersText(const std::vector<ConvLayerSpec>& layers);
+// throws ConfigError naming `key` on text that is not such a list or has a size out of range
+std::vector<ConvLayerSpec> parseConvLayers(const std::string& key, const std::string& text);
 // the policy update (docs/algorithm.md §11): TRPO, or another algorithm on the same pipeline
 enum class Algorithm { Trpo, Npg, Vpg, KlPenalty, KlAdaptive, Ppo };
 const char* algorithmName(Algorithm a);                // "trpo", "npg", "vpg", "kl_penalty", "kl_adaptive", "ppo"
@@ -38,6 +54,9 @@ struct TrpoConfig {
     int numEnvs = 1;                      // environment copies sampled in parallel
     BaselineKind baseline = BaselineKind::Mlp;
     Algorithm algo = Algorithm::Trpo;     // the policy update
+    NetworkKind network = NetworkKind::Mlp;
+    // cnn: the convolution layers in front of both networks' hidden layers (garage's trpo_cubecrash)
+    std::vector<ConvLayerSpec> convLayers{{32, 8, 4}, {64, 4, 2}};
 
     // --- hot: applied at the next iteration boundary ---
     double delta = 0.01;          // max mean KL(pi_old || pi_new) per update

@@ -21,22 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "core/environment.h"
 #include "core/mlp.h"
 
 namespace core {
-
-struct ImageShape {
-    int channels = 0, height = 0, width = 0;
-    int size() const { return channels * height * width; }
-};
-
-// one convolution layer: `filters` output channels, a `kernel` × `kernel` window moved by
-// `stride` pixels, VALID padding
-struct ConvLayerSpec {
-    int filters = 0;
-    int kernel = 0;
-    int stride = 1;
-};
 
 template <typename Scalar>
 struct BasicConvNetWorkspace {

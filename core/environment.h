@@ -32,9 +32,20 @@ struct Space {
     int policyOutputs() const { return isDiscrete() ? n : dim(); }
 };
 
+// an image observation: channels × height × width values, channel first, then row (top
+// first), then column: index (c·H + y)·W + x
+struct ImageShape {
+    int channels = 0, height = 0, width = 0;
+    int size() const { return channels * height * width; }
+    bool operator==(const ImageShape&) const = default;
+};
+
 struct EnvSpec {
     std::string id;
     Space observation;
+    // set when the observation is an image (its size() equals observation.dim()): what a
+    // convolutional policy (the `network: cnn` setting) reads
+    std::optional<ImageShape> image;
     Space action;
     int maxEpisodeSteps = 1000;            // TimeLimit truncation
     std::optional<double> rewardThreshold; // "solved" mean return, if registered

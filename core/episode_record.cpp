@@ -172,7 +172,7 @@ VectorXd perStateKl(const PolicySnapshot& oldPolicy, const PolicySnapshot& newPo
     // the states as π_old's update saw them: its normaliser, frozen for that iteration
     MatrixXd x = rawObs;
     oldPolicy.normalizer.normalize(x);
-    MlpWorkspace ws;
+    NetworkWorkspace ws;
     DistBatch dOld, dNew;
     oldPolicy.policy.distribution(oldPolicy.theta, x, ws, dOld);
     newPolicy.policy.distribution(newPolicy.theta, x, ws, dNew);

@@ -12,14 +12,11 @@ constexpr double kLog2Pi = 1.8378770664093453; // log(2π)
 }
 
 Policy::Policy(int obsDim, const Space& actionSpace, const std::vector<int>& hidden, Activation act)
-    : m_discrete(actionSpace.isDiscrete()) {
-    std::vector<int> sizes;
-    sizes.push_back(obsDim);
-    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(actionSpace.policyOutputs());
-    m_net = Mlp(sizes, act);
-    m_netF = MlpFloat(sizes, act);
-}
+    : Policy(NetworkSpec{NetworkKind::Mlp, obsDim, {}, {}, hidden, act}, actionSpace) {}
+
+Policy::Policy(const NetworkSpec& net, const Space& actionSpace)
+    : m_net(net, actionSpace.policyOutputs()), m_netF(net, actionSpace.policyOutputs()),
+      m_discrete(actionSpace.isDiscrete()) {}
 
 VectorXd Policy::initialParams(Rng& rng, double logStdInit) const {
     VectorXd theta(numParams());
@@ -28,7 +25,7 @@ VectorXd Policy::initialParams(Rng& rng, double logStdInit) const {
     return theta;
 }
 
-void Policy::distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, MlpWorkspace& ws,
+void Policy::distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, NetworkWorkspace& ws,
                           DistBatch& d) const {
     d.out = m_net.forward(theta.head(m_net.numParams()), obs, ws);
     finishDistribution(theta, d);
@@ -81,7 +78,7 @@ VectorXd Policy::entropy(const DistBatch& d) const {
 }
 
 void Policy::logProbGradient(const ParamRef& theta, const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
-                             const Eigen::Ref<const VectorXd>& w, double entCoeff, MlpWorkspace& ws,
+                             const Eigen::Ref<const VectorXd>& w, double entCoeff, NetworkWorkspace& ws,
                              Eigen::Ref<VectorXd> grad) const {
     const Eigen::Index n = d.out.cols();
     MatrixXd dOut(outputs(), n);
@@ -110,7 +107,7 @@ void Policy::logProbGradient(const ParamRef& theta, const DistBatch& d, const Ei
     m_net.backward(theta.head(m_net.numParams()), dOut, ws, grad.head(m_net.numParams()));
 }
 
-void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, MlpWorkspace& ws,
+void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, NetworkWorkspace& ws,
                                  Eigen::Ref<VectorXd> out) const {
     const int np = m_net.numParams();
     const Eigen::Index n = d.out.cols();
@@ -129,19 +126,17 @@ void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, cons
     if (!m_discrete) out.tail(outputs()) = 2.0 * v.tail(outputs());
 }
 
-void Policy::prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws,
+void Policy::prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const NetworkWorkspace& ws,
                             FloatFisherCache& c) const {
-    const int L = m_net.numLayers();
     c.theta = theta.head(m_net.numParams()).cast<float>();
-    c.ws.h.resize(L + 1);
-    for (int l = 0; l < L; ++l) c.ws.h[l] = ws.h[l].cast<float>(); // the output h[L] is not needed
+    copyActivations(ws, c.ws, [](const MatrixXd& m) { return m.cast<float>(); });
     if (m_discrete) c.p = d.p.cast<float>();
 }
 
 void Policy::floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, FloatFisherCache& c,
                                   Eigen::Ref<VectorXd> out) const {
     const int np = m_net.numParams();
-    const Eigen::Index n = c.ws.h[0].cols();
+    const Eigen::Index n = NetworkFloat::samples(c.ws);
     c.v = v.head(np).cast<float>();
     c.u = m_netF.jvp(c.theta, c.v, c.ws); // J v
     if (m_discrete) {

@@ -1,4 +1,4 @@
-// Stochastic policies over an Mlp: a categorical policy (logits = network output) for
+// Stochastic policies over a Network (an MLP, or a CNN for image observations: core/network.h): a categorical policy (logits = network output) for
 // discrete actions and a diagonal Gaussian with a state-independent log-std for continuous
 // ones. θ = [network parameters, log-std (Gaussian only)].
 //
@@ -12,7 +12,7 @@
 #include <Eigen/Dense>
 
 #include "core/environment.h"
-#include "core/mlp.h"
+#include "core/network.h"
 
 namespace core {
 
@@ -29,21 +29,24 @@ struct DistBatch {
 class Policy {
 public:
     Policy() = default;
+    // an MLP policy
     Policy(int obsDim, const Space& actionSpace, const std::vector<int>& hidden, Activation act);
+    // over the network `net` describes (outputs: the action space's)
+    Policy(const NetworkSpec& net, const Space& actionSpace);
 
     bool discrete() const { return m_discrete; }
     int obsDim() const { return m_net.inputs(); }
     int outputs() const { return m_net.outputs(); }       // logits or action dims
     int actionDim() const { return m_discrete ? 1 : outputs(); }
     int numParams() const { return m_net.numParams() + (m_discrete ? 0 : outputs()); }
-    const Mlp& net() const { return m_net; }
+    const Network& net() const { return m_net; }
     int logStdOffset() const { return m_net.numParams(); }
 
     // SB3-style initialisation: orthogonal, gain 0.01 on the action head, log-std = logStdInit
     VectorXd initialParams(Rng& rng, double logStdInit) const;
 
     // forward pass on obs (obsDim x N); caches activations in ws for gradients and FVPs
-    void distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, MlpWorkspace& ws,
+    void distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, NetworkWorkspace& ws,
                       DistBatch& d) const;
 
     // log π(a_i | s_i) for actions (actionDim x N; a discrete action is its index)
@@ -55,12 +58,12 @@ public:
     // grad += d/dθ [ Σ_i w_i log π(a_i|s_i) + entCoeff · mean_i H_i ], using the activations
     // cached in ws by distribution() at the same θ
     void logProbGradient(const ParamRef& theta, const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
-                         const Eigen::Ref<const VectorXd>& w, double entCoeff, MlpWorkspace& ws,
+                         const Eigen::Ref<const VectorXd>& w, double entCoeff, NetworkWorkspace& ws,
                          Eigen::Ref<VectorXd> grad) const;
 
     // out = F v (no damping), using the activations cached in ws and the distributions d
-    // at the same θ. ws.dh is overwritten; ws.h is kept, so CG can call this repeatedly.
-    void fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, MlpWorkspace& ws,
+    // at the same θ. the tangents in ws are overwritten; the activations are kept, so CG can call this repeatedly.
+    void fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, NetworkWorkspace& ws,
                              Eigen::Ref<VectorXd> out) const;
 
     // The same product with the network work in single precision (Eigen vectorises float
@@ -69,12 +72,12 @@ public:
     // floatFisherVectorProduct() costs one float JVP and one float backprop. Relative error
     // about 1e-6; trpoUpdate uses it unless UpdateSettings::fvpDoublePrecision is set.
     struct FloatFisherCache {
-        MlpFloat::Workspace ws;
+        NetworkFloat::Workspace ws;
         Eigen::VectorXf theta, v, grad;
         Eigen::MatrixXf p; // categorical: probabilities at θ
         Eigen::MatrixXf u;
     };
-    void prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const MlpWorkspace& ws, FloatFisherCache& c) const;
+    void prepareFloatFisher(const ParamRef& theta, const DistBatch& d, const NetworkWorkspace& ws, FloatFisherCache& c) const;
     void floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, FloatFisherCache& c, Eigen::Ref<VectorXd> out) const;
 
     // Distributions at θ with the network evaluated in single precision, for the trust-region
@@ -85,7 +88,7 @@ public:
     // cancels in the difference and the KL near θ_ref stays accurate. The log-softmax is in
     // double.
     struct FloatForwardCache {
-        MlpFloat::Workspace ws;
+        NetworkFloat::Workspace ws;
         Eigen::MatrixXf obs;    // the inputs, in float
         Eigen::MatrixXf outRef; // the float network's output at θ_ref
         Eigen::VectorXf theta;
@@ -106,8 +109,8 @@ private:
     // fills logp and p (categorical) or logStd (Gaussian) from d.out and θ
     void finishDistribution(const ParamRef& theta, DistBatch& d) const;
 
-    Mlp m_net;
-    MlpFloat m_netF; // same layout, for floatFisherVectorProduct
+    Network m_net;
+    NetworkFloat m_netF; // same layout, for floatFisherVectorProduct
     bool m_discrete = true;
 };
 

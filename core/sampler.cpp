@@ -16,7 +16,7 @@ struct Sampler::Copy {
     double episodeReturn = 0;
     int episodeLength = 0;
     double discountedReturn = 0;
-    MlpWorkspace ws;
+    NetworkWorkspace ws;
     DistBatch dist;
     MatrixXd x;           // obsDim x 1, normalised observation
     VectorXd action, envAction;

@@ -179,21 +179,45 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
     j["env_id"] = s.envId;
     j["observation_space"] = spaceToJson(s.observationSpace);
     j["action_space"] = spaceToJson(s.actionSpace);
-    const Mlp& net = s.policy.net();
+    const Mlp& net = s.policy.net().mlp(); // the MLP, or the CNN's head
+    // the MLP's θ from the start; the head's after the CNN's conv layers
+    const int headOffset = s.policy.net().isConv() ? s.policy.net().conv().headOffset() : 0;
     j["distribution"] = s.policy.discrete() ? "categorical" : "diagonal_gaussian";
     j["activation"] = net.activation() == Activation::Tanh ? "tanh" : "relu";
+    if (s.policy.net().isConv()) { // an MLP's file has no such fields (format version 1 as before)
+        const ConvNet& conv = s.policy.net().conv();
+        j["network"] = "cnn";
+        const ImageShape im = conv.shape(0);
+        j["image"] = {{"channels", im.channels}, {"height", im.height}, {"width", im.width}};
+        json cl = json::array();
+        for (int l = 0; l < conv.numConvLayers(); ++l) {
+            const ConvLayerSpec& c = conv.convLayers()[l];
+            const int f = c.filters, k = conv.patchSize(l);
+            Eigen::Map<const MatrixXd> K(s.theta.data() + conv.kernelOffset(l), f, k);
+            json rows = json::array();
+            for (int r = 0; r < f; ++r) {
+                std::vector<double> row(k);
+                for (int c2 = 0; c2 < k; ++c2) row[c2] = K(r, c2);
+                rows.push_back(row);
+            }
+            const VectorXd b = s.theta.segment(conv.biasOffset(l), f);
+            cl.push_back({{"filters", f}, {"kernel", c.kernel}, {"stride", c.stride}, {"weight", rows},
+                          {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
+        }
+        j["conv_layers"] = cl;
+    }
     j["layer_sizes"] = net.sizes();
     json layers = json::array();
     for (int l = 0; l < net.numLayers(); ++l) {
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
-        Eigen::Map<const MatrixXd> W(s.theta.data() + net.weightOffset(l), out, in);
+        Eigen::Map<const MatrixXd> W(s.theta.data() + headOffset + net.weightOffset(l), out, in);
         json rows = json::array();
         for (int r = 0; r < out; ++r) {
             std::vector<double> row(in);
             for (int c = 0; c < in; ++c) row[c] = W(r, c);
             rows.push_back(row);
         }
-        const VectorXd b = s.theta.segment(net.biasOffset(l), out);
+        const VectorXd b = s.theta.segment(headOffset + net.biasOffset(l), out);
         layers.push_back({{"weight", rows}, {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
     }
     j["layers"] = layers;
@@ -246,8 +270,51 @@ SnapshotPtr policyFromJson(const std::string& text) {
         if (sizes.size() < 2 || sizes.size() > 10) throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
             if (v < 1 || v > kMaxLayerWidth) throw std::runtime_error("a layer size is out of range");
-        if (sizes.front() != s->observationSpace.dim())
+        // files without "network" (all written before CNN policies existed) hold an MLP
+        NetworkSpec spec{NetworkKind::Mlp, s->observationSpace.dim(), {}, {}, std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
+                         act == "tanh" ? Activation::Tanh : Activation::Relu};
+        const std::string kind = j.value("network", std::string("mlp"));
+        if (kind == "cnn") {
+            spec.kind = NetworkKind::Cnn;
+            const json& im = j.at("image");
+            spec.image = {jsonInteger<int>(im.at("channels")), jsonInteger<int>(im.at("height")), jsonInteger<int>(im.at("width"))};
+            if (spec.image.channels < 1 || spec.image.height < 1 || spec.image.width < 1 || spec.image.channels > kMaxLayerWidth ||
+                spec.image.height > kMaxLayerWidth || spec.image.width > kMaxLayerWidth ||
+                static_cast<long long>(spec.image.channels) * spec.image.height * spec.image.width != s->observationSpace.dim())
+                throw std::runtime_error("image: channels x height x width must be positive and equal the observation size " +
+                                         std::to_string(s->observationSpace.dim()));
+            const json& cl = j.at("conv_layers");
+            if (!cl.is_array() || cl.empty() || cl.size() > 8) throw std::runtime_error("conv_layers must list 1 to 8 layers");
+            ImageShape in = spec.image;
+            for (size_t l = 0; l < cl.size(); ++l) {
+                const std::string name = "conv layer " + std::to_string(l + 1);
+                const ConvLayerSpec c{jsonInteger<int>(cl[l].at("filters")), jsonInteger<int>(cl[l].at("kernel")),
+                                      jsonInteger<int>(cl[l].at("stride"))};
+                if (c.filters < 1 || c.filters > 256 || c.kernel < 1 || c.kernel > 64 || c.stride < 1 || c.stride > 64)
+                    throw std::runtime_error(name + ": filters (1 to 256), kernel and stride (1 to 64) are out of range");
+                if (c.kernel > in.height || c.kernel > in.width)
+                    throw std::runtime_error(name + ": a " + std::to_string(c.kernel) + "x" + std::to_string(c.kernel) +
+                                             " kernel does not fit its " + std::to_string(in.height) + "x" + std::to_string(in.width) +
+                                             " input");
+                const size_t k = static_cast<size_t>(in.channels) * c.kernel * c.kernel;
+                const json& w = cl[l].at("weight");
+                const json& b = cl[l].at("bias");
+                bool ok = w.is_array() && b.is_array() && w.size() == static_cast<size_t>(c.filters) && b.size() == w.size();
+                for (size_t r = 0; ok && r < w.size(); ++r) ok = w[r].is_array() && w[r].size() == k;
+                if (!ok)
+                    throw std::runtime_error(name + " has the wrong shape (expected " + std::to_string(c.filters) + " filters of " +
+                                             std::to_string(k) + " weights and " + std::to_string(c.filters) + " biases)");
+                spec.conv.push_back(c);
+                in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
+            }
+            if (sizes.front() != in.size())
+                throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the conv layers leave " +
+                                         std::to_string(in.size()) + " features");
+        } else if (kind != "mlp") {
+            throw std::runtime_error("unknown network '" + kind + "' (expected mlp or cnn)");
+        } else if (sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
+        }
         if (sizes.back() != s->actionSpace.policyOutputs())
             throw std::runtime_error("network output size does not match the action space");
         const bool discrete = j.at("distribution").get<std::string>() == "categorical";
@@ -267,22 +334,34 @@ SnapshotPtr policyFromJson(const std::string& text) {
             for (size_t r = 0; ok && r < out; ++r) ok = w[r].is_array() && w[r].size() == in;
             if (!ok) throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
         }
-        std::vector<int> hidden(sizes.begin() + 1, sizes.end() - 1);
-        s->policy = Policy(sizes.front(), s->actionSpace, hidden, act == "tanh" ? Activation::Tanh : Activation::Relu);
+        s->policy = Policy(spec, s->actionSpace);
         s->theta = VectorXd::Zero(s->policy.numParams());
-        const Mlp& net = s->policy.net();
+        const Mlp& net = s->policy.net().mlp();
+        const int headOffset = s->policy.net().isConv() ? s->policy.net().conv().headOffset() : 0;
+        if (s->policy.net().isConv()) {
+            const ConvNet& conv = s->policy.net().conv();
+            for (int l = 0; l < conv.numConvLayers(); ++l) {
+                const auto rows = j["conv_layers"][l].at("weight").get<std::vector<std::vector<double>>>();
+                const auto bias = j["conv_layers"][l].at("bias").get<std::vector<double>>();
+                Eigen::Map<MatrixXd> K(s->theta.data() + conv.kernelOffset(l), conv.convLayers()[l].filters, conv.patchSize(l));
+                for (int r = 0; r < K.rows(); ++r) {
+                    for (int c = 0; c < K.cols(); ++c) K(r, c) = rows[r][c];
+                    s->theta(conv.biasOffset(l) + r) = bias[r];
+                }
+            }
+        }
         for (int l = 0; l < net.numLayers(); ++l) {
             const int out = sizes[l + 1], in = sizes[l];
             const auto rows = layers[l].at("weight").get<std::vector<std::vector<double>>>();
             const auto bias = layers[l].at("bias").get<std::vector<double>>();
             if (static_cast<int>(rows.size()) != out || static_cast<int>(bias.size()) != out)
                 throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
-            Eigen::Map<MatrixXd> W(s->theta.data() + net.weightOffset(l), out, in);
+            Eigen::Map<MatrixXd> W(s->theta.data() + headOffset + net.weightOffset(l), out, in);
             for (int r = 0; r < out; ++r) {
                 if (static_cast<int>(rows[r].size()) != in)
                     throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
                 for (int c = 0; c < in; ++c) W(r, c) = rows[r][c];
-                s->theta(net.biasOffset(l) + r) = bias[r];
+                s->theta(headOffset + net.biasOffset(l) + r) = bias[r];
             }
         }
         if (!discrete) {

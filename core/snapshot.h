@@ -40,7 +40,7 @@ struct PolicySnapshot {
              HeldNoise* held = nullptr) const {
         MatrixXd x = Eigen::Map<const VectorXd>(rawObs.data(), static_cast<Eigen::Index>(rawObs.size()));
         normalizer.normalize(x);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         policy.distribution(theta, x, ws, d);
         if (!deterministic && held && noiseHoldSteps > 1 && !policy.discrete()) {
@@ -58,7 +58,7 @@ struct PolicySnapshot {
     MatrixXd outputs(const MatrixXd& rawObs) const {
         MatrixXd x = rawObs;
         normalizer.normalize(x);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         policy.distribution(theta, x, ws, d);
         return d.out;

@@ -94,9 +94,9 @@ Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_fact
     const EnvSpec& sp = m_sampler->spec();
     m_rng = Rng::stream(m_cfg.seed, 0xC0FFEEull);
     Rng initRng = Rng::stream(m_cfg.seed, 0x1D17ull);
-    m_policy = Policy(sp.observation.dim(), sp.action, m_cfg.hidden, m_cfg.activation);
+    m_policy = Policy(networkSpec(m_cfg, sp, m_cfg.hidden), sp.action);
     m_theta = m_policy.initialParams(initRng, m_cfg.logStdInit);
-    m_vf = makeValueFunction(m_cfg, sp.observation.dim(), initRng);
+    m_vf = makeValueFunction(m_cfg, sp, initRng);
     m_obsNorm.enabled = m_cfg.normalizeObs;
     m_obsNorm.clip = m_cfg.obsClip;
     m_obsNorm.rms.reset(sp.observation.dim());
@@ -522,7 +522,7 @@ void Trainer::setState(const TrainerState& s) {
     expectSize(s.rewardStats.var.size(), 1, "reward variance");
     if (s.iteration < 0 || s.envSteps < 0) throw std::runtime_error("the state's counters are negative");
     Rng scratch = Rng::stream(s.config.seed, 0x1D17ull);
-    std::unique_ptr<ValueFunction> vf = makeValueFunction(s.config, od, scratch);
+    std::unique_ptr<ValueFunction> vf = makeValueFunction(s.config, spec(), scratch);
     vf->setState(s.critic);
     auto sampler = std::make_unique<Sampler>(m_factory, s.config.numEnvs, s.config.seed);
     sampler->setCollective(m_collective.get());

@@ -22,7 +22,7 @@ auto shardOldLogp(const UpdateBatch& b, const UpdateShard& s) { return b.oldLogp
 const DistBatch& fisherDist(const UpdateWorkspace& ws, const UpdateShard& s) {
     return ws.fisherStride > 1 ? s.distFisher : s.distOld;
 }
-MlpWorkspace& fisherActivations(const UpdateWorkspace& ws, UpdateShard& s) {
+NetworkWorkspace& fisherActivations(const UpdateWorkspace& ws, UpdateShard& s) {
     return ws.fisherStride > 1 ? s.wsFisher : s.ws;
 }
 
@@ -73,7 +73,7 @@ TrialSums sumsAt(const Policy& policy, const DistBatch& dist, const Eigen::Ref<c
 TrialSums trialSums(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
                     const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
                     const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& ref, bool withEntropy,
-                    MlpWorkspace& net, DistBatch& dist) {
+                    NetworkWorkspace& net, DistBatch& dist) {
     policy.distribution(theta, obs, net, dist);
     return sumsAt(policy, dist, actions, adv, oldLogp, ref, withEntropy);
 }
@@ -101,8 +101,7 @@ void takeFisherSubsample(const Policy& policy, int stride, UpdateShard& s) {
     s.fisherCount = firstInShard < s.count ? (s.count - 1 - firstInShard) / stride + 1 : 0;
     if (s.fisherCount == 0) return;
     const auto cols = Eigen::seqN(firstInShard, s.fisherCount, stride);
-    s.wsFisher.h.resize(s.ws.h.size());
-    for (size_t l = 0; l < s.ws.h.size(); ++l) s.wsFisher.h[l] = s.ws.h[l](Eigen::all, cols);
+    copyActivations(s.ws, s.wsFisher, [&](const MatrixXd& m) { return m(Eigen::all, cols); });
     s.distFisher.out = s.distOld.out(Eigen::all, cols);
     if (policy.discrete()) {
         s.distFisher.logp = s.distOld.logp(Eigen::all, cols);
@@ -138,7 +137,7 @@ CgResult conjugateGradient(const std::function<void(const VectorXd&, VectorXd&)>
 
 SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
                                 const DistBatch& refDist, double entropyCoeff) {
-    MlpWorkspace net;
+    NetworkWorkspace net;
     DistBatch dist;
     const TrialSums t = trialSums(policy, theta, batch.obs, batch.actions, batch.advantages, batch.oldLogp, refDist,
                                   entropyCoeff != 0.0, net, dist);

@@ -80,13 +80,13 @@ struct TrialSums {
 // one fixed slice [first, first + count) of the batch and the buffers its work needs
 struct UpdateShard {
     int first = 0, count = 0;
-    MlpWorkspace ws;      // activations at θ_old (kept for the Fisher-vector products)
-    MlpWorkspace wsTrial; // activations at a line-search trial
+    NetworkWorkspace ws;      // activations at θ_old (kept for the Fisher-vector products)
+    NetworkWorkspace wsTrial; // activations at a line-search trial
     DistBatch distOld;    // π_old on the shard
     DistBatch distTrial;  // π at a line-search trial
     // the Fisher subsample of the shard (every k-th sample of the batch) when k > 1
     int fisherCount = 0;
-    MlpWorkspace wsFisher;
+    NetworkWorkspace wsFisher;
     DistBatch distFisher;
     Policy::FloatFisherCache floatFisher; // the single-precision copy the FVPs use
     Policy::FloatForwardCache floatTrial; // the probe's single-precision trials (evaluateTrialFloat)

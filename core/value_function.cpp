@@ -32,23 +32,22 @@ double explainedVariance(const VectorXd& pred, const VectorXd& target) {
     return 1.0 - varD / varY;
 }
 
-MlpValueFunction::MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng) {
-    std::vector<int> sizes{obsDim};
-    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(1);
-    m_net = MlpFloat(sizes, act);
-    Mlp layout(sizes, act); // same flat layout; initialise in double
+NetworkValueFunction::NetworkValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng)
+    : NetworkValueFunction(NetworkSpec{NetworkKind::Mlp, obsDim, {}, {}, hidden, act}, rng) {}
+
+NetworkValueFunction::NetworkValueFunction(const NetworkSpec& net, Rng& rng) : m_net(net, 1) {
+    const Network layout(net, 1); // same flat layout; initialise in double
     m_theta.resize(layout.numParams());
     layout.initialize(m_theta, 1.0, rng);
     m_adam.reset(m_net.numParams());
 }
 
-VectorXd MlpValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
+VectorXd NetworkValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
     m_predictX = obs.cast<float>();
     return m_net.forward(m_theta.cast<float>(), m_predictX, m_predictWs).row(0).transpose().cast<double>();
 }
 
-FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
+FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
                                 const TrpoConfig& cfg, Rng& rng, CancelFlag cancel) {
     FitResult r;
     const int n = static_cast<int>(returns.size());
@@ -106,13 +105,13 @@ FitResult MlpValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& time
     return r;
 }
 
-VectorXd MlpValueFunction::state() const {
+VectorXd NetworkValueFunction::state() const {
     VectorXd s(3 * m_theta.size() + 1);
     s << m_theta, m_adam.m, m_adam.v, static_cast<double>(m_adam.t);
     return s;
 }
 
-void MlpValueFunction::setState(const VectorXd& s) {
+void NetworkValueFunction::setState(const VectorXd& s) {
     const Eigen::Index p = m_theta.size();
     if (s.size() != 3 * p + 1) throw std::runtime_error("value function state has the wrong size");
     m_theta = s.segment(0, p);
@@ -173,9 +172,9 @@ void LinearFeatureBaseline::setState(const VectorXd& s) {
     m_coeffs = s;
 }
 
-std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, int obsDim, Rng& rng) {
-    if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(obsDim);
-    return std::make_unique<MlpValueFunction>(obsDim, cfg.valueHidden, cfg.activation, rng);
+std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng) {
+    if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(env.observation.dim());
+    return std::make_unique<NetworkValueFunction>(networkSpec(cfg, env, cfg.valueHidden), rng);
 }
 
 } // namespace core

@@ -1,5 +1,6 @@
-// Critics: an MLP fitted by Adam in minibatch epochs on the returns (SB3-contrib's
-// default), or rllab's linear-feature baseline fitted by ridge regression.
+// Critics: a network (an MLP, or a CNN over image observations: core/network.h) fitted by
+// Adam in minibatch epochs on the returns (SB3-contrib's default), or rllab's linear-feature
+// baseline fitted by ridge regression.
 #pragma once
 
 #include <Eigen/Dense>
@@ -7,7 +8,7 @@
 
 #include "core/cancel.h"
 #include "core/config.h"
-#include "core/mlp.h"
+#include "core/network.h"
 #include "core/rng.h"
 
 namespace core {
@@ -51,9 +52,12 @@ public:
     virtual void setState(const VectorXd& s) = 0;
 };
 
-class MlpValueFunction : public ValueFunction {
+class NetworkValueFunction : public ValueFunction {
 public:
-    MlpValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng);
+    // an MLP critic
+    NetworkValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng);
+    // over the network `net` describes, one output
+    NetworkValueFunction(const NetworkSpec& net, Rng& rng);
     VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
     FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
                   Rng& rng, CancelFlag cancel = nullptr) override;
@@ -62,18 +66,18 @@ public:
     const VectorXd& params() const { return m_theta; }
 
 private:
-    MlpFloat m_net;       // evaluated in float (see BasicMlp)
+    NetworkFloat m_net; // evaluated in float (see BasicMlp)
     VectorXd m_theta; // master parameters, updated by Adam in double
     Adam m_adam;
     // scratch buffers reused between calls (predict and fit are not for concurrent use)
     struct FitPart {
-        MlpFloat::Workspace ws;
+        NetworkFloat::Workspace ws;
         Eigen::MatrixXf x, dOut;
         Eigen::VectorXf grad;
         double lossSum = 0; // Σ (V − R)² over the shard, before the step
     };
     std::vector<FitPart> m_fitParts;
-    mutable MlpFloat::Workspace m_predictWs;
+    mutable NetworkFloat::Workspace m_predictWs;
     mutable Eigen::MatrixXf m_predictX;
 };
 
@@ -92,6 +96,8 @@ private:
     VectorXd m_coeffs;
 };
 
-std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, int obsDim, Rng& rng);
+// the critic cfg.baseline names for an environment (network = cnn: conv layers over its
+// image, then cfg.valueHidden); throws ConfigError as networkSpec() does
+std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng);
 
 } // namespace core

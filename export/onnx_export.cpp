@@ -69,6 +69,19 @@ void addIntAttr(onnx::NodeProto* n, const std::string& name, std::int64_t v) {
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(v);
 }
+void addIntsAttr(onnx::NodeProto* n, const std::string& name, const std::vector<std::int64_t>& v) {
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (std::int64_t x : v) a->add_ints(x);
+}
+void addInt64Tensor(onnx::GraphProto& g, const std::string& name, const std::vector<std::int64_t>& values) {
+    onnx::TensorProto* t = g.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<std::int64_t>(values.size()));
+    for (std::int64_t v : values) t->add_int64_data(v);
+}
 
 void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name, int dim) {
     onnx::ValueInfoProto* vi = list->Add();
@@ -81,7 +94,7 @@ void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list
 
 void checkSnapshot(const PolicySnapshot& s) {
     const core::Policy& pol = s.policy;
-    const core::Mlp& net = pol.net();
+    const core::Mlp& net = pol.net().mlp(); // the MLP, or the CNN's head
     if (net.numLayers() < 1 || net.sizes().size() > static_cast<size_t>(kMaxLayerSizes))
         throw FileError("cannot export: the policy network has no layers or too many");
     for (int v : net.sizes())
@@ -129,9 +142,12 @@ void addMeta(onnx::ModelProto& m, const std::string& key, const std::string& val
 
 // the whole model; the snapshot must have passed checkSnapshot()
 onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta) {
-    const core::Mlp& net = s.policy.net();
+    const core::Network& network = s.policy.net();
+    const core::Mlp& net = network.mlp(); // the MLP, or the CNN's head
+    // the head's θ: from the start for an MLP, after the conv layers for a CNN
+    const int headOffset = network.isConv() ? network.conv().headOffset() : 0;
     const bool discrete = s.policy.discrete();
-    const int od = net.inputs(), nOut = net.outputs();
+    const int od = network.inputs(), nOut = network.outputs();
 
     onnx::ModelProto model;
     model.set_ir_version(kOnnxIrVersion);
@@ -166,14 +182,47 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         x = "obs_normalized";
     }
 
+    if (network.isConv()) {
+        // the observation as images (N x C x H x W: the channel-first layout of core/conv.h),
+        // each layer a Conv (no padding: VALID) and a Relu, then the maps flattened (f, y, x)
+        // in the order the head reads them
+        const core::ConvNet& conv = network.conv();
+        const core::ImageShape im = conv.shape(0);
+        addInt64Tensor(g, "image_shape", {-1, im.channels, im.height, im.width});
+        addNode(g, "Reshape", "image/reshape", {x, "image_shape"}, "image");
+        x = "image";
+        for (int l = 0; l < conv.numConvLayers(); ++l) {
+            const core::ConvLayerSpec& c = conv.convLayers()[l];
+            const int k = conv.patchSize(l);
+            // θ holds the kernels as an F x (C·k·k) column-major matrix, column (c·k + i)·k + j:
+            // row-major, that is ONNX's F x C x k x k
+            Eigen::Map<const MatrixXd> K(s.theta.data() + conv.kernelOffset(l), c.filters, k);
+            std::vector<float> w(static_cast<size_t>(c.filters) * k), b(c.filters);
+            for (int f = 0; f < c.filters; ++f) {
+                for (int j = 0; j < k; ++j) w[static_cast<size_t>(f) * k + j] = toFloat(K(f, j), "a kernel weight");
+                b[f] = toFloat(s.theta(conv.biasOffset(l) + f), "a kernel bias");
+            }
+            const std::string p = "conv" + std::to_string(l);
+            addTensor(g, p + ".weight", {c.filters, conv.shape(l).channels, c.kernel, c.kernel}, w);
+            addTensor(g, p + ".bias", {c.filters}, b);
+            onnx::NodeProto* n = addNode(g, "Conv", p + "/conv", {x, p + ".weight", p + ".bias"}, p + "/conv");
+            addIntsAttr(n, "kernel_shape", {c.kernel, c.kernel});
+            addIntsAttr(n, "strides", {c.stride, c.stride});
+            x = p + "/relu";
+            addNode(g, "Relu", x, {p + "/conv"}, x);
+        }
+        addIntAttr(addNode(g, "Flatten", "features/flatten", {x}, "features"), "axis", 1);
+        x = "features";
+    }
+
     const std::string outName = discrete ? "logits" : "action_mean";
     for (int l = 0; l < net.numLayers(); ++l) {
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
-        const double* W = s.theta.data() + net.weightOffset(l); // column-major out x in
+        const double* W = s.theta.data() + headOffset + net.weightOffset(l); // column-major out x in
         std::vector<float> w(static_cast<size_t>(out) * in), b(out);
         for (int r = 0; r < out; ++r) {
             for (int c = 0; c < in; ++c) w[static_cast<size_t>(r) * in + c] = toFloat(W[static_cast<size_t>(c) * out + r], "a weight");
-            b[r] = toFloat(s.theta(net.biasOffset(l) + r), "a bias");
+            b[r] = toFloat(s.theta(headOffset + net.biasOffset(l) + r), "a bias");
         }
         const std::string p = "layer" + std::to_string(l);
         addTensor(g, p + ".weight", {out, in}, w);
@@ -232,6 +281,16 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
     addMeta(model, "studio_version", TRPO_VERSION);
     addMeta(model, "distribution", discrete ? "categorical" : "diagonal_gaussian");
     addMeta(model, "activation", net.activation() == core::Activation::Tanh ? "tanh" : "relu");
+    if (network.isConv()) { // an MLP's model has no such entries (as before CNN policies existed)
+        const core::ConvNet& conv = network.conv();
+        const core::ImageShape im = conv.shape(0);
+        addMeta(model, "network", "cnn");
+        addMeta(model, "image", json{{"channels", im.channels}, {"height", im.height}, {"width", im.width}}.dump());
+        json cl = json::array();
+        for (const core::ConvLayerSpec& c : conv.convLayers())
+            cl.push_back({{"filters", c.filters}, {"kernel", c.kernel}, {"stride", c.stride}});
+        addMeta(model, "conv_layers", cl.dump());
+    }
     addMeta(model, "layer_sizes", json(net.sizes()).dump());
     if (!discrete) addMeta(model, "log_std", json(toStd(s.theta.tail(nOut))).dump());
     addMeta(model, "obs_normalizer", normalizerJson(s).dump());
@@ -300,11 +359,20 @@ const char* const kChecksummedKeys[] = {kFormatKey,   "env_id",     "observation
                                         "delta_history", "seed",     "iteration",         "env_steps",
                                         "distribution",  "activation", "layer_sizes",     "log_std",
                                         "obs_normalizer", "extra"};
+// a CNN policy's keys, covered when present (an MLP's model has none, so its checksum is what
+// it was before CNN policies existed)
+const char* const kCnnChecksummedKeys[] = {"network", "image", "conv_layers"};
 constexpr const char* kChecksumKey = "content_fnv1a64";
 
 std::string contentChecksum(const onnx::ModelProto& m) {
     std::string buf;
     for (const auto& t : m.graph().initializer()) {
+        if (t.data_type() == onnx::TensorProto::INT64) { // a CNN's image_shape
+            buf += t.name();
+            buf.push_back('\0');
+            for (const std::int64_t v : t.int64_data()) buf.append(reinterpret_cast<const char*>(&v), sizeof v);
+            continue;
+        }
         const std::vector<float> v = tensorFloats(t);
         buf += t.name();
         buf.push_back('\0');
@@ -319,6 +387,14 @@ std::string contentChecksum(const onnx::ModelProto& m) {
                 buf.push_back('\0');
             }
     }
+    for (const char* key : kCnnChecksummedKeys)
+        for (const auto& e : m.metadata_props())
+            if (e.key() == key) {
+                buf += key;
+                buf.push_back('\0');
+                buf += e.value();
+                buf.push_back('\0');
+            }
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx",
                   static_cast<unsigned long long>(core::fnv1a64(reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size())));
@@ -405,8 +481,41 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             throw std::runtime_error("layer_sizes must list 2 to 10 sizes");
         for (int v : sizes)
             if (v < 1 || v > kMaxWidth) throw std::runtime_error("a layer size is out of range");
-        if (sizes.front() != s->observationSpace.dim())
+        // models without "network" (all MLPs, as every model before CNN policies) hold an MLP
+        core::NetworkSpec spec{core::NetworkKind::Mlp, s->observationSpace.dim(), {}, {},
+                               std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
+                               act == "tanh" ? core::Activation::Tanh : core::Activation::Relu};
+        const auto kind = md.find("network");
+        if (kind != md.end() && kind->second != "cnn")
+            throw std::runtime_error("unknown network '" + kind->second.substr(0, 40) + "' (expected cnn, or no entry for an MLP)");
+        if (kind != md.end()) {
+            spec.kind = core::NetworkKind::Cnn;
+            const json im = parseJsonMeta(get("image"), "image");
+            spec.image = {core::jsonInteger<int>(im.at("channels")), core::jsonInteger<int>(im.at("height")),
+                          core::jsonInteger<int>(im.at("width"))};
+            if (spec.image.channels < 1 || spec.image.height < 1 || spec.image.width < 1 || spec.image.channels > kMaxWidth ||
+                spec.image.height > kMaxWidth || spec.image.width > kMaxWidth ||
+                static_cast<long long>(spec.image.channels) * spec.image.height * spec.image.width != s->observationSpace.dim())
+                throw std::runtime_error("image: channels x height x width must be positive and equal the observation size");
+            const json cl = parseJsonMeta(get("conv_layers"), "conv_layers");
+            if (!cl.is_array() || cl.empty() || cl.size() > 8) throw std::runtime_error("conv_layers must list 1 to 8 layers");
+            core::ImageShape in = spec.image;
+            for (size_t l = 0; l < cl.size(); ++l) {
+                const core::ConvLayerSpec c{core::jsonInteger<int>(cl[l].at("filters")), core::jsonInteger<int>(cl[l].at("kernel")),
+                                            core::jsonInteger<int>(cl[l].at("stride"))};
+                const std::string name = "conv layer " + std::to_string(l + 1);
+                if (c.filters < 1 || c.filters > 256 || c.kernel < 1 || c.kernel > 64 || c.stride < 1 || c.stride > 64)
+                    throw std::runtime_error(name + ": filters (1 to 256), kernel and stride (1 to 64) are out of range");
+                if (c.kernel > in.height || c.kernel > in.width)
+                    throw std::runtime_error(name + ": its kernel does not fit its input");
+                spec.conv.push_back(c);
+                in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
+            }
+            if (sizes.front() != in.size())
+                throw std::runtime_error("layer_sizes does not start at the conv layers' " + std::to_string(in.size()) + " features");
+        } else if (sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
+        }
         if (sizes.back() != s->actionSpace.policyOutputs())
             throw std::runtime_error("network output size does not match the action space");
         // the weight initializers and their shapes before θ is allocated: layer_sizes alone (a
@@ -415,6 +524,25 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         for (const auto& t : model.graph().initializer())
             if (!inits.emplace(t.name(), &t).second)
                 throw std::runtime_error("initializer '" + t.name().substr(0, 60) + "' appears twice");
+        {
+            core::ImageShape in = spec.image;
+            for (size_t l = 0; l < spec.conv.size(); ++l) {
+                const core::ConvLayerSpec& c = spec.conv[l];
+                const std::string p = "conv" + std::to_string(l);
+                auto wi = inits.find(p + ".weight"), bi = inits.find(p + ".bias");
+                if (wi == inits.end() || bi == inits.end()) throw std::runtime_error("initializers of " + p + " are missing");
+                const onnx::TensorProto& w = *wi->second;
+                const onnx::TensorProto& b = *bi->second;
+                const size_t values = static_cast<size_t>(c.filters) * in.channels * c.kernel * c.kernel;
+                if (w.dims_size() != 4 || w.dims(0) != c.filters || w.dims(1) != in.channels || w.dims(2) != c.kernel ||
+                    w.dims(3) != c.kernel || b.dims_size() != 1 || b.dims(0) != c.filters ||
+                    (w.has_raw_data() ? w.raw_data().size() / sizeof(float) : static_cast<size_t>(w.float_data_size())) != values ||
+                    (b.has_raw_data() ? b.raw_data().size() / sizeof(float) : static_cast<size_t>(b.float_data_size())) !=
+                        static_cast<size_t>(c.filters))
+                    throw std::runtime_error(p + " has the wrong shape for conv_layers");
+                in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
+            }
+        }
         for (size_t l = 0; l + 1 < sizes.size(); ++l) {
             const std::string p = "layer" + std::to_string(l);
             auto wi = inits.find(p + ".weight"), bi = inits.find(p + ".bias");
@@ -429,12 +557,27 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 values(*bi->second) != static_cast<size_t>(sizes[l + 1]))
                 throw std::runtime_error(p + " has the wrong amount of data for layer_sizes");
         }
-        s->policy = core::Policy(sizes.front(), s->actionSpace, std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
-                                 act == "tanh" ? core::Activation::Tanh : core::Activation::Relu);
+        s->policy = core::Policy(spec, s->actionSpace);
         s->theta = VectorXd::Zero(s->policy.numParams());
 
         // weights from the initializers
-        const core::Mlp& net = s->policy.net();
+        const core::Mlp& net = s->policy.net().mlp();
+        const int headOffset = s->policy.net().isConv() ? s->policy.net().conv().headOffset() : 0;
+        if (s->policy.net().isConv()) {
+            const core::ConvNet& conv = s->policy.net().conv();
+            for (int l = 0; l < conv.numConvLayers(); ++l) {
+                const std::string p = "conv" + std::to_string(l);
+                const std::vector<float> w = tensorFloats(*inits.at(p + ".weight")), b = tensorFloats(*inits.at(p + ".bias"));
+                const int f = conv.convLayers()[l].filters, k = conv.patchSize(l);
+                if (w.size() != static_cast<size_t>(f) * k || b.size() != static_cast<size_t>(f))
+                    throw std::runtime_error(p + " has the wrong shape for conv_layers");
+                Eigen::Map<MatrixXd> K(s->theta.data() + conv.kernelOffset(l), f, k);
+                for (int r = 0; r < f; ++r) {
+                    for (int j = 0; j < k; ++j) K(r, j) = w[static_cast<size_t>(r) * k + j];
+                    s->theta(conv.biasOffset(l) + r) = b[static_cast<size_t>(r)];
+                }
+            }
+        }
         for (int l = 0; l < net.numLayers(); ++l) {
             const int out = sizes[l + 1], in = sizes[l];
             const std::string p = "layer" + std::to_string(l);
@@ -444,10 +587,10 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             if (wi->second->dims_size() != 2 || wi->second->dims(0) != out || wi->second->dims(1) != in ||
                 bi->second->dims_size() != 1 || bi->second->dims(0) != out)
                 throw std::runtime_error(p + " has the wrong shape for layer_sizes");
-            Eigen::Map<MatrixXd> W(s->theta.data() + net.weightOffset(l), out, in);
+            Eigen::Map<MatrixXd> W(s->theta.data() + headOffset + net.weightOffset(l), out, in);
             for (int r = 0; r < out; ++r) {
                 for (int c = 0; c < in; ++c) W(r, c) = w[static_cast<size_t>(r) * in + c];
-                s->theta(net.biasOffset(l) + r) = b[static_cast<size_t>(r)];
+                s->theta(headOffset + net.biasOffset(l) + r) = b[static_cast<size_t>(r)];
             }
         }
         if (!discrete) {
@@ -462,7 +605,7 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         s->normalizer.clip = nj.at("clip").get<double>();
         const auto mean = nj.at("mean").get<std::vector<double>>();
         const auto var = nj.at("var").get<std::vector<double>>();
-        const size_t od = static_cast<size_t>(sizes.front());
+        const size_t od = static_cast<size_t>(s->observationSpace.dim());
         if (mean.size() != od || var.size() != od) throw std::runtime_error("obs_normalizer has the wrong size");
         s->normalizer.rms.mean = Eigen::Map<const VectorXd>(mean.data(), static_cast<Eigen::Index>(od));
         s->normalizer.rms.var = Eigen::Map<const VectorXd>(var.data(), static_cast<Eigen::Index>(od));
@@ -512,7 +655,10 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         if (!t) throw std::runtime_error("initializer '" + et.name() + "' is missing");
         bool same = t->dims_size() == et.dims_size();
         for (int k = 0; same && k < t->dims_size(); ++k) same = t->dims(k) == et.dims(k);
-        if (!same || tensorFloats(*t) != tensorFloats(et))
+        if (et.data_type() == onnx::TensorProto::INT64) { // a CNN's image_shape
+            if (!same || serialized(*t) != serialized(et))
+                throw std::runtime_error("initializer '" + et.name() + "' does not match the metadata");
+        } else if (!same || tensorFloats(*t) != tensorFloats(et))
             throw std::runtime_error("initializer '" + et.name() + "' does not match the metadata");
     }
     if (metaOut) *metaOut = meta;

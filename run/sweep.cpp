@@ -44,9 +44,9 @@ std::string safeName(std::string s) {
 }
 
 // the value as the configuration reads it: a list setting's entries may be given with ':'
-// ("hidden=32:32,64:64"), since ',' separates the values
+// ("hidden=32:32,64:64", "conv_layers=16x8/4:32x4/2,32x8/4:64x4/2"), since ',' separates the values
 std::string configText(const core::ConfigField& f, std::string value) {
-    if (f.type == "int-list") std::replace(value.begin(), value.end(), ':', ',');
+    if (f.type == "int-list" || f.key == "conv_layers") std::replace(value.begin(), value.end(), ':', ',');
     return value;
 }
 

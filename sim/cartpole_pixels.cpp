@@ -26,6 +26,7 @@ CartPolePixelsEnv::CartPolePixelsEnv()
           core::EnvSpec s;
           s.id = "CartPolePixels-v0";
           s.observation = core::Space::box(std::vector<double>(kObservationSize, 0.0), std::vector<double>(kObservationSize, 1.0));
+          s.image = core::ImageShape{kFrames, kRows, kCols};
           s.action = core::Space::discrete(2);
           s.maxEpisodeSteps = 500;
           s.rewardThreshold = 475.0;

@@ -85,6 +85,7 @@ std::string variantId(CubeCrashEnv::Variant v) {
 CubeCrashEnv::CubeCrashEnv(Variant variant) : m_variant(variant) {
     m_spec.id = variantId(variant);
     m_spec.observation = core::Space::box(std::vector<double>(kObservationSize, 0.0), std::vector<double>(kObservationSize, 1.0));
+    m_spec.image = core::ImageShape{kChannels, kFieldH, kFieldW};
     m_spec.action = core::Space::discrete(3);
     m_spec.maxEpisodeSteps = kFieldH; // never reached: every episode ends within 36 steps
     m_spec.rewardThreshold = 0.9;

@@ -89,6 +89,8 @@ QString HyperparameterPanel::displayName(const std::string& key) {
         {"log_std_init", "Initial log std"},
         {"num_envs", "Environment copies"},
         {"baseline", "Baseline"},
+        {"network", "Network"},
+        {"conv_layers", "Conv layers"},
         {"threads", "Sampling threads"},
         {"env", "Environment"},
         {"algo", "Algorithm"},

@@ -1,7 +1,8 @@
 // trpo-eval and trpo-train --record-video as a user runs them. trpo-eval: the same policy scored from its policy.json, its policy.onnx,
 // its checkpoint and its run directory gives the same numbers; a scripted policy (always
 // push right) gives the returns of CartPole played by hand with the documented seeds;
-// episodes are reproducible; bad files and flags give exit code 2 and their name.
+// episodes are reproducible; a CNN policy is scored alike from its three forms; bad files and
+// flags give exit code 2 and their name.
 // --record-video: the final policy's first episodes as a clip in the run directory, without a
 // display, showing the episodes trpo-eval scores with the run's seed.
 #include <QDir>
@@ -191,6 +192,29 @@ private slots:
         const Result r = eval(args);
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains(needle), qPrintable(r.err));
+    }
+
+    // a CNN policy (network = cnn on CubeCrash-v0): its policy.json, policy.onnx and
+    // checkpoint are scored alike; a CNN on a vector observation is refused with exit code 2
+    void cnnPolicyFromEveryForm() {
+        const QString dir = m_dir.filePath("cnn");
+        const Result t = run(TRPO_TRAIN_EXE, {"--env", "CubeCrash-v0", "--network", "cnn", "--conv-layers", "8x8/4,8x4/2",
+                                              "--hidden", "16", "--value-hidden", "16", "--iterations", "1",
+                                              "--steps-per-iteration", "256", "--value-epochs", "1", "--out", dir, "--quiet"});
+        QVERIFY2(t.code == 0, qPrintable(t.err));
+        QJsonObject first;
+        for (const QString& in : {dir + "/policy.json", dir + "/policy.onnx", dir + "/checkpoints/latest.ckpt"}) {
+            const QJsonObject o = evalJson({in, "--deterministic", "--episodes", "5", "--seed", "3"});
+            QCOMPARE(o["env"].toString(), QString("CubeCrash-v0"));
+            QCOMPARE(o["returns"].toArray().size(), 5);
+            if (first.isEmpty()) first = o;
+            QCOMPARE(o["returns"], first["returns"]);
+            QCOMPARE(o["lengths"], first["lengths"]);
+        }
+        const Result bad = run(TRPO_TRAIN_EXE, {"--env", "CartPole-v1", "--network", "cnn", "--iterations", "1", "--out",
+                                                m_dir.filePath("bad-cnn"), "--quiet"});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains("CartPole-v1") && bad.err.contains("image"), qPrintable(bad.err));
     }
 
     void recordVideo() {

@@ -79,6 +79,15 @@ private slots:
         m.axes = {d, h};
         QCOMPARE(run::cellConfig(m, g[0]).hidden, (std::vector<int>{16, 16}));
         QCOMPARE(run::cellConfig(m, g[7]).seed, std::uint64_t(2));
+        // the conv layers joined with ':' as well ("16x8/4:32x4/2" is the setting 16x8/4,32x4/2)
+        const run::SweepAxis cl = run::parseSweepAxis("conv_layers=16x8/4:32x4/2,8x3", base);
+        QCOMPARE(cl.values, (std::vector<std::string>{"16x8/4:32x4/2", "8x3"}));
+        run::SweepManifest mc;
+        mc.base = base;
+        mc.axes = {cl};
+        const std::vector<run::SweepCell> gc = run::sweepGrid({cl}, {1});
+        QCOMPARE(run::cellConfig(mc, gc[0]).convLayers, (std::vector<core::ConvLayerSpec>{{16, 8, 4}, {32, 4, 2}}));
+        QCOMPARE(run::cellConfig(mc, gc[1]).convLayers, (std::vector<core::ConvLayerSpec>{{8, 3, 1}}));
 
         // round robin: every cell exactly once over the ranks, in the grid's order
         QCOMPARE(run::cellsForRank(7, 0, 1), (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));

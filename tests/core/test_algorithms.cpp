@@ -63,7 +63,7 @@ private slots:
         QFETCH(int, algo);
         QFETCH(bool, discrete);
         const UpdateProblem p = makeUpdateProblem(discrete, 5, 64, 5, discrete ? 4 : 3);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch oldDist, dist;
         p.policy.distribution(p.theta, p.obs, ws, oldDist);
         ObjectiveSettings s;
@@ -85,7 +85,7 @@ private slots:
         }
         const VectorXd fd = numericGradient(
             [&](const VectorXd& t) {
-                MlpWorkspace w;
+                NetworkWorkspace w;
                 DistBatch d;
                 return policyObjective(p.policy, t, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, w, d).value;
             },
@@ -99,7 +99,7 @@ private slots:
         for (bool discrete : {true, false}) {
             UpdateProblem p = makeUpdateProblem(discrete, 8, 48, 4, discrete ? 3 : 2);
             p.adv.setZero();
-            MlpWorkspace ws;
+            NetworkWorkspace ws;
             DistBatch oldDist, dist;
             p.policy.distribution(p.theta, p.obs, ws, oldDist);
             ObjectiveSettings s;
@@ -114,7 +114,7 @@ private slots:
             QCOMPARE(o.value, -2.0 * o.klMean);
             const VectorXd fd = numericGradient(
                 [&](const VectorXd& t) {
-                    MlpWorkspace w;
+                    NetworkWorkspace w;
                     DistBatch d;
                     return policyObjective(p.policy, t, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, w, d).value;
                 },
@@ -140,7 +140,7 @@ private slots:
             const NaturalDirection dir = naturalDirection(p.policy, p.theta, g.g, us, ws);
             const StepScale step = stepScale(g.g, dir, us.delta);
             // xᵀFx from an independent Fisher-vector product on the whole batch
-            MlpWorkspace mws;
+            NetworkWorkspace mws;
             DistBatch d;
             p.policy.distribution(p.theta, p.obs, mws, d);
             VectorXd Fx(p.policy.numParams());

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/config.h"
+#include "core/network.h"
 
 using namespace core;
 
@@ -19,6 +20,7 @@ namespace {
 std::string otherValue(const ConfigField& f) {
     const TrpoConfig d;
     const std::string def = configValue(d, f.key);
+    if (f.key == "conv_layers") return "16x5/2,8x3";
     if (f.type == "string") return def == "Pendulum-v1" ? "CartPole-v1" : "Pendulum-v1";
     if (f.type == "bool") return def == "true" ? "false" : "true";
     if (f.type == "enum") {
@@ -271,6 +273,59 @@ private slots:
         TrpoConfig f;
         applyConfigJson(f, configToJson(e));
         QVERIFY(diffConfigs(e, f, false).empty());
+    }
+
+    void networkAndConvLayers() {
+        TrpoConfig c;
+        QVERIFY(c.network == NetworkKind::Mlp); // the default: every seeded run stays an MLP
+        QCOMPARE(configValue(c, "conv_layers"), std::string("32x8/4,64x4/2")); // garage's trpo_cubecrash
+        QVERIFY(!findConfigField("network")->hot && !findConfigField("conv_layers")->hot);
+        setConfigValue(c, "conv_layers", " 16x5/2 , 8x3");
+        QCOMPARE(c.convLayers, (std::vector<ConvLayerSpec>{{16, 5, 2}, {8, 3, 1}}));
+        QCOMPARE(configValue(c, "conv_layers"), std::string("16x5/2,8x3/1"));
+        for (const char* bad : {"", "32", "x8/4", "32x/4", "32x8/", "32x8/4,", "0x8/4", "32x8/0", "32x99/1", "-3x8/4",
+                                "32x8/4,64x4/2,1x1,1x1,1x1,1x1,1x1,1x1,1x1", "32x8/4;64x4/2", "32x8.5/4"}) {
+            try {
+                setConfigValue(c, "conv_layers", bad);
+                QFAIL(qPrintable(QString("accepted conv_layers '%1'").arg(bad)));
+            } catch (const ConfigError& e) {
+                QVERIFY2(QString(e.what()).contains("conv_layers"), e.what());
+            }
+        }
+        QCOMPARE(c.convLayers.size(), size_t(2)); // unchanged by the refused texts
+        QVERIFY_THROWS_EXCEPTION(ConfigError, setConfigValue(c, "network", "rnn"));
+        applyConfigJson(c, R"({"network": "cnn", "conv_layers": "4x3/1"})");
+        QVERIFY(c.network == NetworkKind::Cnn);
+        QCOMPARE(c.convLayers, (std::vector<ConvLayerSpec>{{4, 3, 1}}));
+
+        // against an environment: a vector observation, or a kernel larger than the image
+        // the layers before it leave, is refused naming the problem
+        EnvSpec vec;
+        vec.id = "CartPole-v1";
+        vec.observation = Space::box(std::vector<double>(4, -1.0), std::vector<double>(4, 1.0));
+        EnvSpec pix;
+        pix.id = "CubeCrash-v0";
+        pix.observation = Space::box(std::vector<double>(3 * 40 * 32, 0.0), std::vector<double>(3 * 40 * 32, 1.0));
+        pix.image = ImageShape{3, 40, 32};
+        TrpoConfig cnn;
+        cnn.network = NetworkKind::Cnn;
+        const NetworkSpec ok = networkSpec(cnn, pix, cnn.valueHidden);
+        QVERIFY(ok.kind == NetworkKind::Cnn && ok.image == *pix.image && ok.conv == cnn.convLayers && ok.inputs == 3840);
+        try {
+            checkNetwork(cnn, vec);
+            QFAIL("a CNN over a vector observation");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString(e.what()).contains("CartPole-v1") && QString(e.what()).contains("image"), e.what());
+        }
+        setConfigValue(cnn, "conv_layers", "32x8/4,64x4/2,64x3/1"); // 40x32 -> 9x7 -> 3x2: no room for 3x3
+        try {
+            checkNetwork(cnn, pix);
+            QFAIL("a kernel that does not fit");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString(e.what()).contains("layer 3") && QString(e.what()).contains("3x2"), e.what());
+        }
+        TrpoConfig mlp; // mlp needs no image
+        QCOMPARE(networkSpec(mlp, vec, mlp.hidden).inputs, 4);
     }
 
     void noiseHoldStepsIsValidatedAndDocumented() {

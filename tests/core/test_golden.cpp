@@ -22,7 +22,7 @@ json golden() {
 // golden parameter dicts {W1,b1,W2,b2,W3,b3[,log_std]} (W as rows out x in) -> our flat θ
 VectorXd flatten(const Policy& policy, const json& p) {
     VectorXd t = VectorXd::Zero(policy.numParams());
-    const Mlp& net = policy.net();
+    const Mlp& net = policy.net().mlp();
     for (int l = 0; l < net.numLayers(); ++l) {
         const std::string layer = std::to_string(l + 1);
         const auto W = p.at(std::string("W").append(layer)).get<std::vector<std::vector<double>>>();
@@ -78,7 +78,7 @@ private slots:
         const VectorXd oldLogp = Eigen::Map<const VectorXd>(oldv.data(), n);
 
         // surrogate and gradient
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         policy.distribution(theta, obs, ws, d);
         const VectorXd ratio = (policy.logProb(d, actions) - oldLogp).array().exp();

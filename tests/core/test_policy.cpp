@@ -5,6 +5,7 @@
 #include "core/policy.h"
 #include "core/trpo.h"
 #include "support/test_util.h"
+#include "support/update_problem.h"
 
 using namespace core;
 using namespace testutil;
@@ -18,13 +19,14 @@ struct Problem {
     VectorXd adv, oldLogp;
 };
 
-Problem makeProblem(bool discrete, int n = 12, std::uint64_t seed = 7) {
+// a 5-5 tanh MLP over 3 inputs, or with cnn the small CNN of smallCnnSpec() over its images
+Problem makeProblem(bool discrete, int n = 12, std::uint64_t seed = 7, bool cnn = false) {
     Rng rng(seed);
     Problem p;
     const Space as = discrete ? Space::discrete(3) : Space::box({-1, -1}, {1, 1});
-    p.policy = Policy(3, as, {5, 5}, Activation::Tanh);
+    p.policy = cnn ? Policy(smallCnnSpec(), as) : Policy(3, as, {5, 5}, Activation::Tanh);
     p.theta = p.policy.initialParams(rng, -0.3) + randomVector(p.policy.numParams(), rng, 0.3);
-    p.obs = randomMatrix(3, n, rng);
+    p.obs = randomMatrix(p.policy.obsDim(), n, rng);
     p.actions.resize(p.policy.actionDim(), n);
     for (int i = 0; i < n; ++i)
         for (int j = 0; j < p.policy.actionDim(); ++j)
@@ -36,7 +38,7 @@ Problem makeProblem(bool discrete, int n = 12, std::uint64_t seed = 7) {
 }
 
 double meanKlFrom(const Problem& p, const DistBatch& ref, const VectorXd& theta) {
-    MlpWorkspace ws;
+    NetworkWorkspace ws;
     DistBatch d;
     p.policy.distribution(theta, p.obs, ws, d);
     return p.policy.kl(ref, d).mean();
@@ -52,20 +54,30 @@ private slots:
         QTest::newRow("categorical") << true;
         QTest::newRow("gaussian") << false;
     }
+    // the same checks through the convolution layers (ReLU, VALID padding, strides)
+    void kindsAndNetworks_data() {
+        QTest::addColumn<bool>("discrete");
+        QTest::addColumn<bool>("cnn");
+        QTest::newRow("mlp categorical") << true << false;
+        QTest::newRow("mlp gaussian") << false << false;
+        QTest::newRow("cnn categorical") << true << true;
+        QTest::newRow("cnn gaussian") << false << true;
+    }
 
-    void logProbGradient_data() { kinds_data(); }
+    void logProbGradient_data() { kindsAndNetworks_data(); }
     void logProbGradient() {
         QFETCH(bool, discrete);
-        Problem p = makeProblem(discrete);
+        QFETCH(bool, cnn);
+        Problem p = makeProblem(discrete, 12, 7, cnn);
         Rng rng(11);
         const VectorXd w = randomVector(static_cast<int>(p.adv.size()), rng);
         auto f = [&](const VectorXd& t) {
-            MlpWorkspace ws;
+            NetworkWorkspace ws;
             DistBatch d;
             p.policy.distribution(t, p.obs, ws, d);
             return p.policy.logProb(d, p.actions).dot(w);
         };
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
         VectorXd g = VectorXd::Zero(p.policy.numParams());
@@ -74,21 +86,22 @@ private slots:
         QVERIFY2(err < 1e-7, qPrintable(QString::number(err)));
     }
 
-    void surrogateGradient_data() { kinds_data(); }
+    void surrogateGradient_data() { kindsAndNetworks_data(); }
     void surrogateGradient() {
         // L(θ) = mean exp(logπ - logπ_old) A + c · mean H, at a θ where the ratio is not 1
         QFETCH(bool, discrete);
-        Problem p = makeProblem(discrete);
+        QFETCH(bool, cnn);
+        Problem p = makeProblem(discrete, 12, 7, cnn);
         const double c = 0.05;
         const double n = static_cast<double>(p.adv.size());
         auto L = [&](const VectorXd& t) {
-            MlpWorkspace ws;
+            NetworkWorkspace ws;
             DistBatch d;
             p.policy.distribution(t, p.obs, ws, d);
             const VectorXd r = (p.policy.logProb(d, p.actions) - p.oldLogp).array().exp();
             return r.dot(p.adv) / n + c * p.policy.entropy(d).mean();
         };
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
         const VectorXd r = (p.policy.logProb(d, p.actions) - p.oldLogp).array().exp();
@@ -99,15 +112,18 @@ private slots:
         QVERIFY2(err < 1e-7, qPrintable(QString::number(err)));
     }
 
-    void fisherVectorProductMatchesKlHessian_data() { kinds_data(); }
+    void fisherVectorProductMatchesKlHessian_data() { kindsAndNetworks_data(); }
     void fisherVectorProductMatchesKlHessian() {
         // (H v)_i ≈ [φ(θ+a e_i+b v) - φ(θ+a e_i-b v) - φ(θ-a e_i+b v) + φ(θ-a e_i-b v)] / 4ab
-        // with φ(θ') = mean KL(π_θ || π_θ'); H is the Fisher matrix at θ
+        // with φ(θ') = mean KL(π_θ || π_θ'); H is the Fisher matrix at θ. Through the CNN's ReLUs
+        // too (a kink inside a step would show as a large error).
         QFETCH(bool, discrete);
-        Problem p = makeProblem(discrete, 16);
+        QFETCH(bool, cnn);
+        Problem p = makeProblem(discrete, 16, 7, cnn);
+        QCOMPARE(p.policy.net().isConv(), cnn);
         Rng rng(13);
         const VectorXd v = randomVector(p.policy.numParams(), rng);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch ref;
         p.policy.distribution(p.theta, p.obs, ws, ref);
         VectorXd fv(p.policy.numParams());
@@ -134,7 +150,7 @@ private slots:
     void klIsZeroAtSameParameters() {
         QFETCH(bool, discrete);
         Problem p = makeProblem(discrete);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
         QVERIFY(p.policy.kl(d, d).cwiseAbs().maxCoeff() < 1e-15);
@@ -143,7 +159,7 @@ private slots:
     void samplingMatchesProbabilities() {
         // categorical sampling frequencies follow softmax(logits)
         Problem p = makeProblem(true, 1);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
         Rng rng(99);

@@ -56,7 +56,7 @@ Batch collect(Sampler& s, const Setup& u, int steps, int threads, int hold) {
 
 // ε of every batch column: (a - μ(s)) / σ
 MatrixXd noiseOf(const Setup& u, const Batch& b) {
-    MlpWorkspace ws;
+    NetworkWorkspace ws;
     DistBatch d;
     u.policy.distribution(u.theta, b.obs, ws, d);
     const VectorXd sigma = d.logStd.array().exp();
@@ -196,7 +196,7 @@ private slots:
         const double sd = std::sqrt((eps.array() - m).square().mean());
         QVERIFY2(std::abs(m) < 0.4 && sd > 0.6 && sd < 1.4, qPrintable(QString("%1 %2").arg(m).arg(sd)));
         // log π_old is the per-step diagonal Gaussian of the sampled action
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         u.policy.distribution(u.theta, b.obs, ws, d);
         QVERIFY((u.policy.logProb(d, b.actions) - b.logp).cwiseAbs().maxCoeff() < 1e-9);

@@ -15,6 +15,11 @@ using Problem = testutil::UpdateProblem;
 Problem makeProblem(bool discrete, std::uint64_t seed, int n = 256) {
     return testutil::makeUpdateProblem(discrete, seed, n, 5, discrete ? 4 : 3);
 }
+// the same over the small CNN of smallCnnSpec()
+Problem makeCnnProblem(bool discrete, std::uint64_t seed, int n = 64) {
+    const NetworkSpec net = smallCnnSpec();
+    return testutil::makeUpdateProblem(discrete, seed, n, net.inputs, discrete ? 4 : 3, &net);
+}
 
 UpdateBatch batchOf(const Problem& p) { return {p.obs, p.actions, p.adv, p.oldLogp}; }
 
@@ -24,7 +29,7 @@ bool nearRel(double a, double b, double rel) { return std::abs(a - b) <= rel * s
 // the largest eigenvalue of the (undamped, double-precision) Fisher matrix at θ on the whole
 // batch, by power iteration (F is symmetric positive semi-definite)
 double largestFisherEigenvalue(const Problem& p) {
-    MlpWorkspace ws;
+    NetworkWorkspace ws;
     DistBatch d;
     p.policy.distribution(p.theta, p.obs, ws, d);
     Rng rng(99);
@@ -92,7 +97,7 @@ private slots:
             QCOMPARE(s.trials.size(), size_t(s.accepted ? s.backtracks + 1 : us.maxBacktracks + 1));
             if (s.accepted) {
                 // re-measure independently: KL <= δ and the surrogate improved
-                MlpWorkspace ws;
+                NetworkWorkspace ws;
                 DistBatch ref;
                 p.policy.distribution(p.theta, p.obs, ws, ref);
                 const SurrogateEval e = evaluateSurrogate(p.policy, theta, {p.obs, p.actions, p.adv, p.oldLogp}, ref, 0.0);
@@ -123,7 +128,7 @@ private slots:
             actions(0, i) = rng.normal();
             adv(i) = 1.0 - actions(0, i) * actions(0, i);
         }
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         policy.distribution(theta0, obs, ws, d);
         const VectorXd oldLogp = policy.logProb(d, actions);
@@ -253,7 +258,7 @@ private slots:
             actions(0, i + 1) = -z;
             adv(i) = adv(i + 1) = 1.0 - z * z;
         }
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         policy.distribution(theta0, obs, ws, d);
         const VectorXd oldLogp = policy.logProb(d, actions);
@@ -323,7 +328,7 @@ private slots:
     void floatFisherProductMatchesDouble() {
         QFETCH(bool, discrete);
         Problem p = makeProblem(discrete, 7);
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch d;
         p.policy.distribution(p.theta, p.obs, ws, d);
         Policy::FloatFisherCache cache;
@@ -399,6 +404,53 @@ private slots:
             if (s3.accepted) QVERIFY(s3.klMean <= us.delta);
             QVERIFY(s3.cgIterations > 0);
         }
+    }
+
+    // a CNN policy: the float products match the double ones (the activations of the conv
+    // layers copied and cast), the every-k-th subsample copies them too, and the update keeps
+    // its step in the trust region
+    void cnnFisherProductsAndUpdate_data() { floatFisherProductMatchesDouble_data(); }
+    void cnnFisherProductsAndUpdate() {
+        QFETCH(bool, discrete);
+        const Problem p = makeCnnProblem(discrete, 3);
+        QVERIFY(p.policy.net().isConv());
+        NetworkWorkspace ws;
+        DistBatch d;
+        p.policy.distribution(p.theta, p.obs, ws, d);
+        Policy::FloatFisherCache cache;
+        p.policy.prepareFloatFisher(p.theta, d, ws, cache);
+        Rng rng(3);
+        for (int trial = 0; trial < 3; ++trial) {
+            const VectorXd v = randomVector(p.policy.numParams(), rng);
+            VectorXd fd(p.policy.numParams()), ff(p.policy.numParams());
+            p.policy.fisherVectorProduct(p.theta, d, v, ws, fd);
+            p.policy.floatFisherVectorProduct(d, v, cache, ff);
+            QVERIFY2(relError(ff, fd) < 1e-5, qPrintable(QString::number(relError(ff, fd))));
+            QVERIFY(ff != fd);
+        }
+        // each sample repeated k times: the every-k-th subsample's Fisher matrix is the batch's
+        const int k = 3, n = static_cast<int>(p.adv.size());
+        MatrixXd obs(p.obs.rows(), n * k), actions(p.actions.rows(), n * k);
+        VectorXd adv(n * k), oldLogp(n * k);
+        for (int i = 0; i < n * k; ++i) {
+            obs.col(i) = p.obs.col(i / k);
+            actions.col(i) = p.actions.col(i / k);
+            adv(i) = p.adv(i / k);
+            oldLogp(i) = p.oldLogp(i / k);
+        }
+        VectorXd all = p.theta, sub = p.theta;
+        IterationStats sa, ss;
+        UpdateSettings us;
+        us.fvpDoublePrecision = true;
+        us.threads = 2;
+        us.samplesPerShard = 50; // several shards, each with its own subsample
+        trpoUpdate(p.policy, all, {obs, actions, adv, oldLogp}, us, sa);
+        us.fvpSubsample = k;
+        trpoUpdate(p.policy, sub, {obs, actions, adv, oldLogp}, us, ss);
+        QVERIFY(sa.accepted && ss.accepted);
+        QVERIFY(sa.klMean <= us.delta && sa.klMean > 0);
+        QVERIFY(sa.actualImprovement > 0);
+        QVERIFY2(relError(sub, all) < 1e-9, qPrintable(QString::number(relError(sub, all))));
     }
 
     // ---- every line-search outcome, unconditionally ---------------------------------
@@ -551,7 +603,7 @@ private slots:
         const SurrogateGradient r = surrogateGradient(p.policy, p.theta, batchOf(p), us, ws);
         QCOMPARE(ws.shards.size(), size_t(3));
         QCOMPARE(r.guard, LineSearchOutcome::Accepted);
-        MlpWorkspace net;
+        NetworkWorkspace net;
         DistBatch ref;
         p.policy.distribution(p.theta, p.obs, net, ref);
         const auto L = [&](const VectorXd& th) {
@@ -590,7 +642,7 @@ private slots:
         QVERIFY(d.iterations > 1 && d.iterations < us.cgIters); // stopped by the tolerance
         QCOMPARE(d.residualNorms.size(), size_t(d.iterations + 1));
         QCOMPARE(d.residualNorms.front(), g.g.norm());
-        MlpWorkspace net;
+        NetworkWorkspace net;
         DistBatch dist;
         p.policy.distribution(p.theta, p.obs, net, dist);
         VectorXd Ax(p.policy.numParams());
@@ -640,7 +692,7 @@ private slots:
         QVERIFY(relError(st.fullStep, VectorXd(st.beta * d.x)) < 1e-15);
         QVERIFY_NEAR(st.stepNorm, st.fullStep.norm(), 1e-15);
         // and measured independently on the full step s = βx: ½ sᵀ(F + damping·I)s = δ
-        MlpWorkspace net;
+        NetworkWorkspace net;
         DistBatch dist;
         p.policy.distribution(p.theta, p.obs, net, dist);
         VectorXd As(p.policy.numParams());
@@ -681,7 +733,7 @@ private slots:
         QVERIFY(r.accepted);
         QVERIFY(r.backtracks >= 2);
         QCOMPARE(r.trials.size(), size_t(r.backtracks + 1));
-        MlpWorkspace net;
+        NetworkWorkspace net;
         DistBatch ref;
         p.policy.distribution(p.theta, p.obs, net, ref);
         for (size_t j = 0; j < r.trials.size(); ++j) {

@@ -71,7 +71,7 @@ private slots:
         QCOMPARE(r.probe.curve.front().alpha, 0.0);
         QCOMPARE(r.probe.curve.back().alpha, 1.5);
         // π_old on the whole batch, from scratch (one pass, no shards)
-        MlpWorkspace ws;
+        NetworkWorkspace ws;
         DistBatch ref;
         p.policy.distribution(p.theta, p.obs, ws, ref);
         const UpdateBatch batch{p.obs, p.actions, p.adv, p.oldLogp};

@@ -37,7 +37,7 @@ private slots:
         TrpoConfig cfg;
         cfg.valueEpochs = 100;
         cfg.valueMinibatch = 512; // two shards per minibatch
-        MlpValueFunction vf(3, {64, 64}, Activation::Tanh, rng);
+        NetworkValueFunction vf(3, {64, 64}, Activation::Tanh, rng);
         const FitResult r = vf.fit(obs, t, y, cfg, rng);
         qInfo("loss %.4f -> %.4f, explained variance %.3f -> %.3f", r.lossBefore, r.lossAfter, r.explainedVarianceBefore, r.explainedVarianceAfter);
         QVERIFY(r.lossAfter < 0.2 * r.lossBefore);
@@ -47,7 +47,7 @@ private slots:
         QVERIFY(r.explainedVarianceAfter > 0.8);
         QVERIFY(r.explainedVarianceAfter > r.explainedVarianceBefore);
         // state round trip
-        MlpValueFunction other(3, {64, 64}, Activation::Tanh, rng);
+        NetworkValueFunction other(3, {64, 64}, Activation::Tanh, rng);
         other.setState(vf.state());
         QVERIFY(other.predict(obs, t) == vf.predict(obs, t));
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, other.setState(VectorXd::Zero(5)));

@@ -1,4 +1,4 @@
-// ONNX export: the exported models pass onnx::checker and, run in ONNX Runtime (npm
+// ONNX export: the exported models (MLP and CNN policies) pass onnx::checker and, run in ONNX Runtime (npm
 // onnxruntime-node, through tests/export/run_onnx.js), give the C++ forward pass to float32
 // accuracy; readPolicyOnnx() round-trips and survives corrupt files.
 #include <QProcess>
@@ -33,6 +33,7 @@ struct Case {
     core::Activation act;
     bool normalize;
     bool perDimBounds; // replace the action bounds by different ones per dimension
+    bool cnn;          // network = cnn over the environment's image (garage's trpo_cubecrash layers)
 };
 
 core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
@@ -52,7 +53,11 @@ core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
         s.actionSpace = core::Space::box(lo, hi);
     }
     const int od = s.observationSpace.dim();
-    s.policy = core::Policy(od, s.actionSpace, c.hidden, c.act);
+    if (c.cnn)
+        s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::Cnn, od, *env->spec().image, {{32, 8, 4}, {64, 4, 2}}, c.hidden, c.act},
+                                s.actionSpace);
+    else
+        s.policy = core::Policy(od, s.actionSpace, c.hidden, c.act);
     core::Rng rng(seed);
     s.theta = s.policy.initialParams(rng, -0.5);
     // random perturbation so that the action head is not ~0 (and actions hit the bounds),
@@ -192,10 +197,13 @@ onnx::ModelProto parseModel(const std::string& bytes) {
     return m;
 }
 
-const Case kDiscrete{"CartPole-v1", {64, 64}, core::Activation::Tanh, true, false};
-const Case kContinuous{"LunarLanderContinuous-v3", {64, 64}, core::Activation::Tanh, true, false};
+const Case kDiscrete{"CartPole-v1", {64, 64}, core::Activation::Tanh, true, false, false};
+const Case kContinuous{"LunarLanderContinuous-v3", {64, 64}, core::Activation::Tanh, true, false, false};
 // a pixel observation: CartPolePixels-v0 stacks two 40×60 frames, 4,800 inputs
-const Case kPixels{"CartPolePixels-v0", {32, 32}, core::Activation::Relu, true, false};
+const Case kPixels{"CartPolePixels-v0", {32, 32}, core::Activation::Relu, true, false, false};
+// CNN policies: Reshape to images, Conv + Relu per layer, Flatten, then the head
+const Case kCnnCube{"CubeCrash-v0", {32, 32}, core::Activation::Relu, true, false, true};
+const Case kCnnPixels{"CartPolePixels-v0", {32}, core::Activation::Tanh, false, false, true};
 
 } // namespace
 
@@ -221,16 +229,20 @@ void TestOnnxExport::matchesOnnxRuntime_data() {
     QTest::newRow("discrete relu, 3 hidden layers, no normaliser") << 3;
     QTest::newRow("continuous Pendulum, bounds ±2, no normaliser") << 4;
     QTest::newRow("discrete CartPolePixels 4800-32-32-2 relu, normalised (the widest input)") << 5;
+    QTest::newRow("CNN CubeCrash 3x40x32, conv 32x8x8/4, 64x4x4/2, head 32-32-3 relu, normalised") << 6;
+    QTest::newRow("CNN CartPolePixels 2x40x60, conv 32x8x8/4, 64x4x4/2, head 32-2 tanh") << 7;
 }
 
 void TestOnnxExport::matchesOnnxRuntime() {
     QFETCH(int, caseIndex);
     const Case cases[] = {kDiscrete,
                           kContinuous,
-                          {"LunarLanderContinuous-v3", {64, 32}, core::Activation::Relu, true, true},
-                          {"Acrobot-v1", {32, 32, 16}, core::Activation::Relu, false, false},
-                          {"Pendulum-v1", {64, 64}, core::Activation::Tanh, false, false},
-                          kPixels};
+                          {"LunarLanderContinuous-v3", {64, 32}, core::Activation::Relu, true, true, false},
+                          {"Acrobot-v1", {32, 32, 16}, core::Activation::Relu, false, false, false},
+                          {"Pendulum-v1", {64, 64}, core::Activation::Tanh, false, false, false},
+                          kPixels,
+                          kCnnCube,
+                          kCnnPixels};
     const Case& c = cases[caseIndex];
     const QString problem = runtimeProblem();
     if (!problem.isEmpty()) QFAIL(qPrintable(problem));
@@ -252,8 +264,13 @@ void TestOnnxExport::matchesOnnxRuntime() {
     QCOMPARE(proto.opset_import(0).version(), exporter::kOnnxOpset);
     // normaliser nodes present exactly when enabled
     bool hasSub = false;
-    for (const auto& n : proto.graph().node()) hasSub |= n.op_type() == "Sub";
+    int convs = 0;
+    for (const auto& n : proto.graph().node()) {
+        hasSub |= n.op_type() == "Sub";
+        convs += n.op_type() == "Conv";
+    }
     QCOMPARE(hasSub, c.normalize);
+    QCOMPARE(convs, c.cnn ? 2 : 0);
 
     core::Rng rng(7 + static_cast<std::uint64_t>(caseIndex));
     const int od = s.observationSpace.dim();
@@ -324,11 +341,11 @@ void TestOnnxExport::metadata() {
 void TestOnnxExport::roundTrip() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    for (const Case& c : {kDiscrete, kContinuous, kPixels}) {
+    for (const Case& c : {kDiscrete, kContinuous, kPixels, kCnnCube}) {
         const core::PolicySnapshot s = makeSnapshot(c, 11);
         // policy.json carries the same network, wider than any earlier limit included
         const core::SnapshotPtr fromJson = core::policyFromJson(core::policyToJson(s, makeMeta()));
-        QCOMPARE(fromJson->policy.net().sizes(), s.policy.net().sizes());
+        QCOMPARE(fromJson->policy.net().mlp().sizes(), s.policy.net().mlp().sizes());
         QVERIFY(fromJson->theta == s.theta);
         const fs::path p = fs::path(dir.path().toStdString()) / "p.onnx";
         exporter::writePolicyOnnx(s, makeMeta(), p);
@@ -340,7 +357,9 @@ void TestOnnxExport::roundTrip() {
         QCOMPARE(meta.seed, makeMeta().seed);
         QCOMPARE(meta.deltaHistory, makeMeta().deltaHistory);
         QCOMPARE(json::parse(meta.extraJson), json::parse(makeMeta().extraJson));
-        QCOMPARE(r->policy.net().sizes(), s.policy.net().sizes());
+        QCOMPARE(r->policy.net().mlp().sizes(), s.policy.net().mlp().sizes());
+        QCOMPARE(r->policy.net().isConv(), c.cnn);
+        if (c.cnn) QCOMPARE(r->policy.net().conv().convLayers(), s.policy.net().conv().convLayers());
         QCOMPARE(r->policy.discrete(), s.policy.discrete());
         QCOMPARE(r->actionSpace.low, s.actionSpace.low);
         QCOMPARE(r->actionSpace.high, s.actionSpace.high);
@@ -380,7 +399,7 @@ void TestOnnxExport::roundTrip() {
 
 void TestOnnxExport::roundTripExactForFloatWeights() {
     // a policy whose weights are float32 values comes back bit for bit: identical actions
-    for (const Case& c : {kDiscrete, kContinuous}) {
+    for (const Case& c : {kDiscrete, kContinuous, kCnnPixels}) {
         core::PolicySnapshot s = makeSnapshot(c, 21);
         const int np = s.policy.net().numParams();
         s.theta.head(np) = s.theta.head(np).cast<float>().cast<double>();

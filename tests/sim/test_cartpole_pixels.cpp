@@ -112,6 +112,8 @@ private slots:
         const core::EnvSpec& s = env.spec();
         QCOMPARE(s.id, std::string("CartPolePixels-v0"));
         QCOMPARE(s.observation.dim(), 2 * 40 * 60);
+        QVERIFY(s.image && *s.image == (core::ImageShape{2, 40, 60})); // two frames as channels
+        QCOMPARE(s.image->size(), s.observation.dim());
         QVERIFY(s.action.isDiscrete());
         QCOMPARE(s.action.n, 2);
         QCOMPARE(s.maxEpisodeSteps, 500);

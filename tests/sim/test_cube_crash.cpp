@@ -90,6 +90,8 @@ private slots:
             QVERIFY(spec.action.isDiscrete());
             QCOMPARE(spec.action.n, 3);
             QCOMPARE(spec.observation.dim(), 3 * 40 * 32);
+            QVERIFY(spec.image && *spec.image == (core::ImageShape{3, 40, 32})); // channels, height, width
+            QCOMPARE(spec.image->size(), spec.observation.dim());
             QCOMPARE(spec.observation.low.front(), 0.0);
             QCOMPARE(spec.observation.high.back(), 1.0);
             QVERIFY(spec.rewardThreshold && *spec.rewardThreshold == 0.9);
