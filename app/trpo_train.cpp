@@ -283,15 +283,6 @@ std::vector<std::uint8_t> fromRank0(core::Collective* world, const std::vector<s
     return world->allGather(world->rank() == 0 ? mine : std::vector<std::uint8_t>{})[0];
 }
 
-// whether any rank was asked to stop (Ctrl+C or SIGTERM reach the ranks at different moments)
-bool anyStop(core::Collective* world) {
-    if (!core::distributed(world)) return g_stop;
-    const auto blocks = world->allGather({static_cast<std::uint8_t>(g_stop ? 1 : 0)});
-    for (const auto& b : blocks)
-        if (b.at(0)) return true;
-    return false;
-}
-
 // A test hook for the fault tests (README "Running on several machines (MPI)"):
 // TRPO_TEST_KILL_RANK=R:K kills rank R with SIGKILL as iteration K starts, as a crashed
 // node would end it.
@@ -732,7 +723,8 @@ int main(int argc, char** argv) {
         const double startSeconds = trainer.wallSeconds();
         int rollbacksInARow = 0;
         while (true) {
-            if (parallel ? anyStop(world) : g_stop.load()) {
+            // several ranks agree on their flags inside iterate(), as an iteration starts
+            if (!parallel && g_stop.load()) {
                 why = "interrupted";
                 break;
             }
@@ -743,9 +735,9 @@ int main(int argc, char** argv) {
             core::IterationStats s;
             maybeKillForTest(world, trainer.iteration() + 1);
             try {
-                // several ranks stop together at an iteration boundary (anyStop above), never
-                // one alone part way through
-                s = trainer.iterate(parallel ? nullptr : &g_stop);
+                // several ranks stop together as an iteration starts (Trainer::setCollective),
+                // never one alone part way through
+                s = trainer.iterate(&g_stop);
             } catch (const core::Interrupted&) {
                 why = "interrupted";
                 break;
