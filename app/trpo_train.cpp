@@ -400,7 +400,8 @@ int main(int argc, char** argv) {
     p.addOption({"sweep", "Train a grid as independent runs: the setting and its values, KEY=V1,V2,... (any setting "
                           "but env, seed and threads; a list setting's entries joined with ':'). Several --sweep make "
                           "the product of their values. Writes a run directory per cell and sweep.json under --out "
-                          "(default runs/<env>-sweep); --threads N is the thread budget of the whole sweep.",
+                          "(default runs/<env>-sweep); --threads N is the thread budget of the whole sweep (of each rank "
+                          "under mpirun, where the ranks take the cells in turn).",
                  "KEY=VALUES"});
     p.addOption({"seeds", "The seeds of a sweep (each setting is trained with each): a range 1-5, a list 1,3,7, or "
                           "both (default: --seed).", "SEEDS"});
