@@ -173,31 +173,29 @@ int runFork(const QCommandLineParser& p, const run::Budget& budget, bool quiet) 
     }
 }
 
-// The place of this process among a sweep's processes: rank 0 of 1 when trpo-train runs
-// alone, and then every cell runs here on the thread budget. Under MPI the ranks take the
-// cells in turn (run::cellsForRank); this is the one place that would ask MPI for them.
-struct ProcessPlace {
-    int rank = 0, size = 1;
-};
-ProcessPlace processPlace() { return {}; }
-
 // trpo-train --sweep KEY=V1,V2,... [--sweep KEY2=...] --seeds 1-5, or --resume of a sweep
 // directory: the grid as independent runs, a manifest and a summary (run/sweep.h, README
 // "Sweeps"). Exit code 0 when every cell is done, 3 when some failed, 130 when interrupted.
-int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool quiet) {
-    const ProcessPlace place = processPlace();
+// Under mpirun (world) the ranks take the cells in turn (run::SweepOptions::collective);
+// rank 0 alone writes sweep.json and the summary and reports the cells.
+int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool quiet, core::Collective* world) {
+    const bool rank0 = !world || world->rank() == 0;
     const std::optional<double> solved = sim::makeEnvironment(m.base.env)->spec().rewardThreshold;
     int already = 0;
     for (const run::SweepCell& c : m.cells) already += c.status == run::CellStatus::Done;
-    if (!quiet)
-        std::printf("trpo-train: sweep of %zu cells (%d done) on %d threads -> %s\n", m.cells.size(), already, m.threads,
-                    dir.string().c_str());
+    if (!quiet) {
+        if (core::distributed(world))
+            std::printf("trpo-train: sweep of %zu cells (%d done) on %d MPI ranks x %d threads -> %s\n", m.cells.size(),
+                        already, world->size(), m.threads, dir.string().c_str());
+        else
+            std::printf("trpo-train: sweep of %zu cells (%d done) on %d threads -> %s\n", m.cells.size(), already,
+                        m.threads, dir.string().c_str());
+    }
     std::fflush(stdout);
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
     run::SweepOptions o;
-    o.rank = place.rank;
-    o.size = place.size;
+    o.collective = world;
     o.cancel = &g_stop;
     o.factory = [](const core::TrpoConfig& cfg) { return sim::environmentFactory(cfg.env); };
     o.onIteration = [&](int c, const core::IterationStats& s, const std::string& note) {
@@ -207,6 +205,7 @@ int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool qu
         std::fflush(stdout);
     };
     o.onCellEnd = [&](int c) {
+        if (!rank0) return; // rank 0 hears how every rank's cells ended
         const run::SweepCell& cell = m.cells[static_cast<size_t>(c)];
         std::FILE* to = cell.status == run::CellStatus::Failed ? stderr : stdout;
         std::fprintf(to, "trpo-train: cell %s: %s (%s)\n", cell.dir.string().c_str(), run::cellStatusName(cell.status),
@@ -214,20 +213,23 @@ int runSweepCli(const std::filesystem::path& dir, run::SweepManifest& m, bool qu
         std::fflush(to);
     };
     try {
-        run::runSweep(dir, m, o);
-        const std::vector<run::SettingSummary> rows = run::summarizeSweep(dir, m, solved);
-        run::writeSweepSummary(dir, rows, solved);
-        std::printf("\n%s", run::sweepTable(rows, solved).c_str());
+        run::runSweep(dir, m, o); // every rank's manifest now holds every cell's status
+        if (rank0) {
+            const std::vector<run::SettingSummary> rows = run::summarizeSweep(dir, m, solved);
+            run::writeSweepSummary(dir, rows, solved);
+            std::printf("\n%s", run::sweepTable(rows, solved).c_str());
+        }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
+        // a failed manifest write is agreed by every rank: rank 0 says it
+        if (rank0) std::fprintf(stderr, "trpo-train: error: %s\n", e.what());
         return 1;
     }
     int failed = 0, open = 0;
-    for (const int i : run::cellsForRank(static_cast<int>(m.cells.size()), place.rank, place.size)) {
-        failed += m.cells[static_cast<size_t>(i)].status == run::CellStatus::Failed;
-        open += m.cells[static_cast<size_t>(i)].status != run::CellStatus::Done &&
-                m.cells[static_cast<size_t>(i)].status != run::CellStatus::Failed;
+    for (const run::SweepCell& c : m.cells) {
+        failed += c.status == run::CellStatus::Failed;
+        open += c.status != run::CellStatus::Done && c.status != run::CellStatus::Failed;
     }
+    if (!rank0) return open > 0 ? 130 : failed > 0 ? 3 : 0;
     for (const run::SweepCell& c : m.cells)
         if (c.status == run::CellStatus::Failed)
             std::fprintf(stderr, "trpo-train: cell %s failed: %s\n", c.dir.string().c_str(), c.reason.c_str());
@@ -264,15 +266,6 @@ std::optional<std::string> agreeOnError(core::Collective* world, const std::stri
 std::vector<std::uint8_t> fromRank0(core::Collective* world, const std::vector<std::uint8_t>& mine) {
     if (!core::distributed(world)) return mine;
     return world->allGather(world->rank() == 0 ? mine : std::vector<std::uint8_t>{})[0];
-}
-
-// whether any rank was asked to stop (Ctrl+C or SIGTERM reach the ranks at different moments)
-bool anyStop(core::Collective* world) {
-    if (!core::distributed(world)) return g_stop;
-    const auto blocks = world->allGather({static_cast<std::uint8_t>(g_stop ? 1 : 0)});
-    for (const auto& b : blocks)
-        if (b.at(0)) return true;
-    return false;
 }
 
 // A test hook for the fault tests (README "Running on several machines (MPI)"):
@@ -390,7 +383,8 @@ int main(int argc, char** argv) {
     p.addOption({"sweep", "Train a grid as independent runs: the setting and its values, KEY=V1,V2,... (any setting "
                           "but env, seed and threads; a list setting's entries joined with ':'). Several --sweep make "
                           "the product of their values. Writes a run directory per cell and sweep.json under --out "
-                          "(default runs/<env>-sweep); --threads N is the thread budget of the whole sweep.",
+                          "(default runs/<env>-sweep); --threads N is the thread budget of the whole sweep (of each rank "
+                          "under mpirun, where the ranks take the cells in turn).",
                  "KEY=VALUES"});
     p.addOption({"seeds", "The seeds of a sweep (each setting is trained with each): a range 1-5, a list 1,3,7, or "
                           "both (default: --seed).", "SEEDS"});
@@ -499,9 +493,6 @@ int main(int argc, char** argv) {
         }
 
         const bool sweep = p.isSet("sweep") || p.isSet("seeds");
-        if (parallel && (sweep || (resume && run::looksLikeSweep(p.value("resume").toStdString()))))
-            throw core::ConfigError("--sweep runs its cells in one process for now (the ranks would all write the same "
-                                    "sweep.json); start it without mpirun");
         if (resume && run::looksLikeSweep(p.value("resume").toStdString())) {
             // a sweep goes on with what its manifest says; only its thread budget may change
             for (const char* other : {"sweep", "seeds", "config", "env", "out", "steps", "iterations", "target-return",
@@ -617,20 +608,24 @@ int main(int argc, char** argv) {
             sweepDir = p.isSet("out") ? std::filesystem::path(p.value("out").toStdString())
                                       : std::filesystem::path("runs") / (cfg.env + "-sweep");
             std::error_code ec;
-            if (run::looksLikeSweep(sweepDir))
-                throw core::FileError("--out " + sweepDir.string() +
-                                      ": already holds a sweep; continue it with --resume " + sweepDir.string() +
-                                      " or choose another --out");
-            if (std::filesystem::exists(sweepDir, ec) &&
-                !(std::filesystem::is_directory(sweepDir, ec) && std::filesystem::is_empty(sweepDir, ec)))
-                throw core::FileError("--out " + sweepDir.string() + ": exists and is not a sweep (no sweep.json); "
-                                      "choose an empty or new directory");
-            std::filesystem::create_directories(sweepDir, ec);
-            if (ec) throw core::FileError("--out " + sweepDir.string() + ": cannot create (" + ec.message() + ")");
-            try {
-                run::writeSweepManifest(sweepDir, m);
-            } catch (const std::exception& e) {
-                throw core::FileError(e.what());
+            // under mpirun rank 0 alone looks at --out and creates the sweep (the others learn
+            // of its errors through agreeOnError below)
+            if (rank0) {
+                if (run::looksLikeSweep(sweepDir))
+                    throw core::FileError("--out " + sweepDir.string() +
+                                          ": already holds a sweep; continue it with --resume " + sweepDir.string() +
+                                          " or choose another --out");
+                if (std::filesystem::exists(sweepDir, ec) &&
+                    !(std::filesystem::is_directory(sweepDir, ec) && std::filesystem::is_empty(sweepDir, ec)))
+                    throw core::FileError("--out " + sweepDir.string() +
+                                          ": exists and is not a sweep (no sweep.json); choose an empty or new directory");
+                std::filesystem::create_directories(sweepDir, ec);
+                if (ec) throw core::FileError("--out " + sweepDir.string() + ": cannot create (" + ec.message() + ")");
+                try {
+                    run::writeSweepManifest(sweepDir, m);
+                } catch (const std::exception& e) {
+                    throw core::FileError(e.what());
+                }
             }
             sweepManifest = std::move(m);
         }
@@ -641,7 +636,7 @@ int main(int argc, char** argv) {
     }
     if (const std::optional<std::string> e = agreeOnError(world, settingsError)) return rank0 ? fail(*e) : 2;
 
-    if (sweepManifest) return runSweepCli(sweepDir, *sweepManifest, p.isSet("quiet"));
+    if (sweepManifest) return runSweepCli(sweepDir, *sweepManifest, p.isSet("quiet"), world);
 
     // ---- run ---------------------------------------------------------------------------
     try {
@@ -715,7 +710,8 @@ int main(int argc, char** argv) {
         const double startSeconds = trainer.wallSeconds();
         int rollbacksInARow = 0;
         while (true) {
-            if (parallel ? anyStop(world) : g_stop.load()) {
+            // several ranks agree on their flags inside iterate(), as an iteration starts
+            if (!parallel && g_stop.load()) {
                 why = "interrupted";
                 break;
             }
@@ -726,9 +722,9 @@ int main(int argc, char** argv) {
             core::IterationStats s;
             maybeKillForTest(world, trainer.iteration() + 1);
             try {
-                // several ranks stop together at an iteration boundary (anyStop above), never
-                // one alone part way through
-                s = trainer.iterate(parallel ? nullptr : &g_stop);
+                // several ranks stop together as an iteration starts (Trainer::setCollective),
+                // never one alone part way through
+                s = trainer.iterate(&g_stop);
             } catch (const core::Interrupted&) {
                 why = "interrupted";
                 break;

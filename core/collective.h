@@ -9,6 +9,7 @@
 // Every call is collective: all ranks make the same calls in the same order.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -52,6 +53,15 @@ inline Share shareOf(int n, int rank, int size) {
 
 // true when c spreads work over more than one process
 inline bool distributed(const Collective* c) { return c && c->size() > 1; }
+
+// whether any rank's flag is set (a collective call: every rank makes it, with its own flag
+// or none), so that all ranks stop together
+inline bool anyRankCancelled(Collective& c, const std::atomic<bool>* flag) {
+    const bool mine = flag && flag->load(std::memory_order_relaxed);
+    for (const auto& block : c.allGather({static_cast<std::uint8_t>(mine ? 1 : 0)}))
+        if (!block.empty() && block[0]) return true;
+    return false;
+}
 
 // packs plain values and vectors of them into bytes (same machine type on every rank)
 class ByteWriter {

@@ -168,6 +168,13 @@ PhaseResult Trainer::runPhase(CancelFlag cancel) {
         ~ClearCancel() { update.cancel = nullptr; }
     } clearCancel{p.update};
     try {
+        if (distributed(m_collective.get())) {
+            // one rank alone must never leave an iteration the others are in (they would wait
+            // for it in an exchange): the ranks agree on their flags as an iteration starts,
+            // and inside it no rank looks at its own
+            if (p.next == Phase::Sample && anyRankCancelled(*m_collective, cancel)) throw Interrupted{};
+            cancel = nullptr;
+        }
         throwIfCancelled(cancel);
         return runPhaseUnguarded(cancel);
     } catch (const Interrupted&) {
@@ -399,7 +406,7 @@ void Trainer::runValueFit(PhaseResult& r) {
                                   st.secondsValueFit};
         return;
     }
-    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng, p.update.cancel);
+    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng, p.update.cancel, m_collective.get());
     st.valueLossBefore = fr.lossBefore;
     st.valueLossAfter = fr.lossAfter;
     st.explainedVarianceBefore = fr.explainedVarianceBefore;

@@ -183,8 +183,11 @@ public:
     // Data-parallel training (core/collective.h, README "Running on several machines (MPI)"):
     // every rank owns a trainer built from the same settings and makes the same calls; the
     // sampler steps only this rank's share of the environment copies and TRPO's update
-    // computes only its share of the shards, and the exchanges make every rank's state bit
-    // for bit that of one process. state() and saveState() are then collective calls too.
+    // computes only its share of the shards, as the value fit does with its minibatches'
+    // shards, and the exchanges make every rank's state bit for bit that of one process.
+    // state() and saveState() are then collective calls too. A cancel flag is looked at
+    // only as an iteration starts, by all ranks together (one exchange: any rank's set flag
+    // interrupts every rank there; a rank may pass none); inside an iteration it is not.
     // With the trust-region probe on (setProbeEvery) or another algo the update is not split.
     // Null (the default): one process.
     void setCollective(std::shared_ptr<Collective> c);

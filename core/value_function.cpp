@@ -3,6 +3,7 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -48,7 +49,7 @@ VectorXd NetworkValueFunction::predict(const MatrixXd& obs, const Eigen::VectorX
 }
 
 FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                                const TrpoConfig& cfg, Rng& rng, CancelFlag cancel) {
+                                    const TrpoConfig& cfg, Rng& rng, CancelFlag cancel, Collective* collective) {
     FitResult r;
     const int n = static_cast<int>(returns.size());
     VectorXd pred = predict(obs, timestep);
@@ -76,7 +77,14 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
             const int b = std::min(mb, n - start);
             const Shards cut(b, 128);
             thetaF = m_theta.cast<float>();
-            parallelFor(cut.count(), cfg.threads, [&](int k) {
+            // with several ranks a minibatch of several shards is shared out like the TRPO
+            // update's shards (docs/design.md §7): each rank computes its own, then every
+            // shard's gradient and loss reach every rank, which sums them in shard order below
+            const bool split = distributed(collective) && cut.count() > 1;
+            const Share own = split ? shareOf(cut.count(), collective->rank(), collective->size())
+                                    : Share{0, cut.count()};
+            parallelFor(own.count(), cfg.threads, [&](int i) {
+                const int k = own.begin + i;
                 FitPart& p = parts[k];
                 const int len = cut.size[k], first = start + cut.begin[k];
                 p.x.resize(obs.rows(), len);
@@ -92,6 +100,7 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
                 p.grad.setZero(m_theta.size());
                 m_net.backward(thetaF, p.dOut, p.ws, p.grad);
             });
+            if (split) exchangeShards(*collective, cut.count(), own);
             grad = parts[0].grad.cast<double>();
             for (int k = 1; k < cut.count(); ++k) grad += parts[k].grad.cast<double>();
             for (int k = 0; k < cut.count(); ++k) epochLoss += parts[k].lossSum;
@@ -103,6 +112,30 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
     r.lossAfter = (pred - returns).squaredNorm() / n;
     r.explainedVarianceAfter = explainedVariance(pred, returns);
     return r;
+}
+
+// every shard's float gradient (its bytes, two floats to a double) and loss sum reach every
+// rank; the copies are exact, so the sums below are those of one process
+void NetworkValueFunction::exchangeShards(Collective& c, int count, Share own) {
+    const Eigen::Index p = m_theta.size();
+    const size_t gradDoubles = (static_cast<size_t>(p) * sizeof(float) + sizeof(double) - 1) / sizeof(double);
+    const size_t w = gradDoubles + 1;
+    m_exchange.assign(static_cast<size_t>(count) * w, 0.0);
+    for (int k = own.begin; k < own.end; ++k) {
+        double* at = m_exchange.data() + static_cast<size_t>(k) * w;
+        std::memcpy(at, m_fitParts[k].grad.data(), static_cast<size_t>(p) * sizeof(float));
+        at[gradDoubles] = m_fitParts[k].lossSum;
+    }
+    std::vector<int> counts(static_cast<size_t>(c.size()));
+    for (int r = 0; r < c.size(); ++r) counts[r] = shareOf(count, r, c.size()).count() * static_cast<int>(w);
+    c.allGatherInPlace(m_exchange.data(), counts);
+    for (int k = 0; k < count; ++k) {
+        if (k >= own.begin && k < own.end) continue;
+        const double* at = m_exchange.data() + static_cast<size_t>(k) * w;
+        m_fitParts[k].grad.resize(p);
+        std::memcpy(m_fitParts[k].grad.data(), at, static_cast<size_t>(p) * sizeof(float));
+        m_fitParts[k].lossSum = at[gradDoubles];
+    }
 }
 
 VectorXd NetworkValueFunction::state() const {
@@ -144,7 +177,7 @@ VectorXd LinearFeatureBaseline::predict(const MatrixXd& obs, const Eigen::Vector
 }
 
 FitResult LinearFeatureBaseline::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                                     const TrpoConfig&, Rng&, CancelFlag) {
+                                     const TrpoConfig&, Rng&, CancelFlag, Collective*) {
     FitResult r;
     const double n = static_cast<double>(returns.size());
     VectorXd pred = predict(obs, timestep);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/cancel.h"
+#include "core/collective.h"
 #include "core/config.h"
 #include "core/network.h"
 #include "core/rng.h"
@@ -44,9 +45,13 @@ public:
     // (one caller at a time: implementations may reuse scratch buffers)
     virtual VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const = 0;
     // cancel: looked at before each minibatch step; when set, fit throws Interrupted
-    // (core/cancel.h) and leaves the parameters part way (the caller restores them)
+    // (core/cancel.h) and leaves the parameters part way (the caller restores them).
+    // collective: with several ranks (core/collective.h) every rank calls fit with the same
+    // arguments; the MLP critic then shares each minibatch's shards out among the ranks and
+    // exchanges their gradients, with the same result on every rank as in one process.
     virtual FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
-                          const TrpoConfig& cfg, Rng& rng, CancelFlag cancel = nullptr) = 0;
+                          const TrpoConfig& cfg, Rng& rng, CancelFlag cancel = nullptr,
+                          Collective* collective = nullptr) = 0;
     // flat state for checkpoints (parameters and optimiser)
     virtual VectorXd state() const = 0;
     virtual void setState(const VectorXd& s) = 0;
@@ -60,7 +65,7 @@ public:
     NetworkValueFunction(const NetworkSpec& net, Rng& rng);
     VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
     FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
-                  Rng& rng, CancelFlag cancel = nullptr) override;
+                  Rng& rng, CancelFlag cancel = nullptr, Collective* collective = nullptr) override;
     VectorXd state() const override;
     void setState(const VectorXd& s) override;
     const VectorXd& params() const { return m_theta; }
@@ -77,6 +82,8 @@ private:
         double lossSum = 0; // Σ (V − R)² over the shard, before the step
     };
     std::vector<FitPart> m_fitParts;
+    void exchangeShards(Collective& c, int count, Share own);
+    std::vector<double> m_exchange; // a split minibatch's shard gradients and losses, as exchanged
     mutable NetworkFloat::Workspace m_predictWs;
     mutable Eigen::MatrixXf m_predictX;
 };
@@ -86,7 +93,7 @@ public:
     explicit LinearFeatureBaseline(int obsDim);
     VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
     FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
-                  Rng& rng, CancelFlag cancel = nullptr) override;
+                  Rng& rng, CancelFlag cancel = nullptr, Collective* collective = nullptr) override;
     VectorXd state() const override { return m_coeffs; }
     void setState(const VectorXd& s) override;
 

@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# An example Slurm batch script: a δ × seeds sweep of trpo-train on one cluster node
-# (README "Sweeps"). Submit it with `sbatch docs/slurm_sweep.sh`; resubmitting the same
-# script after a time-out or a pre-emption resumes the sweep where it stopped.
+# An example Slurm batch script: a δ × seeds sweep of trpo-train over several cluster nodes
+# (README "Sweeps" and "Running on several machines (MPI)"). Submit it with
+# `sbatch docs/slurm_sweep.sh`; resubmitting the same script after a time-out or a
+# pre-emption resumes the sweep where it stopped (with any node count).
 #
-# What runs where: one task gets all of the node's cores it asked for, and trpo-train's
-# thread budget (--threads) equals them, so each core trains one cell at a time and a cell
-# that ends frees its core for the next queued one. Each cell is single-threaded and
-# deterministic: the results do not depend on the node, the core count or the order the
-# cells ran in.
+# What runs where: one MPI rank (a Slurm task) per node, each with all of its node's cores
+# as its thread budget (--threads). The ranks take the cells in turn (cell i goes to rank
+# i mod ranks) in rounds: each rank trains its next --threads cells at once, one core each,
+# and the next round starts when every rank's cells have ended, so a round lasts as long as
+# its longest cell (equal budgets keep that small). Rank 0 alone writes sweep.json and the
+# summary, so the sweep directory must be on a file system every node sees. Each cell is
+# single-threaded and deterministic: the results do not depend on the nodes, the rank or
+# core count or the order the cells ran in. With --nodes=1 --ntasks=1 it is a one-process
+# sweep on one node.
 
 #SBATCH --job-name=trpo-sweep          # the name squeue shows
-#SBATCH --nodes=1                      # one node: the sweep's cells share its cores
-#SBATCH --ntasks=1                     # one trpo-train process ...
+#SBATCH --nodes=4                      # four nodes ...
+#SBATCH --ntasks-per-node=1            # ... one trpo-train rank on each ...
 #SBATCH --cpus-per-task=16             # ... with 16 cores for its thread budget
-#SBATCH --mem=8G                       # a CartPole cell needs a few tens of MB; a BipedalWalker one more
+#SBATCH --mem=8G                       # per node; a CartPole cell needs a few tens of MB, a BipedalWalker one more
 #SBATCH --time=02:00:00                # wall-time limit; on a time-out, resubmit (see the end)
-#SBATCH --signal=TERM@120              # SIGTERM two minutes before the limit: trpo-train stops every
-                                       # cell at its last completed iteration and saves it
+#SBATCH --signal=TERM@120              # SIGTERM two minutes before the limit: every rank stops its
+                                       # cells at their last completed iteration and saves them
 #SBATCH --output=%x-%j.out             # stdout and stderr: trpo-sweep-<jobid>.out
 
 set -euo pipefail
@@ -34,11 +39,13 @@ else
     set -- --env CartPole-v1 --sweep delta=0.001,0.003,0.01,0.03 --seeds 1-5 --steps 2e5 --out "$SWEEP_DIR"
 fi
 
-# srun starts the task inside the allocation (so Slurm accounts for it and delivers the
-# SIGTERM above to it); --threads is the sweep's thread budget, one per allocated core;
-# --quiet prints one line per finished cell and the summary instead of every iteration
+# srun starts the ranks inside the allocation (so Slurm accounts for them and delivers the
+# SIGTERM above to each); --mpi=pmix lets Open MPI find its peers through Slurm (where the
+# cluster's Slurm lacks PMIx, `mpirun -np "$SLURM_NTASKS"` in its place does the same).
+# --threads is each rank's thread budget, one per allocated core; --quiet prints one line
+# per finished cell and the summary instead of every iteration
 set +e
-srun "$TRPO_TRAIN" "$@" --threads "$SLURM_CPUS_PER_TASK" --quiet
+srun --mpi=pmix "$TRPO_TRAIN" "$@" --threads "$SLURM_CPUS_PER_TASK" --quiet
 code=$?
 set -e
 

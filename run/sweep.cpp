@@ -388,7 +388,110 @@ Outcome runCell(const fs::path& sweepDir, const SweepManifest& m, const SweepCel
 
 } // namespace
 
+namespace {
+
+// rank 0 writes the manifest; every rank learns whether that failed, and then throws its message
+void writeManifestOnRank0(core::Collective& c, const fs::path& dir, const SweepManifest& m) {
+    std::string error;
+    if (c.rank() == 0) {
+        try {
+            writeSweepManifest(dir, m);
+        } catch (const std::exception& e) {
+            error = e.what();
+            if (error.empty()) error = "cannot write " + (dir / "sweep.json").string();
+        }
+    }
+    const std::vector<std::uint8_t> b = c.allGather(std::vector<std::uint8_t>(error.begin(), error.end()))[0];
+    if (!b.empty()) throw FileError(std::string(b.begin(), b.end()));
+}
+
+// the distributed sweep of SweepOptions::collective, round by round
+void runSweepOnRanks(const fs::path& dir, SweepManifest& m, const SweepOptions& o) {
+    core::Collective& c = *o.collective;
+    const int n = static_cast<int>(m.cells.size());
+    std::vector<int> queue;
+    for (int i : cellsForRank(n, c.rank(), c.size()))
+        if (m.cells[static_cast<size_t>(i)].status != CellStatus::Done) queue.push_back(i);
+    const size_t perRound = static_cast<size_t>(std::max(1, m.threads));
+    size_t next = 0;
+    while (true) {
+        // the round starts: the cells each rank takes, and whether any rank was asked to stop
+        std::vector<std::int32_t> mine;
+        const bool stop = core::cancelled(o.cancel);
+        if (!stop)
+            while (mine.size() < perRound && next < queue.size()) mine.push_back(queue[next++]);
+        core::ByteWriter w;
+        w.put<std::uint8_t>(stop ? 1 : 0);
+        w.putVector(mine);
+        bool anyStop = false;
+        std::vector<std::int32_t> round; // every rank's cells, in rank order
+        for (const std::vector<std::uint8_t>& block : c.allGather(w.bytes)) {
+            core::ByteReader r(block);
+            anyStop = r.get<std::uint8_t>() != 0 || anyStop;
+            for (const std::int32_t ci : r.getVector<std::int32_t>()) {
+                if (ci < 0 || ci >= n) throw std::runtime_error("a rank named a sweep cell that does not exist");
+                round.push_back(ci);
+            }
+        }
+        if (anyStop || round.empty()) return;
+        std::vector<CellStatus> before(m.cells.size(), CellStatus::Pending);
+        for (const std::int32_t ci : round) {
+            SweepCell& cell = m.cells[static_cast<size_t>(ci)];
+            before[static_cast<size_t>(ci)] = cell.status;
+            cell.status = CellStatus::Running;
+            cell.reason.clear();
+        }
+        writeManifestOnRank0(c, dir, m);
+
+        // this rank's cells, one thread each
+        std::vector<Outcome> outcomes(mine.size());
+        std::mutex reportMu;
+        auto work = [&](size_t k) {
+            const int ci = mine[k];
+            outcomes[k] = runCell(dir, m, m.cells[static_cast<size_t>(ci)], before[static_cast<size_t>(ci)], o,
+                                  [&](const core::IterationStats& s, const std::string& note) {
+                                      if (!o.onIteration) return;
+                                      std::lock_guard lock(reportMu);
+                                      o.onIteration(ci, s, note);
+                                  });
+        };
+        std::vector<std::thread> pool;
+        for (size_t k = 1; k < mine.size(); ++k) pool.emplace_back(work, k);
+        if (!mine.empty()) work(0);
+        for (std::thread& th : pool) th.join();
+
+        // the round ends: how every rank's cells ended reaches every rank
+        core::ByteWriter ends;
+        ends.put<std::uint64_t>(mine.size());
+        for (size_t k = 0; k < mine.size(); ++k) {
+            ends.put<std::int32_t>(mine[k]);
+            ends.put<std::int32_t>(static_cast<std::int32_t>(outcomes[k].status));
+            ends.putVector(std::vector<char>(outcomes[k].reason.begin(), outcomes[k].reason.end()));
+        }
+        std::vector<std::int32_t> ended;
+        for (const std::vector<std::uint8_t>& block : c.allGather(ends.bytes)) {
+            core::ByteReader r(block);
+            const auto count = r.get<std::uint64_t>();
+            for (std::uint64_t k = 0; k < count; ++k) {
+                const std::int32_t ci = r.get<std::int32_t>();
+                const auto status = static_cast<CellStatus>(r.get<std::int32_t>());
+                const std::vector<char> reason = r.getVector<char>();
+                if (ci < 0 || ci >= n) throw std::runtime_error("a rank named a sweep cell that does not exist");
+                m.cells[static_cast<size_t>(ci)].status = status;
+                m.cells[static_cast<size_t>(ci)].reason.assign(reason.begin(), reason.end());
+                ended.push_back(ci);
+            }
+        }
+        writeManifestOnRank0(c, dir, m);
+        if (o.onCellEnd)
+            for (const std::int32_t ci : ended) o.onCellEnd(ci);
+    }
+}
+
+} // namespace
+
 void runSweep(const fs::path& dir, SweepManifest& m, const SweepOptions& o) {
+    if (core::distributed(o.collective)) return runSweepOnRanks(dir, m, o);
     std::vector<int> queue;
     for (int i : cellsForRank(static_cast<int>(m.cells.size()), o.rank, o.size))
         if (m.cells[static_cast<size_t>(i)].status != CellStatus::Done) queue.push_back(i);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/collective.h"
 #include "core/trainer.h"
 #include "run/fork.h"
 
@@ -97,8 +98,17 @@ core::TrpoConfig cellConfig(const SweepManifest& m, const SweepCell& c);
 
 // ---- running -------------------------------------------------------------------------------
 struct SweepOptions {
-    int rank = 0, size = 1;          // cellsForRank
+    int rank = 0, size = 1;          // cellsForRank (taken from `collective` when it has several ranks)
     core::CancelFlag cancel = nullptr;
+    // Several processes (mpirun; core/collective.h): every rank calls runSweep with the same
+    // manifest. The ranks work in rounds: each takes its next `threads` cells of cellsForRank
+    // and trains them on its threads, and the ranks exchange which cells they take as a round
+    // starts and how each ended when it ends (so a round lasts as long as its longest cell).
+    // Rank 0 alone writes sweep.json, with every rank's cells; a write that fails ends every
+    // rank's runSweep with its message. A stop asked of any rank stops every rank as the next
+    // round starts; the cells in progress end as interrupted. On return every rank's manifest
+    // holds every cell's status.
+    core::Collective* collective = nullptr;
     // the environment factory of a configuration (sim::environmentFactory(cfg.env) in
     // trpo-train; tests pass their own)
     std::function<core::EnvFactory(const core::TrpoConfig&)> factory;

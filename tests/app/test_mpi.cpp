@@ -3,10 +3,13 @@
 // its timing columns, policy.json); a checkpoint written with some ranks resumes with others
 // or without mpirun and still gives the same bits; a rank killed mid-run ends the job with a
 // message naming it and the rank count, and its last checkpoint resumes to the same bits;
-// a bad flag under mpirun is reported once, with exit code 2. Skipped where the build has no
-// MPI or mpirun is missing.
+// a bad flag under mpirun is reported once, with exit code 2; a sweep's cells shared among
+// the ranks equal those of a sweep in one process, and a cell failing on rank 1 is recorded in
+// rank 0's sweep.json. Skipped where the build has no MPI or mpirun is missing.
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -160,19 +163,77 @@ private slots:
         COMPARE_RUNS(plain, crashed);
     }
 
-    // bad input under mpirun, and a sweep: exit code 2, the message once (from rank 0), nothing written
+    // bad input under mpirun: exit code 2, the message once (from rank 0), nothing written
     void badFlagUnderMpirun() {
         QTemporaryDir tmp;
         const Result r = train(2, {"--env", "CartPole-v1", "--delta", "-1", "--out", tmp.filePath("bad")});
         QCOMPARE(r.code, 2);
         QCOMPARE(r.err.count("delta = -1 is out of range"), 1);
         QVERIFY(!QFile::exists(tmp.filePath("bad")));
-        // a sweep's cells are not shared among ranks yet: refused the same way
-        const Result s = train(2, {"--env", "CartPole-v1", "--sweep", "delta=0.01,0.02", "--seeds", "1", "--iterations", "1",
-                                   "--out", tmp.filePath("sweep")});
+        const Result s = train(2, {"--env", "CartPole-v1", "--sweep", "delta=0.01,0.01", "--out", tmp.filePath("sweep")});
         QCOMPARE(s.code, 2);
-        QCOMPARE(s.err.count("--sweep runs its cells in one process"), 1);
+        QCOMPARE(s.err.count("--sweep"), 1);
         QVERIFY(!QFile::exists(tmp.filePath("sweep")));
+    }
+
+    // a sweep under mpirun: the ranks take the cells in turn and each cell equals the cell of
+    // a sweep run in one process; rank 0 alone reports the cells and writes sweep.json. Then
+    // two of rank 1's cells are reopened (one's place taken by a file) and the sweep resumed
+    // with 3 ranks: the blocked cell is recorded as failed naming the file, the other is done
+    // and equals the plain one again
+    void sweepSharedAmongRanks() {
+        QTemporaryDir tmp;
+        const QString plain = tmp.filePath("plain"), ranks = tmp.filePath("ranks");
+        const QStringList args{"--env", "CartPole-v1", "--sweep", "delta=0.01,0.02", "--seeds", "1-2",
+                               "--iterations", "2", "--threads", "1", "--quiet"};
+        const Result p = train(0, args + QStringList{"--out", plain});
+        QVERIFY2(p.code == 0, qPrintable(p.err));
+        const Result r = train(2, args + QStringList{"--out", ranks});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        const QStringList cells{"delta-0.01_seed-1", "delta-0.01_seed-2", "delta-0.02_seed-1", "delta-0.02_seed-2"};
+        for (const QString& c : cells) {
+            QCOMPARE(r.out.count("cell " + c + ": done"), 1);
+            COMPARE_RUNS(plain + "/" + c, ranks + "/" + c);
+        }
+        QVERIFY(QFile::exists(ranks + "/summary.csv"));
+        auto readManifest = [&] {
+            QFile f(ranks + "/sweep.json");
+            return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
+        };
+        QJsonObject m = readManifest();
+        QJsonArray entries = m.value("cells").toArray();
+        QCOMPARE(entries.size(), 4);
+        for (const QJsonValue& e : entries) QCOMPARE(e.toObject().value("status").toString(), QString("done"));
+
+        // cells 1 and 3 (rank 1's with 2 ranks; ranks 1 and 0 with 3) reopened
+        for (int i : {1, 3}) {
+            QJsonObject e = entries[i].toObject();
+            e["status"] = "pending";
+            e["reason"] = "";
+            entries[i] = e;
+            QVERIFY(QDir(ranks + "/" + cells[i]).removeRecursively());
+        }
+        m["cells"] = entries;
+        {
+            QFile f(ranks + "/sweep.json");
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write(QJsonDocument(m).toJson());
+            QFile blocker(ranks + "/" + cells[1]);
+            QVERIFY(blocker.open(QIODevice::WriteOnly));
+            blocker.write("not a run");
+        }
+        const Result resumed = train(3, {"--resume", ranks, "--quiet"});
+        QVERIFY2(resumed.code == 3, qPrintable(QString::number(resumed.code) + resumed.err));
+        QCOMPARE(resumed.err.count("cell " + cells[1] + " failed"), 1);
+        entries = readManifest().value("cells").toArray();
+        QCOMPARE(entries[1].toObject().value("status").toString(), QString("failed"));
+        QVERIFY2(entries[1].toObject().value("reason").toString().contains(cells[1]),
+                 qPrintable(entries[1].toObject().value("reason").toString()));
+        for (int i : {0, 2, 3}) QCOMPARE(entries[i].toObject().value("status").toString(), QString("done"));
+        COMPARE_RUNS(plain + "/" + cells[3], ranks + "/" + cells[3]);
+        QFile blocker(ranks + "/" + cells[1]);
+        QVERIFY(blocker.open(QIODevice::ReadOnly));
+        QCOMPARE(blocker.readAll(), QByteArray("not a run"));
     }
 };
 

@@ -4,7 +4,9 @@
 // here under the sanitizers too (test_mpi covers the real mpirun). Every rank's iterations,
 // θ and critic equal one plain trainer's bit for bit, with 2, 3 and 5 ranks (more ranks than
 // update shards); state() gathered from the ranks equals the plain trainer's; a state taken
-// with 1 rank continues with 3 to the same bits.
+// with 1 rank continues with 3 to the same bits. The critic's fit alone, shared out by its
+// minibatch shards, equals the fit of one process with any rank and thread count. A cancel
+// flag set on one rank only stops every rank together as the next iteration starts.
 #include <QtTest>
 #include <condition_variable>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include "core/collective.h"
 #include "core/presets.h"
 #include "core/trainer.h"
+#include "core/value_function.h"
 #include "sim/registry.h"
 #include "support/test_util.h"
 
@@ -159,6 +162,108 @@ private slots:
             QVERIFY(sameBits(r.critic, s.critic));
             QVERIFY(sameCopies(r.copies, s.copies));
             QVERIFY(r.exchanges > 3 * 5); // the batch, the gradient, CG's products, the trials, ...
+        }
+    }
+
+    // the MLP critic's fit on R ranks (threads) equals one process's bit for bit: each
+    // minibatch of 512 has 4 shards, shared out and exchanged once per minibatch; the last
+    // minibatch of 232 is one shard, which every rank computes whole without an exchange
+    void valueFitSharedOutEqualsOneProcess_data() {
+        QTest::addColumn<int>("ranks");
+        QTest::addColumn<int>("threads");
+        QTest::newRow("2 ranks") << 2 << 1;
+        QTest::newRow("3 ranks x 2 threads") << 3 << 2;
+        QTest::newRow("5 ranks (more than shards)") << 5 << 1;
+    }
+    void valueFitSharedOutEqualsOneProcess() {
+        QFETCH(int, ranks);
+        QFETCH(int, threads);
+        Rng data(7);
+        const int n = 1256; // 2 minibatches of 512 (4 shards each) and one of 232 (1 shard)
+        const MatrixXd obs = testutil::randomMatrix(3, n, data);
+        const Eigen::VectorXi t = Eigen::VectorXi::Zero(n);
+        VectorXd y(n);
+        for (int i = 0; i < n; ++i) y(i) = std::sin(obs(0, i)) + obs(1, i) * obs(2, i);
+        TrpoConfig cfg;
+        cfg.valueEpochs = 3;
+        cfg.valueMinibatch = 512;
+        auto fitOnce = [&](Collective* c, int nThreads, std::int64_t* exchanges) {
+            TrpoConfig local = cfg;
+            local.threads = nThreads;
+            Rng init(11), shuffle(12);
+            MlpValueFunction vf(3, {32, 32}, Activation::Tanh, init);
+            const FitResult r = vf.fit(obs, t, y, local, shuffle, nullptr, c);
+            if (exchanges) *exchanges = c ? c->stats().calls : 0;
+            return std::pair{r, vf.state()};
+        };
+        const auto [plain, plainState] = fitOnce(nullptr, 1, nullptr);
+        QVERIFY(plain.lossAfter < plain.lossBefore);
+        Hub hub(ranks);
+        std::vector<std::pair<FitResult, VectorXd>> got(static_cast<size_t>(ranks));
+        std::vector<std::int64_t> exchanges(static_cast<size_t>(ranks));
+        std::vector<std::thread> th;
+        for (int r = 0; r < ranks; ++r)
+            th.emplace_back([&, r] {
+                ThreadCollective world(hub, r);
+                got[static_cast<size_t>(r)] = fitOnce(&world, threads, &exchanges[static_cast<size_t>(r)]);
+            });
+        for (auto& x : th) x.join();
+        for (int r = 0; r < ranks; ++r) {
+            const auto& [fr, state] = got[static_cast<size_t>(r)];
+            QVERIFY(sameBits(state, plainState));
+            QVERIFY(sameBits(VectorXd::Map(fr.epochLosses.data(), static_cast<Eigen::Index>(fr.epochLosses.size())),
+                             VectorXd::Map(plain.epochLosses.data(),
+                                           static_cast<Eigen::Index>(plain.epochLosses.size()))));
+            QCOMPARE(std::memcmp(&fr.lossAfter, &plain.lossAfter, sizeof(double)), 0);
+            QCOMPARE(exchanges[static_cast<size_t>(r)], std::int64_t{cfg.valueEpochs * 2});
+        }
+    }
+
+    // a flag set on one rank only, even part way through an iteration, never leaves the other
+    // waiting: the iteration in progress completes on both ranks, and both stop together with
+    // Interrupted as the next starts, at the state one plain iteration reaches
+    void cancelOnOneRankStopsAllTogether() {
+        const TrpoConfig c = smallConfig("CartPole-v1", 4);
+        Trainer plain(c, sim::environmentFactory(c.env));
+        const std::string firstRow = testutil::statsWithoutTiming(plain.iterate());
+        const TrainerState after1 = plain.state();
+        Hub hub(2);
+        std::vector<RankResult> out(2);
+        std::vector<int> interrupted(2, 0);
+        std::vector<std::thread> th;
+        for (int r = 0; r < 2; ++r)
+            th.emplace_back([&, r] {
+                Trainer t(c, sim::environmentFactory(c.env));
+                t.setCollective(std::make_shared<ThreadCollective>(hub, r));
+                std::atomic<bool> stop{false};
+                RankResult& res = out[static_cast<size_t>(r)];
+                if (r == 1) {
+                    // rank 1 steps phase by phase with its flag, set once sampling is done
+                    PhaseResult pr = t.runPhase(&stop);
+                    stop = true;
+                    while (pr.phase != Phase::Report) pr = t.runPhase(&stop);
+                    res.rows.push_back(testutil::statsWithoutTiming(pr.stats));
+                } else {
+                    res.rows.push_back(testutil::statsWithoutTiming(t.iterate())); // rank 0 has no flag
+                }
+                try {
+                    t.iterate(r == 1 ? &stop : nullptr);
+                } catch (const Interrupted&) {
+                    interrupted[static_cast<size_t>(r)] = 1;
+                }
+                const TrainerState s = t.state();
+                res.theta = s.theta;
+                res.critic = s.critic;
+                res.copies = s.copies;
+            });
+        for (auto& x : th) x.join();
+        for (int r = 0; r < 2; ++r) {
+            const RankResult& res = out[static_cast<size_t>(r)];
+            QCOMPARE(interrupted[static_cast<size_t>(r)], 1);
+            QCOMPARE(res.rows, std::vector<std::string>{firstRow});
+            QVERIFY(sameBits(res.theta, after1.theta));
+            QVERIFY(sameBits(res.critic, after1.critic));
+            QVERIFY(sameCopies(res.copies, after1.copies));
         }
     }
 
