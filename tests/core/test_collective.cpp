@@ -191,7 +191,7 @@ private slots:
             TrpoConfig local = cfg;
             local.threads = nThreads;
             Rng init(11), shuffle(12);
-            MlpValueFunction vf(3, {32, 32}, Activation::Tanh, init);
+            NetworkValueFunction vf(3, {32, 32}, Activation::Tanh, init);
             const FitResult r = vf.fit(obs, t, y, local, shuffle, nullptr, c);
             if (exchanges) *exchanges = c ? c->stats().calls : 0;
             return std::pair{r, vf.state()};
