@@ -12,18 +12,35 @@
 #include "core/rng.h"
 #include "core/stats.h"
 
+// GCC defines __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__; clang answers __has_feature
+#if defined(__SANITIZE_ADDRESS__)
+#define TRPO_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TRPO_TEST_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRPO_TEST_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define TRPO_TEST_TSAN 1
+#endif
+#endif
+
 namespace testutil {
 
 // built with AddressSanitizer or ThreadSanitizer: every shard of work runs several times
 // slower, so timing tests print their figure and check only a loose bound
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(TRPO_TEST_ASAN) || defined(TRPO_TEST_TSAN)
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
 // built with ThreadSanitizer, which slows the learning tests' long runs the most (5 to 15
-// times): they then check only threading, which shorter runs exercise just as well
-#if defined(__SANITIZE_THREAD__)
+// times) and single-threaded timing checks too: the first check only threading, which
+// shorter runs exercise just as well, and the timing checks are skipped
+#if defined(TRPO_TEST_TSAN)
 constexpr bool kThreadSanitized = true;
 #else
 constexpr bool kThreadSanitized = false;
