@@ -99,6 +99,15 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_table, 0);
 }
 
+void ComparisonView::showFork() {
+    m_isSweep = false;
+    m_sweep = {};
+    m_sweepSummaries.clear();
+    setForkColumns();
+    m_klPlot->legend->setVisible(true);
+    fill();
+}
+
 void ComparisonView::setForkColumns() {
     m_table->setHorizontalHeaderLabels({tr("Variant"), tr("Final return"), tr("Best return"), tr("Steps to solved"),
                                         tr("Mean KL"), tr("Rejected steps"), tr("Seconds")});
@@ -157,12 +166,7 @@ void ComparisonView::openFork(const std::filesystem::path& dir) {
     m_rolledBack = std::move(rolledBack);
     m_solved = solved;
     m_xEnd.reset();
-    m_isSweep = false;
-    m_sweep = {};
-    m_sweepSummaries.clear();
-    setForkColumns();
-    m_klPlot->legend->setVisible(true);
-    fill();
+    showFork();
 }
 
 void ComparisonView::beginLive(const run::ForkManifest& manifest, const std::vector<core::IterationStats>& shared,
@@ -173,12 +177,7 @@ void ComparisonView::beginLive(const run::ForkManifest& manifest, const std::vec
     m_solved.reset();
     if (const auto env = sim::makeEnvironment(manifest.env)) m_solved = env->spec().rewardThreshold;
     m_xEnd = manifest.forkIteration + plannedIterations;
-    m_isSweep = false;
-    m_sweep = {};
-    m_sweepSummaries.clear();
-    setForkColumns();
-    m_klPlot->legend->setVisible(true);
-    fill();
+    showFork();
 }
 
 void ComparisonView::appendIteration(int variant, const core::IterationStats& stats) {

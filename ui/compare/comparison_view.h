@@ -91,6 +91,8 @@ private:
     void fillSweep(const std::vector<std::vector<std::vector<core::IterationStats>>>& histories,
                    std::optional<double> solved);
     void setForkColumns();
+    // the histories set (a fork, opened or live): no sweep, the fork's columns, plots, table
+    void showFork();
 
     run::ForkManifest m_manifest;
     bool m_isSweep = false;
