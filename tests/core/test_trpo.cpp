@@ -61,6 +61,25 @@ void checkFloatFisherMatchesDouble(const Problem& p, int trials) {
         QVERIFY(ff != fd);
     }
 }
+
+// the problem's batch with each sample repeated k times in a row: its every-k-th subsample
+// holds each sample once, so that subsample's Fisher matrix equals the whole batch's
+struct RepeatedBatch {
+    MatrixXd obs, actions;
+    VectorXd adv, oldLogp;
+    UpdateBatch batch() const { return {obs, actions, adv, oldLogp}; }
+};
+RepeatedBatch repeatEachSample(const Problem& p, int k) {
+    const int n = static_cast<int>(p.adv.size());
+    RepeatedBatch r{MatrixXd(p.obs.rows(), n * k), MatrixXd(p.actions.rows(), n * k), VectorXd(n * k), VectorXd(n * k)};
+    for (int i = 0; i < n * k; ++i) {
+        r.obs.col(i) = p.obs.col(i / k);
+        r.actions.col(i) = p.actions.col(i / k);
+        r.adv(i) = p.adv(i / k);
+        r.oldLogp(i) = p.oldLogp(i / k);
+    }
+    return r;
+}
 } // namespace
 
 #define QVERIFY_NEAR(a, b, rel)                                                                                        \
@@ -382,31 +401,23 @@ private slots:
         QFETCH(bool, discrete);
         const int k = 4;
         Problem p = makeProblem(discrete, 11);
-        const int n = static_cast<int>(p.adv.size());
-        MatrixXd obs(p.obs.rows(), n * k), actions(p.actions.rows(), n * k);
-        VectorXd adv(n * k), oldLogp(n * k);
-        for (int i = 0; i < n * k; ++i) {
-            obs.col(i) = p.obs.col(i / k);
-            actions.col(i) = p.actions.col(i / k);
-            adv(i) = p.adv(i / k);
-            oldLogp(i) = p.oldLogp(i / k);
-        }
+        const RepeatedBatch rep = repeatEachSample(p, k);
         for (bool dbl : {true, false}) {
             VectorXd all = p.theta, sub = p.theta;
             IterationStats sa, ss;
             UpdateSettings us;
             us.fvpDoublePrecision = dbl;
             us.threads = 2;
-            trpoUpdate(p.policy, all, {obs, actions, adv, oldLogp}, us, sa);
+            trpoUpdate(p.policy, all, rep.batch(), us, sa);
             us.fvpSubsample = k;
-            trpoUpdate(p.policy, sub, {obs, actions, adv, oldLogp}, us, ss);
+            trpoUpdate(p.policy, sub, rep.batch(), us, ss);
             QVERIFY(sa.accepted && ss.accepted);
             QVERIFY2(relError(sub, all) < (dbl ? 1e-10 : 1e-5), qPrintable(QString::number(relError(sub, all))));
             // and a subsample that differs from the batch still keeps every accepted step in the region
             VectorXd t3 = p.theta;
             IterationStats s3;
             us.fvpSubsample = 3;
-            trpoUpdate(p.policy, t3, {obs, actions, adv, oldLogp}, us, s3);
+            trpoUpdate(p.policy, t3, rep.batch(), us, s3);
             if (s3.accepted) QVERIFY(s3.klMean <= us.delta);
             QVERIFY(s3.cgIterations > 0);
         }
@@ -423,24 +434,17 @@ private slots:
         checkFloatFisherMatchesDouble(p, 3);
         if (QTest::currentTestFailed()) return;
         // each sample repeated k times: the every-k-th subsample's Fisher matrix is the batch's
-        const int k = 3, n = static_cast<int>(p.adv.size());
-        MatrixXd obs(p.obs.rows(), n * k), actions(p.actions.rows(), n * k);
-        VectorXd adv(n * k), oldLogp(n * k);
-        for (int i = 0; i < n * k; ++i) {
-            obs.col(i) = p.obs.col(i / k);
-            actions.col(i) = p.actions.col(i / k);
-            adv(i) = p.adv(i / k);
-            oldLogp(i) = p.oldLogp(i / k);
-        }
+        const int k = 3;
+        const RepeatedBatch rep = repeatEachSample(p, k);
         VectorXd all = p.theta, sub = p.theta;
         IterationStats sa, ss;
         UpdateSettings us;
         us.fvpDoublePrecision = true;
         us.threads = 2;
         us.samplesPerShard = 50; // several shards, each with its own subsample
-        trpoUpdate(p.policy, all, {obs, actions, adv, oldLogp}, us, sa);
+        trpoUpdate(p.policy, all, rep.batch(), us, sa);
         us.fvpSubsample = k;
-        trpoUpdate(p.policy, sub, {obs, actions, adv, oldLogp}, us, ss);
+        trpoUpdate(p.policy, sub, rep.batch(), us, ss);
         QVERIFY(sa.accepted && ss.accepted);
         QVERIFY(sa.klMean <= us.delta && sa.klMean > 0);
         QVERIFY(sa.actualImprovement > 0);
