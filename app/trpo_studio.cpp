@@ -186,23 +186,34 @@ void runBench(ui::MainWindow& window, int benchIterations, int soakEvery) {
                              std::printf("trust-region probe: %.2f ms per iteration, %.1f%% of an iteration's time (%.2f ms)\n",
                                          1e3 * *probeSeconds / *done, 100 * *probeSeconds / *iterationSeconds,
                                          1e3 * *iterationSeconds / *done);
-                         if (soak->every <= 0) {
-                             // the same run without the window, in this process, straight after:
-                             // the studio's share of the engine's speed, from two runs a few
-                             // seconds apart (separate commands on a shared machine differ more)
-                             const core::TrpoConfig cfg = window.history()->config();
-                             core::Trainer headless(cfg, sim::environmentFactory(cfg.env));
-                             QElapsedTimer t;
-                             t.start();
-                             for (int i = 0; i < benchIterations; ++i) headless.iterate();
-                             const double headlessSeconds = t.nsecsElapsed() / 1e9;
-                             std::printf("headless, same run in this process right after: %.2f s, %.0f steps/s; the studio "
-                                         "kept %.0f%% of it\n",
-                                         headlessSeconds, s.envSteps / headlessSeconds, 100 * headlessSeconds / seconds);
-                         }
-                         soak->verdict();
                          std::fflush(stdout);
-                         window.close();
+                         if (soak->every > 0) {
+                             soak->verdict();
+                             std::fflush(stdout);
+                             window.close();
+                             return;
+                         }
+                         // the same run without the window, in this process, straight after (once
+                         // the paused worker has left its loop, so that nothing else trains): the
+                         // studio's share of the engine's speed, from two runs a few seconds apart
+                         // (separate commands on a shared machine differ more)
+                         const std::int64_t steps = s.envSteps;
+                         QObject::connect(
+                             window.session(), &ui::TrainingSession::loopStopped, &window,
+                             [=, &window] {
+                                 const core::TrpoConfig cfg = window.history()->config();
+                                 core::Trainer headless(cfg, sim::environmentFactory(cfg.env));
+                                 QElapsedTimer t;
+                                 t.start();
+                                 for (int i = 0; i < benchIterations; ++i) headless.iterate();
+                                 const double headlessSeconds = t.nsecsElapsed() / 1e9;
+                                 std::printf("headless, same run in this process right after: %.2f s, %.0f steps/s; the "
+                                             "studio kept %.0f%% of it\n",
+                                             headlessSeconds, steps / headlessSeconds, 100 * headlessSeconds / seconds);
+                                 std::fflush(stdout);
+                                 window.close();
+                             },
+                             Qt::SingleShotConnection);
                      });
     QObject::connect(window.session(), &ui::TrainingSession::failed, &window, [](const QString& msg) {
         std::fprintf(stderr, "trpo-studio bench: %s\n", qPrintable(msg));
