@@ -182,6 +182,59 @@ QString RunHistory::eventNote(const core::ConfigEvent& e) const {
 
 namespace ui {
 
+namespace {
+
+// The episode spill file is this process's own scratch space (a temporary file, never read
+// by anything else), so its records are raw bytes rather than JSON: at the max pace a record
+// is written every iteration, and formatting thousands of actions as text took a fifth of the
+// UI thread's time. A record: which of best/median/worst are present (one byte), then for each
+// present one its seed, action size, length, return, action count and the actions.
+QByteArray spilledEpisodes(const core::IterationEpisodes& e) {
+    QByteArray out;
+    auto put = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    const std::uint8_t present = (e.best ? 1 : 0) | (e.median ? 2 : 0) | (e.worst ? 4 : 0);
+    put(present);
+    for (const auto* r : {&e.best, &e.median, &e.worst}) {
+        if (!*r) continue;
+        const core::EpisodeRecord& x = **r;
+        put(x.seed);
+        put(x.actionDim);
+        put(x.length);
+        put(x.ret);
+        const std::uint64_t count = x.actions.size();
+        put(count);
+        out.append(reinterpret_cast<const char*>(x.actions.data()), static_cast<qsizetype>(count * sizeof(double)));
+    }
+    return out;
+}
+
+// reads back the record spilledEpisodes() wrote at the file's position; nullopt when the file
+// ends early (it was truncated underneath us)
+std::optional<core::IterationEpisodes> unspilledEpisodes(QIODevice& f, int iteration) {
+    auto get = [&f](auto& v) { return f.read(reinterpret_cast<char*>(&v), sizeof v) == static_cast<qint64>(sizeof v); };
+    core::IterationEpisodes e;
+    e.iteration = iteration;
+    std::uint8_t present = 0;
+    if (!get(present)) return std::nullopt;
+    int bit = 1;
+    for (auto* r : {&e.best, &e.median, &e.worst}) {
+        const bool here = (present & bit) != 0;
+        bit <<= 1;
+        if (!here) continue;
+        core::EpisodeRecord x;
+        std::uint64_t count = 0;
+        if (!get(x.seed) || !get(x.actionDim) || !get(x.length) || !get(x.ret) || !get(count)) return std::nullopt;
+        if (count > static_cast<std::uint64_t>(f.size())) return std::nullopt;
+        x.actions.resize(count);
+        const qint64 bytes = static_cast<qint64>(count * sizeof(double));
+        if (f.read(reinterpret_cast<char*>(x.actions.data()), bytes) != bytes) return std::nullopt;
+        *r = std::move(x);
+    }
+    return e;
+}
+
+} // namespace
+
 void RunHistory::appendEpisodes(const core::IterationEpisodes& e) {
     if (e.empty()) return;
     m_episodeBytes += e.actionBytes();
@@ -198,7 +251,7 @@ void RunHistory::spillOldestEpisodes() {
     };
     if (!tooMany() || m_episodeSpillFailed) return;
     if (!m_episodeSpill) {
-        auto f = std::make_unique<QTemporaryFile>(QDir::temp().filePath("trpo-studio-episodes-XXXXXX.jsonl"));
+        auto f = std::make_unique<QTemporaryFile>(QDir::temp().filePath("trpo-studio-episodes-XXXXXX.bin"));
         if (!f->open()) {
             // no temporary file: the episodes stay in memory (nothing is lost)
             m_episodeSpillFailed = true;
@@ -208,10 +261,9 @@ void RunHistory::spillOldestEpisodes() {
     }
     while (tooMany()) {
         const core::IterationEpisodes& e = m_recentEpisodes.front();
-        const std::string line = core::episodesToJson(e).dump() + "\n";
+        const QByteArray bytes = spilledEpisodes(e);
         const qint64 at = m_episodeSpill->size();
-        if (!m_episodeSpill->seek(at) ||
-            m_episodeSpill->write(line.data(), static_cast<qint64>(line.size())) != static_cast<qint64>(line.size())) {
+        if (!m_episodeSpill->seek(at) || m_episodeSpill->write(bytes) != bytes.size()) {
             m_episodeSpill->resize(at);
             m_episodeSpillFailed = true;
             return;
@@ -228,11 +280,7 @@ std::optional<core::IterationEpisodes> RunHistory::episodes(int iteration) const
         if (it->iteration == iteration) return *it;
     const auto at = m_episodeOffsets.find(iteration);
     if (at == m_episodeOffsets.end() || !m_episodeSpill || !m_episodeSpill->seek(at->second)) return std::nullopt;
-    try {
-        return core::episodesFromJson(nlohmann::json::parse(m_episodeSpill->readLine().toStdString()));
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+    return unspilledEpisodes(*m_episodeSpill, at->first);
 }
 
 bool RunHistory::hasEpisodes(int iteration) const {

@@ -10,7 +10,8 @@
 // Each iteration's best, median and worst episode (core::IterationEpisodes: reset seed and
 // actions, for a replay) follow the same rule: those of the last kRecordsInMemory iterations
 // stay in memory as long as their actions take at most kEpisodeBytesInMemory (a BipedalWalker
-// iteration's three episodes hold up to 150 kB), older ones move to a second temporary file.
+// iteration's three episodes hold up to 150 kB), older ones move to a second temporary file,
+// as raw bytes (exact, and cheap enough to write every iteration at the max pace).
 #pragma once
 
 #include <QObject>
