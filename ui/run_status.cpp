@@ -14,9 +14,10 @@ QString withThousands(std::int64_t v) { return QLocale(QLocale::English).toStrin
 
 // At the max pace iterations arrive every few milliseconds, faster than anyone reads, and
 // every new text makes Qt lay out the status bar and the Run dock again (the summary is
-// word-wrapped rich text): showing the latest iteration ten times a second saves the UI
-// thread that work, which it would otherwise take from training.
-constexpr int kMaxPaceRefreshMs = 100;
+// word-wrapped rich text, a few milliseconds of layout each time): showing the latest
+// iteration four times a second saves the UI thread that work, which it would otherwise
+// take from training, and still reads as live.
+constexpr int kMaxPaceRefreshMs = 250;
 } // namespace
 
 RunStatus::RunStatus(RunHistory* history, TrainingSession* session, QStatusBar* statusBar, QLabel* summary,
