@@ -2,8 +2,9 @@
 # Sets everything up (Debian packages, configure, build) and runs the whole test suite.
 # Usage: scripts/test.sh [preset]   (release by default; asan for the sanitizer build)
 # tsan: ThreadSanitizer builds and runs only the tests labelled "threads" (the worker
-# pool, sampler, trainer, determinism and prompt-stop tests, and the studio tests that
-# train on its worker thread), with tests/tsan.supp.
+# pool, sampler, trainer, determinism and prompt-stop tests, and the studio tests:
+# test_studio, test_studio_stop, test_phase_stepping, test_inspector, test_replay,
+# test_pace, test_persistence, test_clip_export and test_live_fork), with tests/tsan.supp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
