@@ -6,6 +6,7 @@
 // seeds with a min–max band, and the summary table.
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QProcess>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -206,6 +207,31 @@ private slots:
         QVERIFY(view->isWindow());
         QCOMPARE(view->returnPlot()->graphCount(), 1 + kValues.size());
         QCOMPARE(errors.size(), 1);
+
+        // presentation mode, switched on while the comparison is open, enlarges its type too:
+        // the heading, the plots' titles and axes, the table; and switched off, gives it back
+        auto* heading = view->findChild<QLabel*>("comparisonHeading");
+        QVERIFY(heading);
+        auto sizes = [&] {
+            auto* title = qobject_cast<QCPTextElement*>(view->returnPlot()->plotLayout()->element(0, 0));
+            return std::vector<double>{heading->font().pointSizeF(), title ? title->font().pointSizeF() : -1,
+                                       view->returnPlot()->xAxis->tickLabelFont().pointSizeF(),
+                                       view->table()->item(0, 0)->font().pointSizeF(),
+                                       view->table()->item(0, 1)->font().pointSizeF()};
+        };
+        const std::vector<double> before = sizes();
+        QAction* presentation = w.findChild<QAction*>("actionPresentation");
+        QVERIFY(presentation);
+        presentation->trigger();
+        QVERIFY(w.isPresentationMode());
+        QTRY_VERIFY(sizes()[0] > before[0] * 1.3);
+        const std::vector<double> large = sizes();
+        for (size_t i = 0; i < before.size(); ++i)
+            QVERIFY2(large[i] > before[i] * 1.2, qPrintable(QString("font %1: %2 -> %3").arg(i).arg(before[i]).arg(large[i])));
+        QVERIFY(view->table()->item(0, 0)->font().bold());
+        presentation->trigger();
+        QVERIFY(!w.isPresentationMode());
+        QTRY_COMPARE(sizes(), before);
     }
 };
 

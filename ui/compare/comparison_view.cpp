@@ -57,16 +57,10 @@ const std::vector<QColor>& variantColors() {
 ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     m_heading = new QLabel(tr("No fork open"), this);
-    QFont big = m_heading->font();
-    big.setPointSizeF(big.pointSizeF() * 1.3);
-    big.setBold(true);
-    m_heading->setFont(big);
+    m_heading->setObjectName("comparisonHeading");
     layout->addWidget(m_heading);
     m_status = new QLabel(this);
     m_status->setObjectName("comparisonStatus");
-    QFont statusFont = m_status->font();
-    statusFont.setPointSizeF(statusFont.pointSizeF() * 1.15);
-    m_status->setFont(statusFont);
     m_status->setWordWrap(true);
     m_stop = new QPushButton(tr("Stop the fork"), this);
     m_stop->setObjectName("comparisonStop");
@@ -97,6 +91,43 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
     layout->addWidget(m_table, 0);
+    applyFonts();
+}
+
+void ComparisonView::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::FontChange) applyFonts();
+}
+
+void ComparisonView::applyFonts() {
+    const QFont base = font();
+    QFont heading = base;
+    heading.setPointSizeF(base.pointSizeF() * 1.3);
+    heading.setBold(true);
+    m_heading->setFont(heading);
+    QFont status = base;
+    status.setPointSizeF(base.pointSizeF() * 1.15);
+    m_status->setFont(status);
+    QFont title = base;
+    title.setPointSizeF(base.pointSizeF() + 1);
+    title.setBold(true);
+    QFont label = base;
+    label.setPointSizeF(base.pointSizeF() + 1);
+    for (QCustomPlot* plot : {m_returnPlot, m_klPlot}) {
+        if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0))) t->setFont(title);
+        for (QCPAxis* a : {plot->xAxis, plot->yAxis}) {
+            a->setTickLabelFont(base);
+            a->setLabelFont(label);
+        }
+        plot->legend->setFont(base);
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    // the table's cells keep the font they were made with; the first column is bold
+    QFont bold = base;
+    bold.setBold(true);
+    for (int r = 0; r < m_table->rowCount(); ++r)
+        for (int c = 0; c < m_table->columnCount(); ++c)
+            if (QTableWidgetItem* item = m_table->item(r, c)) item->setFont(c == 0 ? bold : base);
 }
 
 void ComparisonView::showFork() {
@@ -116,7 +147,7 @@ void ComparisonView::setForkColumns() {
 void ComparisonView::setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel) {
     plot->setMinimumHeight(180);
     plot->plotLayout()->insertRow(0);
-    auto* heading = new QCPTextElement(plot, title, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
+    auto* heading = new QCPTextElement(plot, title); // its font: applyFonts()
     plot->plotLayout()->addElement(0, 0, heading);
     plot->xAxis->setLabel(tr("iteration"));
     plot->yAxis->setLabel(yLabel);

@@ -81,9 +81,13 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // the type follows the window's font, also when presentation mode changes it later
+    void changeEvent(QEvent* event) override;
 
 private:
     void setupPlot(QCustomPlot* plot, const QString& title, const QString& yLabel);
+    // the heading, status, plot and table type, derived from font()
+    void applyFonts();
     void fill();
     void scheduleRefresh();
     // the solved line, the axes' margins and a replot, once the series are in
