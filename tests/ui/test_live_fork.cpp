@@ -167,6 +167,20 @@ private slots:
         d->directoryEdit()->setText(path("full"));
         QVERIFY2(d->messageLabel()->text().contains("exists and is not empty"), qPrintable(d->messageLabel()->text()));
         QVERIFY(!d->forkButton()->isEnabled());
+        // Choose… puts the folder picked in the file dialog into the field, which is checked again
+        QVERIFY(QDir().mkpath(path("picked/empty")));
+        auto* choose = d->findChild<QPushButton*>("forkChooseDirectory");
+        QVERIFY(choose);
+        testutil::answerFileDialog(path("picked/empty"));
+        QTest::mouseClick(choose, Qt::LeftButton);
+        QCOMPARE(QDir(d->directoryEdit()->text()).canonicalPath(), QDir(path("picked/empty")).canonicalPath());
+        QVERIFY2(d->messageLabel()->text().isEmpty(), qPrintable(d->messageLabel()->text()));
+        QVERIFY(d->forkButton()->isEnabled());
+        // and a dialog closed without a choice leaves the field as it was
+        const QString kept = d->directoryEdit()->text();
+        testutil::answerFileDialog(QString());
+        QTest::mouseClick(choose, Qt::LeftButton);
+        QCOMPARE(d->directoryEdit()->text(), kept);
         d->reject();
     }
 

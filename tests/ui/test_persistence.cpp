@@ -63,6 +63,7 @@ ui::StudioOptions fastOptions(const QString& autosaveDir) {
 
 using testutil::stepIterations;
 using testutil::waitForRun;
+using testutil::answerFileDialog;
 
 // trpo-studio run with `args` as a user would: its exit code (-1 when it has not finished after
 // two minutes and is killed, -2 when it crashed) and what it wrote to stdout and stderr. Started
@@ -187,23 +188,6 @@ QByteArray randomBytes(int n, unsigned seed) {
 
 void copyDir(const QString& from, const QString& to) {
     fs::copy(from.toStdString(), to.toStdString(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-}
-
-// answers the next file dialog with path as soon as it appears (gives up after 3 s)
-void answerFileDialog(const QString& path) {
-    auto* timer = new QTimer;
-    timer->setInterval(20);
-    QObject::connect(timer, &QTimer::timeout, timer, [timer, path, ticks = 0]() mutable {
-        auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
-        if (!dialog && ++ticks < 150) return;
-        timer->stop();
-        timer->deleteLater();
-        if (!dialog) return;
-        dialog->selectFile(path); // the folder; the name typed below, as a user would
-        if (auto* name = dialog->findChild<QLineEdit*>("fileNameEdit")) name->setText(QFileInfo(path).fileName());
-        static_cast<QDialog*>(dialog)->accept(); // QFileDialog::accept, which checks the selection
-    });
-    timer->start();
 }
 
 // collects the messages the window would have shown in dialogs

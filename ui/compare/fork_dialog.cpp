@@ -58,6 +58,7 @@ ForkDialog::ForkDialog(const core::TrpoConfig& base, int forkIteration, const QS
     m_dir->setToolTip(tr("The fork's folder: one run directory per variant and fork.json (File → Open comparison "
                          "opens it again)"));
     auto* browse = new QPushButton(tr("Choose…"));
+    browse->setObjectName("forkChooseDirectory");
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Folder for the fork"), m_dir->text());
         if (!d.isEmpty()) m_dir->setText(d);
