@@ -230,4 +230,43 @@ void CartPoleEnv::draw(DrawList& out) const {
     out.hud.emplace_back("theta", buf);
 }
 
+CartPoleNoVelEnv::CartPoleNoVelEnv()
+    : CartPoleEnv([] {
+          core::EnvSpec s;
+          s.id = "CartPoleNoVel-v1";
+          s.observation = core::Space::box({-2 * kXThreshold, -2 * kThetaThreshold}, {2 * kXThreshold, 2 * kThetaThreshold});
+          s.action = core::Space::discrete(2);
+          s.maxEpisodeSteps = 500;
+          s.rewardThreshold = 475.0;
+          s.frameRate = 50.0;
+          return s;
+      }()) {}
+
+void CartPoleNoVelEnv::resetEpisode(std::uint64_t seed, std::span<double> obs) {
+    double full[4];
+    CartPoleEnv::resetEpisode(seed, full);
+    obs[0] = full[0];
+    obs[1] = full[2];
+}
+
+core::StepResult CartPoleNoVelEnv::stepEpisode(std::span<const double> action, std::span<double> obs) {
+    double full[4];
+    const core::StepResult r = CartPoleEnv::stepEpisode(action, full);
+    obs[0] = full[0];
+    obs[1] = full[2];
+    return r;
+}
+
+std::optional<Vec2> CartPoleNoVelEnv::statePoint(std::span<const double> obs) const {
+    if (obs.size() < 2) return std::nullopt;
+    const double full[4] = {obs[0], 0.0, obs[1], 0.0};
+    return CartPoleEnv::statePoint(full);
+}
+
+std::optional<Vec2> CartPoleNoVelEnv::stateAnchor(std::span<const double> obs) const {
+    if (obs.empty()) return std::nullopt;
+    const double full[4] = {obs[0], 0.0, 0.0, 0.0};
+    return CartPoleEnv::stateAnchor(full);
+}
+
 } // namespace sim

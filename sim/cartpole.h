@@ -57,4 +57,21 @@ private:
     b2Body* m_pole = nullptr;
 };
 
+// CartPoleNoVel-v1: CartPole-v1 observed without its two velocities, obs = [x, θ]. The
+// dynamics, rewards, episode ends and seeds are CartPole-v1's; only the observation drops
+// ẋ and θ̇, so a policy that sees one observation at a time cannot tell which way the pole
+// is moving: the task for a policy with memory (a recurrent one), as in garage's recurrent
+// CartPole example.
+class CartPoleNoVelEnv : public CartPoleEnv {
+public:
+    CartPoleNoVelEnv();
+    // obs = [x, θ]: the pole's tip and the axle, as for CartPole-v1
+    std::optional<Vec2> statePoint(std::span<const double> obs) const override;
+    std::optional<Vec2> stateAnchor(std::span<const double> obs) const override;
+
+protected:
+    void resetEpisode(std::uint64_t seed, std::span<double> obs) override;
+    core::StepResult stepEpisode(std::span<const double> action, std::span<double> obs) override;
+};
+
 } // namespace sim

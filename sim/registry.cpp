@@ -35,6 +35,8 @@ std::vector<std::pair<std::string, core::EnvFactory>>& extras() {
 
 void registerBuiltinEnvironments(std::vector<EnvInfo>& out) {
     out.push_back({"CartPole-v1", "Balance a pole on a cart (discrete push left/right)", maker<CartPoleEnv>()});
+    out.push_back({"CartPoleNoVel-v1", "CartPole-v1 observed without its velocities, [x, θ]: a task for a policy with memory",
+                   maker<CartPoleNoVelEnv>()});
     out.push_back({"Pendulum-v1", "Swing up and hold an underpowered pendulum (continuous torque)", maker<PendulumEnv>()});
     out.push_back({"Acrobot-v1", "Swing a two-link arm's tip above the bar (discrete torque)", maker<AcrobotEnv>()});
     out.push_back({"MountainCarContinuous-v0", "Drive an underpowered car up the hill (continuous force)",

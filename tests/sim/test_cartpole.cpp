@@ -212,6 +212,52 @@ private slots:
         QCOMPARE(h1, Q_UINT64_C(0x75f2d6018150ea29));
     }
 
+    // CartPoleNoVel-v1 is CartPole-v1 with [x, θ] observed: same episodes step for step
+    void noVelocityVariant() {
+        sim::CartPoleNoVelEnv noVel;
+        const auto& spec = noVel.spec();
+        QCOMPARE(QString::fromStdString(spec.id), QString("CartPoleNoVel-v1"));
+        QCOMPARE(spec.observation.dim(), 2);
+        QCOMPARE(spec.observation.high[0], 4.8);
+        QVERIFY(std::abs(spec.observation.high[1] - 0.41887903) < 1e-7);
+        QCOMPARE(spec.action.n, 2);
+        QCOMPARE(spec.maxEpisodeSteps, 500);
+        QCOMPARE(*spec.rewardThreshold, 475.0);
+        CartPoleEnv full;
+        double a[4], b[2];
+        core::Rng rng(5);
+        int steps = 0, episodes = 0;
+        for (std::uint64_t seed : {3u, 4u, 5u}) {
+            full.reset(seed, a);
+            noVel.reset(seed, b);
+            QCOMPARE(b[0], a[0]);
+            QCOMPARE(b[1], a[2]);
+            for (int t = 0; t < 500; ++t) {
+                const CartPoleEnv::State s{a[0], a[1], a[2], a[3]};
+                const double act = actionFor(seed == 5u ? 4 : 2, t, s, rng);
+                const auto ra = full.step({&act, 1}, a);
+                const auto rb = noVel.step({&act, 1}, b);
+                ++steps;
+                QCOMPARE(b[0], a[0]);
+                QCOMPARE(b[1], a[2]);
+                QCOMPARE(rb.reward, ra.reward);
+                QCOMPARE(rb.terminated, ra.terminated);
+                QCOMPARE(rb.truncated, ra.truncated);
+                if (ra.terminated || ra.truncated) {
+                    ++episodes;
+                    break;
+                }
+            }
+        }
+        QCOMPARE(episodes, 3);
+        QVERIFY(steps > 500); // the balancing law's episode runs to the 500-step limit
+        // the viewer's markers read the same place from [x, θ] as from CartPole's [x, ẋ, θ, θ̇]
+        const double o4[4] = {0.3, 1.0, 0.1, -2.0}, o2[2] = {0.3, 0.1};
+        QCOMPARE(noVel.statePoint(o2)->x, full.statePoint(o4)->x);
+        QCOMPARE(noVel.statePoint(o2)->y, full.statePoint(o4)->y);
+        QCOMPARE(noVel.stateAnchor(o2)->x, full.stateAnchor(o4)->x);
+    }
+
     void randomSteps() {
         CartPoleEnv env;
         int episodes = 0;
