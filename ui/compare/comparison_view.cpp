@@ -228,6 +228,10 @@ void ComparisonView::markRolledBack(int variant, int first, int last) {
 
 void ComparisonView::setStatus(const QString& text) { m_status->setText(text); }
 
+void ComparisonView::refreshNow() {
+    if (!m_isSweep) fill();
+}
+
 void ComparisonView::closeEvent(QCloseEvent* event) {
     emit closing();
     QWidget::closeEvent(event);

@@ -52,6 +52,9 @@ public:
     void markRolledBack(int variant, int first, int last);
     // the line under the heading ("Training: iteration 14 of 30 …"); empty hides it
     void setStatus(const QString& text);
+    // the plots and table redrawn now rather than at the next coalesced refresh (a live fork
+    // that has ended shows its last iterations at once)
+    void refreshNow();
     QLabel* statusLabel() const { return m_status; }
     // Stop, beside the status line: shown while a fork trains (its owner connects it)
     QPushButton* stopButton() const { return m_stop; }

@@ -142,6 +142,9 @@ void ForkController::attach(ComparisonView* view, ForkSession* session) {
     const QString folder = QString::fromStdString(session->directory().string());
     auto progress = [view, done, at, total, n] {
         const int least = *std::min_element(done->begin(), done->end());
+        // every variant's last iteration reached the view before this (one queue, in order):
+        // show them now, not at the next coalesced refresh
+        view->refreshNow();
         view->setStatus(tr("Training %1 variants side by side: iteration %2 of %3 (forked at %4, %5 each)")
                             .arg(n)
                             .arg(at + least)
@@ -164,6 +167,9 @@ void ForkController::attach(ComparisonView* view, ForkSession* session) {
         const std::vector<std::string>& why = session->outcomes();
         const bool interrupted = std::find(why.begin(), why.end(), "interrupted") != why.end();
         const int least = *std::min_element(done->begin(), done->end());
+        // every variant's last iteration reached the view before this (one queue, in order):
+        // show them now, not at the next coalesced refresh
+        view->refreshNow();
         view->setStatus(interrupted ? tr("Stopped after %1 of %2 iterations per variant. The fork is in %3 "
                                          "(File → Open comparison opens it; each variant resumes with trpo-train --resume).")
                                           .arg(least)
