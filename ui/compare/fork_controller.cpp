@@ -142,9 +142,6 @@ void ForkController::attach(ComparisonView* view, ForkSession* session) {
     const QString folder = QString::fromStdString(session->directory().string());
     auto progress = [view, done, at, total, n] {
         const int least = *std::min_element(done->begin(), done->end());
-        // every variant's last iteration reached the view before this (one queue, in order):
-        // show them now, not at the next coalesced refresh
-        view->refreshNow();
         view->setStatus(tr("Training %1 variants side by side: iteration %2 of %3 (forked at %4, %5 each)")
                             .arg(n)
                             .arg(at + least)
