@@ -675,11 +675,7 @@ int main(int argc, char** argv) {
             }
             // hot flags given on the command line apply from the next iteration
             const std::vector<core::ConfigEvent> changes = trainer.applyHotConfig(cfg);
-            if (store) {
-                store->appendEvent({trainer.iteration(), run::Resumed{"trpo-train"}});
-                for (const core::ConfigEvent& e : changes) store->appendEvent(run::hyperparameterEvent(e));
-                store->writeConfig(trainer.config());
-            }
+            if (store) store->recordResume(trainer, "trpo-train", changes);
         }
         // a checkpoint gathers the environment copies from every rank: all ranks take part
         auto saveCheckpoint = [&] {

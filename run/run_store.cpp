@@ -530,6 +530,13 @@ void RunStore::loadCheckpoint(core::Trainer& t) const {
     }
 }
 
+void RunStore::recordResume(const core::Trainer& t, const std::string& source,
+                            const std::vector<core::ConfigEvent>& changes) {
+    appendEvent({t.iteration(), Resumed{source}});
+    for (const core::ConfigEvent& e : changes) appendEvent(hyperparameterEvent(e));
+    writeConfig(t.config());
+}
+
 void RunStore::writePolicyJson(const core::PolicySnapshot& s, const core::PolicyMetadata& meta) {
     core::writeFileAtomic(m_dir / "policy.json", core::policyToJson(s, meta));
     m_manifest.hasPolicyJson = true;

@@ -152,6 +152,10 @@ public:
                              std::int64_t envSteps);
     // restores t from checkpoints/latest.ckpt (messages name the file)
     void loadCheckpoint(core::Trainer& t) const;
+    // a resumption of this run by source (say "trpo-train") at t's iteration, in events.jsonl,
+    // then each hot setting the resumption changed (what t.applyHotConfig returned), and t's
+    // configuration into config.json
+    void recordResume(const core::Trainer& t, const std::string& source, const std::vector<core::ConfigEvent>& changes);
     // policy.json and policy.onnx of the trainer's current policy
     void writePolicyFiles(const core::Trainer& t, const core::PolicyMetadata& meta);
     void writePolicyJson(const core::PolicySnapshot& s, const core::PolicyMetadata& meta);

@@ -164,6 +164,42 @@ private slots:
         QVERIFY(resumed);
     }
 
+    // what a resumption with a changed hot setting leaves in the run: the Resumed event at
+    // the checkpoint's iteration, then the change, and the new value in config.json
+    void recordResumeWritesTheResumptionAndItsChanges() {
+        TempDir tmp;
+        const fs::path dir = tmp.path / "r";
+        const TrpoConfig c = smallConfig();
+        {
+            Trainer t(c, sim::environmentFactory(c.env));
+            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+            for (int i = 0; i < 2; ++i) store.appendIteration(t.iterate());
+            store.saveCheckpoint(t);
+        }
+        run::RunStore store = run::RunStore::open(dir, "trpo-train");
+        TrpoConfig changed = store.readConfig();
+        Trainer t(changed, sim::environmentFactory(c.env));
+        store.loadCheckpoint(t);
+        changed.delta = c.delta * 3;
+        store.recordResume(t, "trpo-train", t.applyHotConfig(changed));
+
+        const run::RunContents opened = run::readRun(dir);
+        QCOMPARE(opened.config.delta, c.delta * 3);
+        std::vector<const run::Event*> after; // the resumption and the changes, in order
+        for (const run::Event& e : opened.events)
+            if (std::holds_alternative<run::Resumed>(e.what) || std::holds_alternative<run::Hyperparameter>(e.what))
+                after.push_back(&e);
+        QCOMPARE(static_cast<int>(after.size()), 2);
+        const auto* resumed = std::get_if<run::Resumed>(&after[0]->what);
+        QVERIFY(resumed);
+        QCOMPARE(resumed->source, std::string("trpo-train"));
+        QCOMPARE(after[0]->iteration, 2);
+        const auto* h = std::get_if<run::Hyperparameter>(&after[1]->what);
+        QVERIFY(h);
+        QCOMPARE(h->key, std::string("delta"));
+        QCOMPARE(after[1]->iteration, 3);
+    }
+
     // a run that stopped between two checkpoints continues from the checkpoint: the rows
     // after it go, in every file
     void resumeCutsTheHistoryBackToTheCheckpoint() {

@@ -72,10 +72,7 @@ QString resumeCopy(const QString& from, const QString& to, const std::string& ke
         run::RunStore store = run::RunStore::open(to.toStdString(), "test_live_fork");
         core::Trainer trainer(cfg, sim::environmentFactory(cfg.env));
         store.loadCheckpoint(trainer);
-        const std::vector<core::ConfigEvent> changes = trainer.applyHotConfig(cfg);
-        store.appendEvent({trainer.iteration(), run::Resumed{"test_live_fork"}});
-        for (const core::ConfigEvent& e : changes) store.appendEvent(run::hyperparameterEvent(e));
-        store.writeConfig(trainer.config());
+        store.recordResume(trainer, "test_live_fork", trainer.applyHotConfig(cfg));
         run::RunSet set;
         set.add(key + "=" + value, std::move(trainer), std::move(store));
         run::Budget budget;
