@@ -240,7 +240,8 @@ void takeScreenshot(ui::MainWindow& window, const QString& path) {
     });
 }
 
-// --compare DIR [--screenshot FILE.png]: a fork as one comparison, in a window of its own
+// --compare DIR [--presentation] [--screenshot FILE.png]: a fork as one comparison, in a
+// window of its own
 int compareFork(const QCommandLineParser& p) {
     const QString dir = p.value("compare");
     if (!run::looksLikeFork(dir.toStdString()) && !run::looksLikeSweep(dir.toStdString()))
@@ -251,6 +252,12 @@ int compareFork(const QCommandLineParser& p) {
     if (p.isSet("screenshot")) {
         shotPath = QDir::cleanPath(p.value("screenshot"));
         if (const QString e = screenshotPathError(shotPath); !e.isEmpty()) return fail(e);
+    }
+    if (p.isSet("presentation")) {
+        // presentation mode's larger type, which the comparison follows (ComparisonView::applyFonts)
+        QFont f = QApplication::font();
+        f.setPointSizeF(f.pointSizeF() * ui::MainWindow::kPresentationFontScale);
+        QApplication::setFont(f);
     }
     ui::ComparisonView view;
     try {
@@ -455,7 +462,7 @@ int main(int argc, char** argv) {
                          "the machine goes). Default: the remembered pace, 1 on a fresh install.",
                  "N"});
     p.addOption({"presentation", "Start in presentation mode (the environment large, two plots beside it, large "
-                                 "fonts and thick lines)."});
+                                 "fonts and thick lines); with --compare, the comparison in presentation mode's type."});
     p.addOption({"inspector", "Open the trust-region inspector; after --iterations it shows the last iteration."});
     p.addOption({"inspect-every", "The inspector probes every N-th iteration (1: every one) instead of on demand.", "N"});
     p.addOption({"replay", "After --iterations, replay iteration N's best episode in the viewer (N:median or N:worst "

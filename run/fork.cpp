@@ -357,6 +357,27 @@ ForkManifest createFork(const fs::path& outDir, const RunContents& parent, int a
     return manifest;
 }
 
+ForkManifest resumeFork(const fs::path& dir, const core::EnvFactory& factory, const std::string& writer, RunSet& set) {
+    ForkManifest manifest = readForkManifest(dir);
+    // every variant opened and loaded before any gets its resumed event: a variant that cannot
+    // go on stops the continuation before anything trains
+    std::vector<std::pair<RunStore, core::Trainer>> variants;
+    for (const ForkVariant& v : manifest.variants) {
+        RunStore store = RunStore::open(v.dir, writer);
+        core::TrpoConfig cfg = store.readConfig();
+        cfg.threads = 1;
+        core::Trainer t(cfg, factory);
+        store.loadCheckpoint(t);
+        variants.emplace_back(std::move(store), std::move(t));
+    }
+    for (size_t i = 0; i < variants.size(); ++i) {
+        auto& [store, trainer] = variants[i];
+        store.recordResume(trainer, writer, {});
+        set.add(manifest.key + "=" + manifest.variants[i].value, std::move(trainer), std::move(store));
+    }
+    return manifest;
+}
+
 // ---- the comparison ------------------------------------------------------------------------
 
 VariantSummary summarize(const std::string& label, const std::vector<core::IterationStats>& history, int forkIteration,

@@ -130,6 +130,12 @@ class RunSet;
 ForkManifest createFork(const std::filesystem::path& outDir, const RunContents& parent, int at,
                         const core::TrainerState& forkState, const VarySpec& vary, const core::EnvFactory& factory,
                         const std::string& writer, RunSet& set);
+// A fork continued: each variant of the fork in dir (or its fork.json) from its checkpoint
+// (RunStore::open, which cuts rows past the checkpoint; a `resumed` event by `writer`), added
+// to `set` as createFork adds them (labelled "KEY=VALUE", single-threaded trainer, its store).
+// Returns the manifest. Throws core::FileError naming the file.
+ForkManifest resumeFork(const std::filesystem::path& dir, const core::EnvFactory& factory, const std::string& writer,
+                        RunSet& set);
 
 // ---- the comparison ------------------------------------------------------------------------
 // One variant's line of the comparison table (the studio's and trpo-train's), from its rows

@@ -537,6 +537,10 @@ ComparisonView* MainWindow::openComparison(const QString& dir) {
     view->setAttribute(Qt::WA_DeleteOnClose);
     view->setWindowTitle(view->title());
     view->resize(1100, 800);
+    if (!view->isSweep()) {
+        m_forks->offerContinue(view, dir);
+        view->setContinuable(true);
+    }
     view->show();
     return view;
 }
@@ -648,7 +652,7 @@ void MainWindow::setPresentationMode(bool on) {
     // the normal layout, given back exactly on leaving
     if (on) m_normalState = saveState();
     QFont f = m_baseFont;
-    if (on) f.setPointSizeF(f.pointSizeF() * 1.4);
+    if (on) f.setPointSizeF(f.pointSizeF() * kPresentationFontScale);
     QApplication::setFont(f);
     m_plots->setPresentation(on);
     m_phaseView->setLargeText(on);

@@ -121,6 +121,8 @@ public:
     int iterationCount() const;
     std::int64_t envSteps() const;
     bool isPresentationMode() const { return m_presentation; }
+    // presentation mode's type: the normal font times this (every window follows it)
+    static constexpr double kPresentationFontScale = 1.4;
 
     void setPresentationMode(bool on);
     // opens the trust-region inspector, in front of the plots

@@ -124,7 +124,7 @@ private slots:
         QVERIFY(!view->isSweep());
         QCOMPARE(t->horizontalHeaderItem(0)->text(), QString("Variant"));
         QCOMPARE(view->returnPlot()->graphCount(), 1 + kValues.size());
-        QVERIFY(view->klPlot()->legend->visible());
+        QVERIFY(!view->klPlot()->legend->visible()); // as for a sweep: the return plot's names
     }
 
     void plotsOverlayTheVariants() {
@@ -137,7 +137,8 @@ private slots:
         for (QCustomPlot* plot : {view.returnPlot(), view.klPlot()}) {
             // the shared part before the fork, then one series per variant
             QCOMPARE(plot->graphCount(), 1 + kValues.size());
-            QVERIFY(plot->legend->visible());
+            // the names and colours once, on the return plot (the KL plot's lines stay clear)
+            QCOMPARE(plot->legend->visible(), plot == view.returnPlot());
             QCOMPARE(plot->legend->itemCount(), 1 + kValues.size());
             QCOMPARE(plot->graph(0)->data()->size(), kForkAt);
             std::set<QRgb> colours{plot->graph(0)->pen().color().rgb()};
@@ -151,6 +152,22 @@ private slots:
             }
             QCOMPARE(static_cast<int>(colours.size()), 1 + kValues.size());
         }
+        // a fork of δ: each variant's δ across the KL plot, dashed, in the variant's colour,
+        // inside the plot's range
+        std::vector<double> bounds;
+        for (int k = 0; k < view.klPlot()->itemCount(); ++k) {
+            auto* line = qobject_cast<QCPItemStraightLine*>(view.klPlot()->item(k));
+            if (!line || line->objectName() != "deltaLine") continue;
+            const double y = line->point1->coords().y();
+            QCOMPARE(line->point2->coords().y(), y);
+            const int i = static_cast<int>(bounds.size());
+            QCOMPARE(y, kValues[i].toDouble());
+            QCOMPARE(line->pen().color(), view.klPlot()->graph(1 + i)->pen().color());
+            QCOMPARE(line->pen().style(), Qt::DashLine);
+            QVERIFY(view.klPlot()->yAxis->range().contains(y));
+            bounds.push_back(y);
+        }
+        QCOMPARE(static_cast<int>(bounds.size()), kValues.size());
     }
 
     void tableMatchesTheRunFiles() {

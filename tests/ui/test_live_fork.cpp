@@ -293,6 +293,70 @@ private slots:
         QCOMPARE(view.table()->rowCount(), 3);
     }
 
+    // A fork continues from its comparison window: Continue trains every variant on from its
+    // checkpoint into the same folders, live, exactly as if it had never stopped (the rows
+    // equal a fork trained straight through); File > Open comparison offers the same.
+    void continueAFork() {
+        const QString out = path("fork-continued");
+        ui::MainWindow w(options(path("runs-continue")));
+        QVERIFY(testutil::waitForRun(w));
+        testutil::stepIterations(w, 2);
+        QSignalSpy finished(w.forks(), &ui::ForkController::forkFinished);
+        ui::ComparisonView* view = forkWithDialog(w, "0.005, 0.02", 2, out);
+        QVERIFY(view);
+        QVERIFY(!view->continueButton()->isVisible()); // not while it trains
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWaitMs);
+        QVERIFY(view->continueButton()->isVisible());
+        const run::ForkManifest m = run::readForkManifest(out.toStdString());
+        std::vector<QStringList> before;
+        for (const run::ForkVariant& v : m.variants) {
+            QCOMPARE(static_cast<int>(run::readRun(v.dir).history.size()), 4);
+            before.push_back(testutil::progressRowsWithoutTiming(QString::fromStdString(v.dir.string())));
+        }
+
+        view->continueIterations()->setValue(3);
+        QTest::mouseClick(view->continueButton(), Qt::LeftButton);
+        QVERIFY(!view->continueButton()->isVisible());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, kWaitMs);
+        QVERIFY(view->continueButton()->isVisible());
+        QVERIFY2(view->statusLabel()->text().startsWith("Done"), qPrintable(view->statusLabel()->text()));
+        for (size_t i = 0; i < m.variants.size(); ++i) {
+            const run::RunContents r = run::readRun(m.variants[i].dir);
+            QCOMPARE(static_cast<int>(r.history.size()), 7);
+            QCOMPARE(r.manifest.checkpointIteration, 7);
+            const QStringList rows = testutil::progressRowsWithoutTiming(QString::fromStdString(m.variants[i].dir.string()));
+            QCOMPARE(rows.mid(0, before[i].size()), before[i]);
+            bool resumed = false;
+            for (const run::Event& e : r.events)
+                if (const auto* x = std::get_if<run::Resumed>(&e.what))
+                    resumed |= e.iteration == 4 && x->source == "trpo-studio";
+            QVERIFY(resumed);
+            // the live view shows what is on disk
+            QCOMPARE(static_cast<int>(view->histories()[i].size()), 7);
+            QCOMPARE(QString::fromStdString(core::csvRow(view->histories()[i].back())),
+                     QString::fromStdString(core::csvRow(r.history.back())));
+        }
+
+        // the same variants trained five iterations without a stop: the same rows
+        const QString straight = path("fork-straight");
+        QVERIFY(forkWithDialog(w, "0.005, 0.02", 5, straight));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, kWaitMs);
+        const run::ForkManifest ms = run::readForkManifest(straight.toStdString());
+        for (size_t i = 0; i < m.variants.size(); ++i)
+            QCOMPARE(testutil::progressRowsWithoutTiming(QString::fromStdString(m.variants[i].dir.string())),
+                     testutil::progressRowsWithoutTiming(QString::fromStdString(ms.variants[i].dir.string())));
+
+        // opened from disk, the fork continues too
+        ui::ComparisonView* reopened = w.openComparison(out);
+        QVERIFY(reopened);
+        QVERIFY(reopened->continueButton()->isVisible());
+        reopened->continueIterations()->setValue(1);
+        QTest::mouseClick(reopened->continueButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, kWaitMs);
+        for (const run::ForkVariant& v : m.variants) QCOMPARE(static_cast<int>(run::readRun(v.dir).history.size()), 8);
+        QCOMPARE(static_cast<int>(reopened->histories()[0].size()), 8);
+    }
+
     // the guardrail's rolled-back iterations leave the variant's colour for grey
     void rollbacksAreGrey() {
         ui::ComparisonView view;

@@ -4,6 +4,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QLabel>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -66,9 +67,22 @@ ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
     m_stop->setObjectName("comparisonStop");
     m_stop->setToolTip(tr("Stop every variant at its last completed iteration; what they trained stays on disk"));
     m_stop->hide();
+    m_continueIterations = new QSpinBox(this);
+    m_continueIterations->setObjectName("comparisonContinueIterations");
+    m_continueIterations->setRange(1, 1000000);
+    m_continueIterations->setValue(20);
+    m_continueIterations->setSuffix(tr(" more iterations"));
+    m_continueIterations->setToolTip(tr("How many more iterations each variant trains when you press Continue"));
+    m_continue = new QPushButton(tr("Continue"), this);
+    m_continue->setObjectName("comparisonContinue");
+    m_continue->setToolTip(tr("Train every variant on from its last checkpoint, side by side, into the same folders"));
+    connect(m_continue, &QPushButton::clicked, this, [this] { emit continueRequested(m_continueIterations->value()); });
+    setContinuable(false);
     auto* statusRow = new QHBoxLayout;
     statusRow->addWidget(m_status, 1);
     statusRow->addWidget(m_stop);
+    statusRow->addWidget(m_continueIterations);
+    statusRow->addWidget(m_continue);
     layout->addLayout(statusRow);
     m_refresh.setSingleShot(true);
     m_refresh.setInterval(100);
@@ -135,7 +149,9 @@ void ComparisonView::showFork() {
     m_sweep = {};
     m_sweepSummaries.clear();
     setForkColumns();
-    m_klPlot->legend->setVisible(true);
+    // the colours and names are those of the return plot's legend and the table's first
+    // column; a legend on the KL plot would only hide its lines
+    m_klPlot->legend->setVisible(false);
     fill();
 }
 
@@ -153,7 +169,8 @@ void ComparisonView::setupPlot(QCustomPlot* plot, const QString& title, const QS
     plot->yAxis->setLabel(yLabel);
     plot->legend->setVisible(true);
     plot->legend->setBrush(QColor(255, 255, 255, 230));
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignLeft | Qt::AlignTop);
+    // bottom right: the curves of a fork rise from the left, so that corner is the emptiest
+    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignRight | Qt::AlignBottom);
 }
 
 QString ComparisonView::title() const {
@@ -227,6 +244,11 @@ void ComparisonView::markRolledBack(int variant, int first, int last) {
 }
 
 void ComparisonView::setStatus(const QString& text) { m_status->setText(text); }
+
+void ComparisonView::setContinuable(bool on) {
+    m_continue->setVisible(on);
+    m_continueIterations->setVisible(on);
+}
 
 void ComparisonView::refreshNow() {
     if (!m_isSweep) fill();
@@ -500,6 +522,32 @@ void ComparisonView::fill() {
         label->position->setCoords(m_manifest.forkIteration, 0.02);
         label->setText(tr(" fork"));
         label->setColor(QColor(90, 90, 90));
+    }
+    // a fork of δ: each variant's bound across the KL plot in its colour, so a class sees every
+    // variant's steps land just under its own δ (the line search's acceptance test)
+    if (m_manifest.key == "delta") {
+        QCPRange r = m_klPlot->yAxis->range();
+        for (size_t i = 0; i < m_manifest.variants.size(); ++i) {
+            bool ok = false;
+            const double delta = QString::fromStdString(m_manifest.variants[i].value).toDouble(&ok);
+            if (!ok || !(delta > 0) || !std::isfinite(delta)) continue;
+            const QColor color = variantColors()[i % variantColors().size()];
+            auto* bound = new QCPItemStraightLine(m_klPlot);
+            bound->setObjectName("deltaLine");
+            bound->point1->setCoords(0, delta);
+            bound->point2->setCoords(1, delta);
+            bound->setPen(QPen(color, 1.5, Qt::DashLine));
+            auto* text = new QCPItemText(m_klPlot);
+            text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+            text->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+            text->position->setTypeY(QCPItemPosition::ptPlotCoords);
+            text->position->setCoords(0.995, delta);
+            text->setText(tr("δ = %1").arg(QString::fromStdString(m_manifest.variants[i].value)));
+            text->setColor(color.darker(115));
+            r.expand(delta);
+            r.expand(delta * 2.5); // room for the label above the line (a log axis)
+        }
+        m_klPlot->yAxis->setRange(r);
     }
     finishPlots(solved);
 }

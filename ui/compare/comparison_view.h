@@ -20,6 +20,7 @@
 class QCustomPlot;
 class QLabel;
 class QPushButton;
+class QSpinBox;
 class QTableWidget;
 
 namespace ui {
@@ -58,6 +59,11 @@ public:
     QLabel* statusLabel() const { return m_status; }
     // Stop, beside the status line: shown while a fork trains (its owner connects it)
     QPushButton* stopButton() const { return m_stop; }
+    // Continue, with how many more iterations, beside the status line: shown for a fork that is
+    // not training (opened from disk, stopped or done); pressing it emits continueRequested
+    void setContinuable(bool on);
+    QPushButton* continueButton() const { return m_continue; }
+    QSpinBox* continueIterations() const { return m_continueIterations; }
     // each variant's rows as shown (the shared ones included)
     const std::vector<std::vector<core::IterationStats>>& histories() const { return m_histories; }
     // the grey graphs of rolled-back iterations, one per variant that has some, on the return plot
@@ -81,6 +87,8 @@ public:
 signals:
     // the window is closing (a live fork stops before the view goes)
     void closing();
+    // Continue was pressed: train every variant `iterations` more from its checkpoint
+    void continueRequested(int iterations);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -115,6 +123,8 @@ private:
     QLabel* m_heading = nullptr;
     QLabel* m_status = nullptr;
     QPushButton* m_stop = nullptr;
+    QSpinBox* m_continueIterations = nullptr;
+    QPushButton* m_continue = nullptr;
     QTableWidget* m_table = nullptr;
     QCustomPlot* m_returnPlot = nullptr;
     QCustomPlot* m_klPlot = nullptr;

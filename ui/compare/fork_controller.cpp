@@ -7,6 +7,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QStandardPaths>
+#include <QThread>
 #include <algorithm>
 #include <filesystem>
 #include <memory>
@@ -126,6 +127,7 @@ ComparisonView* ForkController::fork(const run::VarySpec& vary, int iterations, 
     view->resize(1100, 800);
     ForkSession* s = session.release();
     s->setParent(view); // the view owns the fork: closing it stops the fork
+    offerContinue(view, outDir);
     attach(view, s);
     view->show();
     m_dialogs->showStatus(tr("Forked at iteration %1 into %2 variants: %3").arg(st->iteration).arg(vary.values.size()).arg(outDir), 10000);
@@ -133,19 +135,46 @@ ComparisonView* ForkController::fork(const run::VarySpec& vary, int iterations, 
     return view;
 }
 
+void ForkController::offerContinue(ComparisonView* view, const QString& dir) {
+    connect(view, &ComparisonView::continueRequested, this,
+            [this, view, dir](int iterations) { continueFork(view, dir, iterations); });
+}
+
+bool ForkController::continueFork(ComparisonView* view, const QString& dir, int iterations) {
+    auto session = std::make_unique<ForkSession>();
+    session->setPace(m_pace);
+    try {
+        // results do not depend on the thread count (README "Forks")
+        session->resume(dir.toStdString(), iterations, std::max(1, QThread::idealThreadCount()));
+        // what the variants go on from, as RunStore::open left it (rows past a checkpoint cut)
+        view->openFork(dir.toStdString());
+    } catch (const std::exception& e) {
+        m_dialogs->showError(tr("Continue the fork"),
+                             tr("Could not continue the fork:\n%1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+    ForkSession* s = session.release();
+    s->setParent(view);
+    attach(view, s);
+    emit forkStarted(view, s);
+    return true;
+}
+
 void ForkController::attach(ComparisonView* view, ForkSession* session) {
     m_sessions.emplace_back(session);
+    view->setContinuable(false);
     const int n = static_cast<int>(session->manifest().variants.size());
     const int at = session->manifest().forkIteration;
+    const int from = session->startIteration();
     const int total = session->iterations();
     auto done = std::make_shared<std::vector<int>>(static_cast<size_t>(n), 0);
     const QString folder = QString::fromStdString(session->directory().string());
-    auto progress = [view, done, at, total, n] {
+    auto progress = [view, done, at, from, total, n] {
         const int least = *std::min_element(done->begin(), done->end());
-        view->setStatus(tr("Training %1 variants side by side: iteration %2 of %3 (forked at %4, %5 each)")
+        view->setStatus(tr("Training %1 variants side by side: iteration %2 of %3 (forked at %4, %5 more each)")
                             .arg(n)
-                            .arg(at + least)
-                            .arg(at + total)
+                            .arg(from + least)
+                            .arg(from + total)
                             .arg(at)
                             .arg(total));
     };
@@ -168,15 +197,16 @@ void ForkController::attach(ComparisonView* view, ForkSession* session) {
         // show them now, not at the next coalesced refresh
         view->refreshNow();
         view->setStatus(interrupted ? tr("Stopped after %1 of %2 iterations per variant. The fork is in %3 "
-                                         "(File → Open comparison opens it; each variant resumes with trpo-train --resume).")
+                                         "(Continue trains it on; File → Open comparison opens it again).")
                                           .arg(least)
                                           .arg(total)
                                           .arg(folder)
-                                    : tr("Done: every variant trained %1 iterations. The fork is in %2 (File → Open "
-                                         "comparison opens it again).")
+                                    : tr("Done: every variant trained %1 iterations. The fork is in %2 (Continue "
+                                         "trains it on; File → Open comparison opens it again).")
                                           .arg(total)
                                           .arg(folder));
         view->stopButton()->hide();
+        view->setContinuable(true);
         emit forkFinished(session);
     });
     view->stopButton()->show();

@@ -40,6 +40,12 @@ public:
     // trained `iterations` more; dir empty: the default folder. Returns the live comparison,
     // or null after an error message naming the folder or the setting.
     ComparisonView* fork(const run::VarySpec& vary, int iterations, const QString& dir = {});
+    // Continues the fork in dir, shown in `view`: every variant trains `iterations` more from
+    // its checkpoint (ForkSession::resume) and the view fills in live again. False after an
+    // error message naming the file.
+    bool continueFork(ComparisonView* view, const QString& dir, int iterations);
+    // a fork's view that is not training offers Continue, which continues the fork in dir
+    void offerContinue(ComparisonView* view, const QString& dir);
     // where a fork of the run at its current iteration varying `key` goes by default: under the
     // live run directory (forks/at<ITER>-<KEY>), else under the studio's data folder
     QString defaultDirectory(const std::string& key) const;

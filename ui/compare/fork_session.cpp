@@ -1,5 +1,6 @@
 #include "ui/compare/fork_session.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "sim/registry.h"
@@ -23,7 +24,21 @@ void ForkSession::start(const run::RunContents& parent, int at, const core::Trai
     const core::EnvFactory factory = sim::environmentFactory(parent.config.env);
     m_manifest = run::createFork(outDir, parent, at, forkState, vary, factory, "trpo-studio", m_set);
     m_dir = outDir;
+    launch(iterations, threads);
+}
+
+void ForkSession::resume(const std::filesystem::path& dir, int iterations, int threads) {
+    if (m_running || m_thread.joinable() || m_set.size() > 0) throw core::ConfigError("this fork session has already trained");
+    const run::ForkManifest m = run::readForkManifest(dir);
+    m_manifest = run::resumeFork(dir, sim::environmentFactory(m.env), "trpo-studio", m_set);
+    m_dir = dir;
+    launch(iterations, threads);
+}
+
+void ForkSession::launch(int iterations, int threads) {
     m_iterations = iterations;
+    m_startIteration = m_set.size() > 0 ? m_set.member(0).startIteration : 0;
+    for (int k = 1; k < m_set.size(); ++k) m_startIteration = std::min(m_startIteration, m_set.member(k).startIteration);
     m_lastStart.assign(static_cast<size_t>(m_set.size()), {});
     m_started.assign(static_cast<size_t>(m_set.size()), 0);
     m_outcomes.clear();

@@ -47,6 +47,9 @@ public:
     // core::ConfigError naming the folder or the setting; nothing runs then.
     void start(const run::RunContents& parent, int at, const core::TrainerState& forkState, const run::VarySpec& vary,
                const std::filesystem::path& outDir, int iterations, int threads);
+    // Continues the fork in dir (run::resumeFork: every variant from its checkpoint) for
+    // `iterations` more iterations each. Throws core::FileError naming the file; nothing runs then.
+    void resume(const std::filesystem::path& dir, int iterations, int threads);
     // stops every variant at its last completed iteration (prompt: the one in progress is
     // discarded), waits for the files to be written and delivers what arrived; idempotent
     void stop();
@@ -57,6 +60,9 @@ public:
     const run::ForkManifest& manifest() const { return m_manifest; }
     const std::filesystem::path& directory() const { return m_dir; }
     int iterations() const { return m_iterations; }
+    // the least iteration a variant started this session's training from (the fork iteration
+    // for a new fork, the checkpoints' for a continued one)
+    int startIteration() const { return m_startIteration; }
     // why each variant stopped ("budget reached", "interrupted", "diverged", ...), once finished
     const std::vector<std::string>& outcomes() const { return m_outcomes; }
 
@@ -75,6 +81,7 @@ signals:
     void resultsPosted();
 
 private:
+    void launch(int iterations, int threads); // the training thread over m_set
     void halt();             // cancel, wake and join, without delivering
     void waitForTurn(int m); // on a training thread: the pace of member m
     void deliver();          // on the UI thread: runs the queued results
@@ -83,6 +90,7 @@ private:
     run::ForkManifest m_manifest;
     std::filesystem::path m_dir;
     int m_iterations = 0;
+    int m_startIteration = 0;
     std::vector<std::string> m_outcomes;
     std::thread m_thread;
     std::atomic<bool> m_cancel{false};
