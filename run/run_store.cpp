@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -71,26 +72,35 @@ Manifest manifestFromJson(const json& j) {
 
 // reads a file whose every line is a JSON object. A last line without its newline is a
 // write cut short by a crash: it is dropped. Any other bad line is an error naming it.
-std::vector<json> readJsonLines(const fs::path& p) {
-    const std::string text = core::readFileText(p);
-    std::vector<json> out;
-    std::istringstream in(text);
+// Calls f with each JSON line of p, reading one line at a time: a long run's episodes.jsonl
+// holds up to 150 kB a BipedalWalker iteration, and neither its whole text nor every parsed
+// line is ever held at once. Empty lines are skipped; a torn last line (no newline, not valid
+// JSON: a write cut short) is ignored; any other line that is not JSON is an error naming the
+// file and the line. Returns whether the last line lacked its newline (torn or not): a line
+// appended to such a file would join it, so a writer rewrites the file first.
+bool forEachJsonLine(const fs::path& p, const std::function<void(const json&)>& f) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw FileError(p.string() + ": cannot open for reading");
     std::string line;
     int number = 0;
-    size_t consumed = 0;
+    bool unterminated = false;
     while (std::getline(in, line)) {
         ++number;
-        consumed += line.size() + 1;
+        // getline stops at a newline without setting eof; only a last line without one sets it
+        const bool complete = !in.eof();
+        if (!complete && !line.empty()) unterminated = true;
         if (line.empty()) continue;
-        const bool complete = consumed <= text.size();
+        json j;
         try {
-            out.push_back(json::parse(line));
+            j = json::parse(line);
         } catch (const json::exception& e) {
             if (!complete) break;
             throw FileError(p.string() + ": line " + std::to_string(number) + " is not valid JSON (" + e.what() + ")");
         }
+        f(j);
     }
-    return out;
+    if (in.bad()) throw FileError(p.string() + ": read error");
+    return unterminated;
 }
 
 std::vector<core::IterationStats> historyFromCsv(const fs::path& p) {
@@ -309,7 +319,7 @@ RunContents readRun(const fs::path& dirIn) {
     try {
         if (v2) {
             historyPath = dir / "history.jsonl";
-            for (const json& j : readJsonLines(historyPath)) c.history.push_back(core::statsFromJson(j));
+            forEachJsonLine(historyPath, [&](const json& j) { c.history.push_back(core::statsFromJson(j)); });
         } else if (v1) {
             historyPath = dir / "history.json";
             const std::string text = core::readFileText(historyPath);
@@ -342,42 +352,42 @@ RunContents readRun(const fs::path& dirIn) {
     const fs::path eventsPath = dir / "events.jsonl";
     if (fs::exists(eventsPath, ec)) {
         int line = 0;
-        for (const json& j : readJsonLines(eventsPath)) {
+        c.eventsToRewrite = forEachJsonLine(eventsPath, [&](const json& j) {
             ++line;
             try {
                 c.events.push_back(eventFromJson(j));
             } catch (const std::exception& e) {
                 throw FileError(eventsPath.string() + ": event " + std::to_string(line) + ": " + e.what());
             }
-        }
+        });
     }
 
     // trust-region probes
     const fs::path probesPath = dir / "trust_region.jsonl";
     if (fs::exists(probesPath, ec)) {
         int line = 0;
-        for (const json& j : readJsonLines(probesPath)) {
+        c.probesToRewrite = forEachJsonLine(probesPath, [&](const json& j) {
             ++line;
             try {
                 c.probes.push_back(core::probeFromJson(j));
             } catch (const std::exception& e) {
                 throw FileError(probesPath.string() + ": record " + std::to_string(line) + ": " + e.what());
             }
-        }
+        });
     }
 
     // the episodes kept for replay
     const fs::path episodesPath = dir / "episodes.jsonl";
     if (fs::exists(episodesPath, ec)) {
         int line = 0;
-        for (const json& j : readJsonLines(episodesPath)) {
+        c.episodesToRewrite = forEachJsonLine(episodesPath, [&](const json& j) {
             ++line;
             try {
                 c.episodes.push_back(core::episodesFromJson(j));
             } catch (const std::exception& e) {
                 throw FileError(episodesPath.string() + ": line " + std::to_string(line) + ": " + e.what());
             }
-        }
+        });
     }
 
     // checkpoint: checked, not loaded
@@ -403,9 +413,12 @@ RunContents readRun(const fs::path& dirIn) {
                             std::to_string(c.manifest.checkpointIteration));
         // iterations after the last checkpoint cannot be continued from: the run goes on from the checkpoint
         c.history.resize(static_cast<size_t>(c.manifest.checkpointIteration));
-        std::erase_if(c.probes, [&](const core::TrustRegionProbe& p) { return p.iteration > c.manifest.checkpointIteration; });
-        std::erase_if(c.episodes,
-                      [&](const core::IterationEpisodes& e) { return e.iteration > c.manifest.checkpointIteration; });
+        if (std::erase_if(c.probes,
+                          [&](const core::TrustRegionProbe& p) { return p.iteration > c.manifest.checkpointIteration; }))
+            c.probesToRewrite = true;
+        if (std::erase_if(c.episodes,
+                          [&](const core::IterationEpisodes& e) { return e.iteration > c.manifest.checkpointIteration; }))
+            c.episodesToRewrite = true;
     } else if (v2 && c.manifest.checkpointIteration > 0) {
         throw FileError(ckpt.string() + ": missing (the manifest lists a checkpoint at iteration " +
                         std::to_string(c.manifest.checkpointIteration) + ")");
@@ -454,12 +467,20 @@ RunStore RunStore::open(const fs::path& dir, const std::string& writer) {
     core::writeFileAtomic(r.m_dir / "progress.csv", progressText(c.history));
     std::error_code ec;
     if (!fs::exists(r.m_dir / "events.jsonl", ec)) core::writeFileAtomic(r.m_dir / "events.jsonl", std::string());
-    if (fs::exists(r.m_dir / "trust_region.jsonl", ec)) {
+    // events, probes and episodes are rewritten only when readRun dropped something from the
+    // file (records past the checkpoint, a torn last line) or its last line lacks a newline:
+    // the episodes file of a long run is large, and appending to it as it is is safe otherwise
+    if (c.eventsToRewrite) {
+        std::string events;
+        for (const Event& e : c.events) events += eventToJson(e).dump() + "\n";
+        core::writeFileAtomic(r.m_dir / "events.jsonl", events);
+    }
+    if (c.probesToRewrite) {
         std::string probes;
         for (const core::TrustRegionProbe& p : c.probes) probes += core::probeToJson(p).dump() + "\n";
         core::writeFileAtomic(r.m_dir / "trust_region.jsonl", probes);
     }
-    if (fs::exists(r.m_dir / "episodes.jsonl", ec)) {
+    if (c.episodesToRewrite) {
         std::string episodes;
         for (const core::IterationEpisodes& e : c.episodes) episodes += core::episodesToJson(e).dump() + "\n";
         core::writeFileAtomic(r.m_dir / "episodes.jsonl", episodes);

@@ -106,6 +106,10 @@ struct RunContents {
     std::vector<std::uint8_t> checkpoint; // checked container bytes; empty when there is none
     std::vector<core::TrustRegionProbe> probes; // trust_region.jsonl, in iteration order
     std::vector<core::IterationEpisodes> episodes; // episodes.jsonl, in iteration order (may be empty)
+    // events.jsonl, trust_region.jsonl or episodes.jsonl differs from what was read: records
+    // past the checkpoint were dropped (as the history is: a run goes on from its checkpoint),
+    // or its last line lacks a newline (a torn write, ignored); RunStore::open rewrites it
+    bool eventsToRewrite = false, probesToRewrite = false, episodesToRewrite = false;
     std::vector<core::ConfigEvent> configEvents() const; // the hyperparameter events, in order
     // the iterations a rollback superseded (from each rolled_back event), ascending
     std::vector<int> rolledBackIterations() const;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/episode_record.h"
 #include "core/presets.h"
 #include "core/trainer.h"
 #include "support/scripted_environment.h"
@@ -28,6 +29,26 @@ TrpoConfig smallConfig() {
     c.valueEpochs = 2;
     c.seed = 5;
     return c;
+}
+
+// an iteration's best, median and worst episodes of `length` steps of 4-dimensional actions
+core::IterationEpisodes syntheticEpisodes(int iteration, int length, core::Rng& rng) {
+    core::IterationEpisodes e;
+    e.iteration = iteration;
+    auto record = [&](double ret) {
+        core::EpisodeRecord r;
+        r.seed = static_cast<std::uint64_t>(iteration) * 3 + static_cast<std::uint64_t>(ret);
+        r.actionDim = 4;
+        r.length = length;
+        r.ret = ret;
+        r.actions.resize(static_cast<size_t>(4 * length));
+        for (double& a : r.actions) a = rng.normal();
+        return r;
+    };
+    e.best = record(2);
+    e.median = record(1);
+    e.worst = record(0);
+    return e;
 }
 
 struct TempDir {
@@ -162,6 +183,96 @@ private slots:
         bool resumed = false;
         for (const run::Event& e : opened.events) resumed |= std::holds_alternative<run::Resumed>(e.what);
         QVERIFY(resumed);
+    }
+
+    // A long run's episodes.jsonl (here 40 iterations of 3 episodes of 6,400 four-dimensional
+    // actions, about 60 MB of text) is read one line at a time: reading the run raises the
+    // process's peak memory by about the parsed episodes (25 MB), not by the file's text and
+    // every line parsed at once (more than twice the file). RunStore::open leaves the file
+    // as it is when nothing was cut.
+    void openingALongRunReadsEpisodesLineByLine() {
+        TempDir tmp;
+        const fs::path dir = tmp.path / "long";
+        const TrpoConfig c = smallConfig();
+        const int iterations = 40;
+        {
+            Trainer t(c, sim::environmentFactory(c.env));
+            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+            core::Rng rng(7);
+            for (int i = 0; i < iterations; ++i) {
+                store.appendIteration(t.iterate());
+                store.appendEpisodes(syntheticEpisodes(t.iteration(), 6400, rng));
+            }
+            store.saveCheckpoint(t);
+        }
+        const fs::path episodes = dir / "episodes.jsonl";
+        const double fileMb = static_cast<double>(fs::file_size(episodes)) / (1024.0 * 1024.0);
+        run::RunContents r;
+        const double grewMb = testutil::peakRssGrowthMb([&] { r = run::readRun(dir); });
+        qInfo("episodes.jsonl %.0f MB; reading the run raised the peak memory by %.0f MB", fileMb, grewMb);
+        QCOMPARE(static_cast<int>(r.episodes.size()), iterations);
+        QCOMPARE(r.episodes.back().iteration, iterations);
+        QCOMPARE(static_cast<int>(r.episodes.back().worst->actions.size()), 4 * 6400);
+        QVERIFY(!r.episodesToRewrite);
+        // AddressSanitizer keeps freed memory in quarantine, which a line-by-line read fills too
+        if (!testutil::kSanitized) QVERIFY2(grewMb < 0.75 * fileMb, qPrintable(QString::number(grewMb)));
+
+        const auto written = fs::last_write_time(episodes);
+        (void)run::RunStore::open(dir, "trpo-train");
+        QCOMPARE(fs::last_write_time(episodes), written);
+        QCOMPARE(static_cast<int>(run::readRun(dir).episodes.size()), iterations);
+    }
+
+    // A write cut short leaves a last line without its newline. The reader ignores a torn one;
+    // RunStore::open rewrites such a file before anything is appended, so the next line does
+    // not join it (events.jsonl here ends in a whole event without a newline, episodes.jsonl in
+    // half a record).
+    void unterminatedLastLinesAreRepairedBeforeAppending() {
+        TempDir tmp;
+        const fs::path dir = tmp.path / "torn";
+        const TrpoConfig c = smallConfig();
+        core::Rng rng(3);
+        {
+            Trainer t(c, sim::environmentFactory(c.env));
+            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+            for (int i = 0; i < 3; ++i) {
+                store.appendIteration(t.iterate());
+                store.appendEpisodes(syntheticEpisodes(t.iteration(), 5, rng));
+            }
+            store.saveCheckpoint(t);
+        }
+        {
+            std::ofstream ev(dir / "events.jsonl", std::ios::app | std::ios::binary);
+            ev << run::eventToJson({3, run::Stopped{"interrupted"}}).dump(); // no newline
+            std::ofstream ep(dir / "episodes.jsonl", std::ios::app | std::ios::binary);
+            ep << "{\"iteration\":4,\"best\":{\"se"; // torn
+        }
+        const run::RunContents before = run::readRun(dir);
+        QCOMPARE(static_cast<int>(before.episodes.size()), 3);
+        QVERIFY(before.eventsToRewrite);
+        QVERIFY(before.episodesToRewrite);
+        QVERIFY(std::holds_alternative<run::Stopped>(before.events.back().what));
+        {
+            run::RunStore store = run::RunStore::open(dir, "trpo-train");
+            Trainer t(store.readConfig(), sim::environmentFactory(c.env));
+            store.loadCheckpoint(t);
+            store.recordResume(t, "trpo-train", {});
+            store.appendIteration(t.iterate());
+            store.appendEpisodes(syntheticEpisodes(t.iteration(), 5, rng));
+            store.saveCheckpoint(t);
+        }
+        const run::RunContents after = run::readRun(dir);
+        QCOMPARE(static_cast<int>(after.episodes.size()), 4);
+        QCOMPARE(after.episodes.back().iteration, 4);
+        QVERIFY(!after.eventsToRewrite);
+        QVERIFY(!after.episodesToRewrite);
+        int stopped = 0, resumed = 0;
+        for (const run::Event& e : after.events) {
+            stopped += std::holds_alternative<run::Stopped>(e.what);
+            resumed += std::holds_alternative<run::Resumed>(e.what);
+        }
+        QCOMPARE(stopped, 1);
+        QCOMPARE(resumed, 1);
     }
 
     // what a resumption with a changed hot setting leaves in the run: the Resumed event at
