@@ -299,6 +299,8 @@ private slots:
     void continueAFork() {
         const QString out = path("fork-continued");
         ui::MainWindow w(options(path("runs-continue")));
+        QStringList errors; // an error box would block the test: every message is recorded instead
+        w.setMessageHook([&](const QString&, const QString& text) { errors << text; });
         QVERIFY(testutil::waitForRun(w));
         testutil::stepIterations(w, 2);
         QSignalSpy finished(w.forks(), &ui::ForkController::forkFinished);
@@ -316,6 +318,7 @@ private slots:
 
         view->continueIterations()->setValue(3);
         QTest::mouseClick(view->continueButton(), Qt::LeftButton);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join('\n')));
         QVERIFY(!view->continueButton()->isVisible());
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, kWaitMs);
         QVERIFY(view->continueButton()->isVisible());
@@ -352,6 +355,7 @@ private slots:
         QVERIFY(reopened->continueButton()->isVisible());
         reopened->continueIterations()->setValue(1);
         QTest::mouseClick(reopened->continueButton(), Qt::LeftButton);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.join('\n')));
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, kWaitMs);
         for (const run::ForkVariant& v : m.variants) QCOMPARE(static_cast<int>(run::readRun(v.dir).history.size()), 8);
         QCOMPARE(static_cast<int>(reopened->histories()[0].size()), 8);

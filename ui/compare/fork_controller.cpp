@@ -144,10 +144,11 @@ bool ForkController::continueFork(ComparisonView* view, const QString& dir, int 
     auto session = std::make_unique<ForkSession>();
     session->setPace(m_pace);
     try {
-        // results do not depend on the thread count (README "Forks")
-        session->resume(dir.toStdString(), iterations, std::max(1, QThread::idealThreadCount()));
-        // what the variants go on from, as RunStore::open left it (rows past a checkpoint cut)
-        view->openFork(dir.toStdString());
+        // results do not depend on the thread count (README "Forks"); the view rereads what the
+        // variants go on from, as RunStore::open left it (rows past a checkpoint cut), before
+        // the training thread starts writing to the same files
+        session->resume(dir.toStdString(), iterations, std::max(1, QThread::idealThreadCount()),
+                        [view, &dir] { view->openFork(dir.toStdString()); });
     } catch (const std::exception& e) {
         m_dialogs->showError(tr("Continue the fork"),
                              tr("Could not continue the fork:\n%1").arg(QString::fromStdString(e.what())));

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -48,8 +49,11 @@ public:
     void start(const run::RunContents& parent, int at, const core::TrainerState& forkState, const run::VarySpec& vary,
                const std::filesystem::path& outDir, int iterations, int threads);
     // Continues the fork in dir (run::resumeFork: every variant from its checkpoint) for
-    // `iterations` more iterations each. Throws core::FileError naming the file; nothing runs then.
-    void resume(const std::filesystem::path& dir, int iterations, int threads);
+    // `iterations` more iterations each. `beforeTraining` runs once the variants' files are
+    // as they go on from and before anything writes to them (a view reads them then). Throws
+    // core::FileError naming the file, or what beforeTraining throws; nothing runs then.
+    void resume(const std::filesystem::path& dir, int iterations, int threads,
+                const std::function<void()>& beforeTraining = {});
     // stops every variant at its last completed iteration (prompt: the one in progress is
     // discarded), waits for the files to be written and delivers what arrived; idempotent
     void stop();
