@@ -172,6 +172,37 @@ void EnvView::stepEnvironment() {
     }
 }
 
+QStringList EnvView::hudLines() const {
+    if (!m_overlays) return {};
+    video::PlayerHud hud;
+    hud.player = m_controller ? video::PlayerHud::Player::Heuristic
+                 : m_snapshot ? video::PlayerHud::Player::Policy
+                              : video::PlayerHud::Player::Random;
+    hud.iteration = m_snapshot ? m_snapshot->iteration : 0;
+    hud.deterministic = m_deterministic;
+    hud.episodeReturn = m_episodeReturn;
+    hud.step = m_episodeStep;
+    if (m_hasLastReturn && !m_ghost) hud.lastReturn = m_lastReturn;
+    hud.speed = m_speed == Speed::Double ? 2 : m_speed == Speed::Quadruple ? 4 : 1;
+    QStringList lines = video::playerHudLines(hud);
+    // a replay or the ghost names what plays instead (first line); the ghost adds both
+    // episodes' returns after the running one
+    if (m_ghost) {
+        lines[0] = tr("π_new: policy of iteration %1 (solid)").arg(m_ghost->request.iteration);
+        lines.insert(1, tr("π_old: policy before it (translucent)"));
+        lines.insert(3, tr("π_new's episode: return %1, %2 steps").arg(m_ghost->newRun.ret, 0, 'f', 1).arg(m_ghost->newRun.length));
+        lines.insert(4, tr("π_old's episode: return %1, %2 steps").arg(m_ghost->oldRun.ret, 0, 'f', 1).arg(m_ghost->oldRun.length));
+    } else if (m_replay) {
+        lines[0] = tr("Replay of iteration %1's %2 episode")
+                       .arg(m_replay->iteration)
+                       .arg(QString::fromLatin1(core::episodeRankName(m_replay->rank)));
+    }
+    return lines;
+}
+
+// shown until the first policy arrives
+bool EnvView::bannerShown() const { return m_overlays && !m_snapshot && !m_controller && !m_replay && !m_ghost; }
+
 void EnvView::tick() {
     if (!m_env) return;
     const int steps = m_speed == Speed::Double ? 2 : m_speed == Speed::Quadruple ? 4 : 1;
@@ -184,7 +215,18 @@ void EnvView::tick() {
             stepEnvironment();
     }
     m_env->draw(m_drawList);
-    update();
+    // a replay's or the ghost's caption and the batch's states are not in the scene: those
+    // frames are painted whole, as are the ones after anything else asked for a repaint
+    if (m_painted && !m_ghost && !m_replay && m_statePoints.empty() && m_statesCaption.isEmpty()) {
+        video::SceneOverlay overlay;
+        overlay.font = font();
+        overlay.largeText = m_largeText;
+        overlay.hud = hudLines();
+        if (bannerShown()) overlay.banner = QStringLiteral("-");
+        update(video::sceneDamage(size(), m_paintedDrawList, m_paintedHud, m_drawList, overlay));
+    } else {
+        update();
+    }
 }
 
 QPointF EnvView::worldToScreen(const sim::Vec2& p) const {
@@ -218,6 +260,7 @@ void EnvView::paintEvent(QPaintEvent*) {
     QFont hudFont = font();
     hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * (m_largeText ? 1.6 : 1.0));
 
+    m_painted = false;
     if (!m_env) {
         p.fillRect(rect(), Qt::white);
         p.setFont(hudFont);
@@ -252,34 +295,11 @@ void EnvView::paintEvent(QPaintEvent*) {
         ghost.trailColours = m_ghost->trailColours;
         overlay.ghost = &ghost;
     }
-    if (m_overlays) {
-        video::PlayerHud hud;
-        hud.player = m_controller ? video::PlayerHud::Player::Heuristic
-                     : m_snapshot ? video::PlayerHud::Player::Policy
-                                  : video::PlayerHud::Player::Random;
-        hud.iteration = m_snapshot ? m_snapshot->iteration : 0;
-        hud.deterministic = m_deterministic;
-        hud.episodeReturn = m_episodeReturn;
-        hud.step = m_episodeStep;
-        if (m_hasLastReturn && !m_ghost) hud.lastReturn = m_lastReturn;
-        hud.speed = m_speed == Speed::Double ? 2 : m_speed == Speed::Quadruple ? 4 : 1;
-        overlay.hud = video::playerHudLines(hud);
-        // a replay or the ghost names what plays instead (first line); the ghost adds both
-        // episodes' returns after the running one
-        if (m_ghost) {
-            overlay.hud[0] = tr("π_new: policy of iteration %1 (solid)").arg(m_ghost->request.iteration);
-            overlay.hud.insert(1, tr("π_old: policy before it (translucent)"));
-            overlay.hud.insert(3, tr("π_new's episode: return %1, %2 steps").arg(m_ghost->newRun.ret, 0, 'f', 1).arg(m_ghost->newRun.length));
-            overlay.hud.insert(4, tr("π_old's episode: return %1, %2 steps").arg(m_ghost->oldRun.ret, 0, 'f', 1).arg(m_ghost->oldRun.length));
-        } else if (m_replay) {
-            overlay.hud[0] = tr("Replay of iteration %1's %2 episode")
-                                 .arg(m_replay->iteration)
-                                 .arg(QString::fromLatin1(core::episodeRankName(m_replay->rank)));
-        }
-        // the banner shown until the first policy arrives
-        if (!m_snapshot && !m_controller && !m_replay && !m_ghost)
-            overlay.banner = tr("Waiting for the first policy: a random policy plays meanwhile");
-    }
+    overlay.hud = hudLines();
+    if (bannerShown()) overlay.banner = tr("Waiting for the first policy: a random policy plays meanwhile");
+    m_paintedDrawList = m_drawList;
+    m_paintedHud = overlay.hud;
+    m_painted = true;
     video::paintScene(p, size(), m_drawList, overlay);
 
     // the replay's or the ghost's caption at the bottom, large enough for the back row

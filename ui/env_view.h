@@ -155,6 +155,9 @@ protected:
 
 private:
     void tick();
+    // the HUD's left box as paintEvent draws it (empty with the overlays off)
+    QStringList hudLines() const;
+    bool bannerShown() const; // "Waiting for the first policy"
     void stepEnvironment();
     void resetEpisode();
     void updateTimer();
@@ -175,6 +178,13 @@ private:
     std::uint64_t m_episodeSeed = 1000;
     std::vector<double> m_obs, m_action;
     sim::DrawList m_drawList;
+    // the scene and HUD last painted: a tick repaints only what changed since
+    // (video::sceneDamage), where a full repaint and its copy to the screen cost the viewer,
+    // the X server and training (on two cores) several times as much. Every other change to
+    // what is painted asks for a full repaint.
+    sim::DrawList m_paintedDrawList;
+    QStringList m_paintedHud;
+    bool m_painted = false; // the two above are valid
     QTimer m_timer;
     Speed m_speed = Speed::RealTime;
     bool m_deterministic = false;

@@ -388,6 +388,7 @@ void MainWindow::setPace(Pace pace) {
     if (m_forks) m_forks->setPace(pace);
     // at a teaching pace every new policy is seen from the first step of an episode
     m_envView->setRestartOnNewPolicy(pace.isTeaching());
+    m_plots->setMaxPace(pace.isMax());
 }
 
 Pace MainWindow::pace() const { return m_session->pace(); }

@@ -49,6 +49,8 @@ void PlotPanel::onViewerFrame() {
     paintSlice();
 }
 
+void PlotPanel::setMaxPace(bool on) { m_paintShare = on ? kMaxPacePaintShare : kPaintShare; }
+
 void PlotPanel::paintSlice() {
     if (m_pendingReplots.empty()) {
         if (!m_replotDirty) {
@@ -73,7 +75,7 @@ void PlotPanel::paintSlice() {
     p->replot(QCustomPlot::rpImmediateRefresh);
     m_cycleCostMs += cost.nsecsElapsed() / 1e6;
     if (m_pendingReplots.empty())
-        m_cycleIntervalMs = std::clamp(static_cast<qint64>(kPaintShare * m_cycleCostMs), qint64{250}, qint64{2000});
+        m_cycleIntervalMs = std::clamp(static_cast<qint64>(m_paintShare * m_cycleCostMs), qint64{250}, qint64{2000});
 }
 
 namespace {
@@ -251,7 +253,7 @@ PlotPanel::PlotPanel(RunHistory* history, QWidget* parent) : QWidget(parent), m_
 
     // painting is the expensive part: one plot per 12 ms timer tick, so the viewer on the
     // same thread keeps its frame rate, and repaint cycles of all plots spaced so that
-    // painting plots takes at most 1/kPaintShare of the time: every 250 ms when a cycle is
+    // painting plots takes at most 1/m_paintShare of the time: every 250 ms when a cycle is
     // cheap, less often when it is not (a big window, a software X server), never less
     // often than every 2 s (the data behind each plot is updated at once, every iteration)
     m_replotTimer.setInterval(12);

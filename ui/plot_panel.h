@@ -44,6 +44,9 @@ public:
     void setSmoothing(double weight);
     // writes <dir>/<plot>.png and .pdf for every plot; false if any failed
     bool exportAll(const QString& dir);
+    // training runs at the max pace: repaint cycles further apart (every 250 ms to 2 s, as
+    // their cost asks; at a teaching pace every 250 ms to 2 s as well, but sooner)
+    void setMaxPace(bool on);
     // every plot rebuilt and repainted now (a screenshot), not on the paced repaint cycle
     void replotNow();
     // asks for a folder, then exportAll: plotsExported or exportFailed follows
@@ -112,7 +115,12 @@ private:
     QTimer m_replotTimer;
     QElapsedTimer m_cycleClock; // time since the last repaint cycle started
     bool m_replotDirty = false; // data changed since the last cycle
-    static constexpr double kPaintShare = 25; // plots paint at most 1/25 of the time
+    // plots paint at most 1/kPaintShare of the time at a pace a class follows, and at most
+    // 1/kMaxPacePaintShare at the max pace, where on two cores every millisecond the UI
+    // thread and the X server spend painting is one training loses (setMaxPace)
+    static constexpr double kPaintShare = 25;
+    static constexpr double kMaxPacePaintShare = 60;
+    double m_paintShare = kPaintShare;
     double m_cycleCostMs = 0;                 // painting time of the current cycle
     QElapsedTimer m_lastViewerFrame;          // invalid until the viewer paints
     qint64 m_cycleIntervalMs = 250;           // time between the starts of two cycles

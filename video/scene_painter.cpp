@@ -16,6 +16,42 @@ QString tr(const char* text) { return QCoreApplication::translate("ui::EnvView",
 // boxes kept (two per frame; their size changes when a line's width does)
 constexpr int kBoxes = 16;
 
+constexpr int kHudPad = 8; // text to a HUD box's edge
+
+QFont hudFont(const SceneOverlay& o) {
+    QFont f = o.font;
+    f.setPointSizeF(f.pointSizeF() * 1.1 * (o.largeText ? 1.6 : 1.0));
+    return f;
+}
+QFont environmentFont(const SceneOverlay& o) {
+    QFont f = hudFont(o);
+    f.setPointSizeF(f.pointSizeF() * 0.9);
+    return f;
+}
+QStringList environmentLines(const sim::DrawList& scene) {
+    QStringList lines;
+    for (const auto& [label, value] : scene.hud) lines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
+    return lines;
+}
+
+// paintPrimitives' pen width for a primitive's stroke on a view of `size`
+double penWidth(QSize size, const sim::Primitive& prim) {
+    const double penScale = std::max(1.0, std::min(size.width(), size.height()) / 400.0);
+    return std::max(1.0, static_cast<double>(prim.strokeWidth) * penScale);
+}
+
+bool samePoint(const sim::Vec2& a, const sim::Vec2& b) { return a.x == b.x && a.y == b.y; }
+bool sameColour(const sim::Color& a, const sim::Color& b) { return a.r == b.r && a.g == b.g && a.b == b.b && a.a == b.a; }
+bool samePrimitive(const sim::Primitive& a, const sim::Primitive& b) {
+    return a.kind == b.kind &&
+           std::equal(a.points.begin(), a.points.end(), b.points.begin(), b.points.end(), samePoint) &&
+           a.radius == b.radius && a.filled == b.filled && sameColour(a.fill, b.fill) && sameColour(a.stroke, b.stroke) &&
+           a.strokeWidth == b.strokeWidth;
+}
+bool sameCamera(const sim::Camera& a, const sim::Camera& b) {
+    return samePoint(a.centre, b.centre) && a.width == b.width && a.height == b.height;
+}
+
 } // namespace
 
 const QImage& PaintCache::box(QSize size, double radius, QColor fill, QColor border, double devicePixelRatio) {
@@ -81,10 +117,9 @@ void paintPrimitives(QPainter& p, const sim::Camera& cam, QSize size, const sim:
     auto toScreen = [&](const sim::Vec2& v) { return worldToScreen(cam, sz, v); };
     auto colour = [alpha](const sim::Color& c) { return QColor(c.r, c.g, c.b, c.a * alpha / 255); };
     const double scale = std::min(width / std::max(1e-3f, cam.width), height / std::max(1e-3f, cam.height));
-    const double penScale = std::max(1.0, std::min(width, height) / 400.0);
     for (const sim::Primitive& prim : list.primitives) {
         const bool stroke = prim.strokeWidth > 0.f || !prim.filled;
-        QPen pen(colour(prim.stroke), std::max(1.0, static_cast<double>(prim.strokeWidth) * penScale));
+        QPen pen(colour(prim.stroke), penWidth(size, prim));
         pen.setJoinStyle(Qt::RoundJoin);
         pen.setCapStyle(Qt::RoundCap);
         switch (prim.kind) {
@@ -125,14 +160,10 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
     p.setRenderHint(QPainter::TextAntialiasing);
     p.fillRect(QRect(QPoint(0, 0), size), toQColor(scene.background));
 
-    const double fontScale = o.largeText ? 1.6 : 1.0;
-    QFont hudFont = o.font;
-    hudFont.setPointSizeF(hudFont.pointSizeF() * 1.1 * fontScale);
-
     // the banner at the bottom; the sampled states' caption sits above it
-    QFont bannerFont = hudFont;
+    QFont bannerFont = hudFont(o);
     bannerFont.setBold(true);
-    bannerFont.setPointSizeF(hudFont.pointSizeF() * 1.15);
+    bannerFont.setPointSizeF(bannerFont.pointSizeF() * 1.15);
     QRect banner;
     if (!o.banner.isEmpty()) {
         // wrapped onto more lines where the view is narrower than the text (large type)
@@ -178,7 +209,7 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
             p.drawEllipse(toScreen(st.points[i]), r, r);
         }
         if (!st.caption.isEmpty()) {
-            QFont f = hudFont;
+            QFont f = hudFont(o);
             f.setBold(true);
             const QFontMetrics fm(f);
             // wrapped where the view is narrow, above the banner when that is shown
@@ -197,15 +228,7 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
 
     // HUD: who plays (first: at a teaching pace it changes every episode), episode return
     // and step, and the environment's own values
-    const int pad = 8;
-    // a translucent box of text lines, anchored at the top left or top right (at `top`)
-    auto boxRect = [&](const QStringList& text, const QFont& f, bool right, int top) {
-        const QFontMetrics fm(f);
-        int boxW = 0;
-        for (const QString& l : text) boxW = std::max(boxW, fm.horizontalAdvance(l));
-        const int w = boxW + 2 * pad;
-        return QRect(right ? width - w - 10 : 10, top, w, static_cast<int>(text.size()) * fm.height() + 2 * pad);
-    };
+    const HudLayout boxes = hudLayout(size, scene, o);
     auto drawBox = [&](const QStringList& text, const QFont& f, const QRect& box) {
         if (text.isEmpty()) return;
         p.setFont(f);
@@ -221,24 +244,10 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
         }
         p.setPen(QColor(30, 30, 30));
         for (int i = 0; i < text.size(); ++i)
-            p.drawText(box.left() + pad, box.top() + pad + fm.ascent() + i * fm.height(), text[i]);
+            p.drawText(box.left() + kHudPad, box.top() + kHudPad + fm.ascent() + i * fm.height(), text[i]);
     };
-    if (!o.hud.isEmpty()) {
-        const QRect left = boxRect(o.hud, hudFont, false, 10);
-        drawBox(o.hud, hudFont, left);
-        if (o.environmentHud) {
-            QStringList envLines;
-            for (const auto& [label, value] : scene.hud)
-                envLines << QString::fromStdString(label) + "  " + QString::fromStdString(value);
-            QFont envFont = hudFont;
-            envFont.setPointSizeF(hudFont.pointSizeF() * 0.9);
-            // the environment's values at the top right, or under the first box where they
-            // would cover it (a narrow view, large type)
-            QRect right = boxRect(envLines, envFont, true, 10);
-            if (right.left() < left.right() + 10) right.moveTop(left.bottom() + 8);
-            drawBox(envLines, envFont, right);
-        }
-    }
+    if (boxes.player.isValid()) drawBox(o.hud, hudFont(o), boxes.player);
+    if (boxes.environment.isValid()) drawBox(environmentLines(scene), environmentFont(o), boxes.environment);
 
     if (banner.isValid()) {
         p.setPen(Qt::NoPen);
@@ -248,6 +257,78 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
         p.setFont(bannerFont);
         p.drawText(banner, Qt::AlignCenter | Qt::TextWordWrap, o.banner);
     }
+}
+
+HudLayout hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& o) {
+    HudLayout l;
+    if (o.hud.isEmpty()) return l;
+    const int width = size.width();
+    // a box of text lines anchored at the top left or top right, at `top`
+    auto boxRect = [&](const QStringList& text, const QFont& f, bool right, int top) {
+        const QFontMetrics fm(f);
+        int boxW = 0;
+        for (const QString& line : text) boxW = std::max(boxW, fm.horizontalAdvance(line));
+        const int w = boxW + 2 * kHudPad;
+        return QRect(right ? width - w - 10 : 10, top, w, static_cast<int>(text.size()) * fm.height() + 2 * kHudPad);
+    };
+    l.player = boxRect(o.hud, hudFont(o), false, 10);
+    const QStringList env = environmentLines(scene);
+    if (o.environmentHud && !env.isEmpty()) {
+        // under the first box where it would cover it (a narrow view, large type)
+        l.environment = boxRect(env, environmentFont(o), true, 10);
+        if (l.environment.left() < l.player.right() + 10) l.environment.moveTop(l.player.bottom() + 8);
+    }
+    return l;
+}
+
+QRect primitiveBounds(const sim::Camera& cam, QSize size, const sim::Primitive& prim) {
+    const QSizeF sz(size);
+    QRectF r;
+    if (prim.kind == sim::Primitive::Kind::Circle) {
+        if (prim.points.empty()) return {};
+        const double scale = std::min(size.width() / std::max(1e-3f, cam.width), size.height() / std::max(1e-3f, cam.height));
+        const double radius = prim.radius * scale;
+        const QPointF c = worldToScreen(cam, sz, prim.points[0]);
+        r = QRectF(c.x() - radius, c.y() - radius, 2 * radius, 2 * radius);
+    } else {
+        if (prim.points.empty()) return {};
+        const QPointF first = worldToScreen(cam, sz, prim.points[0]);
+        double x0 = first.x(), x1 = first.x(), y0 = first.y(), y1 = first.y();
+        for (const sim::Vec2& v : prim.points) {
+            const QPointF s = worldToScreen(cam, sz, v);
+            x0 = std::min(x0, s.x());
+            x1 = std::max(x1, s.x());
+            y0 = std::min(y0, s.y());
+            y1 = std::max(y1, s.y());
+        }
+        r = QRectF(x0, y0, x1 - x0, y1 - y0);
+    }
+    // half the pen (round caps and joins reach no further) and the anti-aliased fringe
+    const double grow = penWidth(size, prim) / 2 + 2;
+    return r.adjusted(-grow, -grow, grow, grow).toAlignedRect();
+}
+
+QRegion sceneDamage(QSize size, const sim::DrawList& before, const QStringList& hudBefore, const sim::DrawList& after,
+                    const SceneOverlay& o) {
+    const QRect whole(QPoint(0, 0), size);
+    if (!o.banner.isEmpty() || (o.states && (!o.states->points.empty() || !o.states->caption.isEmpty())) || o.ghost ||
+        !sameCamera(before.camera, after.camera) || !sameColour(before.background, after.background) ||
+        before.primitives.size() != after.primitives.size())
+        return whole;
+    QRegion damage;
+    for (size_t i = 0; i < after.primitives.size(); ++i) {
+        const sim::Primitive &was = before.primitives[i], &is = after.primitives[i];
+        if (samePrimitive(was, is)) continue;
+        damage += primitiveBounds(before.camera, size, was);
+        damage += primitiveBounds(after.camera, size, is);
+    }
+    SceneOverlay old = o;
+    old.hud = hudBefore;
+    const HudLayout was = hudLayout(size, before, old), is = hudLayout(size, after, o);
+    // a box's margin: the cached image's one pixel, and the rounded border's fringe
+    for (const QRect& r : {was.player, was.environment, is.player, is.environment})
+        if (r.isValid()) damage += r.adjusted(-2, -2, 2, 2);
+    return damage & whole;
 }
 
 } // namespace video

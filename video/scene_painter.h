@@ -9,6 +9,7 @@
 #include <QImage>
 #include <QPainter>
 #include <QRect>
+#include <QRegion>
 #include <QStringList>
 #include <optional>
 #include <vector>
@@ -82,5 +83,28 @@ void paintPrimitives(QPainter& p, const sim::Camera& cam, QSize size, const sim:
 
 // paints the whole of `size` (from (0,0)) on p: background, primitives, states, HUD, banner
 void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
+
+// where paintScene puts the HUD's two boxes: the player's at the top left, the environment's
+// values at the top right (or under the first where they would cover it); an empty
+// rectangle for a box it does not draw
+struct HudLayout {
+    QRect player, environment;
+};
+HudLayout hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
+
+// the pixels a primitive of `list` can touch when paintPrimitives draws it (its pen and the
+// anti-aliasing's fringe included)
+QRect primitiveBounds(const sim::Camera& cam, QSize size, const sim::Primitive& prim);
+
+// What changes on a view of `size` when the scene `before`, painted with the HUD lines
+// `hudBefore`, gives way to `after`, painted with `overlay`: the bounds of every primitive that
+// changed, where it was and where it is, and both frames' HUD boxes. It is the whole view
+// when anything else may have changed: the camera, the background, the number of primitives,
+// or an overlay other than the HUD (the banner, the batch's states, the ghost). Painting
+// `after` over a picture of `before` with the painter clipped to it gives the picture that
+// painting `after` whole gives, so a view that paints sixty times a second repaints and
+// sends to the screen only this part of itself.
+QRegion sceneDamage(QSize size, const sim::DrawList& before, const QStringList& hudBefore, const sim::DrawList& after,
+                    const SceneOverlay& overlay);
 
 } // namespace video
