@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
+
+#include "core/parallel.h"
 
 namespace core {
 
@@ -159,19 +160,11 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
                 cancel, s);
         stopped[e] = s ? 1 : 0;
     };
+    // each copy is a task of the process's thread pool (core/parallel.h): the calling thread
+    // takes copies too, and whichever thread is free takes the next, so one the OS preempts
+    // (say, for the studio's UI) holds up only the copy it is stepping
     const Share own = ownCopies();
-    const int nThreads = std::clamp(settings.threads, 1, std::max(1, own.count()));
-    if (nThreads == 1) {
-        for (int e = own.begin; e < own.end; ++e) run(e);
-    } else {
-        std::vector<std::thread> pool;
-        for (int w = 0; w < nThreads; ++w) {
-            pool.emplace_back([&, w] {
-                for (int e = own.begin + w; e < own.end; e += nThreads) run(e);
-            });
-        }
-        for (auto& t : pool) t.join();
-    }
+    parallelFor(own.count(), settings.threads, [&](int i) { run(own.begin + i); });
     if (distributed(m_collective)) exchange(out, T, eps, boots, nonFinite, stopped);
     if (std::find(stopped.begin(), stopped.end(), 1) != stopped.end()) {
         rewind();
