@@ -221,6 +221,7 @@ void EnvView::tick() {
         video::SceneOverlay overlay;
         overlay.font = font();
         overlay.largeText = m_largeText;
+        overlay.cache = m_paintCache.get();
         overlay.hud = hudLines();
         if (bannerShown()) overlay.banner = QStringLiteral("-");
         update(video::sceneDamage(size(), m_paintedDrawList, m_paintedHud, m_drawList, overlay));

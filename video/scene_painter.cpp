@@ -78,6 +78,17 @@ const QImage& PaintCache::box(QSize size, double radius, QColor fill, QColor bor
     return *m_boxes.insert(key, image);
 }
 
+HudLayout PaintCache::hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& o) {
+    for (const Remembered& r : m_layouts)
+        if (r.width == size.width() && r.largeText == o.largeText && r.environmentHud == o.environmentHud &&
+            r.hud == o.hud && r.envHud == scene.hud && r.font == o.font)
+            return r.layout;
+    Remembered& r = m_layouts[m_nextLayout];
+    m_nextLayout = 1 - m_nextLayout;
+    r = {size.width(), o.hud, scene.hud, o.font, o.largeText, o.environmentHud, video::hudLayout(size, scene, o)};
+    return r.layout;
+}
+
 QStringList playerHudLines(const PlayerHud& h) {
     QStringList lines;
     switch (h.player) {
@@ -228,7 +239,7 @@ void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const Scene
 
     // HUD: who plays (first: at a teaching pace it changes every episode), episode return
     // and step, and the environment's own values
-    const HudLayout boxes = hudLayout(size, scene, o);
+    const HudLayout boxes = cachedHudLayout(size, scene, o);
     auto drawBox = [&](const QStringList& text, const QFont& f, const QRect& box) {
         if (text.isEmpty()) return;
         p.setFont(f);
@@ -281,6 +292,10 @@ HudLayout hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& 
     return l;
 }
 
+HudLayout cachedHudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& o) {
+    return o.cache ? o.cache->hudLayout(size, scene, o) : hudLayout(size, scene, o);
+}
+
 QRect primitiveBounds(const sim::Camera& cam, QSize size, const sim::Primitive& prim) {
     const QSizeF sz(size);
     QRectF r;
@@ -324,7 +339,7 @@ QRegion sceneDamage(QSize size, const sim::DrawList& before, const QStringList& 
     }
     SceneOverlay old = o;
     old.hud = hudBefore;
-    const HudLayout was = hudLayout(size, before, old), is = hudLayout(size, after, o);
+    const HudLayout was = cachedHudLayout(size, before, old), is = cachedHudLayout(size, after, o);
     // a box's margin: the cached image's one pixel, and the rounded border's fringe
     for (const QRect& r : {was.player, was.environment, is.player, is.environment})
         if (r.isValid()) damage += r.adjusted(-2, -2, 2, 2);

@@ -48,6 +48,15 @@ struct GhostOverlay {
     std::vector<QColor> trailColours;
 };
 
+// where paintScene puts the HUD's two boxes: the player's at the top left, the environment's
+// values at the top right (or under the first where they would cover it); an empty
+// rectangle for a box it does not draw
+struct HudLayout {
+    QRect player, environment;
+};
+
+struct SceneOverlay;
+
 // What a view that paints the scene sixty times a second keeps between frames: the HUD's
 // translucent rounded boxes, each drawn once per size into an image (stroking them anew took
 // a fifth of the viewer's painting time). One cache per painting thread; the clips paint
@@ -58,9 +67,23 @@ public:
     // image `margin` pixels larger on every side, to draw at the box's top left − margin
     const QImage& box(QSize size, double radius, QColor fill, QColor border, double devicePixelRatio);
     static constexpr int margin = 1;
+    // hudLayout, remembered for the last two scenes asked about: the viewer asks for each
+    // frame's twice (what changed since the last frame, then the paint), and measuring the
+    // text is most of the cost
+    HudLayout hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
 
 private:
     QHash<QString, QImage> m_boxes;
+    struct Remembered {
+        int width = -1;
+        QStringList hud;
+        std::vector<std::pair<std::string, std::string>> envHud;
+        QFont font;
+        bool largeText = false, environmentHud = true;
+        HudLayout layout;
+    };
+    Remembered m_layouts[2];
+    int m_nextLayout = 0;
 };
 
 struct SceneOverlay {
@@ -84,13 +107,9 @@ void paintPrimitives(QPainter& p, const sim::Camera& cam, QSize size, const sim:
 // paints the whole of `size` (from (0,0)) on p: background, primitives, states, HUD, banner
 void paintScene(QPainter& p, QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
 
-// where paintScene puts the HUD's two boxes: the player's at the top left, the environment's
-// values at the top right (or under the first where they would cover it); an empty
-// rectangle for a box it does not draw
-struct HudLayout {
-    QRect player, environment;
-};
 HudLayout hudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
+// overlay.cache's remembered layout when there is a cache
+HudLayout cachedHudLayout(QSize size, const sim::DrawList& scene, const SceneOverlay& overlay);
 
 // the pixels a primitive of `list` can touch when paintPrimitives draws it (its pen and the
 // anti-aliasing's fringe included)
