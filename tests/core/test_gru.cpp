@@ -34,6 +34,20 @@ VectorXd randomTheta(const GruNet& net, Rng& rng) {
     return theta + randomVector(net.numParams(), rng, 0.2); // non-zero biases
 }
 
+// the small network with random θ, the uneven layout, random inputs and starting states
+struct Case {
+    GruNet net = smallNet();
+    Rng rng;
+    VectorXd theta;
+    SequenceLayout layout = unevenLayout();
+    MatrixXd x, h0;
+    explicit Case(std::uint64_t seed) : rng(seed) {
+        theta = randomTheta(net, rng);
+        x = randomMatrix(3, 15, rng);
+        h0 = randomMatrix(4, 3, rng, 0.5);
+    }
+};
+
 // the GRU's equations for one sequence, written out step by step (the reference)
 MatrixXd directStates(const GruNet& net, const VectorXd& theta, const MatrixXd& x, const SequenceLayout& l,
                       const MatrixXd& h0) {
@@ -77,11 +91,8 @@ private slots:
     }
 
     void forwardFollowsTheEquations() {
-        Rng rng(1);
-        const GruNet net = smallNet();
-        const VectorXd theta = randomTheta(net, rng);
-        const SequenceLayout l = unevenLayout();
-        const MatrixXd x = randomMatrix(3, 15, rng), h0 = randomMatrix(4, 3, rng, 0.5);
+        Case k(1);
+        const auto& [net, rng, theta, l, x, h0] = k;
         GruWorkspace ws;
         const MatrixXd out = net.forward(theta, x, l, h0, ws);
         const MatrixXd states = directStates(net, theta, x, l, h0);
@@ -99,12 +110,9 @@ private slots:
     // an episode start cuts the past: the outputs from there on do not depend on the steps
     // before it nor on h0; before it they do
     void episodeStartsCutThePast() {
-        Rng rng(2);
-        const GruNet net = smallNet();
-        const VectorXd theta = randomTheta(net, rng);
-        const SequenceLayout l = unevenLayout();
-        MatrixXd x = randomMatrix(3, 15, rng);
-        MatrixXd h0 = randomMatrix(4, 3, rng, 0.5);
+        Case k(2);
+        const auto& [net, rng, theta, l, x0, h00] = k;
+        MatrixXd x = x0, h0 = h00;
         GruWorkspace a, b;
         const MatrixXd out = net.forward(theta, x, l, h0, a);
         x.col(6) += VectorXd::Ones(3); // before the start at column 8
@@ -144,12 +152,9 @@ private slots:
     }
 
     void backwardMatchesFiniteDifferences() {
-        Rng rng(4);
-        const GruNet net = smallNet();
-        const VectorXd theta = randomTheta(net, rng);
-        const SequenceLayout l = unevenLayout();
-        const MatrixXd x = randomMatrix(3, 15, rng), h0 = randomMatrix(4, 3, rng, 0.5);
-        const MatrixXd c = randomMatrix(2, 15, rng); // loss = sum(c ⊙ out)
+        Case k(4);
+        const auto& [net, rng, theta, l, x, h0] = k;
+        const MatrixXd c = randomMatrix(2, 15, k.rng); // loss = sum(c ⊙ out)
         auto loss = [&](const VectorXd& t) {
             GruWorkspace w;
             return (net.forward(t, x, l, h0, w).array() * c.array()).sum();
@@ -173,12 +178,9 @@ private slots:
     }
 
     void jvpMatchesFiniteDifferences() {
-        Rng rng(5);
-        const GruNet net = smallNet();
-        const VectorXd theta = randomTheta(net, rng);
-        const SequenceLayout l = unevenLayout();
-        const MatrixXd x = randomMatrix(3, 15, rng), h0 = randomMatrix(4, 3, rng, 0.5);
-        const VectorXd v = randomVector(net.numParams(), rng);
+        Case k(5);
+        const auto& [net, rng, theta, l, x, h0] = k;
+        const VectorXd v = randomVector(net.numParams(), k.rng);
         GruWorkspace ws;
         net.forward(theta, x, l, h0, ws);
         const MatrixXd jv = net.jvp(theta, v, l, ws);
@@ -209,12 +211,9 @@ private slots:
     }
 
     void floatAgreesWithDouble() {
-        Rng rng(7);
-        const GruNet net = smallNet();
+        Case k(7);
+        const auto& [net, rng, theta, l, x, h0] = k;
         const GruNetFloat netF(3, 4, {5}, 2, Activation::Tanh);
-        const VectorXd theta = randomTheta(net, rng);
-        const SequenceLayout l = unevenLayout();
-        const MatrixXd x = randomMatrix(3, 15, rng), h0 = randomMatrix(4, 3, rng, 0.5);
         GruWorkspace ws;
         BasicGruWorkspace<float> wf;
         const MatrixXd out = net.forward(theta, x, l, h0, ws);
