@@ -61,10 +61,15 @@ void BasicGruNet<Scalar>::initialize(Eigen::Ref<Vector> theta, double outGain, R
 }
 
 template <typename Scalar>
-void BasicGruNet<Scalar>::columnsAt(const SequenceLayout& layout, int t, std::vector<int>& cols) {
+void BasicGruNet<Scalar>::columnsAt(const SequenceLayout& layout, int t, std::vector<int>& cols,
+                                    std::vector<int>* sequences) {
     cols.clear();
-    for (int s = 0; s < layout.sequences(); ++s)
-        if (t < layout.length[s]) cols.push_back(layout.begin[s] + t);
+    if (sequences) sequences->clear();
+    for (int s = 0; s < layout.sequences(); ++s) {
+        if (t >= layout.length[s]) continue;
+        cols.push_back(layout.begin[s] + t);
+        if (sequences) sequences->push_back(s);
+    }
 }
 
 template <typename Scalar>
@@ -96,43 +101,34 @@ auto BasicGruNet<Scalar>::forward(const Params& theta, const Eigen::Ref<const Ma
     for (Matrix* m : {&ws.hPrev, &ws.z, &ws.r, &ws.n, &ws.un, &ws.h}) m->setZero(H, N);
     ws.cutBefore.assign(static_cast<size_t>(N), 0);
 
-    // step t of every sequence at once: the columns are gathered into small matrices
-    std::vector<int> cols;
+    // step t of every sequence at once: the previous states gathered into one matrix for U
+    std::vector<int> cols, seqs;
     Matrix hp, uh;
     const int T = longest(layout);
     for (int t = 0; t < T; ++t) {
-        columnsAt(layout, t, cols);
+        columnsAt(layout, t, cols, &seqs);
         const Eigen::Index S = static_cast<Eigen::Index>(cols.size());
         hp.resize(H, S);
-        int k = 0;
-        for (int s = 0; s < layout.sequences(); ++s) {
-            if (t >= layout.length[s]) continue;
-            const int c = cols[static_cast<size_t>(k)];
+        for (Eigen::Index j = 0; j < S; ++j) {
+            const int c = cols[static_cast<size_t>(j)];
             const bool start = !layout.episodeStart.empty() && layout.episodeStart[static_cast<size_t>(c)];
             if (start)
-                hp.col(k).setZero();
+                hp.col(j).setZero();
             else if (t == 0)
-                hp.col(k) = h0.col(s);
+                hp.col(j) = h0.col(seqs[static_cast<size_t>(j)]);
             else
-                hp.col(k) = ws.h.col(c - 1);
+                hp.col(j) = ws.h.col(c - 1);
             ws.cutBefore[static_cast<size_t>(c)] = (start || t == 0) ? 1 : 0;
-            ++k;
         }
         uh.resize(3 * H, S);
         uh.noalias() = U * hp;
         for (Eigen::Index j = 0; j < S; ++j) {
             const int c = cols[static_cast<size_t>(j)];
-            ws.hPrev.col(c) = hp.col(j);
-            ws.z.col(c) = ws.xw.col(c).segment(0, H) + uh.col(j).segment(0, H);
-            ws.r.col(c) = ws.xw.col(c).segment(H, H) + uh.col(j).segment(H, H);
-            ws.un.col(c) = uh.col(j).segment(2 * H, H) + cn;
-        }
-        // the gates of these columns (a column block per sequence step; σ and tanh columnwise)
-        for (Eigen::Index j = 0; j < S; ++j) {
-            const int c = cols[static_cast<size_t>(j)];
             auto z = ws.z.col(c), r = ws.r.col(c), n = ws.n.col(c);
-            z = (Scalar(1) + (-z.array()).exp()).inverse().matrix();
-            r = (Scalar(1) + (-r.array()).exp()).inverse().matrix();
+            ws.hPrev.col(c) = hp.col(j);
+            ws.un.col(c) = uh.col(j).segment(2 * H, H) + cn;
+            z = (Scalar(1) + (-(ws.xw.col(c).segment(0, H) + uh.col(j).segment(0, H)).array()).exp()).inverse().matrix();
+            r = (Scalar(1) + (-(ws.xw.col(c).segment(H, H) + uh.col(j).segment(H, H)).array()).exp()).inverse().matrix();
             n = (ws.xw.col(c).segment(2 * H, H).array() + r.array() * ws.un.col(c).array()).tanh().matrix();
             ws.h.col(c) = ((Scalar(1) - z.array()) * n.array() + z.array() * hp.col(j).array()).matrix();
         }

@@ -101,8 +101,10 @@ public:
     const Matrix& jvp(const Params& theta, const Params& v, const SequenceLayout& layout, Workspace& ws) const;
 
 private:
-    // the columns at step t of every sequence long enough, in sequence order
-    static void columnsAt(const SequenceLayout& layout, int t, std::vector<int>& cols);
+    // the columns at step t of every sequence long enough, in sequence order, and with
+    // `sequences` the sequence each belongs to
+    static void columnsAt(const SequenceLayout& layout, int t, std::vector<int>& cols,
+                          std::vector<int>* sequences = nullptr);
     static int longest(const SequenceLayout& layout);
 
     int m_inputs = 0, m_hidden = 0, m_headOffset = 0;
