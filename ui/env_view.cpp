@@ -200,8 +200,17 @@ QStringList EnvView::hudLines() const {
     return lines;
 }
 
-// shown until the first policy arrives
-bool EnvView::bannerShown() const { return m_overlays && !m_snapshot && !m_controller && !m_replay && !m_ghost; }
+video::SceneOverlay EnvView::sceneOverlay() const {
+    video::SceneOverlay overlay;
+    overlay.font = font();
+    overlay.largeText = m_largeText;
+    overlay.cache = m_paintCache.get();
+    overlay.hud = hudLines();
+    // shown until the first policy arrives
+    if (m_overlays && !m_snapshot && !m_controller && !m_replay && !m_ghost)
+        overlay.banner = tr("Waiting for the first policy: a random policy plays meanwhile");
+    return overlay;
+}
 
 void EnvView::tick() {
     if (!m_env) return;
@@ -218,13 +227,7 @@ void EnvView::tick() {
     // a replay's or the ghost's caption and the batch's states are not in the scene: those
     // frames are painted whole, as are the ones after anything else asked for a repaint
     if (m_painted && !m_ghost && !m_replay && m_statePoints.empty() && m_statesCaption.isEmpty()) {
-        video::SceneOverlay overlay;
-        overlay.font = font();
-        overlay.largeText = m_largeText;
-        overlay.cache = m_paintCache.get();
-        overlay.hud = hudLines();
-        if (bannerShown()) overlay.banner = QStringLiteral("-");
-        update(video::sceneDamage(size(), m_paintedDrawList, m_paintedHud, m_drawList, overlay));
+        update(video::sceneDamage(size(), m_paintedDrawList, m_paintedHud, m_drawList, sceneOverlay()));
     } else {
         update();
     }
@@ -276,10 +279,7 @@ void EnvView::paintEvent(QPaintEvent*) {
         return;
     }
 
-    video::SceneOverlay overlay;
-    overlay.font = font();
-    overlay.largeText = m_largeText;
-    overlay.cache = m_paintCache.get();
+    video::SceneOverlay overlay = sceneOverlay();
     video::StatesOverlay states;
     if (!m_statePoints.empty()) {
         states.points = m_statePoints;
@@ -296,8 +296,6 @@ void EnvView::paintEvent(QPaintEvent*) {
         ghost.trailColours = m_ghost->trailColours;
         overlay.ghost = &ghost;
     }
-    overlay.hud = hudLines();
-    if (bannerShown()) overlay.banner = tr("Waiting for the first policy: a random policy plays meanwhile");
     m_paintedDrawList = m_drawList;
     m_paintedHud = overlay.hud;
     m_painted = true;

@@ -28,6 +28,7 @@
 
 namespace video {
 class PaintCache;
+struct SceneOverlay;
 }
 
 namespace ui {
@@ -157,7 +158,9 @@ private:
     void tick();
     // the HUD's left box as paintEvent draws it (empty with the overlays off)
     QStringList hudLines() const;
-    bool bannerShown() const; // "Waiting for the first policy"
+    // what paintEvent paints over the scene apart from the batch's states and the ghost:
+    // the HUD and the "Waiting for the first policy" banner
+    video::SceneOverlay sceneOverlay() const;
     void stepEnvironment();
     void resetEpisode();
     void updateTimer();
