@@ -137,10 +137,31 @@ void appendLine(const fs::path& p, const std::string& line) {
     if (!f) throw FileError(p.string() + ": cannot append (disk full?)");
 }
 
-std::string historyText(const std::vector<core::IterationStats>& history) {
+// items as JSON lines, one per item
+template <typename T, typename ToJson>
+std::string jsonLinesText(const std::vector<T>& items, ToJson toJson) {
     std::string s;
-    for (const core::IterationStats& it : history) s += core::statsToJson(it).dump() + "\n";
+    for (const T& item : items) s += toJson(item).dump() + "\n";
     return s;
+}
+std::string historyText(const std::vector<core::IterationStats>& history) {
+    return jsonLinesText(history, [](const core::IterationStats& it) { return core::statsToJson(it); });
+}
+
+// the records of a JSON-lines file (forEachJsonLine) through parse into out; a line parse
+// rejects is an error naming the file, `what` and its number. Returns whether the file needs
+// rewriting before an append (forEachJsonLine's unterminated last line).
+template <typename T, typename Parse>
+bool readRecords(const fs::path& p, const char* what, Parse parse, std::vector<T>& out) {
+    int line = 0;
+    return forEachJsonLine(p, [&](const json& j) {
+        ++line;
+        try {
+            out.push_back(parse(j));
+        } catch (const std::exception& e) {
+            throw FileError(p.string() + ": " + what + " " + std::to_string(line) + ": " + e.what());
+        }
+    });
 }
 std::string progressText(const std::vector<core::IterationStats>& history) {
     std::string s = core::csvHeader() + "\n";
@@ -348,47 +369,15 @@ RunContents readRun(const fs::path& dirIn) {
             throw FileError(historyPath.string() + ": iteration records are not 1, 2, 3, ... (record " +
                             std::to_string(i + 1) + " is iteration " + std::to_string(c.history[i].iteration) + ")");
 
-    // events
+    // events, trust-region probes, the episodes kept for replay
     const fs::path eventsPath = dir / "events.jsonl";
-    if (fs::exists(eventsPath, ec)) {
-        int line = 0;
-        c.eventsToRewrite = forEachJsonLine(eventsPath, [&](const json& j) {
-            ++line;
-            try {
-                c.events.push_back(eventFromJson(j));
-            } catch (const std::exception& e) {
-                throw FileError(eventsPath.string() + ": event " + std::to_string(line) + ": " + e.what());
-            }
-        });
-    }
-
-    // trust-region probes
+    if (fs::exists(eventsPath, ec)) c.eventsToRewrite = readRecords(eventsPath, "event", eventFromJson, c.events);
     const fs::path probesPath = dir / "trust_region.jsonl";
-    if (fs::exists(probesPath, ec)) {
-        int line = 0;
-        c.probesToRewrite = forEachJsonLine(probesPath, [&](const json& j) {
-            ++line;
-            try {
-                c.probes.push_back(core::probeFromJson(j));
-            } catch (const std::exception& e) {
-                throw FileError(probesPath.string() + ": record " + std::to_string(line) + ": " + e.what());
-            }
-        });
-    }
-
-    // the episodes kept for replay
+    if (fs::exists(probesPath, ec))
+        c.probesToRewrite = readRecords(probesPath, "record", core::probeFromJson, c.probes);
     const fs::path episodesPath = dir / "episodes.jsonl";
-    if (fs::exists(episodesPath, ec)) {
-        int line = 0;
-        c.episodesToRewrite = forEachJsonLine(episodesPath, [&](const json& j) {
-            ++line;
-            try {
-                c.episodes.push_back(core::episodesFromJson(j));
-            } catch (const std::exception& e) {
-                throw FileError(episodesPath.string() + ": line " + std::to_string(line) + ": " + e.what());
-            }
-        });
-    }
+    if (fs::exists(episodesPath, ec))
+        c.episodesToRewrite = readRecords(episodesPath, "line", core::episodesFromJson, c.episodes);
 
     // checkpoint: checked, not loaded
     const fs::path ckpt = dir / "checkpoints" / "latest.ckpt";
@@ -470,21 +459,12 @@ RunStore RunStore::open(const fs::path& dir, const std::string& writer) {
     // events, probes and episodes are rewritten only when readRun dropped something from the
     // file (records past the checkpoint, a torn last line) or its last line lacks a newline:
     // the episodes file of a long run is large, and appending to it as it is is safe otherwise
-    if (c.eventsToRewrite) {
-        std::string events;
-        for (const Event& e : c.events) events += eventToJson(e).dump() + "\n";
-        core::writeFileAtomic(r.m_dir / "events.jsonl", events);
-    }
-    if (c.probesToRewrite) {
-        std::string probes;
-        for (const core::TrustRegionProbe& p : c.probes) probes += core::probeToJson(p).dump() + "\n";
-        core::writeFileAtomic(r.m_dir / "trust_region.jsonl", probes);
-    }
-    if (c.episodesToRewrite) {
-        std::string episodes;
-        for (const core::IterationEpisodes& e : c.episodes) episodes += core::episodesToJson(e).dump() + "\n";
-        core::writeFileAtomic(r.m_dir / "episodes.jsonl", episodes);
-    }
+    if (c.eventsToRewrite)
+        core::writeFileAtomic(r.m_dir / "events.jsonl", jsonLinesText(c.events, eventToJson));
+    if (c.probesToRewrite)
+        core::writeFileAtomic(r.m_dir / "trust_region.jsonl", jsonLinesText(c.probes, core::probeToJson));
+    if (c.episodesToRewrite)
+        core::writeFileAtomic(r.m_dir / "episodes.jsonl", jsonLinesText(c.episodes, core::episodesToJson));
     r.writeManifest();
     fs::remove(r.m_dir / "history.json", ec); // superseded by history.jsonl
     return r;
