@@ -51,6 +51,19 @@ core::IterationEpisodes syntheticEpisodes(int iteration, int length, core::Rng& 
     return e;
 }
 
+// a run of smallConfig trained `iterations` iterations in dir, checkpointed at the end; with
+// episodesRng, each iteration also keeps synthetic episodes of episodeLength steps
+void writeSmallRun(const fs::path& dir, int iterations, core::Rng* episodesRng = nullptr, int episodeLength = 0) {
+    const TrpoConfig c = smallConfig();
+    Trainer t(c, sim::environmentFactory(c.env));
+    run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
+    for (int i = 0; i < iterations; ++i) {
+        store.appendIteration(t.iterate());
+        if (episodesRng) store.appendEpisodes(syntheticEpisodes(t.iteration(), episodeLength, *episodesRng));
+    }
+    store.saveCheckpoint(t);
+}
+
 struct TempDir {
     fs::path path;
     TempDir() {
@@ -193,18 +206,9 @@ private slots:
     void openingALongRunReadsEpisodesLineByLine() {
         TempDir tmp;
         const fs::path dir = tmp.path / "long";
-        const TrpoConfig c = smallConfig();
         const int iterations = 40;
-        {
-            Trainer t(c, sim::environmentFactory(c.env));
-            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
-            core::Rng rng(7);
-            for (int i = 0; i < iterations; ++i) {
-                store.appendIteration(t.iterate());
-                store.appendEpisodes(syntheticEpisodes(t.iteration(), 6400, rng));
-            }
-            store.saveCheckpoint(t);
-        }
+        core::Rng rng(7);
+        writeSmallRun(dir, iterations, &rng, 6400);
         const fs::path episodes = dir / "episodes.jsonl";
         const double fileMb = static_cast<double>(fs::file_size(episodes)) / (1024.0 * 1024.0);
         run::RunContents r;
@@ -232,15 +236,7 @@ private slots:
         const fs::path dir = tmp.path / "torn";
         const TrpoConfig c = smallConfig();
         core::Rng rng(3);
-        {
-            Trainer t(c, sim::environmentFactory(c.env));
-            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
-            for (int i = 0; i < 3; ++i) {
-                store.appendIteration(t.iterate());
-                store.appendEpisodes(syntheticEpisodes(t.iteration(), 5, rng));
-            }
-            store.saveCheckpoint(t);
-        }
+        writeSmallRun(dir, 3, &rng, 5);
         {
             std::ofstream ev(dir / "events.jsonl", std::ios::app | std::ios::binary);
             ev << run::eventToJson({3, run::Stopped{"interrupted"}}).dump(); // no newline
@@ -281,12 +277,7 @@ private slots:
         TempDir tmp;
         const fs::path dir = tmp.path / "r";
         const TrpoConfig c = smallConfig();
-        {
-            Trainer t(c, sim::environmentFactory(c.env));
-            run::RunStore store = run::RunStore::create(dir, c, "trpo-train");
-            for (int i = 0; i < 2; ++i) store.appendIteration(t.iterate());
-            store.saveCheckpoint(t);
-        }
+        writeSmallRun(dir, 2);
         run::RunStore store = run::RunStore::open(dir, "trpo-train");
         TrpoConfig changed = store.readConfig();
         Trainer t(changed, sim::environmentFactory(c.env));
