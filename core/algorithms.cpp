@@ -157,6 +157,10 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     // π_old on the whole batch, once (minibatches take its columns)
     NetworkWorkspace wsOld, wsMb;
     DistBatch oldDist, oldMb, distMb;
+    // a recurrent policy trains with vpg only (checkNetwork()): its one minibatch is the
+    // whole batch in order, so both passes read the batch's sequences
+    sequencesFor(batch.sequences, 0, n, wsOld);
+    sequencesFor(batch.sequences, 0, n, wsMb);
     policy.distribution(thetaOld, batch.obs, wsOld, oldDist);
 
     // vpg: one full-batch step; the others: `epochs` passes of shuffled minibatches

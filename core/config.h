@@ -19,9 +19,10 @@ struct ConfigError : std::runtime_error {
 
 enum class Activation { Tanh, Relu };
 enum class BaselineKind { Mlp, Linear };
-// the network of the policy and of the critic: an MLP over the observation vector, or
-// convolution layers over the observation image followed by the MLP head (core/network.h)
-enum class NetworkKind { Mlp, Cnn };
+// the network of the policy and of the critic: an MLP over the observation vector,
+// convolution layers over the observation image followed by the MLP head, or (the policy
+// only) a GRU layer followed by the MLP head (core/network.h)
+enum class NetworkKind { Mlp, Cnn, Gru };
 
 // one convolution layer: `filters` output channels, a `kernel` × `kernel` window moved by
 // `stride` pixels, VALID padding (core/conv.h)
@@ -57,6 +58,10 @@ struct TrpoConfig {
     NetworkKind network = NetworkKind::Mlp;
     // cnn: the convolution layers in front of both networks' hidden layers (garage's trpo_cubecrash)
     std::vector<ConvLayerSpec> convLayers{{32, 8, 4}, {64, 4, 2}};
+    // gru: the hidden state's size (garage's trpo_cartpole_recurrent: 32), and the longest
+    // sequence backpropagated through
+    int gruState = 32;
+    int bpttSteps = 16;
 
     // --- hot: applied at the next iteration boundary ---
     double delta = 0.01;          // max mean KL(pi_old || pi_new) per update

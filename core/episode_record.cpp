@@ -146,7 +146,7 @@ Rollout rollout(const PolicySnapshot& policy, Environment& env, std::uint64_t se
     out.actionDim = ad;
     std::vector<double> obs(static_cast<std::size_t>(od)), action(static_cast<std::size_t>(ad));
     env.reset(seed, obs);
-    PolicySnapshot::HeldNoise held;
+    PolicySnapshot::ActState held;
     for (int k = 0; k < maxSteps; ++k) {
         out.obs.insert(out.obs.end(), obs.begin(), obs.end());
         policy.act(obs, rng, deterministic, action, &held);

@@ -1,6 +1,9 @@
 #include "core/network.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "core/algorithms.h"
 
 namespace core {
 
@@ -28,10 +31,30 @@ NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::ve
             in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
         }
     }
+    if (cfg.network == NetworkKind::Gru) s.state = cfg.gruState;
     return s;
 }
 
-void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env) { (void)networkSpec(cfg, env, cfg.hidden); }
+NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env) {
+    NetworkSpec s = networkSpec(cfg, env, cfg.valueHidden);
+    if (s.kind == NetworkKind::Gru) { // the critic reads the observation alone
+        s.kind = NetworkKind::Mlp;
+        s.state = 0;
+    }
+    return s;
+}
+
+void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env) {
+    (void)networkSpec(cfg, env, cfg.hidden);
+    if (cfg.network != NetworkKind::Gru) return;
+    // the recurrent update needs whole sequences: the full batch, cut in fixed shards
+    if (firstOrder(cfg.algo) && cfg.algo != Algorithm::Vpg)
+        throw ConfigError(std::string("network = gru trains with trpo, npg or vpg, which use the whole batch; ") +
+                          algorithmName(cfg.algo) + " draws minibatches of single samples, which would cut the sequences");
+    if (cfg.fvpSubsample != 1)
+        throw ConfigError("network = gru needs fvp_subsample = 1: a subsample of single steps would cut the sequences "
+                          "the Fisher-vector product runs through (it is " + std::to_string(cfg.fvpSubsample) + ")");
+}
 
 template <typename Scalar>
 BasicNetwork<Scalar>::BasicNetwork(const NetworkSpec& spec, int outputs) : m_kind(spec.kind) {
@@ -42,6 +65,8 @@ BasicNetwork<Scalar>::BasicNetwork(const NetworkSpec& spec, int outputs) : m_kin
             throw std::invalid_argument("Network: the image holds " + std::to_string(spec.image.size()) +
                                         " values, the observation " + std::to_string(spec.inputs));
         m_conv = BasicConvNet<Scalar>(spec.image, spec.conv, std::move(sizes), spec.act);
+    } else if (isRecurrent()) {
+        m_gru = BasicGruNet<Scalar>(spec.inputs, spec.state, spec.hidden, outputs, spec.act);
     } else {
         sizes.insert(sizes.begin(), spec.inputs);
         m_mlp = BasicMlp<Scalar>(std::move(sizes), spec.act);
@@ -60,8 +85,43 @@ NetworkSpec BasicNetwork<Scalar>::spec() const {
         s.image = m_conv.shape(0);
         s.conv = m_conv.convLayers();
     }
+    s.state = stateSize();
     return s;
 }
+
+template <typename Scalar>
+auto BasicNetwork<Scalar>::forwardSequences(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const
+    -> const Matrix& {
+    if (ws.sequences.sequences() == 0) { // one episode from its first step
+        ws.sequences = SequenceLayout::blocks(1, static_cast<int>(input.cols()));
+        ws.h0.setZero(m_gru.hiddenState(), 1);
+    }
+    return m_gru.forward(theta, input, ws.sequences, ws.h0, ws.gru);
+}
+
+template <typename Scalar>
+void sequencesFor(const BatchSequences& b, int first, int count, BasicNetworkWorkspace<Scalar>& ws) {
+    if (!b.recurrent()) return;
+    SequenceLayout& l = ws.sequences;
+    l.begin.clear();
+    l.length.clear();
+    l.episodeStart.assign(static_cast<size_t>(count), 0);
+    const int T = std::max(1, b.blockLength), L = std::max(1, b.bpttSteps);
+    for (int c = 0; c < count; ++c) {
+        const int col = first + c, k = col % T; // step k of its copy's block
+        if (c == 0 || k % L == 0) {
+            l.begin.push_back(c);
+            l.length.push_back(0);
+        }
+        ++l.length.back();
+        l.episodeStart[static_cast<size_t>(c)] = (*b.timestep)(col) == 0 ? 1 : 0;
+    }
+    ws.h0.resize(b.states->rows(), l.sequences());
+    for (int s = 0; s < l.sequences(); ++s) ws.h0.col(s) = b.states->col(first + l.begin[s]).template cast<Scalar>();
+}
+
+template void sequencesFor(const BatchSequences&, int, int, BasicNetworkWorkspace<double>&);
+template void sequencesFor(const BatchSequences&, int, int, BasicNetworkWorkspace<float>&);
 
 template class BasicNetwork<double>;
 template class BasicNetwork<float>;

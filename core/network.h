@@ -1,9 +1,15 @@
 // The network a policy or a critic holds (the `network` setting): an MLP over the
-// observation vector (core/mlp.h), or a convolutional network over the observation image
-// (core/conv.h: conv layers, ReLU, flatten, then the same MLP head). Both have the same
+// observation vector (core/mlp.h), a convolutional network over the observation image
+// (core/conv.h: conv layers, ReLU, flatten, then the same MLP head), or a recurrent network
+// (core/gru.h: one GRU layer, then the MLP head; the policy only). All have the same
 // contract — θ and a workspace passed in, forward, backward and forward-mode jvp — so the
 // policy's gradient and its exact Gauss-Newton Fisher-vector product (docs/algorithm.md
 // §4.1) are written once; a call costs the MLP one predictable branch.
+//
+// A recurrent network reads its samples as sequences: the workspace's `sequences` (a
+// SequenceLayout) and `h0` (each sequence's starting state) say how, and whoever runs the
+// forward pass sets them first (sequencesFor() for a batch's columns). Left empty, the
+// samples are one episode from its first step: one sequence from a zero state.
 #pragma once
 
 #include <vector>
@@ -11,6 +17,7 @@
 #include "core/config.h"
 #include "core/conv.h"
 #include "core/environment.h"
+#include "core/gru.h"
 #include "core/mlp.h"
 
 namespace core {
@@ -23,20 +30,46 @@ struct NetworkSpec {
     std::vector<ConvLayerSpec> conv; // cnn: the convolution layers
     std::vector<int> hidden;         // the (head's) hidden layer sizes
     Activation act = Activation::Tanh;
+    int state = 0;                   // gru: the hidden state's size
 };
 
 // the policy's (hidden = cfg.hidden) or the critic's (cfg.valueHidden) network for cfg on an
 // environment. Throws ConfigError when network = cnn and the environment's observation is
 // not an image, or a conv layer's kernel does not fit the image the layers before it leave.
 NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::vector<int>& hidden);
-// the same check alone (no-op for mlp)
+// the critic's: networkSpec() over cfg.valueHidden, an MLP when the policy is recurrent
+NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env);
+// the same checks, and for network = gru the settings it cannot train with yet (an algorithm
+// that draws minibatches of single samples, fvp_subsample > 1); throws ConfigError
 void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env);
 
 template <typename Scalar>
 struct BasicNetworkWorkspace {
+    using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
     BasicMlpWorkspace<Scalar> mlp;      // network = mlp
     BasicConvNetWorkspace<Scalar> conv; // network = cnn
+    BasicGruWorkspace<Scalar> gru;      // network = gru
+    // network = gru: how the samples form sequences, and each sequence's starting state
+    // (state size x sequences); set before forward(), read by backward() and jvp() too
+    SequenceLayout sequences;
+    Matrix h0;
 };
+
+// a batch's sequences for a recurrent policy: the sampler's steps, copy e's T steps one
+// block, each with the state the policy had before it. states == nullptr: not recurrent.
+struct BatchSequences {
+    const MatrixXd* states = nullptr;          // state size x N
+    const Eigen::VectorXi* timestep = nullptr; // each step's index in its episode (0 starts one)
+    int blockLength = 0;                       // T
+    int bpttSteps = 16;                        // the longest sequence (truncated BPTT)
+    bool recurrent() const { return states != nullptr; }
+};
+// Sets ws.sequences and ws.h0 for the batch columns [first, first + count): sequences cut at
+// `first`, at each copy's first step and every bpttSteps steps of a copy, each starting from
+// the state recorded before its first step, with episode starts flagged. Does nothing when
+// the batch is not recurrent.
+template <typename Scalar>
+void sequencesFor(const BatchSequences& b, int first, int count, BasicNetworkWorkspace<Scalar>& ws);
 
 template <typename Scalar>
 class BasicNetwork {
@@ -52,38 +85,59 @@ public:
 
     NetworkKind kind() const { return m_kind; }
     bool isConv() const { return m_kind == NetworkKind::Cnn; }
-    // the MLP, or the conv net's head
-    const BasicMlp<Scalar>& mlp() const { return isConv() ? m_conv.head() : m_mlp; }
+    bool isRecurrent() const { return m_kind == NetworkKind::Gru; }
+    // the MLP, or the conv net's or the GRU's head
+    const BasicMlp<Scalar>& mlp() const { return isConv() ? m_conv.head() : isRecurrent() ? m_gru.head() : m_mlp; }
     const BasicConvNet<Scalar>& conv() const { return m_conv; }
-    int numParams() const { return isConv() ? m_conv.numParams() : m_mlp.numParams(); }
-    int inputs() const { return isConv() ? m_conv.inputs() : m_mlp.inputs(); }
-    int outputs() const { return isConv() ? m_conv.outputs() : m_mlp.outputs(); }
+    const BasicGruNet<Scalar>& gru() const { return m_gru; }
+    int numParams() const {
+        return isConv() ? m_conv.numParams() : isRecurrent() ? m_gru.numParams() : m_mlp.numParams();
+    }
+    int inputs() const { return isConv() ? m_conv.inputs() : isRecurrent() ? m_gru.inputs() : m_mlp.inputs(); }
+    int outputs() const { return isConv() ? m_conv.outputs() : isRecurrent() ? m_gru.outputs() : m_mlp.outputs(); }
+    // where the MLP (or the head) starts in θ
+    int headOffset() const { return isConv() ? m_conv.headOffset() : isRecurrent() ? m_gru.headOffset() : 0; }
+    // the recurrent state's size (0 unless network = gru)
+    int stateSize() const { return isRecurrent() ? m_gru.hiddenState() : 0; }
     // the spec this network was built from
     NetworkSpec spec() const;
 
     void initialize(Eigen::Ref<Vector> theta, double outGain, class Rng& rng) const {
         if (isConv()) m_conv.initialize(theta, outGain, rng);
+        else if (isRecurrent()) m_gru.initialize(theta, outGain, rng);
         else m_mlp.initialize(theta, outGain, rng);
     }
     const Matrix& forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const {
+        if (isRecurrent()) return forwardSequences(theta, input, ws);
         return isConv() ? m_conv.forward(theta, input, ws.conv) : m_mlp.forward(theta, input, ws.mlp);
     }
     void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws, Eigen::Ref<Vector> grad) const {
         if (isConv()) m_conv.backward(theta, dOut, ws.conv, grad);
+        else if (isRecurrent()) m_gru.backward(theta, dOut, ws.sequences, ws.gru, grad);
         else m_mlp.backward(theta, dOut, ws.mlp, grad);
     }
     const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const {
+        if (isRecurrent()) return m_gru.jvp(theta, v, ws.sequences, ws.gru);
         return isConv() ? m_conv.jvp(theta, v, ws.conv) : m_mlp.jvp(theta, v, ws.mlp);
     }
+    // network = gru, after forward(): each sequence's state after its last step (state size
+    // x sequences)
+    Matrix finalState(const Workspace& ws) const { return m_gru.finalState(ws.sequences, ws.gru); }
     // the number of samples the last forward() into ws saw
     static Eigen::Index samples(const Workspace& ws) {
-        return !ws.mlp.h.empty() ? ws.mlp.h[0].cols() : ws.conv.a.empty() ? 0 : ws.conv.a[0].cols();
+        if (!ws.mlp.h.empty()) return ws.mlp.h[0].cols();
+        if (!ws.conv.a.empty()) return ws.conv.a[0].cols();
+        return ws.gru.h.cols();
     }
 
 private:
+    // the recurrent forward pass, with an empty layout read as one episode
+    const Matrix& forwardSequences(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const;
+
     NetworkKind m_kind = NetworkKind::Mlp;
     BasicMlp<Scalar> m_mlp;
     BasicConvNet<Scalar> m_conv;
+    BasicGruNet<Scalar> m_gru;
 };
 
 // `to` receives what backward() and jvp() read of the activations a forward pass left in
@@ -98,6 +152,21 @@ void copyActivations(const BasicNetworkWorkspace<From>& from, BasicNetworkWorksp
     to.conv.a.resize(from.conv.a.size());
     for (size_t l = 0; l < from.conv.a.size(); ++l) to.conv.a[l] = take(from.conv.a[l]);
     hidden(from.conv.head.h, to.conv.head.h);
+    // a recurrent network's: every step's state and gates, and the layout they were run with
+    // (a column subset would cut its sequences, so `take` must keep every column)
+    const auto& g = from.gru;
+    auto& G = to.gru;
+    if (g.h.size() == 0 && G.h.size() == 0) return;
+    G.x = take(g.x);
+    G.hPrev = take(g.hPrev);
+    G.z = take(g.z);
+    G.r = take(g.r);
+    G.n = take(g.n);
+    G.un = take(g.un);
+    G.h = take(g.h);
+    G.cutBefore = g.cutBefore;
+    hidden(g.head.h, G.head.h);
+    to.sequences = from.sequences;
 }
 
 using Network = BasicNetwork<double>;

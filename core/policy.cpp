@@ -154,8 +154,10 @@ void Policy::floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, Flo
 }
 
 void Policy::prepareFloatDistribution(const ParamRef& thetaRef, const Eigen::Ref<const MatrixXd>& obs,
-                                      FloatForwardCache& c) const {
+                                      const NetworkWorkspace& sequences, FloatForwardCache& c) const {
     c.obs = obs.cast<float>();
+    c.ws.sequences = sequences.sequences;
+    c.ws.h0 = sequences.h0.cast<float>();
     c.theta = thetaRef.head(m_net.numParams()).cast<float>();
     c.outRef = m_netF.forward(c.theta, c.obs, c.ws);
 }

@@ -41,11 +41,17 @@ public:
     int numParams() const { return m_net.numParams() + (m_discrete ? 0 : outputs()); }
     const Network& net() const { return m_net; }
     int logStdOffset() const { return m_net.numParams(); }
+    // a recurrent policy (network = gru) and the size of its state (0 otherwise): the
+    // samples it sees form sequences, set in the workspace (core/network.h) before
+    // distribution()
+    bool recurrent() const { return m_net.isRecurrent(); }
+    int stateSize() const { return m_net.stateSize(); }
 
     // SB3-style initialisation: orthogonal, gain 0.01 on the action head, log-std = logStdInit
     VectorXd initialParams(Rng& rng, double logStdInit) const;
 
-    // forward pass on obs (obsDim x N); caches activations in ws for gradients and FVPs
+    // forward pass on obs (obsDim x N); caches activations in ws for gradients and FVPs.
+    // Recurrent: obs read as ws.sequences from the states ws.h0 (empty: one episode)
     void distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, NetworkWorkspace& ws,
                       DistBatch& d) const;
 
@@ -86,15 +92,15 @@ public:
     //   out = ref.out + (f32(θ) − f32(θ_ref)),
     // with ref the exact (double) distributions at θ_ref, so the rounding of the float pass
     // cancels in the difference and the KL near θ_ref stays accurate. The log-softmax is in
-    // double.
+    // double. A recurrent policy reads obs as `sequences`' layout and starting states.
     struct FloatForwardCache {
-        NetworkFloat::Workspace ws;
+        NetworkFloat::Workspace ws; // recurrent: prepareFloatDistribution() copies the sequences in
         Eigen::MatrixXf obs;    // the inputs, in float
         Eigen::MatrixXf outRef; // the float network's output at θ_ref
         Eigen::VectorXf theta;
     };
     void prepareFloatDistribution(const ParamRef& thetaRef, const Eigen::Ref<const MatrixXd>& obs,
-                                  FloatForwardCache& c) const;
+                                  const NetworkWorkspace& sequences, FloatForwardCache& c) const;
     void floatDistribution(const ParamRef& theta, const DistBatch& ref, FloatForwardCache& c, DistBatch& d) const;
 
     // draws an action for column `col` (or the mode when deterministic) into action[0..actionDim)

@@ -23,6 +23,7 @@ struct Sampler::Copy {
     VectorXd action, envAction;
     VectorXd heldNoise;   // held ε (noise_hold_steps > 1)
     int heldNoiseSteps = 0; // steps the held ε is still used for; 0 = draw a new one
+    VectorXd hidden;        // a recurrent policy's state before the next step
 
     void startEpisode() {
         episodeSeed = rng.next();
@@ -31,6 +32,7 @@ struct Sampler::Copy {
         episodeReturn = 0;
         episodeLength = 0;
         heldNoiseSteps = 0; // every episode starts with fresh noise
+        hidden.setZero();   // and a recurrent policy with an empty memory
     }
 };
 
@@ -63,6 +65,12 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
     const bool hold = noiseHoldSteps > 1 && !as.isDiscrete();
     // a smaller hold set at an iteration boundary applies to the noise being held too
     if (hold) c.heldNoiseSteps = std::min(c.heldNoiseSteps, noiseHoldSteps);
+    // a recurrent policy steps one sequence of one step from the copy's state
+    const bool recurrent = policy.recurrent();
+    if (recurrent) {
+        if (c.hidden.size() != policy.stateSize()) c.hidden = VectorXd::Zero(policy.stateSize());
+        if (c.ws.sequences.sequences() != 1) c.ws.sequences = SequenceLayout::blocks(1, 1);
+    }
     for (int k = 0; k < T; ++k) {
         if (cancelled(cancel)) {
             stopped = true;
@@ -74,7 +82,12 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
         obsNorm.normalize(c.x);
         out.obs.col(col) = c.x;
         out.timestep(col) = c.episodeLength;
+        if (recurrent) {
+            out.states.col(col) = c.hidden;
+            c.ws.h0 = c.hidden;
+        }
         policy.distribution(theta, c.x, c.ws, c.dist);
+        if (recurrent) c.hidden = c.ws.gru.h.col(0);
         if (hold)
             policy.sampleHeld(c.dist, 0, c.rng, noiseHoldSteps, c.heldNoise, c.heldNoiseSteps, c.action.data());
         else
@@ -149,6 +162,7 @@ void Sampler::collect(const Policy& policy, const VectorXd& theta, const ObsNorm
     out.truncated.assign(N, 0);
     out.segmentEnd.assign(N, 0);
     out.timestep.resize(N);
+    out.states.resize(policy.stateSize(), policy.recurrent() ? N : 0);
 
     std::vector<std::vector<Episode>> eps(E);
     std::vector<std::vector<std::pair<int, VectorXd>>> boots(E);
@@ -214,7 +228,8 @@ void Sampler::exchange(Batch& out, int T, std::vector<std::vector<Episode>>& eps
     const Share own = ownCopies();
     // the batch's columns: copy e's T columns are one block at e*T*w, so the ranks' shares
     // lie in rank order
-    const int w = 2 * od + ad + 7;
+    const int H = static_cast<int>(out.states.rows()); // a recurrent policy's states
+    const int w = 2 * od + ad + 7 + H;
     std::vector<double> cols(static_cast<size_t>(E) * T * w);
     auto at = [&](int col) { return cols.data() + static_cast<size_t>(col) * w; };
     for (int col = own.begin * T; col < own.end * T; ++col) {
@@ -230,6 +245,7 @@ void Sampler::exchange(Batch& out, int T, std::vector<std::vector<Episode>>& eps
         p[4] = out.truncated[col];
         p[5] = out.segmentEnd[col];
         p[6] = out.timestep(col);
+        if (H > 0) Eigen::Map<VectorXd>(p + 7, H) = out.states.col(col);
     }
     std::vector<int> counts(ranks);
     for (int r = 0; r < ranks; ++r) counts[r] = shareOf(E, r, ranks).count() * T * w;
@@ -248,6 +264,7 @@ void Sampler::exchange(Batch& out, int T, std::vector<std::vector<Episode>>& eps
         out.truncated[col] = static_cast<std::uint8_t>(p[4]);
         out.segmentEnd[col] = static_cast<std::uint8_t>(p[5]);
         out.timestep(col) = static_cast<int>(p[6]);
+        if (H > 0) out.states.col(col) = Eigen::Map<const VectorXd>(p + 7, H);
     }
     // each copy's finished episodes, bootstrap observations, broken steps and stop
     ByteWriter wr;
@@ -312,6 +329,7 @@ std::vector<CopyState> Sampler::state() const {
         wr.put(cs.discountedReturn);
         wr.putVector(cs.heldNoise);
         wr.put(cs.heldNoiseSteps);
+        wr.putVector(cs.hidden);
     }
     const std::vector<std::vector<std::uint8_t>> blocks = c.allGather(wr.bytes);
     for (int r = 0; r < ranks; ++r) {
@@ -330,6 +348,7 @@ std::vector<CopyState> Sampler::state() const {
             cs.discountedReturn = rd.get<double>();
             cs.heldNoise = rd.getVector<double>();
             cs.heldNoiseSteps = rd.get<int>();
+            cs.hidden = rd.getVector<double>();
         }
     }
     return s;
@@ -342,7 +361,7 @@ std::vector<CopyState> Sampler::localState() const {
         s.push_back({c->rng.state(), c->episodeSeed, c->actionsSinceReset, c->episodeReturn, c->episodeLength,
                      c->discountedReturn,
                      std::vector<double>(c->heldNoise.data(), c->heldNoise.data() + c->heldNoise.size()),
-                     c->heldNoiseSteps});
+                     c->heldNoiseSteps, std::vector<double>(c->hidden.data(), c->hidden.data() + c->hidden.size())});
     return s;
 }
 
@@ -357,6 +376,8 @@ void Sampler::setState(const std::vector<CopyState>& s) {
         if (!cs.heldNoise.empty() && static_cast<int>(cs.heldNoise.size()) != ad)
             throw std::runtime_error("checkpoint held exploration noise has the wrong size");
         if (cs.heldNoiseSteps < 0) throw std::runtime_error("checkpoint held-noise counter is negative");
+        if (!std::all_of(cs.hidden.begin(), cs.hidden.end(), [](double v) { return std::isfinite(v); }))
+            throw std::runtime_error("checkpoint recurrent state holds non-finite values");
     }
     // only this rank's copies are rebuilt: the others are stepped (and replayed) by their ranks
     const Share own = ownCopies();
@@ -377,6 +398,9 @@ void Sampler::setState(const std::vector<CopyState>& s) {
         c.heldNoise = cs.heldNoise.empty() ? VectorXd::Zero(ad)
                                            : VectorXd(Eigen::Map<const VectorXd>(cs.heldNoise.data(), ad));
         c.heldNoiseSteps = cs.heldNoise.empty() ? 0 : cs.heldNoiseSteps;
+        // a recurrent policy's state (its size is checked against the policy at collect():
+        // one that does not match starts from zero, as an older checkpoint's)
+        c.hidden = Eigen::Map<const VectorXd>(cs.hidden.data(), static_cast<Eigen::Index>(cs.hidden.size()));
     }
     m_restore.reset();
     m_start.reset();

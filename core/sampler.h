@@ -46,6 +46,9 @@ struct Batch {
     VectorXd rawReturnsForScaler; // N, running discounted returns (reward normaliser update)
     std::vector<std::uint8_t> terminated, truncated, segmentEnd;
     Eigen::VectorXi timestep; // step index within the episode, N
+    // a recurrent policy's state before each step (state size x N; zero at an episode's
+    // first step), what the update's sequences start from; empty otherwise
+    MatrixXd states;
     // observations to bootstrap from (truncations and batch cuts): their step index in the batch
     MatrixXd bootObs;         // obsDim x B
     std::vector<int> bootIndex;
@@ -56,6 +59,11 @@ struct Batch {
     // the batch itself stays finite; the trainer learns nothing from a batch that has any
     int nonFiniteSteps = 0;
     int size() const { return numEnvs * stepsPerEnv; }
+    // how the update reads the steps as sequences (not recurrent when states is empty)
+    BatchSequences sequences(int bpttSteps) const {
+        if (states.size() == 0) return {};
+        return {&states, &timestep, stepsPerEnv, bpttSteps};
+    }
 };
 
 // replayable state of one environment copy (for checkpoints): the seed of the running
@@ -71,6 +79,8 @@ struct CopyState {
     // it is used before a new one is drawn (0: draw at the next step)
     std::vector<double> heldNoise = {};
     int heldNoiseSteps = 0;
+    // a recurrent policy's state before the copy's next step (empty: zero, or not recurrent)
+    std::vector<double> hidden = {};
 };
 
 // how collect() samples one iteration's batch

@@ -181,7 +181,7 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
     j["action_space"] = spaceToJson(s.actionSpace);
     const Mlp& net = s.policy.net().mlp(); // the MLP, or the CNN's head
     // the MLP's θ from the start; the head's after the CNN's conv layers
-    const int headOffset = s.policy.net().isConv() ? s.policy.net().conv().headOffset() : 0;
+    const int headOffset = s.policy.net().headOffset();
     j["distribution"] = s.policy.discrete() ? "categorical" : "diagonal_gaussian";
     j["activation"] = net.activation() == Activation::Tanh ? "tanh" : "relu";
     if (s.policy.net().isConv()) { // an MLP's file has no such fields (format version 1 as before)
@@ -205,6 +205,29 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
                           {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
         }
         j["conv_layers"] = cl;
+    }
+    if (s.policy.net().isRecurrent()) { // the GRU in ONNX's layout (docs/algorithm.md §12)
+        const GruNet& gru = s.policy.net().gru();
+        const int H = gru.hiddenState(), D = gru.inputs();
+        auto rowsOf = [&](int offset, int rows, int cols) {
+            Eigen::Map<const MatrixXd> M(s.theta.data() + offset, rows, cols);
+            json out = json::array();
+            for (int r = 0; r < rows; ++r) {
+                std::vector<double> row(cols);
+                for (int c = 0; c < cols; ++c) row[c] = M(r, c);
+                out.push_back(row);
+            }
+            return out;
+        };
+        auto segment = [&](int offset, int n) {
+            return std::vector<double>(s.theta.data() + offset, s.theta.data() + offset + n);
+        };
+        j["network"] = "gru";
+        j["gru"] = {{"hidden_size", H},
+                    {"input_weight", rowsOf(gru.inputWeightOffset(), 3 * H, D)},
+                    {"recurrent_weight", rowsOf(gru.recurrentWeightOffset(), 3 * H, H)},
+                    {"bias", segment(gru.biasOffset(), 3 * H)},
+                    {"reset_bias", segment(gru.resetBiasOffset(), H)}};
     }
     j["layer_sizes"] = net.sizes();
     json layers = json::array();
@@ -310,8 +333,28 @@ SnapshotPtr policyFromJson(const std::string& text) {
             if (sizes.front() != in.size())
                 throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the conv layers leave " +
                                          std::to_string(in.size()) + " features");
+        } else if (kind == "gru") {
+            spec.kind = NetworkKind::Gru;
+            const json& g = j.at("gru");
+            spec.state = jsonInteger<int>(g.at("hidden_size"));
+            if (spec.state < 1 || spec.state > kMaxLayerWidth) throw std::runtime_error("gru: hidden_size is out of range");
+            const size_t H = static_cast<size_t>(spec.state), D = static_cast<size_t>(s->observationSpace.dim());
+            auto matrixShaped = [](const json& m, size_t rows, size_t cols) {
+                bool ok = m.is_array() && m.size() == rows;
+                for (size_t r = 0; ok && r < rows; ++r) ok = m[r].is_array() && m[r].size() == cols;
+                return ok;
+            };
+            if (!matrixShaped(g.at("input_weight"), 3 * H, D) || !matrixShaped(g.at("recurrent_weight"), 3 * H, H) ||
+                !g.at("bias").is_array() || g.at("bias").size() != 3 * H || !g.at("reset_bias").is_array() ||
+                g.at("reset_bias").size() != H)
+                throw std::runtime_error("gru: expected input_weight " + std::to_string(3 * H) + "x" + std::to_string(D) +
+                                         ", recurrent_weight " + std::to_string(3 * H) + "x" + std::to_string(H) + ", bias " +
+                                         std::to_string(3 * H) + " and reset_bias " + std::to_string(H));
+            if (sizes.front() != spec.state)
+                throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the GRU's state has " +
+                                         std::to_string(spec.state) + " values");
         } else if (kind != "mlp") {
-            throw std::runtime_error("unknown network '" + kind + "' (expected mlp or cnn)");
+            throw std::runtime_error("unknown network '" + kind + "' (expected mlp, cnn or gru)");
         } else if (sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
         }
@@ -337,7 +380,23 @@ SnapshotPtr policyFromJson(const std::string& text) {
         s->policy = Policy(spec, s->actionSpace);
         s->theta = VectorXd::Zero(s->policy.numParams());
         const Mlp& net = s->policy.net().mlp();
-        const int headOffset = s->policy.net().isConv() ? s->policy.net().conv().headOffset() : 0;
+        const int headOffset = s->policy.net().headOffset();
+        if (s->policy.net().isRecurrent()) {
+            const GruNet& gru = s->policy.net().gru();
+            const json& g = j.at("gru");
+            const int H = gru.hiddenState(), D = gru.inputs();
+            auto readRows = [&](const json& m, int offset, int rows, int cols) {
+                const auto v = m.get<std::vector<std::vector<double>>>();
+                Eigen::Map<MatrixXd> M(s->theta.data() + offset, rows, cols);
+                for (int r = 0; r < rows; ++r)
+                    for (int c = 0; c < cols; ++c) M(r, c) = v[r][c];
+            };
+            readRows(g.at("input_weight"), gru.inputWeightOffset(), 3 * H, D);
+            readRows(g.at("recurrent_weight"), gru.recurrentWeightOffset(), 3 * H, H);
+            const auto b = g.at("bias").get<std::vector<double>>(), cn = g.at("reset_bias").get<std::vector<double>>();
+            for (int k = 0; k < 3 * H; ++k) s->theta(gru.biasOffset() + k) = b[k];
+            for (int k = 0; k < H; ++k) s->theta(gru.resetBiasOffset() + k) = cn[k];
+        }
         if (s->policy.net().isConv()) {
             const ConvNet& conv = s->policy.net().conv();
             for (int l = 0; l < conv.numConvLayers(); ++l) {

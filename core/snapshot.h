@@ -25,36 +25,50 @@ struct PolicySnapshot {
     std::int64_t envSteps = 0;
     int noiseHoldSteps = 1; // the training's noise_hold_steps, so a viewer explores the same way
 
-    // Gaussian exploration noise held across act() calls (noise_hold_steps > 1), one per
-    // episode being played: reset() at each episode start, as the sampler redraws then
-    struct HeldNoise {
+    // What act() carries from one step of an episode to the next, one per episode being
+    // played; reset() at each episode start, as the sampler does then:
+    // - the Gaussian exploration noise held across calls (noise_hold_steps > 1);
+    // - a recurrent policy's state (zero at an episode's first step).
+    struct ActState {
         VectorXd eps;
         int left = 0;
-        void reset() { left = 0; }
+        VectorXd hidden;
+        void reset() {
+            left = 0;
+            hidden.resize(0);
+        }
     };
 
-    // raw observation in, action out (clipped to the action bounds, ready for the env)
-    // with `held` and noiseHoldSteps > 1, a continuous action's noise is redrawn only every
-    // noiseHoldSteps calls (the sampler's noise_hold_steps); otherwise fresh every call
+    // raw observation in, action out (clipped to the action bounds, ready for the env).
+    // With `state`, a continuous action's noise is redrawn only every noiseHoldSteps calls
+    // (the sampler's noise_hold_steps; otherwise fresh every call), and a recurrent policy
+    // remembers the episode's steps so far (otherwise each call is an episode's first step).
     void act(std::span<const double> rawObs, Rng& rng, bool deterministic, std::span<double> action,
-             HeldNoise* held = nullptr) const {
+             ActState* state = nullptr) const {
         MatrixXd x = Eigen::Map<const VectorXd>(rawObs.data(), static_cast<Eigen::Index>(rawObs.size()));
         normalizer.normalize(x);
         NetworkWorkspace ws;
+        if (policy.recurrent()) {
+            ws.sequences = SequenceLayout::blocks(1, 1);
+            if (state && state->hidden.size() == policy.stateSize()) ws.h0 = state->hidden;
+            else ws.h0.setZero(policy.stateSize(), 1);
+        }
         DistBatch d;
         policy.distribution(theta, x, ws, d);
-        if (!deterministic && held && noiseHoldSteps > 1 && !policy.discrete()) {
-            if (held->eps.size() != policy.outputs()) { // first use, or another environment
-                held->eps.resize(policy.outputs());
-                held->left = 0;
+        if (state && policy.recurrent()) state->hidden = policy.net().finalState(ws).col(0);
+        if (!deterministic && state && noiseHoldSteps > 1 && !policy.discrete()) {
+            if (state->eps.size() != policy.outputs()) { // first use, or another environment
+                state->eps.resize(policy.outputs());
+                state->left = 0;
             }
-            policy.sampleHeld(d, 0, rng, noiseHoldSteps, held->eps, held->left, action.data());
+            policy.sampleHeld(d, 0, rng, noiseHoldSteps, state->eps, state->left, action.data());
         } else {
             policy.sample(d, 0, rng, deterministic, action.data());
         }
         clipAction(action);
     }
-    // network outputs for raw observations (obsDim x N): logits or means
+    // network outputs for raw observations (obsDim x N): logits or means (a recurrent
+    // policy reads the N observations as one episode from its first step)
     MatrixXd outputs(const MatrixXd& rawObs) const {
         MatrixXd x = rawObs;
         normalizer.normalize(x);

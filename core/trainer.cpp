@@ -94,6 +94,7 @@ Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_fact
     const EnvSpec& sp = m_sampler->spec();
     m_rng = Rng::stream(m_cfg.seed, 0xC0FFEEull);
     Rng initRng = Rng::stream(m_cfg.seed, 0x1D17ull);
+    checkNetwork(m_cfg, sp);
     m_policy = Policy(networkSpec(m_cfg, sp, m_cfg.hidden), sp.action);
     m_theta = m_policy.initialParams(initRng, m_cfg.logStdInit);
     m_vf = makeValueFunction(m_cfg, sp, initRng);
@@ -205,7 +206,8 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
     PhaseResult r;
     r.phase = p.next;
     IterationStats& st = p.stats;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
+                            m_batch.sequences(m_cfg.bpttSteps)};
     p.update.cancel = cancel;
     switch (p.next) {
         case Phase::Sample:
@@ -361,7 +363,8 @@ void Trainer::runAdvantages(PhaseResult& r) {
 void Trainer::runPolicyStep(PhaseResult& r) {
     Pending& p = m_pending;
     IterationStats& st = p.stats;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
+                            m_batch.sequences(m_cfg.bpttSteps)};
     if (p.cfg.algo == Algorithm::Npg) {
         p.search = naturalStep(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
     } else {
@@ -471,7 +474,8 @@ std::optional<TrustRegionProbe> Trainer::probeLastIteration() {
     if (m_lastProbe && m_lastProbe->iteration == m_iteration) return m_lastProbe;
     Pending& p = m_pending;
     if (!p.probeable) return std::nullopt;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp};
+    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
+                            m_batch.sequences(m_cfg.bpttSteps)};
     m_lastProbe =
         probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search, p.update, m_updateWs);
     m_lastProbe->iteration = m_iteration;
@@ -528,6 +532,9 @@ void Trainer::setState(const TrainerState& s) {
     expectSize(s.rewardStats.mean.size(), 1, "reward mean");
     expectSize(s.rewardStats.var.size(), 1, "reward variance");
     if (s.iteration < 0 || s.envSteps < 0) throw std::runtime_error("the state's counters are negative");
+    for (const CopyState& c : s.copies)
+        if (!c.hidden.empty()) expectSize(static_cast<Eigen::Index>(c.hidden.size()), m_policy.stateSize(),
+                                          "an environment copy's recurrent state");
     Rng scratch = Rng::stream(s.config.seed, 0x1D17ull);
     std::unique_ptr<ValueFunction> vf = makeValueFunction(s.config, spec(), scratch);
     vf->setState(s.critic);
@@ -608,7 +615,7 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
     j["rng"] = rngJson(s.criticRng);
     j["recent_returns"] = std::vector<double>(s.recentReturns.begin(), s.recentReturns.end());
     json copies = json::array();
-    for (const CopyState& c : s.copies)
+    for (const CopyState& c : s.copies) {
         copies.push_back({{"rng", rngJson(c.rng)},
                           {"episode_seed", c.episodeSeed},
                           {"actions", c.actionsSinceReset},
@@ -617,6 +624,10 @@ json stateToJson(const TrainerState& s, const std::string& envId) {
                           {"discounted_return", c.discountedReturn},
                           {"held_noise", c.heldNoise},
                           {"held_noise_steps", c.heldNoiseSteps}});
+        // a recurrent policy's state (absent for the other networks, so their checkpoints
+        // are unchanged)
+        if (!c.hidden.empty()) copies.back()["hidden"] = c.hidden;
+    }
     j["copies"] = copies;
     json ev = json::array();
     for (const ConfigEvent& e : s.events)
@@ -656,6 +667,7 @@ TrainerState stateFromJson(const json& j, const TrpoConfig& config) {
             s.copies.back().heldNoise = c.at("held_noise").get<std::vector<double>>();
             s.copies.back().heldNoiseSteps = jsonInteger<int>(c.at("held_noise_steps"));
         }
+        if (c.contains("hidden")) s.copies.back().hidden = c.at("hidden").get<std::vector<double>>();
     }
     for (const json& e : j.at("config_events"))
         s.events.push_back({jsonInteger<int>(e.at("iteration")), e.at("key").get<std::string>(),

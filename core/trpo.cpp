@@ -138,6 +138,7 @@ CgResult conjugateGradient(const std::function<void(const VectorXd&, VectorXd&)>
 SurrogateEval evaluateSurrogate(const Policy& policy, const VectorXd& theta, const UpdateBatch& batch,
                                 const DistBatch& refDist, double entropyCoeff) {
     NetworkWorkspace net;
+    sequencesFor(batch.sequences, 0, static_cast<int>(batch.obs.cols()), net);
     DistBatch dist;
     const TrialSums t = trialSums(policy, theta, batch.obs, batch.actions, batch.advantages, batch.oldLogp, refDist,
                                   entropyCoeff != 0.0, net, dist);
@@ -171,6 +172,9 @@ SurrogateGradient surrogateGradient(const Policy& policy, const VectorXd& theta,
 
     forOwnShards(s, cut.count(), [&](int k) {
         UpdateShard& sh = ws.shards[k];
+        sequencesFor(batch.sequences, sh.first, sh.count, sh.ws);
+        sh.wsTrial.sequences = sh.ws.sequences; // the line search's trials run the same sequences
+        sh.wsTrial.h0 = sh.ws.h0;
         policy.distribution(theta, shardObs(batch, sh), sh.ws, sh.distOld);
         const VectorXd ratio = (policy.logProb(sh.distOld, shardActions(batch, sh)) - shardOldLogp(batch, sh))
                                    .array()
@@ -320,7 +324,7 @@ void prepareFloatTrials(const Policy& policy, const VectorXd& thetaOld, const Up
                         const UpdateSettings& s, UpdateWorkspace& ws) {
     parallelFor(static_cast<int>(ws.shards.size()), s.threads, [&](int k) {
         UpdateShard& sh = ws.shards[k];
-        policy.prepareFloatDistribution(thetaOld, shardObs(batch, sh), sh.floatTrial);
+        policy.prepareFloatDistribution(thetaOld, shardObs(batch, sh), sh.ws, sh.floatTrial);
     });
 }
 

@@ -63,12 +63,14 @@ struct UpdateSettings {
 };
 
 // the batch the update sees: obs (obsDim x N, as the policy sees them), actions
-// (actionDim x N), advantages (N, already standardised if wanted), oldLogp (N)
+// (actionDim x N), advantages (N, already standardised if wanted), oldLogp (N), and for a
+// recurrent policy how its steps form sequences (each shard's are cut at the shard's start)
 struct UpdateBatch {
     const MatrixXd& obs;
     const MatrixXd& actions;
     const VectorXd& advantages;
     const VectorXd& oldLogp;
+    BatchSequences sequences = {};
 };
 
 // sums over one shard at a line-search trial θ: Σ r_i A_i, Σ H_i (when wanted),

@@ -207,7 +207,7 @@ void LinearFeatureBaseline::setState(const VectorXd& s) {
 
 std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng) {
     if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(env.observation.dim());
-    return std::make_unique<NetworkValueFunction>(networkSpec(cfg, env, cfg.valueHidden), rng);
+    return std::make_unique<NetworkValueFunction>(criticSpec(cfg, env), rng);
 }
 
 } // namespace core

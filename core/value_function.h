@@ -104,7 +104,8 @@ private:
 };
 
 // the critic cfg.baseline names for an environment (network = cnn: conv layers over its
-// image, then cfg.valueHidden); throws ConfigError as networkSpec() does
+// image, then cfg.valueHidden; network = gru: an MLP over the observation, criticSpec());
+// throws ConfigError as networkSpec() does
 std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng);
 
 } // namespace core

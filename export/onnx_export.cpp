@@ -83,11 +83,14 @@ void addInt64Tensor(onnx::GraphProto& g, const std::string& name, const std::vec
     for (std::int64_t v : values) t->add_int64_data(v);
 }
 
-void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name, int dim) {
+// a float tensor [batch, dim], or with `stateLayout` ONNX's recurrent state [1, batch, dim]
+void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name, int dim,
+                  bool stateLayout = false) {
     onnx::ValueInfoProto* vi = list->Add();
     vi->set_name(name);
     onnx::TypeProto_Tensor* tt = vi->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(onnx::TensorProto::FLOAT);
+    if (stateLayout) tt->mutable_shape()->add_dim()->set_dim_value(1);
     tt->mutable_shape()->add_dim()->set_dim_param("batch");
     tt->mutable_shape()->add_dim()->set_dim_value(dim);
 }
@@ -143,9 +146,9 @@ void addMeta(onnx::ModelProto& m, const std::string& key, const std::string& val
 // the whole model; the snapshot must have passed checkSnapshot()
 onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta) {
     const core::Network& network = s.policy.net();
-    const core::Mlp& net = network.mlp(); // the MLP, or the CNN's head
-    // the head's θ: from the start for an MLP, after the conv layers for a CNN
-    const int headOffset = network.isConv() ? network.conv().headOffset() : 0;
+    const core::Mlp& net = network.mlp(); // the MLP, or the CNN's or the GRU's head
+    // the head's θ: from the start for an MLP, after the conv layers or the GRU otherwise
+    const int headOffset = network.headOffset();
     const bool discrete = s.policy.discrete();
     const int od = network.inputs(), nOut = network.outputs();
 
@@ -163,6 +166,7 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
     onnx::GraphProto& g = *model.mutable_graph();
     g.set_name("trpo_policy");
     addValueInfo(g.mutable_input(), "obs", od);
+    if (network.isRecurrent()) addValueInfo(g.mutable_input(), "h_in", network.stateSize(), true);
 
     std::string x = "obs";
     if (s.normalizer.enabled) {
@@ -215,6 +219,37 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         x = "features";
     }
 
+    if (network.isRecurrent()) {
+        // one step of ONNX's GRU (linear_before_reset = 1, gates z, r, n: θ's own layout,
+        // docs/algorithm.md §12) over the batch as a sequence of length 1 from h_in; its
+        // state h_out is an output, to feed back as the next step's h_in, and the head's input
+        const core::GruNet& gru = network.gru();
+        const int H = gru.hiddenState(), D = gru.inputs();
+        auto rowMajor = [&](int offset, int rows, int cols, const char* what) {
+            Eigen::Map<const MatrixXd> M(s.theta.data() + offset, rows, cols);
+            std::vector<float> v(static_cast<size_t>(rows) * cols);
+            for (int r = 0; r < rows; ++r)
+                for (int c = 0; c < cols; ++c) v[static_cast<size_t>(r) * cols + c] = toFloat(M(r, c), what);
+            return v;
+        };
+        // B = [W's biases (z, r, n); R's biases (0, 0, c_n)]
+        std::vector<float> bias(static_cast<size_t>(6 * H), 0.0f);
+        for (int k = 0; k < 3 * H; ++k) bias[static_cast<size_t>(k)] = toFloat(s.theta(gru.biasOffset() + k), "a GRU bias");
+        for (int k = 0; k < H; ++k)
+            bias[static_cast<size_t>(5 * H + k)] = toFloat(s.theta(gru.resetBiasOffset() + k), "a GRU bias");
+        addTensor(g, "gru.W", {1, 3 * H, D}, rowMajor(gru.inputWeightOffset(), 3 * H, D, "a GRU weight"));
+        addTensor(g, "gru.R", {1, 3 * H, H}, rowMajor(gru.recurrentWeightOffset(), 3 * H, H, "a GRU weight"));
+        addTensor(g, "gru.B", {1, 6 * H}, bias);
+        addInt64Tensor(g, "gru/axes", {0});
+        addNode(g, "Unsqueeze", "gru/unsqueeze", {x, "gru/axes"}, "gru/x");
+        onnx::NodeProto* n = addNode(g, "GRU", "gru/gru", {"gru/x", "gru.W", "gru.R", "gru.B", "", "h_in"}, "");
+        n->add_output("h_out");
+        addIntAttr(n, "hidden_size", H);
+        addIntAttr(n, "linear_before_reset", 1);
+        addNode(g, "Squeeze", "gru/squeeze", {"h_out", "gru/axes"}, "gru/h");
+        x = "gru/h";
+    }
+
     const std::string outName = discrete ? "logits" : "action_mean";
     for (int l = 0; l < net.numLayers(); ++l) {
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
@@ -265,6 +300,7 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         }
         addValueInfo(g.mutable_output(), "action", nOut);
     }
+    if (network.isRecurrent()) addValueInfo(g.mutable_output(), "h_out", network.stateSize(), true);
 
     // metadata
     addMeta(model, kFormatKey, kFormatValue);
@@ -290,6 +326,10 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         for (const core::ConvLayerSpec& c : conv.convLayers())
             cl.push_back({{"filters", c.filters}, {"kernel", c.kernel}, {"stride", c.stride}});
         addMeta(model, "conv_layers", cl.dump());
+    }
+    if (network.isRecurrent()) {
+        addMeta(model, "network", "gru");
+        addMeta(model, "gru_hidden_size", std::to_string(network.stateSize()));
     }
     addMeta(model, "layer_sizes", json(net.sizes()).dump());
     if (!discrete) addMeta(model, "log_std", json(toStd(s.theta.tail(nOut))).dump());
@@ -486,9 +526,16 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                                std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                                act == "tanh" ? core::Activation::Tanh : core::Activation::Relu};
         const auto kind = md.find("network");
-        if (kind != md.end() && kind->second != "cnn")
-            throw std::runtime_error("unknown network '" + kind->second.substr(0, 40) + "' (expected cnn, or no entry for an MLP)");
-        if (kind != md.end()) {
+        if (kind != md.end() && kind->second != "cnn" && kind->second != "gru")
+            throw std::runtime_error("unknown network '" + kind->second.substr(0, 40) +
+                                     "' (expected cnn or gru, or no entry for an MLP)");
+        if (kind != md.end() && kind->second == "gru") {
+            spec.kind = core::NetworkKind::Gru;
+            spec.state = parseInteger<int>(get("gru_hidden_size"), "gru_hidden_size");
+            if (spec.state < 1 || spec.state > kMaxWidth) throw std::runtime_error("gru_hidden_size is out of range");
+            if (sizes.front() != spec.state)
+                throw std::runtime_error("layer_sizes does not start at the GRU's " + std::to_string(spec.state) + " states");
+        } else if (kind != md.end()) {
             spec.kind = core::NetworkKind::Cnn;
             const json im = parseJsonMeta(get("image"), "image");
             spec.image = {core::jsonInteger<int>(im.at("channels")), core::jsonInteger<int>(im.at("height")),
@@ -543,6 +590,26 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
         }
+        auto values = [](const onnx::TensorProto& t) {
+            return t.has_raw_data() ? t.raw_data().size() / sizeof(float) : static_cast<size_t>(t.float_data_size());
+        };
+        if (spec.kind == core::NetworkKind::Gru) {
+            const std::int64_t H = spec.state, D = s->observationSpace.dim();
+            const std::pair<const char*, std::vector<std::int64_t>> shapes[] = {
+                {"gru.W", {1, 3 * H, D}}, {"gru.R", {1, 3 * H, H}}, {"gru.B", {1, 6 * H}}};
+            for (const auto& [name, dims] : shapes) {
+                auto it = inits.find(name);
+                if (it == inits.end()) throw std::runtime_error(std::string("initializer ") + name + " is missing");
+                std::int64_t count = 1;
+                bool ok = it->second->dims_size() == static_cast<int>(dims.size());
+                for (size_t d = 0; ok && d < dims.size(); ++d) {
+                    ok = it->second->dims(static_cast<int>(d)) == dims[d];
+                    count *= dims[d];
+                }
+                if (!ok || values(*it->second) != static_cast<size_t>(count))
+                    throw std::runtime_error(std::string(name) + " has the wrong shape for gru_hidden_size");
+            }
+        }
         for (size_t l = 0; l + 1 < sizes.size(); ++l) {
             const std::string p = "layer" + std::to_string(l);
             auto wi = inits.find(p + ".weight"), bi = inits.find(p + ".bias");
@@ -550,9 +617,6 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             if (wi->second->dims_size() != 2 || wi->second->dims(0) != sizes[l + 1] || wi->second->dims(1) != sizes[l] ||
                 bi->second->dims_size() != 1 || bi->second->dims(0) != sizes[l + 1])
                 throw std::runtime_error(p + " has the wrong shape for layer_sizes");
-            auto values = [](const onnx::TensorProto& t) {
-                return t.has_raw_data() ? t.raw_data().size() / sizeof(float) : static_cast<size_t>(t.float_data_size());
-            };
             if (values(*wi->second) != static_cast<size_t>(sizes[l + 1]) * static_cast<size_t>(sizes[l]) ||
                 values(*bi->second) != static_cast<size_t>(sizes[l + 1]))
                 throw std::runtime_error(p + " has the wrong amount of data for layer_sizes");
@@ -562,7 +626,25 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
 
         // weights from the initializers
         const core::Mlp& net = s->policy.net().mlp();
-        const int headOffset = s->policy.net().isConv() ? s->policy.net().conv().headOffset() : 0;
+        const int headOffset = s->policy.net().headOffset();
+        if (s->policy.net().isRecurrent()) { // back from ONNX's row-major [1, 3H, ·] and B
+            const core::GruNet& gru = s->policy.net().gru();
+            const int H = gru.hiddenState(), D = gru.inputs();
+            auto readRows = [&](const char* name, int offset, int cols) {
+                const std::vector<float> v = tensorFloats(*inits.at(name));
+                Eigen::Map<MatrixXd> M(s->theta.data() + offset, 3 * H, cols);
+                for (int r = 0; r < 3 * H; ++r)
+                    for (int c = 0; c < cols; ++c) M(r, c) = v[static_cast<size_t>(r) * cols + c];
+            };
+            readRows("gru.W", gru.inputWeightOffset(), D);
+            readRows("gru.R", gru.recurrentWeightOffset(), H);
+            const std::vector<float> b = tensorFloats(*inits.at("gru.B"));
+            for (int k = 0; k < 3 * H; ++k) s->theta(gru.biasOffset() + k) = b[static_cast<size_t>(k)];
+            for (int k = 0; k < H; ++k) s->theta(gru.resetBiasOffset() + k) = b[static_cast<size_t>(5 * H + k)];
+            for (int k = 3 * H; k < 5 * H; ++k)
+                if (b[static_cast<size_t>(k)] != 0.0f)
+                    throw std::runtime_error("gru.B: the recurrent biases of z and r must be zero (the policy has none)");
+        }
         if (s->policy.net().isConv()) {
             const core::ConvNet& conv = s->policy.net().conv();
             for (int l = 0; l < conv.numConvLayers(); ++l) {

@@ -128,7 +128,7 @@ EvalResult evaluatePolicy(const core::PolicySnapshot& policy, const std::string&
     EvalResult r;
     for (int i = 0; i < episodes; ++i) {
         core::Rng rng = core::Rng::stream(seed, static_cast<std::uint64_t>(i));
-        core::PolicySnapshot::HeldNoise held;
+        core::PolicySnapshot::ActState held; // held noise, a recurrent policy's state
         env->reset(seed + static_cast<std::uint64_t>(i), obs);
         double total = 0;
         int steps = 0;

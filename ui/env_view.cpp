@@ -130,7 +130,7 @@ void EnvView::resetEpisode() {
         m_grabbing = false;
     }
     m_env->reset(m_episodeSeed++, m_obs);
-    m_heldNoise.reset();
+    m_actState.reset();
     if (m_controller) m_controller->reset();
     m_episodeReturn = 0;
     m_episodeStep = 0;
@@ -143,7 +143,7 @@ void EnvView::pickAction() {
         return;
     }
     if (m_snapshot) {
-        m_snapshot->act(m_obs, m_rng, m_deterministic, m_action, &m_heldNoise);
+        m_snapshot->act(m_obs, m_rng, m_deterministic, m_action, &m_actState);
         return;
     }
     // no policy yet: a uniformly random one

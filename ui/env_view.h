@@ -176,7 +176,7 @@ private:
     core::SnapshotPtr m_snapshot;
     bool m_wantHeuristic = false;
     std::unique_ptr<sim::Controller> m_controller; // playing instead of the snapshot
-    core::PolicySnapshot::HeldNoise m_heldNoise; // exploration noise held as in training
+    core::PolicySnapshot::ActState m_actState; // held exploration noise, a recurrent policy's state
     core::Rng m_rng{12345};
     std::uint64_t m_episodeSeed = 1000;
     std::vector<double> m_obs, m_action;

@@ -53,7 +53,7 @@ ClipResult recordClip(const core::PolicySnapshot& policy, const std::filesystem:
     std::vector<double> obs(static_cast<size_t>(spec.observation.dim())), action(static_cast<size_t>(spec.action.dim()));
     for (int i = 0; i < o.episodes; ++i) {
         core::Rng rng = core::Rng::stream(o.seed, static_cast<std::uint64_t>(i));
-        core::PolicySnapshot::HeldNoise held;
+        core::PolicySnapshot::ActState held; // held noise, a recurrent policy's state
         env->reset(o.seed + static_cast<std::uint64_t>(i), obs);
         hud.episodeReturn = 0;
         hud.step = 0;

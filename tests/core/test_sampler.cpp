@@ -141,7 +141,7 @@ private slots:
         QCOMPARE(snap->noiseHoldSteps, 4);
         const std::vector<double> obs{0.3, -0.2, 0.1};
         Rng rng(5);
-        PolicySnapshot::HeldNoise held;
+        PolicySnapshot::ActState held;
         std::vector<double> a(8);
         for (int i = 0; i < 8; ++i) snap->act(obs, rng, false, std::span<double>(&a[i], 1), &held);
         for (int i : {1, 2, 3}) QCOMPARE(a[i], a[0]);

@@ -1,6 +1,8 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node, CPU) for test_onnx_export.
 //   node run_onnx.js model.onnx in.json out.json
-// in.json:  {"batches": [{"shape": [N, d], "data": [N*d numbers, row-major]}, ...]}
+// in.json:  {"batches": [{"shape": [N, d], "data": [N*d numbers, row-major],
+//                          "extra": {"<input name>": {"shape": [...], "data": [...]}}}, ...]}
+//           ("extra", optional: the model's other inputs, such as a recurrent state)
 // out.json: {"runtime": version, "inputs": [...], "outputs": [...],
 //            "batches": [{"<output name>": {"dims": [...], "data": [...]}, ...}, ...]}
 // Exits non-zero with a message on stderr when anything fails (including a missing runtime).
@@ -28,6 +30,8 @@ async function main() {
   for (const b of input.batches) {
     const feeds = {};
     feeds[session.inputNames[0]] = new ort.Tensor('float32', Float32Array.from(b.data), b.shape);
+    for (const [name, t] of Object.entries(b.extra || {}))
+      feeds[name] = new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
     const out = await session.run(feeds);
     const r = {};
     for (const name of session.outputNames) {

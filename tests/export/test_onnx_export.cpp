@@ -34,6 +34,7 @@ struct Case {
     bool normalize;
     bool perDimBounds; // replace the action bounds by different ones per dimension
     bool cnn;          // network = cnn over the environment's image (garage's trpo_cubecrash layers)
+    int gruState = 0;  // network = gru with this many states (0: not recurrent)
 };
 
 core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
@@ -53,7 +54,9 @@ core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
         s.actionSpace = core::Space::box(lo, hi);
     }
     const int od = s.observationSpace.dim();
-    if (c.cnn)
+    if (c.gruState > 0)
+        s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::Gru, od, {}, {}, c.hidden, c.act, c.gruState}, s.actionSpace);
+    else if (c.cnn)
         s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::Cnn, od, *env->spec().image, {{32, 8, 4}, {64, 4, 2}}, c.hidden, c.act},
                                 s.actionSpace);
     else
@@ -125,11 +128,20 @@ QString runtimeProblem() {
     return {};
 }
 
-// runs the model on the batches in ONNX Runtime; returns the parsed out.json
-json runOnnxRuntime(const QTemporaryDir& dir, const fs::path& model, const std::vector<MatrixXd>& batches, QString* err) {
+// runs the model on the batches in ONNX Runtime; returns the parsed out.json. A recurrent
+// policy's batches come with their states (state size x N each), fed as h_in [1, N, H].
+json runOnnxRuntime(const QTemporaryDir& dir, const fs::path& model, const std::vector<MatrixXd>& batches, QString* err,
+                    const std::vector<MatrixXd>& states = {}) {
     json in;
     in["batches"] = json::array();
-    for (const auto& b : batches) in["batches"].push_back(batchJson(b));
+    for (size_t i = 0; i < batches.size(); ++i) {
+        in["batches"].push_back(batchJson(batches[i]));
+        if (i < states.size()) {
+            json h = batchJson(states[i]);
+            h["shape"] = {1, states[i].cols(), states[i].rows()};
+            in["batches"].back()["extra"] = {{"h_in", h}};
+        }
+    }
     const fs::path inPath = fs::path(dir.path().toStdString()) / "obs.json";
     const fs::path outPath = fs::path(dir.path().toStdString()) / "out.json";
     core::writeFileAtomic(inPath, in.dump());
@@ -154,9 +166,10 @@ json runOnnxRuntime(const QTemporaryDir& dir, const fs::path& model, const std::
     return json::parse(core::readFileText(outPath));
 }
 
-// row-major [n, k] JSON output -> k x n
+// row-major [n, k] JSON output (or a recurrent state [1, n, k]) -> k x n
 MatrixXd outputMatrix(const json& o) {
-    const auto dims = o.at("dims").get<std::vector<long>>();
+    auto dims = o.at("dims").get<std::vector<long>>();
+    if (dims.size() == 3 && dims[0] == 1) dims.erase(dims.begin());
     const auto data = o.at("data").get<std::vector<double>>();
     if (dims.size() != 2 || static_cast<long>(data.size()) != dims[0] * dims[1]) throw std::runtime_error("bad output");
     MatrixXd m(dims[1], dims[0]);
@@ -204,6 +217,9 @@ const Case kPixels{"CartPolePixels-v0", {32, 32}, core::Activation::Relu, true, 
 // CNN policies: Reshape to images, Conv + Relu per layer, Flatten, then the head
 const Case kCnnCube{"CubeCrash-v0", {32, 32}, core::Activation::Relu, true, false, true};
 const Case kCnnPixels{"CartPolePixels-v0", {32}, core::Activation::Tanh, false, false, true};
+// GRU policies: Unsqueeze, one GRU step from h_in (h_out an output too), Squeeze, then the head
+const Case kGruNoVel{"CartPoleNoVel-v1", {16}, core::Activation::Tanh, true, false, false, 8};
+const Case kGruPendulum{"Pendulum-v1", {}, core::Activation::Relu, false, false, false, 5};
 
 } // namespace
 
@@ -219,6 +235,7 @@ private slots:
     void readerRejectsForeignModels();
     void sizesAloneAllocateNothing();
     void fuzzCorruptFiles();
+    void gruMatchesOnnxRuntime();
 };
 
 void TestOnnxExport::matchesOnnxRuntime_data() {
@@ -341,7 +358,7 @@ void TestOnnxExport::metadata() {
 void TestOnnxExport::roundTrip() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    for (const Case& c : {kDiscrete, kContinuous, kPixels, kCnnCube}) {
+    for (const Case& c : {kDiscrete, kContinuous, kPixels, kCnnCube, kGruNoVel, kGruPendulum}) {
         const core::PolicySnapshot s = makeSnapshot(c, 11);
         // policy.json carries the same network, wider than any earlier limit included
         const core::SnapshotPtr fromJson = core::policyFromJson(core::policyToJson(s, makeMeta()));
@@ -360,6 +377,8 @@ void TestOnnxExport::roundTrip() {
         QCOMPARE(r->policy.net().mlp().sizes(), s.policy.net().mlp().sizes());
         QCOMPARE(r->policy.net().isConv(), c.cnn);
         if (c.cnn) QCOMPARE(r->policy.net().conv().convLayers(), s.policy.net().conv().convLayers());
+        QCOMPARE(r->policy.stateSize(), c.gruState);
+        QCOMPARE(fromJson->policy.stateSize(), c.gruState);
         QCOMPARE(r->policy.discrete(), s.policy.discrete());
         QCOMPARE(r->actionSpace.low, s.actionSpace.low);
         QCOMPARE(r->actionSpace.high, s.actionSpace.high);
@@ -609,3 +628,71 @@ void TestOnnxExport::fuzzCorruptFiles() {
 
 QTEST_GUILESS_MAIN(TestOnnxExport)
 #include "test_onnx_export.moc"
+
+// A GRU policy's model, run in ONNX Runtime one step from given states, gives the C++
+// forward pass's outputs and its next states (h_out) to float32 accuracy; fed back as h_in,
+// h_out carries an episode as act() does.
+void TestOnnxExport::gruMatchesOnnxRuntime() {
+    const QString problem = runtimeProblem();
+    if (!problem.isEmpty()) QFAIL(qPrintable(problem));
+    int caseIndex = 0;
+    for (const Case& c : {kGruNoVel, kGruPendulum}) {
+        const core::PolicySnapshot s = makeSnapshot(c, 300 + static_cast<std::uint64_t>(caseIndex++));
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const fs::path model = fs::path(dir.path().toStdString()) / "gru.onnx";
+        exporter::writePolicyOnnx(s, makeMeta(), model);
+        const onnx::ModelProto proto = parseModel(core::readFileText(model));
+        try {
+            onnx::checker::check_model(proto);
+        } catch (const std::exception& e) {
+            QFAIL(e.what());
+        }
+        int grus = 0;
+        for (const auto& n : proto.graph().node()) grus += n.op_type() == "GRU";
+        QCOMPARE(grus, 1);
+
+        // 500 independent steps, each from a random state
+        core::Rng rng(17);
+        const int od = s.observationSpace.dim(), H = c.gruState, N = 500;
+        const MatrixXd x = randomObs(od, N, rng);
+        MatrixXd h(H, N);
+        for (Eigen::Index i = 0; i < h.size(); ++i) h(i) = static_cast<float>(rng.uniform(-1.0, 1.0));
+        MatrixXd xn = x;
+        s.normalizer.normalize(xn);
+        core::NetworkWorkspace ws;
+        ws.sequences = core::SequenceLayout::blocks(N, 1);
+        ws.h0 = h;
+        core::DistBatch d;
+        s.policy.distribution(s.theta, xn, ws, d);
+        const MatrixXd next = s.policy.net().finalState(ws);
+
+        // one episode of 40 steps read as a sequence in C++; in ONNX each step from the state
+        // the C++ step before it left, h_out equal to the C++ next state
+        const int T = 40;
+        const MatrixXd episode = randomObs(od, T, rng);
+        MatrixXd en = episode;
+        s.normalizer.normalize(en);
+        core::NetworkWorkspace wsEp; // no layout: one episode from a zero state
+        core::DistBatch dEp;
+        s.policy.distribution(s.theta, en, wsEp, dEp);
+        const MatrixXd before = wsEp.gru.hPrev, after = wsEp.gru.h;
+        QVERIFY(before.col(0).isZero());
+        QString err;
+        const json out = runOnnxRuntime(dir, model, {x, episode}, &err, {h, before});
+        if (!err.isEmpty()) QFAIL(qPrintable(err));
+        QCOMPARE(out.at("inputs").get<std::vector<std::string>>(), (std::vector<std::string>{"obs", "h_in"}));
+        const std::string first = s.actionSpace.isDiscrete() ? "logits" : "action_mean";
+        const json& r = out.at("batches").at(0);
+        const double eOut = scaledError(outputMatrix(r.at(first)), d.out);
+        const double eState = scaledError(outputMatrix(r.at("h_out")), next);
+        qInfo("%s: %s scaled error %.3g, h_out %.3g", c.env.c_str(), first.c_str(), eOut, eState);
+        QVERIFY2(eOut <= 1.0, "the outputs differ from the C++ forward pass");
+        QVERIFY2(eState <= 1.0, "h_out differs from the C++ state");
+        const json& e = out.at("batches").at(1);
+        const double eEpisode = std::max(scaledError(outputMatrix(e.at(first)), dEp.out),
+                                         scaledError(outputMatrix(e.at("h_out")), after));
+        qInfo("%s: a %d-step episode, step by step, scaled error %.3g", c.env.c_str(), T, eEpisode);
+        QVERIFY2(eEpisode <= 1.0, "an episode's steps differ from the C++ sequence");
+    }
+}
