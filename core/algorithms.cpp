@@ -157,7 +157,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     // π_old on the whole batch, once (minibatches take its columns)
     NetworkWorkspace wsOld, wsMb;
     DistBatch oldDist, oldMb, distMb;
-    // a recurrent policy trains with vpg only (checkNetwork()): its one minibatch is the
+    // a recurrent policy trains with vpg only (TrpoConfig::validate()): its one minibatch is the
     // whole batch in order, so both passes read the batch's sequences
     sequencesFor(batch.sequences, 0, n, wsOld);
     sequencesFor(batch.sequences, 0, n, wsMb);

@@ -295,6 +295,15 @@ void TrpoConfig::validate() const {
     if (stepsPerIteration < numEnvs * 2)
         throw ConfigError("steps_per_iteration = " + std::to_string(stepsPerIteration) +
                           " must be at least 2 x num_envs (" + std::to_string(2 * numEnvs) + ")");
+    if (network == NetworkKind::Gru) {
+        // the recurrent update needs whole sequences: the full batch, cut in fixed shards
+        if (algo != Algorithm::Trpo && algo != Algorithm::Npg && algo != Algorithm::Vpg)
+            throw ConfigError(std::string("network = gru trains with trpo, npg or vpg, which use the whole batch; ") +
+                              algorithmName(algo) + " draws minibatches of single samples, which would cut the sequences");
+        if (fvpSubsample != 1)
+            throw ConfigError("network = gru needs fvp_subsample = 1: a subsample of single steps would cut the sequences "
+                              "the Fisher-vector product runs through (it is " + std::to_string(fvpSubsample) + ")");
+    }
 }
 
 std::string configToJson(const TrpoConfig& c) {

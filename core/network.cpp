@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "core/algorithms.h"
-
 namespace core {
 
 NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::vector<int>& hidden) {
@@ -44,17 +42,7 @@ NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env) {
     return s;
 }
 
-void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env) {
-    (void)networkSpec(cfg, env, cfg.hidden);
-    if (cfg.network != NetworkKind::Gru) return;
-    // the recurrent update needs whole sequences: the full batch, cut in fixed shards
-    if (firstOrder(cfg.algo) && cfg.algo != Algorithm::Vpg)
-        throw ConfigError(std::string("network = gru trains with trpo, npg or vpg, which use the whole batch; ") +
-                          algorithmName(cfg.algo) + " draws minibatches of single samples, which would cut the sequences");
-    if (cfg.fvpSubsample != 1)
-        throw ConfigError("network = gru needs fvp_subsample = 1: a subsample of single steps would cut the sequences "
-                          "the Fisher-vector product runs through (it is " + std::to_string(cfg.fvpSubsample) + ")");
-}
+void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env) { (void)networkSpec(cfg, env, cfg.hidden); }
 
 template <typename Scalar>
 BasicNetwork<Scalar>::BasicNetwork(const NetworkSpec& spec, int outputs) : m_kind(spec.kind) {

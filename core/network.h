@@ -39,8 +39,8 @@ struct NetworkSpec {
 NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::vector<int>& hidden);
 // the critic's: networkSpec() over cfg.valueHidden, an MLP when the policy is recurrent
 NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env);
-// the same checks, and for network = gru the settings it cannot train with yet (an algorithm
-// that draws minibatches of single samples, fvp_subsample > 1); throws ConfigError
+// the same check alone (no-op for mlp and gru; TrpoConfig::validate() refuses the settings a
+// GRU cannot train with)
 void checkNetwork(const TrpoConfig& cfg, const EnvSpec& env);
 
 template <typename Scalar>

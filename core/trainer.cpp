@@ -94,7 +94,6 @@ Trainer::Trainer(const TrpoConfig& cfg, EnvFactory factory) : m_cfg(cfg), m_fact
     const EnvSpec& sp = m_sampler->spec();
     m_rng = Rng::stream(m_cfg.seed, 0xC0FFEEull);
     Rng initRng = Rng::stream(m_cfg.seed, 0x1D17ull);
-    checkNetwork(m_cfg, sp);
     m_policy = Policy(networkSpec(m_cfg, sp, m_cfg.hidden), sp.action);
     m_theta = m_policy.initialParams(initRng, m_cfg.logStdInit);
     m_vf = makeValueFunction(m_cfg, sp, initRng);

@@ -91,6 +91,8 @@ QString HyperparameterPanel::displayName(const std::string& key) {
         {"baseline", "Baseline"},
         {"network", "Network"},
         {"conv_layers", "Conv layers"},
+        {"gru_state", "GRU state size"},
+        {"bptt_steps", "BPTT steps"},
         {"threads", "Sampling threads"},
         {"env", "Environment"},
         {"algo", "Algorithm"},
@@ -340,8 +342,15 @@ bool HyperparameterPanel::requestChange(const std::string& key, const std::strin
     if (it == m_rows.end()) return false;
     QScopedValueRollback guard(m_committing, true);
     core::TrpoConfig next = m_config;
+    QString also; // a setting the change brings along
     try {
         core::setConfigValue(next, key, text);
+        // a GRU's Fisher-vector products run through whole sequences: choosing one turns
+        // the Fisher subsample off (a preset may have it on) rather than refusing
+        if (key == "network" && next.network == core::NetworkKind::Gru && next.fvpSubsample != 1) {
+            also = tr(", and %1: %2 → 1 (a GRU needs whole sequences)").arg(displayName("fvp_subsample")).arg(next.fvpSubsample);
+            next.fvpSubsample = 1;
+        }
         next.validate();
     } catch (const std::exception& e) {
         showValue(key);
@@ -357,7 +366,8 @@ bool HyperparameterPanel::requestChange(const std::string& key, const std::strin
         m_undo.push(new SetValueCommand(this, key, from, to)); // redo() applies it
     } else {
         emit coldChangeRequested(next, tr("%1: %2 → %3")
-                                           .arg(displayName(key), QString::fromStdString(from), QString::fromStdString(to)));
+                                               .arg(displayName(key), QString::fromStdString(from), QString::fromStdString(to)) +
+                                           also);
         showValue(key); // the owner has accepted (setConfig) or not
     }
     return true;

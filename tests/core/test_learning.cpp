@@ -36,6 +36,28 @@ private slots:
         QVERIFY(last > -200.0);
         QVERIFY(last > first + 200.0);
     }
+    void cartPoleWithoutVelocitiesNeedsMemory() {
+        // CartPoleNoVel-v1 observes [x, θ] only. With the preset's settings (the Fisher
+        // subsample off, which a GRU needs), the GRU policy reaches a last-20 mean of 475 and
+        // the MLP, which cannot tell which way the pole moves, never does in the same budget
+        auto best = [](NetworkKind net) {
+            TrpoConfig c = presetConfig("CartPoleNoVel-v1");
+            c.seed = 3;
+            c.network = net;
+            c.fvpSubsample = 1;
+            Trainer t(c, sim::environmentFactory(c.env));
+            double peak = -INFINITY;
+            while (t.envSteps() < 150000 && peak < 475.0) {
+                const IterationStats s = t.iterate();
+                if (s.recentReturnMean) peak = std::max(peak, *s.recentReturnMean);
+            }
+            qInfo("%s: best last-20 mean %.1f after %lld steps", net == NetworkKind::Gru ? "gru" : "mlp", peak,
+                  static_cast<long long>(t.envSteps()));
+            return peak;
+        };
+        QVERIFY(best(NetworkKind::Gru) >= 475.0);
+        QVERIFY(best(NetworkKind::Mlp) < 475.0);
+    }
     void lunarLanderContinuousImproves() {
         // from crashing (about -300) to better than -100 within 50k steps
         const auto [first, last] = train("LunarLanderContinuous-v3", 1, 50000);

@@ -59,11 +59,12 @@ void clickToolbar(MainWindow& w, QAction* action) {
     QTest::mouseClick(button, Qt::LeftButton);
 }
 
-// answers the next modal message box with `answer` as soon as it appears (gives up after 2 s)
-void answerNextDialog(QMessageBox::StandardButton answer) {
+// answers the next modal message box with `answer` as soon as it appears (gives up after 2 s);
+// with `text`, the box's question is copied there
+void answerNextDialog(QMessageBox::StandardButton answer, QString* text = nullptr) {
     auto* timer = new QTimer;
     timer->setInterval(20);
-    QObject::connect(timer, &QTimer::timeout, timer, [timer, answer, ticks = 0]() mutable {
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, answer, text, ticks = 0]() mutable {
         if (++ticks > 100) {
             timer->stop();
             timer->deleteLater();
@@ -72,6 +73,7 @@ void answerNextDialog(QMessageBox::StandardButton answer) {
         if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
             timer->stop();
             timer->deleteLater();
+            if (text) *text = box->text() + "\n" + box->informativeText();
             box->button(answer)->click();
         }
     });
@@ -570,6 +572,50 @@ private slots:
         QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
         clickToolbar(w, w.stepAction());
         QVERIFY(iterations.wait(20000));
+    }
+
+    // a GRU policy is a cold choice too: on CartPoleNoVel-v1 (whose preset subsamples the
+    // Fisher products) choosing it asks, names the subsample it turns off, and the new run
+    // trains and plays it; an algorithm it cannot train with is refused with a message
+    void recurrentNetworkIsAColdChoice() {
+        MainWindow w(fastOptions());
+        QSignalSpy resets(&w, &MainWindow::runReset);
+        QVERIFY(waitForRun(w, resets));
+        QComboBox* picker = w.environmentPicker();
+        const int noVel = picker->findText("CartPoleNoVel-v1");
+        QVERIFY(noVel >= 0);
+        resets.clear();
+        answerNextDialog(QMessageBox::Yes);
+        picker->setCurrentIndex(noVel);
+        emit picker->activated(noVel);
+        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        ui::HyperparameterPanel* panel = w.hyperparameterPanel();
+        QCOMPARE(panel->config().fvpSubsample, 2);
+        auto* network = qobject_cast<QComboBox*>(panel->editor("network"));
+        QVERIFY(network);
+        QCOMPARE(network->count(), 3);
+
+        resets.clear();
+        QString question;
+        answerNextDialog(QMessageBox::Yes, &question);
+        network->setCurrentText("gru");
+        QVERIFY(resets.count() > 0 || resets.wait(10000));
+        QVERIFY2(question.contains("Fisher subsample (every k-th): 2 → 1"), qPrintable(question));
+        QCOMPARE(w.session()->config().network, core::NetworkKind::Gru);
+        QCOMPARE(w.session()->config().fvpSubsample, 1);
+        QVERIFY(panel->editor("gru_state") != nullptr);
+        QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
+        clickToolbar(w, w.stepAction());
+        QVERIFY(iterations.wait(20000));
+        QTest::qWait(300); // the viewer plays the GRU policy, carrying its state
+
+        QSignalSpy rejected(panel, &ui::HyperparameterPanel::inputRejected);
+        auto* algo = qobject_cast<QComboBox*>(panel->editor("algo"));
+        algo->setCurrentText("ppo");
+        QCOMPARE(rejected.count(), 1);
+        QVERIFY(rejected.at(0).at(0).toString().contains("network = gru trains with trpo, npg or vpg"));
+        QCOMPARE(panel->config().algo, core::Algorithm::Trpo);
+        QCOMPARE(algo->currentText(), QString("trpo"));
     }
 
     void viewOptionsAndExport() {

@@ -1,0 +1,290 @@
+// GRU policies (network = gru) on the training pipeline: the sampler records each step's
+// state and the update's sequences reproduce the sampled log-probabilities whatever the
+// cut; the surrogate gradient and the Fisher-vector product through the unrolled sequences
+// against finite differences; a run resumed from a checkpoint equals one never stopped, on
+// any thread count; act() carries an episode's state; policy.json round-trips; and the
+// settings a recurrent policy cannot train with are refused with a message.
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include "core/presets.h"
+#include "core/sampler.h"
+#include "core/serialization.h"
+#include "core/trainer.h"
+#include "core/trpo.h"
+#include "sim/registry.h"
+#include "support/test_util.h"
+
+using namespace core;
+using namespace testutil;
+
+namespace {
+
+// a small GRU policy on an environment, its θ perturbed so that the gates are not at their
+// initial values, and the second of two batches sampled with it (so that each copy's first
+// state was carried over from the first batch)
+struct SampledGru {
+    Policy policy;
+    VectorXd theta;
+    Batch batch;
+    VectorXd adv;
+};
+SampledGru sampleGru(const std::string& env, std::uint64_t seed) {
+    Sampler sampler(sim::environmentFactory(env), 3, seed);
+    const EnvSpec& sp = sampler.spec();
+    SampledGru g;
+    g.policy = Policy(NetworkSpec{NetworkKind::Gru, sp.observation.dim(), {}, {}, {8}, Activation::Tanh, 6}, sp.action);
+    Rng rng(seed);
+    g.theta = g.policy.initialParams(rng, -0.3);
+    g.theta.head(g.policy.net().numParams()) += randomVector(g.policy.net().numParams(), rng, 0.3);
+    ObsNormalizer norm;
+    RewardScaler scaler;
+    SampleSettings ss;
+    ss.steps = 450; // 150 steps a copy: Pendulum's 200-step episodes run across the batches
+    sampler.collect(g.policy, g.theta, norm, scaler, ss, g.batch);
+    sampler.collect(g.policy, g.theta, norm, scaler, ss, g.batch);
+    g.adv = randomVector(g.batch.size(), rng);
+    return g;
+}
+
+UpdateSettings settings(int samplesPerShard) {
+    UpdateSettings s;
+    s.samplesPerShard = samplesPerShard;
+    s.fvpDoublePrecision = true;
+    return s;
+}
+
+TrpoConfig smallGruConfig() {
+    TrpoConfig c = presetConfig("CartPoleNoVel-v1");
+    c.network = NetworkKind::Gru;
+    c.gruState = 8;
+    c.hidden = {16};
+    c.fvpSubsample = 1;
+    c.stepsPerIteration = 512;
+    c.numEnvs = 2;
+    c.bpttSteps = 16;
+    c.seed = 3;
+    return c;
+}
+
+std::vector<std::string> run(Trainer& t, int iterations) {
+    std::vector<std::string> rows;
+    for (int i = 0; i < iterations; ++i) rows.push_back(statsWithoutTiming(t.iterate()));
+    return rows;
+}
+
+} // namespace
+
+class TestGruTraining : public QObject {
+    Q_OBJECT
+private slots:
+    void sampledStepsAreTheUpdatesSequences_data() {
+        QTest::addColumn<QString>("env");
+        QTest::newRow("CartPoleNoVel, categorical") << "CartPoleNoVel-v1";
+        QTest::newRow("Pendulum, Gaussian") << "Pendulum-v1";
+    }
+    void sampledStepsAreTheUpdatesSequences() {
+        QFETCH(QString, env);
+        const SampledGru g = sampleGru(env.toStdString(), 11);
+        const Batch& b = g.batch;
+        const int N = b.size(), T = b.stepsPerEnv;
+        QCOMPARE(b.states.rows(), 6);
+        QCOMPARE(b.states.cols(), Eigen::Index(N));
+        int carried = 0;
+        for (int c = 0; c < N; ++c) {
+            if (b.timestep(c) == 0) QVERIFY2(b.states.col(c).isZero(0), "an episode's first step starts from a zero state");
+            if (c % T == 0 && b.timestep(c) > 0) carried += b.states.col(c).norm() > 0 ? 1 : 0;
+        }
+        QVERIFY2(carried > 0, "no copy carried its state into the batch");
+        // the update's forward pass gives the sampled log-probabilities, however the batch is
+        // cut into shards and sequences: each sequence starts from the recorded state
+        for (int bptt : {1, 7, 16, 100000}) {
+            for (int shard : {64, 256, N}) {
+                const BatchSequences seq = b.sequences(bptt);
+                double worst = 0;
+                for (int first = 0; first < N; first += shard) {
+                    const int count = std::min(shard, N - first);
+                    NetworkWorkspace ws;
+                    sequencesFor(seq, first, count, ws);
+                    DistBatch d;
+                    g.policy.distribution(g.theta, b.obs.middleCols(first, count), ws, d);
+                    const VectorXd lp = g.policy.logProb(d, b.actions.middleCols(first, count));
+                    worst = std::max(worst, (lp - b.logp.segment(first, count)).cwiseAbs().maxCoeff());
+                }
+                QVERIFY2(worst < 1e-12, qPrintable(QString("bptt %1, shards of %2: |Δ log π| %3").arg(bptt).arg(shard).arg(worst)));
+            }
+        }
+    }
+
+    // g from the sharded update (sequences cut at the shards, at the copies and every
+    // bptt_steps) is the derivative of the surrogate evaluated on the same sequences
+    void surrogateGradientMatchesFiniteDifferences() {
+        const SampledGru g = sampleGru("CartPoleNoVel-v1", 12);
+        UpdateBatch batch{g.batch.obs, g.batch.actions, g.adv, g.batch.logp, g.batch.sequences(16)};
+        const UpdateSettings s = settings(100);
+        UpdateWorkspace ws;
+        const SurrogateGradient sg = surrogateGradient(g.policy, g.theta, batch, s, ws);
+        QVERIFY(ws.shards.size() >= 4); // cuts inside the copies' 150-step blocks
+        Rng rng(5);
+        const double eps = 1e-5;
+        for (int k = 0; k < 6; ++k) {
+            const VectorXd dir = randomVector(g.policy.numParams(), rng);
+            const double up = evaluateTrial(g.policy, g.theta + eps * dir, batch, s, ws).surrogate;
+            const double down = evaluateTrial(g.policy, g.theta - eps * dir, batch, s, ws).surrogate;
+            const double fd = (up - down) / (2 * eps), an = sg.g.dot(dir);
+            QVERIFY2(std::abs(fd - an) <= 1e-6 * (1 + std::abs(an)), qPrintable(QString("fd %1, g·d %2").arg(fd).arg(an)));
+        }
+    }
+
+    // uᵀ F v by the Gauss-Newton product through the unrolled sequences against the mixed
+    // second difference of the mean KL(π_old ‖ π_θ), and the float product against the double
+    void fisherProductMatchesKlHessian_data() { sampledStepsAreTheUpdatesSequences_data(); }
+    void fisherProductMatchesKlHessian() {
+        QFETCH(QString, env);
+        const SampledGru g = sampleGru(env.toStdString(), 13);
+        UpdateBatch batch{g.batch.obs, g.batch.actions, g.adv, g.batch.logp, g.batch.sequences(16)};
+        UpdateSettings s = settings(100);
+        s.fvpDoublePrecision = false; // both products: the double one is always there too
+        UpdateWorkspace ws;
+        surrogateGradient(g.policy, g.theta, batch, s, ws);
+        const int P = g.policy.numParams();
+        const double N = g.batch.size();
+        Rng rng(8);
+        for (int k = 0; k < 3; ++k) {
+            const VectorXd u = randomVector(P, rng), v = randomVector(P, rng);
+            VectorXd Fv = VectorXd::Zero(P), FvFloat = VectorXd::Zero(P), part(P);
+            for (UpdateShard& sh : ws.shards) {
+                g.policy.fisherVectorProduct(g.theta, sh.distOld, v, sh.ws, part);
+                Fv += (sh.count / N) * part;
+                g.policy.floatFisherVectorProduct(sh.distOld, v, sh.floatFisher, part);
+                FvFloat += (sh.count / N) * part;
+            }
+            const double e = 2e-4;
+            auto kl = [&](const VectorXd& d) { return evaluateTrial(g.policy, g.theta + d, batch, s, ws).klMean; };
+            const double fd = (kl(e * u + e * v) - kl(e * u - e * v) - kl(-e * u + e * v) + kl(-e * u - e * v)) / (4 * e * e);
+            const double an = u.dot(Fv);
+            QVERIFY2(std::abs(fd - an) <= 1e-4 * (std::abs(an) + 1e-3),
+                     qPrintable(QString("uᵀFv %1, second difference %2").arg(an).arg(fd)));
+            QVERIFY2((FvFloat - Fv).norm() <= 1e-5 * Fv.norm(), "the float product differs from the double one");
+        }
+    }
+
+    void resumeEqualsNeverStoppingOnAnyThreadCount() {
+        TrpoConfig c = smallGruConfig();
+        c.threads = 1;
+        Trainer straight(c, sim::environmentFactory(c.env));
+        QVERIFY(straight.policy().recurrent());
+        QCOMPARE(straight.policy().stateSize(), 8);
+        const std::vector<std::string> a = run(straight, 4);
+        std::vector<std::string> b;
+        std::vector<std::uint8_t> saved;
+        c.threads = 2;
+        {
+            Trainer first(c, sim::environmentFactory(c.env));
+            b = run(first, 2);
+            const TrainerState st = first.state();
+            for (const CopyState& cs : st.copies) QCOMPARE(cs.hidden.size(), size_t(8));
+            saved = first.saveState();
+        }
+        Trainer second(c, sim::environmentFactory(c.env));
+        second.loadState(saved);
+        for (const std::string& r : run(second, 2)) b.push_back(r);
+        QCOMPARE(a, b);
+        QVERIFY(sameBits(straight.theta(), second.theta()));
+
+        // a state whose carried state has the wrong size is refused, the trainer unchanged
+        TrainerState bad = second.state();
+        bad.copies[0].hidden.resize(5);
+        try {
+            second.setState(bad);
+            QFAIL("a state with a 5-value recurrent state was taken");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).contains("recurrent state has 5 values, expected 8"), e.what());
+        }
+        QCOMPARE(second.iteration(), 4);
+    }
+
+    void refusesWhatItCannotTrain_data() {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("ppo") << "algo" << "ppo" << "ppo draws minibatches of single samples";
+        QTest::newRow("kl_penalty") << "algo" << "kl_penalty" << "network = gru trains with trpo, npg or vpg";
+        QTest::newRow("Fisher subsample") << "fvp_subsample" << "2" << "network = gru needs fvp_subsample = 1";
+        QTest::newRow("unknown network") << "network" << "lstm" << "expected mlp, cnn or gru";
+    }
+    void refusesWhatItCannotTrain() {
+        QFETCH(QString, key);
+        QFETCH(QString, value);
+        QFETCH(QString, message);
+        TrpoConfig c = smallGruConfig();
+        QCOMPARE(configValue(c, "network"), std::string("gru"));
+        try {
+            setConfigValue(c, key.toStdString(), value.toStdString());
+            Trainer t(c, sim::environmentFactory(c.env));
+            QFAIL("the trainer started");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString(e.what()).contains(message), e.what());
+        }
+    }
+
+    void npgAndVpgTrainIt() {
+        for (const char* algo : {"npg", "vpg"}) {
+            TrpoConfig c = smallGruConfig();
+            setConfigValue(c, "algo", algo);
+            Trainer t(c, sim::environmentFactory(c.env));
+            const VectorXd before = t.theta();
+            const IterationStats st = t.iterate();
+            QVERIFY2(st.accepted, algo);
+            QVERIFY(t.theta().allFinite());
+            QVERIFY(!sameBits(before, t.theta()));
+        }
+    }
+
+    // act() with an ActState plays an episode as the network reads it as one sequence; the
+    // policy.json file brings the GRU back bit for bit
+    void actCarriesTheEpisodeState() {
+        const TrpoConfig c = smallGruConfig();
+        Trainer t(c, sim::environmentFactory(c.env));
+        run(t, 3);
+        const SnapshotPtr s = t.snapshot();
+        const std::string text = policyToJson(*s, PolicyMetadata{});
+        QCOMPARE(nlohmann::json::parse(text).at("network").get<std::string>(), std::string("gru"));
+        const SnapshotPtr r = policyFromJson(text);
+        QVERIFY(sameBits(r->theta, s->theta));
+        QCOMPARE(r->policy.stateSize(), 8);
+        QCOMPARE(policyToJson(*r, PolicyMetadata{}), text);
+
+        auto env = sim::environmentFactory(c.env)();
+        std::vector<double> obs(2), a(1), b(1);
+        env->reset(77, obs);
+        PolicySnapshot::ActState sa, sb;
+        Rng ra(1), rb(1);
+        MatrixXd seen(2, 0);
+        std::vector<double> actions;
+        for (int k = 0; k < 200; ++k) {
+            seen.conservativeResize(2, k + 1);
+            seen.col(k) = Eigen::Map<const VectorXd>(obs.data(), 2);
+            s->act(obs, ra, true, a, &sa);
+            r->act(obs, rb, true, b, &sb);
+            QCOMPARE(a, b);
+            actions.push_back(a[0]);
+            const StepResult sr = env->step(a, obs);
+            if (sr.terminated || sr.truncated) break;
+        }
+        QCOMPARE(sa.hidden.size(), Eigen::Index(8));
+        // the episode read at once: the same greedy actions
+        const MatrixXd logits = s->outputs(seen);
+        for (Eigen::Index k = 0; k < seen.cols(); ++k) {
+            Eigen::Index best = 0;
+            logits.col(k).maxCoeff(&best);
+            QCOMPARE(static_cast<double>(best), actions[static_cast<size_t>(k)]);
+        }
+        sa.reset();
+        QCOMPARE(sa.hidden.size(), Eigen::Index(0));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestGruTraining)
+#include "test_gru_training.moc"
