@@ -16,12 +16,15 @@
 //   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset, and
 //      PPO with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20
 //      mean of 475, for each seed, one thread
+//   7. (--gru, alone) the GRU policy on CartPoleNoVel-v1: its passes and the natural
+//      direction in double and float, throughput and phases against the MLP, steps to 475
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
 //                   [--eval-at-budget] [--config FILE] [--thresholds-only]
 //        trpo-bench --heuristics [--only ID]
 //        trpo-bench --conv
 //        trpo-bench --forks [--quick]      (section 2b alone)
 //        trpo-bench --algos [--seeds N] [--first-seed S]
+//        trpo-bench --gru [--seeds N] [--first-seed S]
 //   --all-thresholds also trains every other environment to its threshold (minutes each)
 //   --eval-at-budget keeps training a run that is solved before the peer's budget until it
 //     reaches that budget, so that every run has a deterministic score at the peer's budget
@@ -37,6 +40,9 @@
 #include <vector>
 
 #include "core/conv.h"
+#include "core/network.h"
+#include "core/sampler.h"
+#include "core/trpo.h"
 #include "core/presets.h"
 #include "core/rng.h"
 #include "core/serialization.h"
@@ -90,9 +96,8 @@ void rawSteps(const std::string& only) {
     }
 }
 
-void throughput(const std::string& id, int iterations) {
-    core::TrpoConfig c = benchConfig(id);
-    core::Trainer t(c, sim::environmentFactory(id));
+void throughput(const std::string& label, const core::TrpoConfig& c, int iterations) {
+    core::Trainer t(c, sim::environmentFactory(c.env));
     double ph[6] = {0, 0, 0, 0, 0, 0};
     const auto t0 = clock_type::now();
     for (int i = 0; i < iterations; ++i) {
@@ -107,10 +112,11 @@ void throughput(const std::string& id, int iterations) {
     const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::printf("%-28s %10.0f steps/s over %d iterations of %d steps | per iteration ms: sample %.2f  adv %.2f  "
                 "grad %.2f  cg %.2f  ls %.2f  vf %.2f\n",
-                id.c_str(), t.envSteps() / s, iterations, c.stepsPerIteration, 1e3 * ph[0] / iterations,
+                label.c_str(), t.envSteps() / s, iterations, c.stepsPerIteration, 1e3 * ph[0] / iterations,
                 1e3 * ph[1] / iterations, 1e3 * ph[2] / iterations, 1e3 * ph[3] / iterations,
                 1e3 * ph[4] / iterations, 1e3 * ph[5] / iterations);
 }
+void throughput(const std::string& id, int iterations) { throughput(id, benchConfig(id), iterations); }
 
 // Forks (README "Forks"): four variants of one CartPole state (δ = 0.005, 0.01, 0.02, 0.04)
 // trained side by side by run::RunSet on two threads, against the same state trained alone
@@ -452,9 +458,119 @@ void convTiming() {
     convPasses(netF, theta, obs, "float");
 }
 
+// The GRU policy (README "Recurrent policies") on CartPoleNoVel-v1: the network's passes
+// per sample over a sampled batch read as the update's sequences, double against float; the
+// natural direction (15 CG iterations) with the double and the float Fisher-vector product;
+// training throughput and phases against the MLP with the same settings; and steps and
+// seconds to a last-20 mean of 475 for each seed (one thread)
+void gruTiming(int firstSeed, int seeds) {
+    const std::string id = "CartPoleNoVel-v1";
+    core::TrpoConfig gru = core::presetConfig(id);
+    gru.network = core::NetworkKind::Gru;
+    gru.fvpSubsample = 1;
+    core::TrpoConfig mlp = gru;
+    mlp.network = core::NetworkKind::Mlp;
+
+    core::Sampler sampler(sim::environmentFactory(id), gru.numEnvs, 1);
+    const core::EnvSpec& sp = sampler.spec();
+    const core::Policy policy(core::networkSpec(gru, sp, gru.hidden), sp.action);
+    core::Rng rng(1);
+    const Eigen::VectorXd theta = policy.initialParams(rng, 0.0);
+    core::ObsNormalizer norm;
+    core::RewardScaler scaler;
+    core::SampleSettings ss;
+    ss.steps = gru.stepsPerIteration;
+    core::Batch batch;
+    sampler.collect(policy, theta, norm, scaler, ss, batch);
+    sampler.collect(policy, theta, norm, scaler, ss, batch);
+    const int n = batch.size();
+    std::printf("\n== GRU policy on %s: state %d, head %d-%d, %d parameters; a batch of %d steps (%d copies), "
+                "sequences of %d steps, 1 thread (median of 5) ==\n",
+                id.c_str(), gru.gruState, gru.hidden[0], gru.hidden.back(), policy.numParams(), n, gru.numEnvs, gru.bpttSteps);
+    auto passes = [&](const auto& net, const char* label) {
+        using Net = std::decay_t<decltype(net)>;
+        using Matrix = typename Net::Matrix;
+        using Vector = typename Net::Vector;
+        typename Net::Workspace ws;
+        core::sequencesFor(batch.sequences(gru.bpttSteps), 0, n, ws);
+        const Vector th = theta.head(net.numParams()).template cast<typename Matrix::Scalar>();
+        const Vector v = Vector::Ones(net.numParams()) * typename Matrix::Scalar(1e-3);
+        const Matrix obs = batch.obs.template cast<typename Matrix::Scalar>();
+        const Matrix dOut = Matrix::Ones(net.outputs(), n);
+        Vector grad = Vector::Zero(net.numParams());
+        std::vector<double> f, b, j;
+        for (int rep = 0; rep < 5; ++rep) {
+            const auto t0 = clock_type::now();
+            net.forward(th, obs, ws);
+            const auto t1 = clock_type::now();
+            net.backward(th, dOut, ws, grad);
+            const auto t2 = clock_type::now();
+            net.jvp(th, v, ws);
+            const auto t3 = clock_type::now();
+            f.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / n);
+            b.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count() / n);
+            j.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count() / n);
+        }
+        std::printf("%-7s forward %6.2f us  backward %6.2f us  jvp %6.2f us  per sample\n", label, median(f), median(b),
+                    median(j));
+    };
+    const core::NetworkSpec spec = core::networkSpec(gru, sp, gru.hidden);
+    passes(core::Network(spec, sp.action.policyOutputs()), "double");
+    passes(core::NetworkFloat(spec, sp.action.policyOutputs()), "float");
+
+    const Eigen::VectorXd adv = Eigen::VectorXd::Ones(n);
+    const core::UpdateBatch ub{batch.obs, batch.actions, adv, batch.logp, batch.sequences(gru.bpttSteps)};
+    for (bool dbl : {true, false}) {
+        core::UpdateSettings us;
+        us.fvpDoublePrecision = dbl;
+        us.cgIters = 15;
+        us.cgTolerance = 0;
+        std::vector<double> g, cg;
+        for (int rep = 0; rep < 5; ++rep) {
+            core::UpdateWorkspace ws;
+            const core::SurrogateGradient sg = core::surrogateGradient(policy, theta, ub, us, ws);
+            const core::NaturalDirection nd = core::naturalDirection(policy, theta, sg.g, us, ws);
+            g.push_back(1e3 * sg.seconds);
+            cg.push_back(1e3 * nd.seconds);
+        }
+        std::printf("%-7s Fisher-vector products: gradient %.2f ms, natural direction (15 CG iterations) %.2f ms\n",
+                    dbl ? "double" : "float", median(g), median(cg));
+    }
+
+    std::printf("\n");
+    throughput("CartPoleNoVel-v1 gru", gru, 100);
+    throughput("CartPoleNoVel-v1 mlp", mlp, 100);
+    std::printf("\nsteps to a last-20 mean of 475 within 300k steps (1 thread):\n");
+    for (const auto& [label, cfg] : {std::pair<const char*, core::TrpoConfig>{"gru", gru}, {"mlp", mlp}}) {
+        for (int seed = firstSeed; seed < firstSeed + seeds; ++seed) {
+            core::TrpoConfig c = cfg;
+            c.seed = static_cast<std::uint64_t>(seed);
+            c.threads = 1;
+            c.collapseDrop = 0; // the comparison is of learning, not of the guardrail
+            core::Trainer t(c, sim::environmentFactory(id));
+            double seconds = 0, best = -INFINITY;
+            bool solved = false;
+            while (t.envSteps() < 300000 && !solved) {
+                const auto t0 = clock_type::now();
+                const core::IterationStats st = t.iterate();
+                seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
+                if (st.recentReturnMean) best = std::max(best, *st.recentReturnMean);
+                solved = static_cast<int>(t.recentReturns().size()) == core::Trainer::kRecentEpisodes && best >= 475.0;
+            }
+            if (solved)
+                std::printf("  %s seed %d: 475 at %lld steps, %.2f s\n", label, seed, static_cast<long long>(t.envSteps()),
+                            seconds);
+            else
+                std::printf("  %s seed %d: not reached in %lld steps (best %.1f), %.2f s\n", label, seed,
+                            static_cast<long long>(t.envSteps()), best, seconds);
+            std::fflush(stdout);
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     bool quick = false, all = false, evalAtBudget = false, thresholdsOnly = false, heuristics = false, forks = false,
-         algos = false;
+         algos = false, gruSection = false;
     int seeds = 5, firstSeed = 1;
     std::string only;
     for (int i = 1; i < argc; ++i) {
@@ -476,6 +592,8 @@ int main(int argc, char** argv) {
         }
         else if (!std::strcmp(argv[i], "--forks"))
             forks = true;
+        else if (!std::strcmp(argv[i], "--gru"))
+            gruSection = true;
         else if (!std::strcmp(argv[i], "--algos"))
             algos = true;
         else if (!std::strcmp(argv[i], "--first-seed") && i + 1 < argc)
@@ -498,12 +616,17 @@ int main(int argc, char** argv) {
                                  "       trpo-bench --heuristics [--only ENV_ID]\n"
                                  "       trpo-bench --conv\n"
                                  "       trpo-bench --forks [--quick]\n"
-                                 "       trpo-bench --algos [--seeds N] [--first-seed S]\n");
+                                 "       trpo-bench --algos [--seeds N] [--first-seed S]\n"
+                                 "       trpo-bench --gru [--seeds N] [--first-seed S]\n");
             return 2;
         }
     }
     if (heuristics) {
         heuristicReturns(only);
+        return 0;
+    }
+    if (gruSection) {
+        gruTiming(firstSeed, seeds);
         return 0;
     }
     if (algos) {

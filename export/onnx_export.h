@@ -2,7 +2,9 @@
 //
 // The model takes `obs` (float32, [batch, obsDim], dynamic batch) and runs, inside the graph,
 // the observation normaliser (Sub mean, Div sqrt(var + 1e-8), Clip ±clip; only when it was
-// enabled), then the policy MLP as Gemm (+ Tanh/Relu) per layer. Outputs:
+// enabled), then the policy MLP as Gemm (+ Tanh/Relu) per layer (a CNN policy: Reshape, Conv
+// + Relu per layer and Flatten in front; a GRU policy: one GRU step from a second input `h_in`
+// [1, batch, H], whose next state is a further output `h_out`). Outputs:
 //   continuous: `action_mean` [batch, actDim] and `action` = clip(action_mean, low, high)
 //   discrete:   `logits` [batch, n] and `probabilities` = softmax(logits, axis 1)
 // Opset 17 (ai.onnx), IR version 8, float32 throughout. The spaces, log-std, normaliser,

@@ -265,7 +265,7 @@ private slots:
         std::vector<double> actions;
         for (int k = 0; k < 200; ++k) {
             seen.conservativeResize(2, k + 1);
-            seen.col(k) = Eigen::Map<const VectorXd>(obs.data(), 2);
+            for (int i = 0; i < 2; ++i) seen(i, k) = obs[static_cast<size_t>(i)];
             s->act(obs, ra, true, a, &sa);
             r->act(obs, rb, true, b, &sb);
             QCOMPARE(a, b);
