@@ -470,6 +470,11 @@ void gruTiming(int firstSeed, int seeds) {
     gru.fvpSubsample = 1;
     core::TrpoConfig mlp = gru;
     mlp.network = core::NetworkKind::Mlp;
+    // the GRU critic, with ReLU (README "Recurrent policies": with tanh its head saturates)
+    core::TrpoConfig gruRelu = gru;
+    gruRelu.activation = core::Activation::Relu;
+    core::TrpoConfig gruCritic = gruRelu;
+    gruCritic.gruCritic = true;
 
     core::Sampler sampler(sim::environmentFactory(id), gru.numEnvs, 1);
     const core::EnvSpec& sp = sampler.spec();
@@ -540,8 +545,13 @@ void gruTiming(int firstSeed, int seeds) {
     std::printf("\n");
     throughput("CartPoleNoVel-v1 gru", gru, 100);
     throughput("CartPoleNoVel-v1 mlp", mlp, 100);
+    throughput("... gru, relu", gruRelu, 100);
+    throughput("... gru + gru critic, relu", gruCritic, 100);
     std::printf("\nsteps to a last-20 mean of 475 within 300k steps (1 thread):\n");
-    for (const auto& [label, cfg] : {std::pair<const char*, core::TrpoConfig>{"gru", gru}, {"mlp", mlp}}) {
+    for (const auto& [label, cfg] : {std::pair<const char*, core::TrpoConfig>{"gru", gru},
+                                     {"mlp", mlp},
+                                     {"gru, relu", gruRelu},
+                                     {"gru + gru critic, relu", gruCritic}}) {
         for (int seed = firstSeed; seed < firstSeed + seeds; ++seed) {
             core::TrpoConfig c = cfg;
             c.seed = static_cast<std::uint64_t>(seed);

@@ -122,7 +122,7 @@ const std::vector<Entry>& entries() {
               else if (t == "linear") c.baseline = BaselineKind::Linear;
               else bad("baseline", t, "expected mlp or linear");
           }}},
-        {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector), cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only) or gru (the policy only: a GRU layer of gru_state units over the observations, then the hidden layers; the critic stays an MLP; trpo, npg or vpg).", {"mlp", "cnn", "gru"}},
+        {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector), cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only) or gru (a GRU layer of gru_state units over the observations, then the hidden layers; the critic an MLP unless gru_critic; trpo, npg or vpg).", {"mlp", "cnn", "gru"}},
          {[](const TrpoConfig& c) {
               return std::string(c.network == NetworkKind::Mlp ? "mlp" : c.network == NetworkKind::Cnn ? "cnn" : "gru");
           },
@@ -133,6 +133,7 @@ const std::vector<Entry>& entries() {
               else bad("network", t, "expected mlp, cnn or gru");
           }}},
         {{"gru_state", "int", false, 1, 1024, false, "network = gru: the size of the GRU's hidden state, the policy's memory."}, INT(gruState)},
+        {{"gru_critic", "bool", false, 0, 1, false, "network = gru: the critic is a GRU as well (gru_state units, then value_hidden), carrying its own state per environment copy; off: an MLP over the observation."}, BOOL(gruCritic)},
         {{"bptt_steps", "int", false, 1, 100000, true, "network = gru: the longest sequence the update backpropagates through (truncated BPTT); each starts from the state the sampler recorded."}, INT(bpttSteps)},
         {{"conv_layers", "string", false, 1, 256, false, "network = cnn: the convolution layers in front of the hidden layers of both networks, filters x kernel / stride each, VALID padding, e.g. 32x8/4,64x4/2 (garage's trpo_cubecrash). Every kernel must fit the image left by the layers before it."},
          {[](const TrpoConfig& c) { return convLayersText(c.convLayers); },

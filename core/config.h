@@ -62,6 +62,7 @@ struct TrpoConfig {
     // sequence backpropagated through
     int gruState = 32;
     int bpttSteps = 16;
+    bool gruCritic = false; // gru: the critic a GRU too (else an MLP over the observation)
 
     // --- hot: applied at the next iteration boundary ---
     double delta = 0.01;          // max mean KL(pi_old || pi_new) per update

@@ -35,7 +35,7 @@ NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::ve
 
 NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env) {
     NetworkSpec s = networkSpec(cfg, env, cfg.valueHidden);
-    if (s.kind == NetworkKind::Gru) { // the critic reads the observation alone
+    if (s.kind == NetworkKind::Gru && !cfg.gruCritic) { // the critic reads the observation alone
         s.kind = NetworkKind::Mlp;
         s.state = 0;
     }

@@ -37,7 +37,8 @@ struct NetworkSpec {
 // environment. Throws ConfigError when network = cnn and the environment's observation is
 // not an image, or a conv layer's kernel does not fit the image the layers before it leave.
 NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::vector<int>& hidden);
-// the critic's: networkSpec() over cfg.valueHidden, an MLP when the policy is recurrent
+// the critic's: networkSpec() over cfg.valueHidden; when the policy is recurrent, a GRU with
+// cfg.gruCritic, else an MLP
 NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env);
 // the same check alone (no-op for mlp and gru; TrpoConfig::validate() refuses the settings a
 // GRU cannot train with)

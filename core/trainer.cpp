@@ -338,12 +338,10 @@ void Trainer::runAdvantages(PhaseResult& r) {
     const Batch& b = m_batch;
     const int n = b.size();
     const auto t0 = clock_type::now();
-    p.values = m_vf->predict(b.obs, b.timestep);
+    VectorXd bv;
+    m_vf->predictBatch({b.obs, b.timestep, b.numEnvs, b.stepsPerEnv, b.bootObs, b.bootTimestep, b.bootIndex}, p.values, bv);
     VectorXd bootstrap = VectorXd::Zero(n);
-    if (!b.bootIndex.empty()) {
-        const VectorXd bv = m_vf->predict(b.bootObs, b.bootTimestep);
-        for (size_t i = 0; i < b.bootIndex.size(); ++i) bootstrap(b.bootIndex[i]) = bv(static_cast<Eigen::Index>(i));
-    }
+    for (size_t i = 0; i < b.bootIndex.size(); ++i) bootstrap(b.bootIndex[i]) = bv(static_cast<Eigen::Index>(i));
     p.advantages = computeGae(
         {b.rewards, p.values, b.terminated, b.truncated, b.segmentEnd, bootstrap, p.cfg.gamma, p.cfg.lambda});
     p.returns = p.advantages + p.values;

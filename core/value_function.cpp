@@ -153,6 +153,150 @@ void NetworkValueFunction::setState(const VectorXd& s) {
     m_adam.t = static_cast<long long>(s(3 * p));
 }
 
+RecurrentValueFunction::RecurrentValueFunction(const NetworkSpec& net, Rng& rng) : m_net(net, 1) {
+    if (!m_net.isRecurrent()) throw std::invalid_argument("RecurrentValueFunction needs network = gru");
+    const Network layout(net, 1); // same flat layout; initialise in double
+    m_theta.resize(layout.numParams());
+    layout.initialize(m_theta, 1.0, rng);
+    m_adam.reset(m_net.numParams());
+}
+
+VectorXd RecurrentValueFunction::predict(const MatrixXd& obs, const Eigen::VectorXi&) const {
+    NetworkFloat::Workspace ws; // no layout: one episode
+    const Eigen::MatrixXf x = obs.cast<float>();
+    return m_net.forward(m_theta.cast<float>(), x, ws).row(0).transpose().cast<double>();
+}
+
+void RecurrentValueFunction::predictBatch(const CriticBatch& b, VectorXd& values, VectorXd& bootValues) {
+    const int E = b.copies, T = b.steps, N = E * T, H = m_net.stateSize();
+    if (b.obs.cols() != N || b.timestep.size() != N) throw std::invalid_argument("critic batch: sizes do not match");
+    if (m_carried.rows() != H || m_carried.cols() != E) m_carried = MatrixXd::Zero(H, E);
+    m_copies = E;
+    m_steps = T;
+    m_layout = SequenceLayout::blocks(E, T);
+    m_layout.episodeStart.resize(static_cast<size_t>(N));
+    for (int c = 0; c < N; ++c) m_layout.episodeStart[static_cast<size_t>(c)] = b.timestep(c) == 0 ? 1 : 0;
+    const Eigen::VectorXf theta = m_theta.cast<float>();
+    NetworkFloat::Workspace& ws = m_ws;
+    ws.sequences = m_layout;
+    ws.h0 = m_carried.cast<float>();
+    values = m_net.forward(theta, b.obs.cast<float>(), ws).row(0).transpose().cast<double>();
+    m_states = ws.gru.hPrev;
+    const Eigen::MatrixXf after = ws.gru.h;
+    for (int e = 0; e < E; ++e) m_carried.col(e) = after.col(e * T + T - 1).cast<double>();
+    bootValues.resize(static_cast<Eigen::Index>(b.bootIndex.size()));
+    if (b.bootIndex.empty()) return;
+    // each bootstrap observation is the step after its column, in the same episode
+    const int B = static_cast<int>(b.bootIndex.size());
+    NetworkFloat::Workspace boot;
+    boot.sequences = SequenceLayout::blocks(B, 1);
+    boot.h0.resize(H, B);
+    for (int i = 0; i < B; ++i) boot.h0.col(i) = after.col(b.bootIndex[static_cast<size_t>(i)]);
+    bootValues = m_net.forward(theta, b.bootObs.cast<float>(), boot).row(0).transpose().cast<double>();
+}
+
+VectorXd RecurrentValueFunction::valuesOfBatch(const Eigen::MatrixXf& obs) const {
+    m_ws.sequences = m_layout;
+    m_ws.h0.resize(m_states.rows(), m_copies);
+    for (int e = 0; e < m_copies; ++e) m_ws.h0.col(e) = m_states.col(e * m_steps);
+    return m_net.forward(m_theta.cast<float>(), obs, m_ws).row(0).transpose().cast<double>();
+}
+
+FitResult RecurrentValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi&, const VectorXd& returns,
+                                      const TrpoConfig& cfg, Rng& rng, CancelFlag cancel, Collective*) {
+    const int n = static_cast<int>(returns.size());
+    if (n != m_copies * m_steps || obs.cols() != n)
+        throw std::logic_error("RecurrentValueFunction::fit: not the batch of the last predictBatch()");
+    FitResult r;
+    const Eigen::MatrixXf obsF = obs.cast<float>();
+    VectorXd pred = valuesOfBatch(obsF);
+    r.lossBefore = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceBefore = explainedVariance(pred, returns);
+
+    // the chunks: bptt_steps steps of one copy at most, each from its recorded state
+    struct Chunk {
+        int begin, length;
+    };
+    std::vector<Chunk> chunks;
+    const int L = std::max(1, cfg.bpttSteps);
+    for (int e = 0; e < m_copies; ++e)
+        for (int k = 0; k < m_steps; k += L) chunks.push_back({e * m_steps + k, std::min(L, m_steps - k)});
+    m_adam.lr = cfg.valueLr;
+    const int mb = std::max(1, std::min(cfg.valueMinibatch, n));
+    const int H = m_net.stateSize();
+    NetworkFloat::Workspace ws;
+    Eigen::MatrixXf x, dOut;
+    Eigen::VectorXf grad;
+    std::vector<int> cols;
+    r.epochLosses.reserve(static_cast<size_t>(std::max(0, cfg.valueEpochs)));
+    for (int epoch = 0; epoch < cfg.valueEpochs; ++epoch) {
+        // Fisher-Yates over the chunks with our own RNG
+        for (int i = static_cast<int>(chunks.size()) - 1; i > 0; --i)
+            std::swap(chunks[static_cast<size_t>(i)], chunks[static_cast<size_t>(rng.below(i + 1))]);
+        double epochLoss = 0;
+        for (size_t first = 0; first < chunks.size();) {
+            throwIfCancelled(cancel);
+            // chunks until the minibatch holds value_minibatch steps
+            size_t last = first;
+            cols.clear();
+            SequenceLayout& l = ws.sequences;
+            l.begin.clear();
+            l.length.clear();
+            l.episodeStart.clear();
+            while (last < chunks.size() && static_cast<int>(cols.size()) < mb) {
+                const Chunk& ch = chunks[last++];
+                l.begin.push_back(static_cast<int>(cols.size()));
+                l.length.push_back(ch.length);
+                for (int c = ch.begin; c < ch.begin + ch.length; ++c) {
+                    cols.push_back(c);
+                    l.episodeStart.push_back(m_layout.episodeStart[static_cast<size_t>(c)]);
+                }
+            }
+            const int m = static_cast<int>(cols.size());
+            x.resize(obsF.rows(), m);
+            ws.h0.resize(H, l.sequences());
+            for (int c = 0; c < m; ++c) x.col(c) = obsF.col(cols[static_cast<size_t>(c)]);
+            for (int s = 0; s < l.sequences(); ++s) ws.h0.col(s) = m_states.col(cols[static_cast<size_t>(l.begin[s])]);
+            const Eigen::VectorXf theta = m_theta.cast<float>();
+            const Eigen::MatrixXf& out = m_net.forward(theta, x, ws);
+            dOut.resize(1, m);
+            for (int c = 0; c < m; ++c) {
+                const double err = out(0, c) - returns(cols[static_cast<size_t>(c)]);
+                epochLoss += err * err;
+                dOut(0, c) = static_cast<float>((2.0 / m) * err);
+            }
+            grad.setZero(m_theta.size());
+            m_net.backward(theta, dOut, ws, grad);
+            m_adam.step(m_theta, grad.cast<double>());
+            first = last;
+        }
+        r.epochLosses.push_back(epochLoss / n);
+    }
+    pred = valuesOfBatch(obsF);
+    r.lossAfter = (pred - returns).squaredNorm() / n;
+    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    return r;
+}
+
+VectorXd RecurrentValueFunction::state() const {
+    const Eigen::Index p = m_theta.size();
+    VectorXd s(3 * p + 1 + m_carried.size());
+    s << m_theta, m_adam.m, m_adam.v, static_cast<double>(m_adam.t),
+        Eigen::Map<const VectorXd>(m_carried.data(), m_carried.size());
+    return s;
+}
+
+void RecurrentValueFunction::setState(const VectorXd& s) {
+    const Eigen::Index p = m_theta.size(), H = m_net.stateSize();
+    const Eigen::Index carried = s.size() - (3 * p + 1);
+    if (carried < 0 || carried % H != 0) throw std::runtime_error("value function state has the wrong size");
+    m_theta = s.segment(0, p);
+    m_adam.m = s.segment(p, p);
+    m_adam.v = s.segment(2 * p, p);
+    m_adam.t = static_cast<long long>(s(3 * p));
+    m_carried = Eigen::Map<const MatrixXd>(s.data() + 3 * p + 1, H, carried / H);
+}
+
 LinearFeatureBaseline::LinearFeatureBaseline(int obsDim) : m_obsDim(obsDim) {
     m_coeffs = VectorXd::Zero(2 * obsDim + 4);
 }
@@ -207,7 +351,9 @@ void LinearFeatureBaseline::setState(const VectorXd& s) {
 
 std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng) {
     if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(env.observation.dim());
-    return std::make_unique<NetworkValueFunction>(criticSpec(cfg, env), rng);
+    const NetworkSpec spec = criticSpec(cfg, env);
+    if (spec.kind == NetworkKind::Gru) return std::make_unique<RecurrentValueFunction>(spec, rng);
+    return std::make_unique<NetworkValueFunction>(spec, rng);
 }
 
 } // namespace core

@@ -38,12 +38,31 @@ struct FitResult {
 // without variance (their spread below 1e-4 of their size)
 double explainedVariance(const VectorXd& pred, const VectorXd& target);
 
+// a batch as a critic predicts on it: the sampler's steps (copy-major: `copies` blocks of
+// `steps`), each step's index in its episode, and the bootstrap observations, each with the
+// batch column it follows
+struct CriticBatch {
+    const MatrixXd& obs;
+    const Eigen::VectorXi& timestep;
+    int copies, steps;
+    const MatrixXd& bootObs;
+    const Eigen::VectorXi& bootTimestep;
+    const std::vector<int>& bootIndex;
+};
+
 class ValueFunction {
 public:
     virtual ~ValueFunction() = default;
     // obs: obsDim x N; timestep: step index within the episode (N)
     // (one caller at a time: implementations may reuse scratch buffers)
     virtual VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const = 0;
+    // the values of a batch's steps and of its bootstrap observations (what phase 2 of an
+    // iteration needs); by default predict() on each. A recurrent critic reads the steps as
+    // its copies' sequences and remembers them for the fit() on the same batch.
+    virtual void predictBatch(const CriticBatch& b, VectorXd& values, VectorXd& bootValues) {
+        values = predict(b.obs, b.timestep);
+        bootValues = b.bootIndex.empty() ? VectorXd() : predict(b.bootObs, b.bootTimestep);
+    }
     // cancel: looked at before each minibatch step; when set, fit throws Interrupted
     // (core/cancel.h) and leaves the parameters part way (the caller restores them).
     // collective: with several ranks (core/collective.h) every rank calls fit with the same
@@ -88,6 +107,47 @@ private:
     mutable Eigen::MatrixXf m_predictX;
 };
 
+// A GRU critic (network = gru with gru_critic; README "Recurrent policies"): a GRU of
+// gru_state units over the observation, then value_hidden, one output, evaluated in float
+// like the MLP critic. It carries a state per environment copy from batch to batch:
+// predictBatch() runs each copy's steps as one sequence from the copy's carried state (zero at
+// an episode's start), records the state before every step and carries the state after the
+// last one; a bootstrap observation is valued from the state after the step it follows.
+// fit() then trains on that batch in chunks of bptt_steps steps of a copy, each starting from
+// its recorded state: every epoch shuffles the chunks and takes them in minibatches of about
+// value_minibatch steps (one thread; with several ranks every rank fits the same). state()
+// holds the carried states after the parameters and the optimiser, so a checkpoint resumes
+// them.
+class RecurrentValueFunction : public ValueFunction {
+public:
+    RecurrentValueFunction(const NetworkSpec& net, Rng& rng); // net.kind == gru
+    // obs read as one episode from a zero state
+    VectorXd predict(const MatrixXd& obs, const Eigen::VectorXi& timestep) const override;
+    void predictBatch(const CriticBatch& b, VectorXd& values, VectorXd& bootValues) override;
+    // on the batch of the last predictBatch() (throws std::logic_error for another size)
+    FitResult fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns, const TrpoConfig& cfg,
+                  Rng& rng, CancelFlag cancel = nullptr, Collective* collective = nullptr) override;
+    VectorXd state() const override;
+    void setState(const VectorXd& s) override;
+    const VectorXd& params() const { return m_theta; }
+    // each copy's state before its next step (state size x copies; empty before a batch)
+    const MatrixXd& carried() const { return m_carried; }
+
+private:
+    // the values of the last predictBatch()'s steps at the current θ, from the states it
+    // recorded at each copy's first step
+    VectorXd valuesOfBatch(const Eigen::MatrixXf& obs) const;
+    NetworkFloat m_net;
+    VectorXd m_theta;
+    Adam m_adam;
+    MatrixXd m_carried;
+    // the last predictBatch()'s layout (one sequence per copy) and recorded states
+    int m_copies = 0, m_steps = 0;
+    SequenceLayout m_layout;
+    Eigen::MatrixXf m_states;
+    mutable NetworkFloat::Workspace m_ws;
+};
+
 class LinearFeatureBaseline : public ValueFunction {
 public:
     explicit LinearFeatureBaseline(int obsDim);
@@ -104,7 +164,8 @@ private:
 };
 
 // the critic cfg.baseline names for an environment (network = cnn: conv layers over its
-// image, then cfg.valueHidden; network = gru: an MLP over the observation, criticSpec());
+// image, then cfg.valueHidden; network = gru: an MLP over the observation, or with gru_critic
+// a RecurrentValueFunction, criticSpec());
 // throws ConfigError as networkSpec() does
 std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng);
 

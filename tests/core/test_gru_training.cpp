@@ -2,7 +2,8 @@
 // state and the update's sequences reproduce the sampled log-probabilities whatever the
 // cut; the surrogate gradient and the Fisher-vector product through the unrolled sequences
 // against finite differences; a run resumed from a checkpoint equals one never stopped, on
-// any thread count; act() carries an episode's state; policy.json round-trips; and the
+// any thread count, with an MLP or a GRU critic; the GRU critic's batch values, bootstrap
+// values and fit; act() carries an episode's state; policy.json round-trips; and the
 // settings a recurrent policy cannot train with are refused with a message.
 #include <QtTest>
 
@@ -13,6 +14,7 @@
 #include "core/serialization.h"
 #include "core/trainer.h"
 #include "core/trpo.h"
+#include "core/value_function.h"
 #include "sim/registry.h"
 #include "support/test_util.h"
 
@@ -170,8 +172,15 @@ private slots:
         }
     }
 
+    void resumeEqualsNeverStoppingOnAnyThreadCount_data() {
+        QTest::addColumn<bool>("gruCritic");
+        QTest::newRow("MLP critic") << false;
+        QTest::newRow("GRU critic") << true;
+    }
     void resumeEqualsNeverStoppingOnAnyThreadCount() {
+        QFETCH(bool, gruCritic);
         TrpoConfig c = smallGruConfig();
+        c.gruCritic = gruCritic;
         c.threads = 1;
         Trainer straight(c, sim::environmentFactory(c.env));
         QVERIFY(straight.policy().recurrent());
@@ -185,6 +194,11 @@ private slots:
             b = run(first, 2);
             const TrainerState st = first.state();
             for (const CopyState& cs : st.copies) QCOMPARE(cs.hidden.size(), size_t(8));
+            // a GRU critic's state ends with its two copies' carried states
+            Rng scratch(1);
+            const Eigen::Index criticParams =
+                makeValueFunction(c, sim::environmentFactory(c.env)()->spec(), scratch)->state().size();
+            QCOMPARE(st.critic.size(), criticParams + (gruCritic ? 2 * 8 : 0));
             saved = first.saveState();
         }
         Trainer second(c, sim::environmentFactory(c.env));
@@ -240,6 +254,68 @@ private slots:
             QVERIFY(t.theta().allFinite());
             QVERIFY(!sameBits(before, t.theta()));
         }
+    }
+
+    // the GRU critic: predictBatch() reads each copy's steps as one sequence from its carried
+    // state and values a bootstrap observation from the state after its step; fit() lowers the
+    // loss; the carried states are part of state()
+    void recurrentCriticPredictsAndFits() {
+        const SampledGru g = sampleGru("CartPoleNoVel-v1", 14);
+        const Batch& b = g.batch;
+        TrpoConfig c = smallGruConfig();
+        c.gruCritic = true;
+        c.valueEpochs = 30;
+        c.valueMinibatch = 64;
+        c.valueLr = 3e-3;
+        auto env = sim::environmentFactory(c.env)();
+        Rng init(2);
+        std::unique_ptr<ValueFunction> vf = makeValueFunction(c, env->spec(), init);
+        auto* gruCritic = dynamic_cast<RecurrentValueFunction*>(vf.get());
+        QVERIFY(gruCritic);
+        VectorXd values, boot;
+        vf->predictBatch({b.obs, b.timestep, b.numEnvs, b.stepsPerEnv, b.bootObs, b.bootTimestep, b.bootIndex}, values, boot);
+        QCOMPARE(values.size(), Eigen::Index(b.size()));
+        QCOMPARE(boot.size(), Eigen::Index(b.bootIndex.size()));
+        QCOMPARE(gruCritic->carried().cols(), Eigen::Index(3));
+        // copy 0's steps up to a bootstrap observation, read as one sequence with that
+        // observation appended (from a zero state: the critic had carried nothing yet)
+        const int T = b.stepsPerEnv;
+        const int col = b.bootIndex[0];
+        QVERIFY(col < T);
+        MatrixXd seq(b.obs.rows(), col + 2);
+        seq.leftCols(col + 1) = b.obs.leftCols(col + 1);
+        seq.col(col + 1) = b.bootObs.col(0);
+        Eigen::VectorXi ts(col + 2);
+        for (int k = 0; k <= col; ++k) ts(k) = b.timestep(k);
+        ts(col + 1) = b.bootTimestep(0);
+        // an episode start inside: the one-episode predict() does not know it, so start there
+        int from = 0;
+        for (int k = 0; k <= col; ++k)
+            if (b.timestep(k) == 0) from = k;
+        const VectorXd direct = vf->predict(seq.middleCols(from, col + 2 - from), ts.segment(from, col + 2 - from));
+        QVERIFY(std::abs(direct(0) - values(from)) < 1e-6);
+        QVERIFY(std::abs(direct(col - from) - values(col)) < 1e-6);
+        QVERIFY(std::abs(direct(col + 1 - from) - boot(0)) < 1e-6);
+
+        // returns that depend on the velocity, which one observation does not show
+        VectorXd returns(b.size());
+        for (int k = 0; k < b.size(); ++k)
+            returns(k) = b.timestep(k) == 0 ? 0.0 : 10.0 * (b.obs(1, k) - b.obs(1, k - 1)) / 0.02;
+        Rng rng(4);
+        const FitResult fr = vf->fit(b.obs, b.timestep, returns, c, rng);
+        qInfo("GRU critic: loss %.4g -> %.4g, explained variance %.3f -> %.3f", fr.lossBefore, fr.lossAfter,
+              fr.explainedVarianceBefore, fr.explainedVarianceAfter);
+        QVERIFY(fr.lossAfter < 0.5 * fr.lossBefore);
+        QVERIFY(fr.explainedVarianceAfter > 0.5);
+        QCOMPARE(int(fr.epochLosses.size()), 30);
+
+        const VectorXd st = vf->state();
+        QCOMPARE(st.size(), 3 * gruCritic->params().size() + 1 + 8 * 3);
+        Rng other(9);
+        std::unique_ptr<ValueFunction> copy = makeValueFunction(c, env->spec(), other);
+        copy->setState(st);
+        QVERIFY(sameBits(copy->state(), st));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, copy->setState(st.head(st.size() - 3)));
     }
 
     // act() with an ActState plays an episode as the network reads it as one sequence; the
