@@ -357,8 +357,10 @@ ForkManifest createFork(const fs::path& outDir, const RunContents& parent, int a
     return manifest;
 }
 
-ForkManifest resumeFork(const fs::path& dir, const core::EnvFactory& factory, const std::string& writer, RunSet& set) {
+ForkManifest resumeFork(const fs::path& dir, const std::function<core::EnvFactory(const std::string&)>& factoryFor,
+                        const std::string& writer, RunSet& set) {
     ForkManifest manifest = readForkManifest(dir);
+    const core::EnvFactory factory = factoryFor(manifest.env);
     // every variant opened and loaded before any gets its resumed event: a variant that cannot
     // go on stops the continuation before anything trains
     std::vector<std::pair<RunStore, core::Trainer>> variants;

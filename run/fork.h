@@ -133,9 +133,11 @@ ForkManifest createFork(const std::filesystem::path& outDir, const RunContents& 
 // A fork continued: each variant of the fork in dir (or its fork.json) from its checkpoint
 // (RunStore::open, which cuts rows past the checkpoint; a `resumed` event by `writer`), added
 // to `set` as createFork adds them (labelled "KEY=VALUE", single-threaded trainer, its store).
-// Returns the manifest. Throws core::FileError naming the file.
-ForkManifest resumeFork(const std::filesystem::path& dir, const core::EnvFactory& factory, const std::string& writer,
-                        RunSet& set);
+// The fork's environment comes from its manifest, through factoryFor. Returns the manifest.
+// Throws core::FileError naming the file.
+ForkManifest resumeFork(const std::filesystem::path& dir,
+                        const std::function<core::EnvFactory(const std::string& env)>& factoryFor,
+                        const std::string& writer, RunSet& set);
 
 // ---- the comparison ------------------------------------------------------------------------
 // One variant's line of the comparison table (the studio's and trpo-train's), from its rows

@@ -30,8 +30,7 @@ void ForkSession::start(const run::RunContents& parent, int at, const core::Trai
 void ForkSession::resume(const std::filesystem::path& dir, int iterations, int threads,
                          const std::function<void()>& beforeTraining) {
     if (m_running || m_thread.joinable() || m_set.size() > 0) throw core::ConfigError("this fork session has already trained");
-    const run::ForkManifest m = run::readForkManifest(dir);
-    m_manifest = run::resumeFork(dir, sim::environmentFactory(m.env), "trpo-studio", m_set);
+    m_manifest = run::resumeFork(dir, sim::environmentFactory, "trpo-studio", m_set);
     m_dir = dir;
     if (beforeTraining) beforeTraining();
     launch(iterations, threads);
