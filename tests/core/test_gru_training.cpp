@@ -318,6 +318,43 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, copy->setState(st.head(st.size() - 3)));
     }
 
+    // a GRU policy.json whose GRU part is malformed is refused with a message naming it
+    void malformedGruPolicyFilesAreRefused_data() {
+        QTest::addColumn<QString>("edit");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("no gru object") << "nogru" << "missing or mistyped field";
+        QTest::newRow("hidden size zero") << "size=0" << "gru: hidden_size is out of range";
+        QTest::newRow("hidden size not the head's input") << "size=9" << "gru: expected input_weight 27x2";
+        QTest::newRow("a recurrent row missing") << "droprow" << "gru: expected input_weight 24x2, recurrent_weight 24x8";
+        QTest::newRow("reset bias too short") << "shortbias" << "reset_bias 8";
+        QTest::newRow("a weight not a number") << "text" << "missing or mistyped field";
+        QTest::newRow("unknown network") << "network" << "expected mlp, cnn or gru";
+    }
+    void malformedGruPolicyFilesAreRefused() {
+        QFETCH(QString, edit);
+        QFETCH(QString, message);
+        static const std::string good = [] {
+            const TrpoConfig c = smallGruConfig();
+            Trainer t(c, sim::environmentFactory(c.env));
+            return policyToJson(*t.snapshot(), PolicyMetadata{});
+        }();
+        nlohmann::json j = nlohmann::json::parse(good);
+        const std::string e = edit.toStdString();
+        if (e == "nogru") j.erase("gru");
+        if (e == "size=0") j["gru"]["hidden_size"] = 0;
+        if (e == "size=9") j["gru"]["hidden_size"] = 9;
+        if (e == "droprow") j["gru"]["recurrent_weight"].erase(3);
+        if (e == "shortbias") j["gru"]["reset_bias"].erase(0);
+        if (e == "text") j["gru"]["input_weight"][0][0] = "x";
+        if (e == "network") j["network"] = "lstm";
+        try {
+            policyFromJson(j.dump());
+            QFAIL("the file loaded");
+        } catch (const std::runtime_error& err) {
+            QVERIFY2(QString(err.what()).contains(message), err.what());
+        }
+    }
+
     // act() with an ActState plays an episode as the network reads it as one sequence; the
     // policy.json file brings the GRU back bit for bit
     void actCarriesTheEpisodeState() {

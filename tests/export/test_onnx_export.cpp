@@ -562,7 +562,8 @@ void TestOnnxExport::sizesAloneAllocateNothing() {
 
 void TestOnnxExport::fuzzCorruptFiles() {
     const std::vector<std::string> goods = {exporter::policyToOnnx(makeSnapshot(kDiscrete, 4), makeMeta()),
-                                            exporter::policyToOnnx(makeSnapshot(kContinuous, 4), makeMeta())};
+                                            exporter::policyToOnnx(makeSnapshot(kContinuous, 4), makeMeta()),
+                                            exporter::policyToOnnx(makeSnapshot(kGruNoVel, 4), makeMeta())};
     core::Rng rng(2024);
     int errors = 0, valid = 0;
     auto attempt = [&](const std::string& bytes) {
