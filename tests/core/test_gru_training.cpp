@@ -297,10 +297,11 @@ private slots:
         QVERIFY(std::abs(direct(col - from) - values(col)) < 1e-6);
         QVERIFY(std::abs(direct(col + 1 - from) - boot(0)) < 1e-6);
 
-        // returns that depend on the velocity, which one observation does not show
+        // returns that depend on the velocity, which one observation does not show (0 where
+        // the step before is not in the batch's block: an episode's or a copy's first step)
         VectorXd returns(b.size());
         for (int k = 0; k < b.size(); ++k)
-            returns(k) = b.timestep(k) == 0 ? 0.0 : 10.0 * (b.obs(1, k) - b.obs(1, k - 1)) / 0.02;
+            returns(k) = (b.timestep(k) == 0 || k % T == 0) ? 0.0 : 10.0 * (b.obs(1, k) - b.obs(1, k - 1)) / 0.02;
         Rng rng(4);
         const FitResult fr = vf->fit(b.obs, b.timestep, returns, c, rng);
         qInfo("GRU critic: loss %.4g -> %.4g, explained variance %.3f -> %.3f", fr.lossBefore, fr.lossAfter,
