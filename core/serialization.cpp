@@ -142,6 +142,40 @@ double boundFrom(const json& v) {
     throw std::runtime_error("space bound is not a number");
 }
 constexpr int kMaxSpaceSize = kMaxLayerWidth; // as large as a network layer may be
+
+// policy.json's weight matrices: one JSON row per output of a θ block that holds the matrix
+// column-major (rows x cols)
+json matrixRows(const double* block, int rows, int cols) {
+    Eigen::Map<const MatrixXd> M(block, rows, cols);
+    json out = json::array();
+    for (int r = 0; r < rows; ++r) {
+        std::vector<double> row(cols);
+        for (int c = 0; c < cols; ++c) row[c] = M(r, c);
+        out.push_back(row);
+    }
+    return out;
+}
+// whether m is `rows` arrays of `cols` entries each (checked before θ is allocated)
+bool matrixShaped(const json& m, size_t rows, size_t cols) {
+    bool ok = m.is_array() && m.size() == rows;
+    for (size_t r = 0; ok && r < rows; ++r) ok = m[r].is_array() && m[r].size() == cols;
+    return ok;
+}
+// the rows back into the θ block (m must be matrixShaped; a non-number throws json's error)
+void readMatrixRows(const json& m, double* block, int rows, int cols) {
+    const auto v = m.get<std::vector<std::vector<double>>>();
+    Eigen::Map<MatrixXd> M(block, rows, cols);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) M(r, c) = v[static_cast<size_t>(r)][static_cast<size_t>(c)];
+}
+std::vector<double> segmentOf(const VectorXd& theta, int offset, int n) {
+    return std::vector<double>(theta.data() + offset, theta.data() + offset + n);
+}
+// a JSON vector (of the size checked before) into θ from offset on
+void readSegment(const json& v, VectorXd& theta, int offset) {
+    const auto values = v.get<std::vector<double>>();
+    for (size_t k = 0; k < values.size(); ++k) theta(offset + static_cast<Eigen::Index>(k)) = values[k];
+}
 } // namespace
 
 json spaceToJson(const Space& s) {
@@ -193,55 +227,30 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
         for (int l = 0; l < conv.numConvLayers(); ++l) {
             const ConvLayerSpec& c = conv.convLayers()[l];
             const int f = c.filters, k = conv.patchSize(l);
-            Eigen::Map<const MatrixXd> K(s.theta.data() + conv.kernelOffset(l), f, k);
-            json rows = json::array();
-            for (int r = 0; r < f; ++r) {
-                std::vector<double> row(k);
-                for (int c2 = 0; c2 < k; ++c2) row[c2] = K(r, c2);
-                rows.push_back(row);
-            }
-            const VectorXd b = s.theta.segment(conv.biasOffset(l), f);
-            cl.push_back({{"filters", f}, {"kernel", c.kernel}, {"stride", c.stride}, {"weight", rows},
-                          {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
+            cl.push_back({{"filters", f},
+                          {"kernel", c.kernel},
+                          {"stride", c.stride},
+                          {"weight", matrixRows(s.theta.data() + conv.kernelOffset(l), f, k)},
+                          {"bias", segmentOf(s.theta, conv.biasOffset(l), f)}});
         }
         j["conv_layers"] = cl;
     }
     if (s.policy.net().isRecurrent()) { // the GRU in ONNX's layout (docs/algorithm.md §12)
         const GruNet& gru = s.policy.net().gru();
         const int H = gru.hiddenState(), D = gru.inputs();
-        auto rowsOf = [&](int offset, int rows, int cols) {
-            Eigen::Map<const MatrixXd> M(s.theta.data() + offset, rows, cols);
-            json out = json::array();
-            for (int r = 0; r < rows; ++r) {
-                std::vector<double> row(cols);
-                for (int c = 0; c < cols; ++c) row[c] = M(r, c);
-                out.push_back(row);
-            }
-            return out;
-        };
-        auto segment = [&](int offset, int n) {
-            return std::vector<double>(s.theta.data() + offset, s.theta.data() + offset + n);
-        };
         j["network"] = "gru";
         j["gru"] = {{"hidden_size", H},
-                    {"input_weight", rowsOf(gru.inputWeightOffset(), 3 * H, D)},
-                    {"recurrent_weight", rowsOf(gru.recurrentWeightOffset(), 3 * H, H)},
-                    {"bias", segment(gru.biasOffset(), 3 * H)},
-                    {"reset_bias", segment(gru.resetBiasOffset(), H)}};
+                    {"input_weight", matrixRows(s.theta.data() + gru.inputWeightOffset(), 3 * H, D)},
+                    {"recurrent_weight", matrixRows(s.theta.data() + gru.recurrentWeightOffset(), 3 * H, H)},
+                    {"bias", segmentOf(s.theta, gru.biasOffset(), 3 * H)},
+                    {"reset_bias", segmentOf(s.theta, gru.resetBiasOffset(), H)}};
     }
     j["layer_sizes"] = net.sizes();
     json layers = json::array();
     for (int l = 0; l < net.numLayers(); ++l) {
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
-        Eigen::Map<const MatrixXd> W(s.theta.data() + headOffset + net.weightOffset(l), out, in);
-        json rows = json::array();
-        for (int r = 0; r < out; ++r) {
-            std::vector<double> row(in);
-            for (int c = 0; c < in; ++c) row[c] = W(r, c);
-            rows.push_back(row);
-        }
-        const VectorXd b = s.theta.segment(headOffset + net.biasOffset(l), out);
-        layers.push_back({{"weight", rows}, {"bias", std::vector<double>(b.data(), b.data() + b.size())}});
+        layers.push_back({{"weight", matrixRows(s.theta.data() + headOffset + net.weightOffset(l), out, in)},
+                          {"bias", segmentOf(s.theta, headOffset + net.biasOffset(l), out)}});
     }
     j["layers"] = layers;
     if (!s.policy.discrete()) {
@@ -322,9 +331,8 @@ SnapshotPtr policyFromJson(const std::string& text) {
                 const size_t k = static_cast<size_t>(in.channels) * c.kernel * c.kernel;
                 const json& w = cl[l].at("weight");
                 const json& b = cl[l].at("bias");
-                bool ok = w.is_array() && b.is_array() && w.size() == static_cast<size_t>(c.filters) && b.size() == w.size();
-                for (size_t r = 0; ok && r < w.size(); ++r) ok = w[r].is_array() && w[r].size() == k;
-                if (!ok)
+                if (!matrixShaped(w, static_cast<size_t>(c.filters), k) || !b.is_array() ||
+                    b.size() != static_cast<size_t>(c.filters))
                     throw std::runtime_error(name + " has the wrong shape (expected " + std::to_string(c.filters) + " filters of " +
                                              std::to_string(k) + " weights and " + std::to_string(c.filters) + " biases)");
                 spec.conv.push_back(c);
@@ -339,11 +347,6 @@ SnapshotPtr policyFromJson(const std::string& text) {
             spec.state = jsonInteger<int>(g.at("hidden_size"));
             if (spec.state < 1 || spec.state > kMaxLayerWidth) throw std::runtime_error("gru: hidden_size is out of range");
             const size_t H = static_cast<size_t>(spec.state), D = static_cast<size_t>(s->observationSpace.dim());
-            auto matrixShaped = [](const json& m, size_t rows, size_t cols) {
-                bool ok = m.is_array() && m.size() == rows;
-                for (size_t r = 0; ok && r < rows; ++r) ok = m[r].is_array() && m[r].size() == cols;
-                return ok;
-            };
             if (!matrixShaped(g.at("input_weight"), 3 * H, D) || !matrixShaped(g.at("recurrent_weight"), 3 * H, H) ||
                 !g.at("bias").is_array() || g.at("bias").size() != 3 * H || !g.at("reset_bias").is_array() ||
                 g.at("reset_bias").size() != H)
@@ -373,9 +376,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
             const size_t out = static_cast<size_t>(sizes[l + 1]), in = static_cast<size_t>(sizes[l]);
             const json& w = layers[l].at("weight");
             const json& b = layers[l].at("bias");
-            bool ok = w.is_array() && b.is_array() && w.size() == out && b.size() == out;
-            for (size_t r = 0; ok && r < out; ++r) ok = w[r].is_array() && w[r].size() == in;
-            if (!ok) throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
+            if (!matrixShaped(w, out, in) || !b.is_array() || b.size() != out) throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
         }
         s->policy = Policy(spec, s->actionSpace);
         s->theta = VectorXd::Zero(s->policy.numParams());
@@ -385,43 +386,23 @@ SnapshotPtr policyFromJson(const std::string& text) {
             const GruNet& gru = s->policy.net().gru();
             const json& g = j.at("gru");
             const int H = gru.hiddenState(), D = gru.inputs();
-            auto readRows = [&](const json& m, int offset, int rows, int cols) {
-                const auto v = m.get<std::vector<std::vector<double>>>();
-                Eigen::Map<MatrixXd> M(s->theta.data() + offset, rows, cols);
-                for (int r = 0; r < rows; ++r)
-                    for (int c = 0; c < cols; ++c) M(r, c) = v[r][c];
-            };
-            readRows(g.at("input_weight"), gru.inputWeightOffset(), 3 * H, D);
-            readRows(g.at("recurrent_weight"), gru.recurrentWeightOffset(), 3 * H, H);
-            const auto b = g.at("bias").get<std::vector<double>>(), cn = g.at("reset_bias").get<std::vector<double>>();
-            for (int k = 0; k < 3 * H; ++k) s->theta(gru.biasOffset() + k) = b[k];
-            for (int k = 0; k < H; ++k) s->theta(gru.resetBiasOffset() + k) = cn[k];
+            readMatrixRows(g.at("input_weight"), s->theta.data() + gru.inputWeightOffset(), 3 * H, D);
+            readMatrixRows(g.at("recurrent_weight"), s->theta.data() + gru.recurrentWeightOffset(), 3 * H, H);
+            readSegment(g.at("bias"), s->theta, gru.biasOffset());
+            readSegment(g.at("reset_bias"), s->theta, gru.resetBiasOffset());
         }
         if (s->policy.net().isConv()) {
             const ConvNet& conv = s->policy.net().conv();
             for (int l = 0; l < conv.numConvLayers(); ++l) {
-                const auto rows = j["conv_layers"][l].at("weight").get<std::vector<std::vector<double>>>();
-                const auto bias = j["conv_layers"][l].at("bias").get<std::vector<double>>();
-                Eigen::Map<MatrixXd> K(s->theta.data() + conv.kernelOffset(l), conv.convLayers()[l].filters, conv.patchSize(l));
-                for (int r = 0; r < K.rows(); ++r) {
-                    for (int c = 0; c < K.cols(); ++c) K(r, c) = rows[r][c];
-                    s->theta(conv.biasOffset(l) + r) = bias[r];
-                }
+                const json& layer = j["conv_layers"][l];
+                readMatrixRows(layer.at("weight"), s->theta.data() + conv.kernelOffset(l), conv.convLayers()[l].filters,
+                               conv.patchSize(l));
+                readSegment(layer.at("bias"), s->theta, conv.biasOffset(l));
             }
         }
-        for (int l = 0; l < net.numLayers(); ++l) {
-            const int out = sizes[l + 1], in = sizes[l];
-            const auto rows = layers[l].at("weight").get<std::vector<std::vector<double>>>();
-            const auto bias = layers[l].at("bias").get<std::vector<double>>();
-            if (static_cast<int>(rows.size()) != out || static_cast<int>(bias.size()) != out)
-                throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
-            Eigen::Map<MatrixXd> W(s->theta.data() + headOffset + net.weightOffset(l), out, in);
-            for (int r = 0; r < out; ++r) {
-                if (static_cast<int>(rows[r].size()) != in)
-                    throw std::runtime_error("layer " + std::to_string(l) + " has the wrong shape");
-                for (int c = 0; c < in; ++c) W(r, c) = rows[r][c];
-                s->theta(headOffset + net.biasOffset(l) + r) = bias[r];
-            }
+        for (int l = 0; l < net.numLayers(); ++l) { // shapes checked above
+            readMatrixRows(layers[l].at("weight"), s->theta.data() + headOffset + net.weightOffset(l), sizes[l + 1], sizes[l]);
+            readSegment(layers[l].at("bias"), s->theta, headOffset + net.biasOffset(l));
         }
         if (!discrete) {
             const auto ls = j.at("log_std").get<std::vector<double>>();
