@@ -45,6 +45,27 @@ float toFloat(double v, const char* what) {
     return f;
 }
 
+// a θ block holding a rows x cols matrix column-major, as ONNX's row-major float32 values
+std::vector<float> rowMajorFloats(const double* block, int rows, int cols, const char* what) {
+    Eigen::Map<const MatrixXd> M(block, rows, cols);
+    std::vector<float> v(static_cast<size_t>(rows) * cols);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) v[static_cast<size_t>(r) * cols + c] = toFloat(M(r, c), what);
+    return v;
+}
+// and back (v holds rows·cols values)
+void fromRowMajor(const std::vector<float>& v, double* block, int rows, int cols) {
+    Eigen::Map<MatrixXd> M(block, rows, cols);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) M(r, c) = v[static_cast<size_t>(r) * cols + c];
+}
+// a θ segment as float32 values
+std::vector<float> floatsOf(const VectorXd& theta, int offset, int n, const char* what) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int k = 0; k < n; ++k) v[static_cast<size_t>(k)] = toFloat(theta(offset + k), what);
+    return v;
+}
+
 void addTensor(onnx::GraphProto& g, const std::string& name, const std::vector<std::int64_t>& dims,
                const std::vector<float>& values) {
     onnx::TensorProto* t = g.add_initializer();
@@ -200,15 +221,10 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
             const int k = conv.patchSize(l);
             // θ holds the kernels as an F x (C·k·k) column-major matrix, column (c·k + i)·k + j:
             // row-major, that is ONNX's F x C x k x k
-            Eigen::Map<const MatrixXd> K(s.theta.data() + conv.kernelOffset(l), c.filters, k);
-            std::vector<float> w(static_cast<size_t>(c.filters) * k), b(c.filters);
-            for (int f = 0; f < c.filters; ++f) {
-                for (int j = 0; j < k; ++j) w[static_cast<size_t>(f) * k + j] = toFloat(K(f, j), "a kernel weight");
-                b[f] = toFloat(s.theta(conv.biasOffset(l) + f), "a kernel bias");
-            }
             const std::string p = "conv" + std::to_string(l);
-            addTensor(g, p + ".weight", {c.filters, conv.shape(l).channels, c.kernel, c.kernel}, w);
-            addTensor(g, p + ".bias", {c.filters}, b);
+            addTensor(g, p + ".weight", {c.filters, conv.shape(l).channels, c.kernel, c.kernel},
+                      rowMajorFloats(s.theta.data() + conv.kernelOffset(l), c.filters, k, "a kernel weight"));
+            addTensor(g, p + ".bias", {c.filters}, floatsOf(s.theta, conv.biasOffset(l), c.filters, "a kernel bias"));
             onnx::NodeProto* n = addNode(g, "Conv", p + "/conv", {x, p + ".weight", p + ".bias"}, p + "/conv");
             addIntsAttr(n, "kernel_shape", {c.kernel, c.kernel});
             addIntsAttr(n, "strides", {c.stride, c.stride});
@@ -225,20 +241,15 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         // state h_out is an output, to feed back as the next step's h_in, and the head's input
         const core::GruNet& gru = network.gru();
         const int H = gru.hiddenState(), D = gru.inputs();
-        auto rowMajor = [&](int offset, int rows, int cols, const char* what) {
-            Eigen::Map<const MatrixXd> M(s.theta.data() + offset, rows, cols);
-            std::vector<float> v(static_cast<size_t>(rows) * cols);
-            for (int r = 0; r < rows; ++r)
-                for (int c = 0; c < cols; ++c) v[static_cast<size_t>(r) * cols + c] = toFloat(M(r, c), what);
-            return v;
-        };
         // B = [W's biases (z, r, n); R's biases (0, 0, c_n)]
-        std::vector<float> bias(static_cast<size_t>(6 * H), 0.0f);
-        for (int k = 0; k < 3 * H; ++k) bias[static_cast<size_t>(k)] = toFloat(s.theta(gru.biasOffset() + k), "a GRU bias");
-        for (int k = 0; k < H; ++k)
-            bias[static_cast<size_t>(5 * H + k)] = toFloat(s.theta(gru.resetBiasOffset() + k), "a GRU bias");
-        addTensor(g, "gru.W", {1, 3 * H, D}, rowMajor(gru.inputWeightOffset(), 3 * H, D, "a GRU weight"));
-        addTensor(g, "gru.R", {1, 3 * H, H}, rowMajor(gru.recurrentWeightOffset(), 3 * H, H, "a GRU weight"));
+        std::vector<float> bias = floatsOf(s.theta, gru.biasOffset(), 3 * H, "a GRU bias");
+        bias.resize(static_cast<size_t>(5 * H), 0.0f);
+        const std::vector<float> cn = floatsOf(s.theta, gru.resetBiasOffset(), H, "a GRU bias");
+        bias.insert(bias.end(), cn.begin(), cn.end());
+        addTensor(g, "gru.W", {1, 3 * H, D},
+                  rowMajorFloats(s.theta.data() + gru.inputWeightOffset(), 3 * H, D, "a GRU weight"));
+        addTensor(g, "gru.R", {1, 3 * H, H},
+                  rowMajorFloats(s.theta.data() + gru.recurrentWeightOffset(), 3 * H, H, "a GRU weight"));
         addTensor(g, "gru.B", {1, 6 * H}, bias);
         addInt64Tensor(g, "gru/axes", {0});
         addNode(g, "Unsqueeze", "gru/unsqueeze", {x, "gru/axes"}, "gru/x");
@@ -253,15 +264,10 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
     const std::string outName = discrete ? "logits" : "action_mean";
     for (int l = 0; l < net.numLayers(); ++l) {
         const int out = net.sizes()[l + 1], in = net.sizes()[l];
-        const double* W = s.theta.data() + headOffset + net.weightOffset(l); // column-major out x in
-        std::vector<float> w(static_cast<size_t>(out) * in), b(out);
-        for (int r = 0; r < out; ++r) {
-            for (int c = 0; c < in; ++c) w[static_cast<size_t>(r) * in + c] = toFloat(W[static_cast<size_t>(c) * out + r], "a weight");
-            b[r] = toFloat(s.theta(headOffset + net.biasOffset(l) + r), "a bias");
-        }
         const std::string p = "layer" + std::to_string(l);
-        addTensor(g, p + ".weight", {out, in}, w);
-        addTensor(g, p + ".bias", {out}, b);
+        addTensor(g, p + ".weight", {out, in},
+                  rowMajorFloats(s.theta.data() + headOffset + net.weightOffset(l), out, in, "a weight"));
+        addTensor(g, p + ".bias", {out}, floatsOf(s.theta, headOffset + net.biasOffset(l), out, "a bias"));
         const bool last = l + 1 == net.numLayers();
         const std::string y = last ? outName : p + "/gemm";
         onnx::NodeProto* gemm = addNode(g, "Gemm", p + "/gemm", {x, p + ".weight", p + ".bias"}, y);
@@ -571,6 +577,9 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         for (const auto& t : model.graph().initializer())
             if (!inits.emplace(t.name(), &t).second)
                 throw std::runtime_error("initializer '" + t.name().substr(0, 60) + "' appears twice");
+        auto values = [](const onnx::TensorProto& t) {
+            return t.has_raw_data() ? t.raw_data().size() / sizeof(float) : static_cast<size_t>(t.float_data_size());
+        };
         {
             core::ImageShape in = spec.image;
             for (size_t l = 0; l < spec.conv.size(); ++l) {
@@ -580,19 +589,14 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 if (wi == inits.end() || bi == inits.end()) throw std::runtime_error("initializers of " + p + " are missing");
                 const onnx::TensorProto& w = *wi->second;
                 const onnx::TensorProto& b = *bi->second;
-                const size_t values = static_cast<size_t>(c.filters) * in.channels * c.kernel * c.kernel;
+                const size_t count = static_cast<size_t>(c.filters) * in.channels * c.kernel * c.kernel;
                 if (w.dims_size() != 4 || w.dims(0) != c.filters || w.dims(1) != in.channels || w.dims(2) != c.kernel ||
                     w.dims(3) != c.kernel || b.dims_size() != 1 || b.dims(0) != c.filters ||
-                    (w.has_raw_data() ? w.raw_data().size() / sizeof(float) : static_cast<size_t>(w.float_data_size())) != values ||
-                    (b.has_raw_data() ? b.raw_data().size() / sizeof(float) : static_cast<size_t>(b.float_data_size())) !=
-                        static_cast<size_t>(c.filters))
+                    values(w) != count || values(b) != static_cast<size_t>(c.filters))
                     throw std::runtime_error(p + " has the wrong shape for conv_layers");
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
         }
-        auto values = [](const onnx::TensorProto& t) {
-            return t.has_raw_data() ? t.raw_data().size() / sizeof(float) : static_cast<size_t>(t.float_data_size());
-        };
         if (spec.kind == core::NetworkKind::Gru) {
             const std::int64_t H = spec.state, D = s->observationSpace.dim();
             const std::pair<const char*, std::vector<std::int64_t>> shapes[] = {
@@ -630,14 +634,8 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         if (s->policy.net().isRecurrent()) { // back from ONNX's row-major [1, 3H, ·] and B
             const core::GruNet& gru = s->policy.net().gru();
             const int H = gru.hiddenState(), D = gru.inputs();
-            auto readRows = [&](const char* name, int offset, int cols) {
-                const std::vector<float> v = tensorFloats(*inits.at(name));
-                Eigen::Map<MatrixXd> M(s->theta.data() + offset, 3 * H, cols);
-                for (int r = 0; r < 3 * H; ++r)
-                    for (int c = 0; c < cols; ++c) M(r, c) = v[static_cast<size_t>(r) * cols + c];
-            };
-            readRows("gru.W", gru.inputWeightOffset(), D);
-            readRows("gru.R", gru.recurrentWeightOffset(), H);
+            fromRowMajor(tensorFloats(*inits.at("gru.W")), s->theta.data() + gru.inputWeightOffset(), 3 * H, D);
+            fromRowMajor(tensorFloats(*inits.at("gru.R")), s->theta.data() + gru.recurrentWeightOffset(), 3 * H, H);
             const std::vector<float> b = tensorFloats(*inits.at("gru.B"));
             for (int k = 0; k < 3 * H; ++k) s->theta(gru.biasOffset() + k) = b[static_cast<size_t>(k)];
             for (int k = 0; k < H; ++k) s->theta(gru.resetBiasOffset() + k) = b[static_cast<size_t>(5 * H + k)];
@@ -653,11 +651,8 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 const int f = conv.convLayers()[l].filters, k = conv.patchSize(l);
                 if (w.size() != static_cast<size_t>(f) * k || b.size() != static_cast<size_t>(f))
                     throw std::runtime_error(p + " has the wrong shape for conv_layers");
-                Eigen::Map<MatrixXd> K(s->theta.data() + conv.kernelOffset(l), f, k);
-                for (int r = 0; r < f; ++r) {
-                    for (int j = 0; j < k; ++j) K(r, j) = w[static_cast<size_t>(r) * k + j];
-                    s->theta(conv.biasOffset(l) + r) = b[static_cast<size_t>(r)];
-                }
+                fromRowMajor(w, s->theta.data() + conv.kernelOffset(l), f, k);
+                for (int r = 0; r < f; ++r) s->theta(conv.biasOffset(l) + r) = b[static_cast<size_t>(r)];
             }
         }
         for (int l = 0; l < net.numLayers(); ++l) {
@@ -669,11 +664,8 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
             if (wi->second->dims_size() != 2 || wi->second->dims(0) != out || wi->second->dims(1) != in ||
                 bi->second->dims_size() != 1 || bi->second->dims(0) != out)
                 throw std::runtime_error(p + " has the wrong shape for layer_sizes");
-            Eigen::Map<MatrixXd> W(s->theta.data() + headOffset + net.weightOffset(l), out, in);
-            for (int r = 0; r < out; ++r) {
-                for (int c = 0; c < in; ++c) W(r, c) = w[static_cast<size_t>(r) * in + c];
-                s->theta(headOffset + net.biasOffset(l) + r) = b[static_cast<size_t>(r)];
-            }
+            fromRowMajor(w, s->theta.data() + headOffset + net.weightOffset(l), out, in);
+            for (int r = 0; r < out; ++r) s->theta(headOffset + net.biasOffset(l) + r) = b[static_cast<size_t>(r)];
         }
         if (!discrete) {
             const auto ls = parseJsonMeta(get("log_std"), "log_std").get<std::vector<double>>();
