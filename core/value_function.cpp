@@ -33,13 +33,41 @@ double explainedVariance(const VectorXd& pred, const VectorXd& target) {
     return 1.0 - varD / varY;
 }
 
+namespace {
+// a network critic's parameters at the start: the network `net` describes, one output,
+// initialised in double (the float network evaluating them has the same flat layout)
+VectorXd initialCriticParams(const NetworkSpec& net, Rng& rng) {
+    const Network layout(net, 1);
+    VectorXd theta(layout.numParams());
+    layout.initialize(theta, 1.0, rng);
+    return theta;
+}
+// [θ, Adam's m, v, t]: the head of a network critic's state vector
+VectorXd paramsAndAdam(const VectorXd& theta, const Adam& adam) {
+    VectorXd s(3 * theta.size() + 1);
+    s << theta, adam.m, adam.v, static_cast<double>(adam.t);
+    return s;
+}
+// back from the head of s (the caller has checked that s holds at least 3·|θ| + 1 values)
+void setParamsAndAdam(const VectorXd& s, VectorXd& theta, Adam& adam) {
+    const Eigen::Index p = theta.size();
+    theta = s.segment(0, p);
+    adam.m = s.segment(p, p);
+    adam.v = s.segment(2 * p, p);
+    adam.t = static_cast<long long>(s(3 * p));
+}
+// the mean squared error of the predictions and their explained variance
+void scoreFit(const VectorXd& pred, const VectorXd& returns, double& loss, double& explained) {
+    loss = (pred - returns).squaredNorm() / static_cast<double>(returns.size());
+    explained = explainedVariance(pred, returns);
+}
+} // namespace
+
 NetworkValueFunction::NetworkValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng)
     : NetworkValueFunction(NetworkSpec{NetworkKind::Mlp, obsDim, {}, {}, hidden, act}, rng) {}
 
-NetworkValueFunction::NetworkValueFunction(const NetworkSpec& net, Rng& rng) : m_net(net, 1) {
-    const Network layout(net, 1); // same flat layout; initialise in double
-    m_theta.resize(layout.numParams());
-    layout.initialize(m_theta, 1.0, rng);
+NetworkValueFunction::NetworkValueFunction(const NetworkSpec& net, Rng& rng)
+    : m_net(net, 1), m_theta(initialCriticParams(net, rng)) {
     m_adam.reset(m_net.numParams());
 }
 
@@ -53,8 +81,7 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
     FitResult r;
     const int n = static_cast<int>(returns.size());
     VectorXd pred = predict(obs, timestep);
-    r.lossBefore = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceBefore = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossBefore, r.explainedVarianceBefore);
 
     m_adam.lr = cfg.valueLr;
     const int mb = std::min(cfg.valueMinibatch, n);
@@ -109,8 +136,7 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
         r.epochLosses.push_back(epochLoss / n);
     }
     pred = predict(obs, timestep);
-    r.lossAfter = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossAfter, r.explainedVarianceAfter);
     return r;
 }
 
@@ -138,26 +164,16 @@ void NetworkValueFunction::exchangeShards(Collective& c, int count, Share own) {
     }
 }
 
-VectorXd NetworkValueFunction::state() const {
-    VectorXd s(3 * m_theta.size() + 1);
-    s << m_theta, m_adam.m, m_adam.v, static_cast<double>(m_adam.t);
-    return s;
-}
+VectorXd NetworkValueFunction::state() const { return paramsAndAdam(m_theta, m_adam); }
 
 void NetworkValueFunction::setState(const VectorXd& s) {
-    const Eigen::Index p = m_theta.size();
-    if (s.size() != 3 * p + 1) throw std::runtime_error("value function state has the wrong size");
-    m_theta = s.segment(0, p);
-    m_adam.m = s.segment(p, p);
-    m_adam.v = s.segment(2 * p, p);
-    m_adam.t = static_cast<long long>(s(3 * p));
+    if (s.size() != 3 * m_theta.size() + 1) throw std::runtime_error("value function state has the wrong size");
+    setParamsAndAdam(s, m_theta, m_adam);
 }
 
 RecurrentValueFunction::RecurrentValueFunction(const NetworkSpec& net, Rng& rng) : m_net(net, 1) {
     if (!m_net.isRecurrent()) throw std::invalid_argument("RecurrentValueFunction needs network = gru");
-    const Network layout(net, 1); // same flat layout; initialise in double
-    m_theta.resize(layout.numParams());
-    layout.initialize(m_theta, 1.0, rng);
+    m_theta = initialCriticParams(net, rng);
     m_adam.reset(m_net.numParams());
 }
 
@@ -210,8 +226,7 @@ FitResult RecurrentValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi
     FitResult r;
     const Eigen::MatrixXf obsF = obs.cast<float>();
     VectorXd pred = valuesOfBatch(obsF);
-    r.lossBefore = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceBefore = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossBefore, r.explainedVarianceBefore);
 
     // the chunks: bptt_steps steps of one copy at most, each from its recorded state
     struct Chunk {
@@ -273,28 +288,23 @@ FitResult RecurrentValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi
         r.epochLosses.push_back(epochLoss / n);
     }
     pred = valuesOfBatch(obsF);
-    r.lossAfter = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossAfter, r.explainedVarianceAfter);
     return r;
 }
 
 VectorXd RecurrentValueFunction::state() const {
-    const Eigen::Index p = m_theta.size();
-    VectorXd s(3 * p + 1 + m_carried.size());
-    s << m_theta, m_adam.m, m_adam.v, static_cast<double>(m_adam.t),
-        Eigen::Map<const VectorXd>(m_carried.data(), m_carried.size());
+    const VectorXd head = paramsAndAdam(m_theta, m_adam);
+    VectorXd s(head.size() + m_carried.size());
+    s << head, Eigen::Map<const VectorXd>(m_carried.data(), m_carried.size());
     return s;
 }
 
 void RecurrentValueFunction::setState(const VectorXd& s) {
-    const Eigen::Index p = m_theta.size(), H = m_net.stateSize();
-    const Eigen::Index carried = s.size() - (3 * p + 1);
+    const Eigen::Index head = 3 * m_theta.size() + 1, H = m_net.stateSize();
+    const Eigen::Index carried = s.size() - head;
     if (carried < 0 || carried % H != 0) throw std::runtime_error("value function state has the wrong size");
-    m_theta = s.segment(0, p);
-    m_adam.m = s.segment(p, p);
-    m_adam.v = s.segment(2 * p, p);
-    m_adam.t = static_cast<long long>(s(3 * p));
-    m_carried = Eigen::Map<const MatrixXd>(s.data() + 3 * p + 1, H, carried / H);
+    setParamsAndAdam(s, m_theta, m_adam);
+    m_carried = Eigen::Map<const MatrixXd>(s.data() + head, H, carried / H);
 }
 
 LinearFeatureBaseline::LinearFeatureBaseline(int obsDim) : m_obsDim(obsDim) {
@@ -323,10 +333,8 @@ VectorXd LinearFeatureBaseline::predict(const MatrixXd& obs, const Eigen::Vector
 FitResult LinearFeatureBaseline::fit(const MatrixXd& obs, const Eigen::VectorXi& timestep, const VectorXd& returns,
                                      const TrpoConfig&, Rng&, CancelFlag, Collective*) {
     FitResult r;
-    const double n = static_cast<double>(returns.size());
     VectorXd pred = predict(obs, timestep);
-    r.lossBefore = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceBefore = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossBefore, r.explainedVarianceBefore);
     const MatrixXd f = features(obs, timestep);
     const MatrixXd ff = f * f.transpose();
     const VectorXd fy = f * returns;
@@ -339,8 +347,7 @@ FitResult LinearFeatureBaseline::fit(const MatrixXd& obs, const Eigen::VectorXi&
         }
     }
     pred = predict(obs, timestep);
-    r.lossAfter = (pred - returns).squaredNorm() / n;
-    r.explainedVarianceAfter = explainedVariance(pred, returns);
+    scoreFit(pred, returns, r.lossAfter, r.explainedVarianceAfter);
     return r;
 }
 
