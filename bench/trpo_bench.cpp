@@ -403,17 +403,21 @@ void heuristicReturns(const std::string& only) {
 
 } // namespace
 
-// garage's trpo_cubecrash network on batches of real CubeCrash observations: median
-// microseconds per sample of forward, backward and jvp (one thread), in double and float
-template <typename Scalar>
-void convPasses(const core::BasicConvNet<Scalar>& net, const Eigen::VectorXd& theta64, const Eigen::MatrixXd& obs64,
-                const char* label) {
-    using Matrix = typename core::BasicConvNet<Scalar>::Matrix;
-    using Vector = typename core::BasicConvNet<Scalar>::Vector;
-    const Vector theta = theta64.cast<Scalar>(), v = Vector::Ones(net.numParams()) * Scalar(1e-3);
+// median microseconds per sample of forward, backward and jvp (one thread) of a network on a
+// batch, in the network's scalar type; prepare(ws) sets up the workspace first (a recurrent
+// network's sequences)
+template <typename Net, typename Prepare>
+void networkPasses(const Net& net, const Eigen::VectorXd& theta64, const Eigen::MatrixXd& obs64, const char* label,
+                   Prepare&& prepare) {
+    using Matrix = typename Net::Matrix;
+    using Vector = typename Net::Vector;
+    using Scalar = typename Matrix::Scalar;
+    const Vector theta = theta64.head(net.numParams()).template cast<Scalar>();
+    const Vector v = Vector::Ones(net.numParams()) * Scalar(1e-3);
     const Matrix obs = obs64.cast<Scalar>();
     const Matrix dOut = Matrix::Ones(net.outputs(), obs.cols());
-    typename core::BasicConvNet<Scalar>::Workspace ws;
+    typename Net::Workspace ws;
+    prepare(ws);
     Vector grad = Vector::Zero(net.numParams());
     std::vector<double> f, b, j;
     for (int rep = 0; rep < 5; ++rep) {
@@ -432,6 +436,7 @@ void convPasses(const core::BasicConvNet<Scalar>& net, const Eigen::VectorXd& th
     std::printf("%-7s forward %6.2f us  backward %6.2f us  jvp %6.2f us  per sample\n", label, median(f), median(b), median(j));
 }
 
+// garage's trpo_cubecrash network on batches of real CubeCrash observations, double and float
 void convTiming() {
     const int n = 2000;
     std::printf("\n== convolutional network, %d CubeCrash images, 1 thread (median of 5) ==\n", n);
@@ -454,8 +459,8 @@ void convTiming() {
     Eigen::VectorXd theta(net.numParams());
     net.initialize(theta, 0.01, rng);
     std::printf("%s, %d parameters\n", net.describe().c_str(), net.numParams());
-    convPasses(net, theta, obs, "double");
-    convPasses(netF, theta, obs, "float");
+    networkPasses(net, theta, obs, "double", [](auto&) {});
+    networkPasses(netF, theta, obs, "float", [](auto&) {});
 }
 
 // The GRU policy (README "Recurrent policies") on CartPoleNoVel-v1: the network's passes
@@ -492,36 +497,11 @@ void gruTiming(int firstSeed, int seeds) {
     std::printf("\n== GRU policy on %s: state %d, head %d-%d, %d parameters; a batch of %d steps (%d copies), "
                 "sequences of %d steps, 1 thread (median of 5) ==\n",
                 id.c_str(), gru.gruState, gru.hidden[0], gru.hidden.back(), policy.numParams(), n, gru.numEnvs, gru.bpttSteps);
-    auto passes = [&](const auto& net, const char* label) {
-        using Net = std::decay_t<decltype(net)>;
-        using Matrix = typename Net::Matrix;
-        using Vector = typename Net::Vector;
-        typename Net::Workspace ws;
-        core::sequencesFor(batch.sequences(gru.bpttSteps), 0, n, ws);
-        const Vector th = theta.head(net.numParams()).template cast<typename Matrix::Scalar>();
-        const Vector v = Vector::Ones(net.numParams()) * typename Matrix::Scalar(1e-3);
-        const Matrix obs = batch.obs.template cast<typename Matrix::Scalar>();
-        const Matrix dOut = Matrix::Ones(net.outputs(), n);
-        Vector grad = Vector::Zero(net.numParams());
-        std::vector<double> f, b, j;
-        for (int rep = 0; rep < 5; ++rep) {
-            const auto t0 = clock_type::now();
-            net.forward(th, obs, ws);
-            const auto t1 = clock_type::now();
-            net.backward(th, dOut, ws, grad);
-            const auto t2 = clock_type::now();
-            net.jvp(th, v, ws);
-            const auto t3 = clock_type::now();
-            f.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / n);
-            b.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count() / n);
-            j.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count() / n);
-        }
-        std::printf("%-7s forward %6.2f us  backward %6.2f us  jvp %6.2f us  per sample\n", label, median(f), median(b),
-                    median(j));
-    };
     const core::NetworkSpec spec = core::networkSpec(gru, sp, gru.hidden);
-    passes(core::Network(spec, sp.action.policyOutputs()), "double");
-    passes(core::NetworkFloat(spec, sp.action.policyOutputs()), "float");
+    // the update's sequences over the whole batch
+    auto sequences = [&](auto& ws) { core::sequencesFor(batch.sequences(gru.bpttSteps), 0, n, ws); };
+    networkPasses(core::Network(spec, sp.action.policyOutputs()), theta, batch.obs, "double", sequences);
+    networkPasses(core::NetworkFloat(spec, sp.action.policyOutputs()), theta, batch.obs, "float", sequences);
 
     const Eigen::VectorXd adv = Eigen::VectorXd::Ones(n);
     const core::UpdateBatch ub{batch.obs, batch.actions, adv, batch.logp, batch.sequences(gru.bpttSteps)};
