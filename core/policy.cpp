@@ -31,6 +31,16 @@ void Policy::distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd
     finishDistribution(theta, d);
 }
 
+void Policy::step(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& x, Eigen::Ref<VectorXd> state,
+                  NetworkWorkspace& ws, DistBatch& d) const {
+    if (recurrent()) { // one sequence of one step from `state`
+        if (ws.sequences.sequences() != 1 || ws.sequences.length[0] != 1) ws.sequences = SequenceLayout::blocks(1, 1);
+        ws.h0 = state;
+    }
+    distribution(theta, x, ws, d);
+    if (recurrent()) state = ws.gru.h.col(0);
+}
+
 void Policy::finishDistribution(const ParamRef& theta, DistBatch& d) const {
     if (m_discrete) {
         // stable log-softmax per column

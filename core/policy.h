@@ -55,6 +55,13 @@ public:
     void distribution(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs, NetworkWorkspace& ws,
                       DistBatch& d) const;
 
+    // One step of an episode for one observation x (obsDim x 1), as the sampler and
+    // PolicySnapshot::act take them: a recurrent policy starts from `state` (state size;
+    // zero at an episode's first step) and leaves there its state after the step; the other
+    // policies ignore it (size 0) and run distribution().
+    void step(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& x, Eigen::Ref<VectorXd> state,
+              NetworkWorkspace& ws, DistBatch& d) const;
+
     // log π(a_i | s_i) for actions (actionDim x N; a discrete action is its index)
     VectorXd logProb(const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions) const;
     // per-sample KL(old || cur) and entropy

@@ -65,12 +65,9 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
     const bool hold = noiseHoldSteps > 1 && !as.isDiscrete();
     // a smaller hold set at an iteration boundary applies to the noise being held too
     if (hold) c.heldNoiseSteps = std::min(c.heldNoiseSteps, noiseHoldSteps);
-    // a recurrent policy steps one sequence of one step from the copy's state
+    // a recurrent policy steps from the copy's state (Policy::step)
     const bool recurrent = policy.recurrent();
-    if (recurrent) {
-        if (c.hidden.size() != policy.stateSize()) c.hidden = VectorXd::Zero(policy.stateSize());
-        if (c.ws.sequences.sequences() != 1) c.ws.sequences = SequenceLayout::blocks(1, 1);
-    }
+    if (c.hidden.size() != policy.stateSize()) c.hidden = VectorXd::Zero(policy.stateSize());
     for (int k = 0; k < T; ++k) {
         if (cancelled(cancel)) {
             stopped = true;
@@ -82,12 +79,8 @@ void Sampler::runCopy(int e, const Policy& policy, const VectorXd& theta, const 
         obsNorm.normalize(c.x);
         out.obs.col(col) = c.x;
         out.timestep(col) = c.episodeLength;
-        if (recurrent) {
-            out.states.col(col) = c.hidden;
-            c.ws.h0 = c.hidden;
-        }
-        policy.distribution(theta, c.x, c.ws, c.dist);
-        if (recurrent) c.hidden = c.ws.gru.h.col(0);
+        if (recurrent) out.states.col(col) = c.hidden;
+        policy.step(theta, c.x, c.hidden, c.ws, c.dist);
         if (hold)
             policy.sampleHeld(c.dist, 0, c.rng, noiseHoldSteps, c.heldNoise, c.heldNoiseSteps, c.action.data());
         else

@@ -48,14 +48,11 @@ struct PolicySnapshot {
         MatrixXd x = Eigen::Map<const VectorXd>(rawObs.data(), static_cast<Eigen::Index>(rawObs.size()));
         normalizer.normalize(x);
         NetworkWorkspace ws;
-        if (policy.recurrent()) {
-            ws.sequences = SequenceLayout::blocks(1, 1);
-            if (state && state->hidden.size() == policy.stateSize()) ws.h0 = state->hidden;
-            else ws.h0.setZero(policy.stateSize(), 1);
-        }
         DistBatch d;
-        policy.distribution(theta, x, ws, d);
-        if (state && policy.recurrent()) state->hidden = policy.net().finalState(ws).col(0);
+        VectorXd h = state && state->hidden.size() == policy.stateSize() ? state->hidden
+                                                                         : VectorXd::Zero(policy.stateSize());
+        policy.step(theta, x, h, ws, d);
+        if (state && policy.recurrent()) state->hidden = std::move(h);
         if (!deterministic && state && noiseHoldSteps > 1 && !policy.discrete()) {
             if (state->eps.size() != policy.outputs()) { // first use, or another environment
                 state->eps.resize(policy.outputs());
