@@ -205,8 +205,7 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
     PhaseResult r;
     r.phase = p.next;
     IterationStats& st = p.stats;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
-                            m_batch.sequences(m_cfg.bpttSteps)};
+    const UpdateBatch batch = updateBatch();
     p.update.cancel = cancel;
     switch (p.next) {
         case Phase::Sample:
@@ -360,8 +359,7 @@ void Trainer::runAdvantages(PhaseResult& r) {
 void Trainer::runPolicyStep(PhaseResult& r) {
     Pending& p = m_pending;
     IterationStats& st = p.stats;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
-                            m_batch.sequences(m_cfg.bpttSteps)};
+    const UpdateBatch batch = updateBatch();
     if (p.cfg.algo == Algorithm::Npg) {
         p.search = naturalStep(m_policy, m_theta, batch, p.gradient, p.step, p.update, m_updateWs);
     } else {
@@ -438,6 +436,10 @@ void Trainer::runReport(PhaseResult& r) {
     r.result = std::monostate{};
 }
 
+UpdateBatch Trainer::updateBatch() const {
+    return {m_batch.obs, m_batch.actions, m_pending.advantagesUsed, m_batch.logp, m_batch.sequences(m_cfg.bpttSteps)};
+}
+
 Trainer::LearnedState Trainer::learnedState() const {
     return {m_learnedFrom, m_theta, m_vf->state(), m_obsNorm.rms, m_rewardScaler.rms, m_rng.state(), m_policyOpt};
 }
@@ -471,8 +473,7 @@ std::optional<TrustRegionProbe> Trainer::probeLastIteration() {
     if (m_lastProbe && m_lastProbe->iteration == m_iteration) return m_lastProbe;
     Pending& p = m_pending;
     if (!p.probeable) return std::nullopt;
-    const UpdateBatch batch{m_batch.obs, m_batch.actions, p.advantagesUsed, m_batch.logp,
-                            m_batch.sequences(m_cfg.bpttSteps)};
+    const UpdateBatch batch = updateBatch();
     m_lastProbe =
         probeTrustRegion(m_policy, p.thetaOld, batch, p.gradient, p.direction, p.step, p.search, p.update, m_updateWs);
     m_lastProbe->iteration = m_iteration;

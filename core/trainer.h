@@ -235,6 +235,9 @@ private:
         bool probeable = false;  // the line search ran: its batch and phases can be probed
     };
     Pending m_pending;
+    // the batch as the policy update sees it: the pending iteration's advantages, and for a
+    // recurrent policy its sequences (phases 3-6, the other algorithms' step, the probe)
+    UpdateBatch updateBatch() const;
     Batch m_batch;               // reused between iterations
     IterationEpisodes m_sampledEpisodes; // of m_batch
     UpdateWorkspace m_updateWs;  // reused between iterations
