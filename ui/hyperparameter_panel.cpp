@@ -92,6 +92,7 @@ QString HyperparameterPanel::displayName(const std::string& key) {
         {"network", "Network"},
         {"conv_layers", "Conv layers"},
         {"gru_state", "GRU state size"},
+        {"gru_critic", "GRU critic"},
         {"bptt_steps", "BPTT steps"},
         {"threads", "Sampling threads"},
         {"env", "Environment"},
