@@ -32,12 +32,6 @@ TrpoConfig smallCnnConfig(const std::string& env = "CubeCrash-v0") {
     return c;
 }
 
-std::vector<std::string> run(Trainer& t, int iterations) {
-    std::vector<std::string> rows;
-    for (int i = 0; i < iterations; ++i) rows.push_back(testutil::statsWithoutTiming(t.iterate()));
-    return rows;
-}
-
 // the message policyFromJson gives for text, or "" when it loads
 std::string loadError(const std::string& text) {
     try {
@@ -58,18 +52,18 @@ private slots:
         Trainer straight(c, sim::environmentFactory(c.env));
         QVERIFY(straight.policy().net().isConv());
         QCOMPARE(straight.policy().net().conv().convLayers(), c.convLayers);
-        const std::vector<std::string> a = run(straight, 4);
+        const std::vector<std::string> a = testutil::iterateRows(straight, 4);
         std::vector<std::string> b;
         std::vector<std::uint8_t> saved;
         {
             Trainer first(c, sim::environmentFactory(c.env));
-            b = run(first, 2);
+            b = testutil::iterateRows(first, 2);
             saved = first.saveState();
         }
         Trainer second(c, sim::environmentFactory(c.env));
         second.loadState(saved);
         QCOMPARE(second.iteration(), 2);
-        for (const std::string& r : run(second, 2)) b.push_back(r);
+        for (const std::string& r : testutil::iterateRows(second, 2)) b.push_back(r);
         QCOMPARE(a, b);
         QVERIFY(testutil::sameBits(straight.theta(), second.theta()));
         // the network is a cold setting: a checkpoint brings its own (an MLP trainer that loads

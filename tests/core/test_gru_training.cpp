@@ -70,12 +70,6 @@ TrpoConfig smallGruConfig() {
     return c;
 }
 
-std::vector<std::string> run(Trainer& t, int iterations) {
-    std::vector<std::string> rows;
-    for (int i = 0; i < iterations; ++i) rows.push_back(statsWithoutTiming(t.iterate()));
-    return rows;
-}
-
 } // namespace
 
 class TestGruTraining : public QObject {
@@ -185,13 +179,13 @@ private slots:
         Trainer straight(c, sim::environmentFactory(c.env));
         QVERIFY(straight.policy().recurrent());
         QCOMPARE(straight.policy().stateSize(), 8);
-        const std::vector<std::string> a = run(straight, 4);
+        const std::vector<std::string> a = testutil::iterateRows(straight, 4);
         std::vector<std::string> b;
         std::vector<std::uint8_t> saved;
         c.threads = 2;
         {
             Trainer first(c, sim::environmentFactory(c.env));
-            b = run(first, 2);
+            b = testutil::iterateRows(first, 2);
             const TrainerState st = first.state();
             for (const CopyState& cs : st.copies) QCOMPARE(cs.hidden.size(), size_t(8));
             // a GRU critic's state ends with its two copies' carried states
@@ -203,7 +197,7 @@ private slots:
         }
         Trainer second(c, sim::environmentFactory(c.env));
         second.loadState(saved);
-        for (const std::string& r : run(second, 2)) b.push_back(r);
+        for (const std::string& r : testutil::iterateRows(second, 2)) b.push_back(r);
         QCOMPARE(a, b);
         QVERIFY(sameBits(straight.theta(), second.theta()));
 
@@ -361,7 +355,7 @@ private slots:
     void actCarriesTheEpisodeState() {
         const TrpoConfig c = smallGruConfig();
         Trainer t(c, sim::environmentFactory(c.env));
-        run(t, 3);
+        testutil::iterateRows(t, 3);
         const SnapshotPtr s = t.snapshot();
         const std::string text = policyToJson(*s, PolicyMetadata{});
         QCOMPARE(nlohmann::json::parse(text).at("network").get<std::string>(), std::string("gru"));

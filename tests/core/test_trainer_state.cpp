@@ -25,12 +25,6 @@ TrpoConfig smallConfig(const std::string& env) {
     return c;
 }
 
-std::vector<std::string> run(Trainer& t, int iterations) {
-    std::vector<std::string> rows;
-    for (int i = 0; i < iterations; ++i) rows.push_back(testutil::statsWithoutTiming(t.iterate()));
-    return rows;
-}
-
 } // namespace
 
 class TestTrainerState : public QObject {
@@ -50,15 +44,15 @@ private slots:
         TrpoConfig c = smallConfig(env.toStdString());
         c.normalizeObs = c.normalizeReward = normalize;
         Trainer t(c, sim::environmentFactory(c.env));
-        run(t, 2); // mid-episode environment copies, trained critic and normalisers
+        testutil::iterateRows(t, 2); // mid-episode environment copies, trained critic and normalisers
         const TrainerState saved = t.state();
-        const std::vector<std::string> first = run(t, 3);
+        const std::vector<std::string> first = testutil::iterateRows(t, 3);
         const VectorXd thetaFirst = t.theta();
         QVERIFY(!sameBits(thetaFirst, saved.theta)); // training moved θ
         t.setState(saved);
         QCOMPARE(t.iteration(), saved.iteration);
         QVERIFY(sameBits(t.theta(), saved.theta));
-        const std::vector<std::string> second = run(t, 3);
+        const std::vector<std::string> second = testutil::iterateRows(t, 3);
         QCOMPARE(second, first);
         QVERIFY(sameBits(t.theta(), thetaFirst));
     }
@@ -67,10 +61,10 @@ private slots:
     void forkContinuesLikeTheOriginal() {
         const TrpoConfig c = smallConfig("CartPole-v1");
         Trainer a(c, sim::environmentFactory(c.env));
-        run(a, 2);
+        testutil::iterateRows(a, 2);
         Trainer b(c, sim::environmentFactory(c.env));
         b.setState(a.state());
-        QCOMPARE(run(b, 3), run(a, 3));
+        QCOMPARE(testutil::iterateRows(b, 3), testutil::iterateRows(a, 3));
         QVERIFY(sameBits(a.theta(), b.theta()));
         // a variant with another δ starts from the same point and then differs
         Trainer v(c, sim::environmentFactory(c.env));
@@ -78,14 +72,14 @@ private slots:
         s.config.delta = 0.05;
         v.setState(s);
         QCOMPARE(v.config().delta, 0.05);
-        QVERIFY(run(v, 1) != run(a, 1));
+        QVERIFY(testutil::iterateRows(v, 1) != testutil::iterateRows(a, 1));
     }
 
     // a state that does not fit: clear message, nothing changed
     void mismatchedStatesAreRefused() {
         const TrpoConfig c = smallConfig("CartPole-v1");
         Trainer t(c, sim::environmentFactory(c.env));
-        run(t, 1);
+        testutil::iterateRows(t, 1);
         const TrainerState good = t.state();
         auto expectRefused = [&](TrainerState bad, const char* needle) {
             try {
@@ -115,7 +109,7 @@ private slots:
         // and the trainer still continues as if nothing happened
         Trainer u(c, sim::environmentFactory(c.env));
         u.setState(good);
-        QCOMPARE(run(t, 2), run(u, 2));
+        QCOMPARE(testutil::iterateRows(t, 2), testutil::iterateRows(u, 2));
     }
 
     // an iteration run phase by phase equals iterate(), phases come in order, and the
@@ -123,7 +117,7 @@ private slots:
     void phaseByPhaseEqualsIterate() {
         TrpoConfig c = smallConfig("Pendulum-v1");
         Trainer a(c, sim::environmentFactory(c.env)), b(c, sim::environmentFactory(c.env));
-        const std::vector<std::string> expected = run(a, 3);
+        const std::vector<std::string> expected = testutil::iterateRows(a, 3);
         std::vector<std::string> got;
         std::vector<Phase> order;
         while (static_cast<int>(got.size()) < 3) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/rng.h"
 #include "core/stats.h"
@@ -109,5 +110,13 @@ inline std::string sourceDir() { return TRPO_TEST_SOURCE_DIR; }
 // an iteration's statistics without the measured fields (wall time, phase seconds, steps/s):
 // what two runs that should be bit-identical must agree on
 inline std::string statsWithoutTiming(const core::IterationStats& s) { return core::statsToJson(s, false).dump(); }
+// the trainer's next `iterations` iterations, each as statsWithoutTiming (a template, so that
+// this header needs no core/trainer.h)
+template <typename Trainer>
+std::vector<std::string> iterateRows(Trainer& t, int iterations) {
+    std::vector<std::string> rows;
+    for (int i = 0; i < iterations; ++i) rows.push_back(statsWithoutTiming(t.iterate()));
+    return rows;
+}
 
 } // namespace testutil
