@@ -122,20 +122,19 @@ const std::vector<Entry>& entries() {
               else if (t == "linear") c.baseline = BaselineKind::Linear;
               else bad("baseline", t, "expected mlp or linear");
           }}},
-        {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector), cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only) or gru (a GRU layer of gru_state units over the observations, then the hidden layers; the critic an MLP unless gru_critic; trpo, npg or vpg).", {"mlp", "cnn", "gru"}},
-         {[](const TrpoConfig& c) {
-              return std::string(c.network == NetworkKind::Mlp ? "mlp" : c.network == NetworkKind::Cnn ? "cnn" : "gru");
-          },
+        {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector), cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only) gru (a GRU layer of gru_state units over the observations, then the hidden layers; the critic an MLP unless gru_critic; trpo, npg or vpg) or cnn_gru (the conv_layers, then the GRU over their features, then the hidden layers; the critic the CNN unless gru_critic; image observations; trpo, npg or vpg).", {"mlp", "cnn", "gru", "cnn_gru"}},
+         {[](const TrpoConfig& c) { return std::string(networkName(c.network)); },
           [](TrpoConfig& c, const std::string& key, const std::string& t) {
               if (t == "mlp") c.network = NetworkKind::Mlp;
               else if (t == "cnn") c.network = NetworkKind::Cnn;
               else if (t == "gru") c.network = NetworkKind::Gru;
-              else bad("network", t, "expected mlp, cnn or gru");
+              else if (t == "cnn_gru") c.network = NetworkKind::CnnGru;
+              else bad("network", t, "expected mlp, cnn, gru or cnn_gru");
           }}},
-        {{"gru_state", "int", false, 1, 1024, false, "network = gru: the size of the GRU's hidden state, the policy's memory."}, INT(gruState)},
-        {{"gru_critic", "bool", false, 0, 1, false, "network = gru: the critic is a GRU as well (gru_state units, then value_hidden), carrying its own state per environment copy; off: an MLP over the observation."}, BOOL(gruCritic)},
-        {{"bptt_steps", "int", false, 1, 100000, true, "network = gru: the longest sequence the update backpropagates through (truncated BPTT); each starts from the state the sampler recorded."}, INT(bpttSteps)},
-        {{"conv_layers", "string", false, 1, 256, false, "network = cnn: the convolution layers in front of the hidden layers of both networks, filters x kernel / stride each, VALID padding, e.g. 32x8/4,64x4/2 (garage's trpo_cubecrash). Every kernel must fit the image left by the layers before it."},
+        {{"gru_state", "int", false, 1, 1024, false, "network = gru or cnn_gru: the size of the GRU's hidden state, the policy's memory."}, INT(gruState)},
+        {{"gru_critic", "bool", false, 0, 1, false, "network = gru or cnn_gru: the critic is recurrent as well (its own GRU of gru_state units, after its own conv_layers for cnn_gru, then value_hidden), carrying its own state per environment copy; off: an MLP (gru) or a CNN (cnn_gru) over the observation."}, BOOL(gruCritic)},
+        {{"bptt_steps", "int", false, 1, 100000, true, "network = gru or cnn_gru: the longest sequence the update backpropagates through (truncated BPTT); each starts from the state the sampler recorded."}, INT(bpttSteps)},
+        {{"conv_layers", "string", false, 1, 256, false, "network = cnn or cnn_gru: the convolution layers in front of the hidden layers of both networks, filters x kernel / stride each, VALID padding, e.g. 32x8/4,64x4/2 (garage's trpo_cubecrash). Every kernel must fit the image left by the layers before it."},
          {[](const TrpoConfig& c) { return convLayersText(c.convLayers); },
           [](TrpoConfig& c, const std::string& key, const std::string& t) { c.convLayers = parseConvLayers(key, t); }}},
         {{"algo", "enum", false, 0, 0, false, "Policy update: trpo (natural gradient, KL trust region, line search), npg (natural gradient scaled to delta, no line search), vpg (vanilla policy gradient, one Adam step), kl_penalty (Adam on the surrogate minus kl_beta times the KL), kl_adaptive (the same, kl_beta halved or doubled after each update to keep the KL near delta) or ppo (clipped surrogate, Adam on minibatches). All share the sampler, GAE and the critic. docs/algorithm.md §11.", {"trpo", "npg", "vpg", "kl_penalty", "kl_adaptive", "ppo"}},
@@ -220,6 +219,16 @@ std::vector<ConvLayerSpec> parseConvLayers(const std::string& key, const std::st
     return out;
 }
 
+const char* networkName(NetworkKind k) {
+    switch (k) {
+    case NetworkKind::Mlp: return "mlp";
+    case NetworkKind::Cnn: return "cnn";
+    case NetworkKind::Gru: return "gru";
+    case NetworkKind::CnnGru: return "cnn_gru";
+    }
+    return "mlp";
+}
+
 const char* algorithmName(Algorithm a) {
     switch (a) {
         case Algorithm::Trpo: return "trpo";
@@ -296,13 +305,14 @@ void TrpoConfig::validate() const {
     if (stepsPerIteration < numEnvs * 2)
         throw ConfigError("steps_per_iteration = " + std::to_string(stepsPerIteration) +
                           " must be at least 2 x num_envs (" + std::to_string(2 * numEnvs) + ")");
-    if (network == NetworkKind::Gru) {
+    if (isRecurrentNetwork(network)) {
         // the recurrent update needs whole sequences: the full batch, cut in fixed shards
+        const std::string name = std::string("network = ") + networkName(network);
         if (algo != Algorithm::Trpo && algo != Algorithm::Npg && algo != Algorithm::Vpg)
-            throw ConfigError(std::string("network = gru trains with trpo, npg or vpg, which use the whole batch; ") +
-                              algorithmName(algo) + " draws minibatches of single samples, which would cut the sequences");
+            throw ConfigError(name + " trains with trpo, npg or vpg, which use the whole batch; " + algorithmName(algo) +
+                              " draws minibatches of single samples, which would cut the sequences");
         if (fvpSubsample != 1)
-            throw ConfigError("network = gru needs fvp_subsample = 1: a subsample of single steps would cut the sequences "
+            throw ConfigError(name + " needs fvp_subsample = 1: a subsample of single steps would cut the sequences "
                               "the Fisher-vector product runs through (it is " + std::to_string(fvpSubsample) + ")");
     }
 }

@@ -20,9 +20,14 @@ struct ConfigError : std::runtime_error {
 enum class Activation { Tanh, Relu };
 enum class BaselineKind { Mlp, Linear };
 // the network of the policy and of the critic: an MLP over the observation vector,
-// convolution layers over the observation image followed by the MLP head, or (the policy
-// only) a GRU layer followed by the MLP head (core/network.h)
-enum class NetworkKind { Mlp, Cnn, Gru };
+// convolution layers over the observation image followed by the MLP head, a GRU layer
+// followed by the MLP head, or convolution layers, then a GRU over their features, then the
+// MLP head (core/network.h). The recurrent two are the critic's only with gru_critic.
+enum class NetworkKind { Mlp, Cnn, Gru, CnnGru };
+// "mlp", "cnn", "gru", "cnn_gru"
+const char* networkName(NetworkKind k);
+inline bool isRecurrentNetwork(NetworkKind k) { return k == NetworkKind::Gru || k == NetworkKind::CnnGru; }
+inline bool hasConvLayers(NetworkKind k) { return k == NetworkKind::Cnn || k == NetworkKind::CnnGru; }
 
 // one convolution layer: `filters` output channels, a `kernel` × `kernel` window moved by
 // `stride` pixels, VALID padding (core/conv.h)

@@ -25,7 +25,6 @@ BasicConvNet<Scalar>::BasicConvNet(ImageShape input, std::vector<ConvLayerSpec> 
     : m_conv(std::move(conv)) {
     if (input.channels <= 0 || input.height <= 0 || input.width <= 0)
         throw std::invalid_argument("ConvNet: the input image " + shapeText(input) + " must have positive sizes");
-    if (head.empty()) throw std::invalid_argument("ConvNet: the head needs at least its output size");
     m_shapes.push_back(input);
     int off = 0;
     for (std::size_t l = 0; l < m_conv.size(); ++l) {
@@ -42,11 +41,15 @@ BasicConvNet<Scalar>::BasicConvNet(ImageShape input, std::vector<ConvLayerSpec> 
         off += c.filters * in.channels * c.kernel * c.kernel + c.filters;
         m_shapes.push_back({c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1});
     }
-    std::vector<int> sizes{m_shapes.back().size()};
-    sizes.insert(sizes.end(), head.begin(), head.end());
-    m_head = BasicMlp<Scalar>(std::move(sizes), headAct);
     m_headOffset = off;
-    m_numParams = off + m_head.numParams();
+    m_numParams = off;
+    m_hasHead = !head.empty();
+    if (m_hasHead) {
+        std::vector<int> sizes{m_shapes.back().size()};
+        sizes.insert(sizes.end(), head.begin(), head.end());
+        m_head = BasicMlp<Scalar>(std::move(sizes), headAct);
+        m_numParams += m_head.numParams();
+    }
 }
 
 template <typename Scalar>
@@ -59,6 +62,7 @@ std::string BasicConvNet<Scalar>::describe() const {
         s.append(std::to_string(c.kernel)).append("/").append(std::to_string(c.stride));
     }
     if (m_conv.empty()) s.append(" none");
+    if (!m_hasHead) return s;
     s.append(", head");
     const auto& sizes = m_head.sizes();
     for (std::size_t i = 1; i < sizes.size(); ++i) s.append(i == 1 ? " " : "-").append(std::to_string(sizes[i]));
@@ -72,7 +76,7 @@ void BasicConvNet<Scalar>::initialize(Eigen::Ref<Vector> theta, double outGain, 
         Eigen::Map<Matrix>(theta.data() + kernelOffset(l), f, k) = orthogonalInit(f, k, std::sqrt(2.0), rng).template cast<Scalar>();
         theta.segment(biasOffset(l), f).setZero();
     }
-    m_head.initialize(theta.segment(m_headOffset, m_head.numParams()), outGain, rng);
+    if (m_hasHead) m_head.initialize(theta.segment(m_headOffset, m_head.numParams()), outGain, rng);
 }
 
 template <typename Scalar>
@@ -123,6 +127,13 @@ void BasicConvNet<Scalar>::col2im(int l, const Matrix& dPatches, int n0, int cou
 template <typename Scalar>
 auto BasicConvNet<Scalar>::forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const
     -> const Matrix& {
+    if (!m_hasHead) throw std::invalid_argument("ConvNet: a trunk (no head) runs features(), not forward()");
+    return m_head.forward(theta.segment(m_headOffset, m_head.numParams()), features(theta, input, ws), ws.head);
+}
+
+template <typename Scalar>
+auto BasicConvNet<Scalar>::features(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const
+    -> const Matrix& {
     const int L = numConvLayers();
     const int N = static_cast<int>(input.cols());
     ws.a.resize(L + 1);
@@ -144,17 +155,23 @@ auto BasicConvNet<Scalar>::forward(const Params& theta, const Eigen::Ref<const M
                         (ws.maps.col(c).segment(n * positions, positions).array() + b(c)).cwiseMax(Scalar(0));
         }
     }
-    return m_head.forward(theta.segment(m_headOffset, m_head.numParams()), ws.a[L], ws.head);
+    return ws.a[L];
 }
 
 template <typename Scalar>
 void BasicConvNet<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws,
                                     Eigen::Ref<Vector> grad) const {
     const int L = numConvLayers();
-    const int N = static_cast<int>(dOut.cols());
     ws.da.resize(L + 1);
     m_head.backward(theta.segment(m_headOffset, m_head.numParams()), dOut, ws.head, grad.segment(m_headOffset, m_head.numParams()),
                     L > 0 ? &ws.da[L] : nullptr);
+    backwardFeatures(theta, ws, grad);
+}
+
+template <typename Scalar>
+void BasicConvNet<Scalar>::backwardFeatures(const Params& theta, Workspace& ws, Eigen::Ref<Vector> grad) const {
+    const int L = numConvLayers();
+    const int N = static_cast<int>(ws.a[0].cols());
     for (int l = L - 1; l >= 0; --l) {
         const int f = m_conv[l].filters, positions = m_shapes[l + 1].height * m_shapes[l + 1].width;
         Eigen::Map<const Matrix> K(theta.data() + kernelOffset(l), f, patchSize(l));
@@ -183,6 +200,13 @@ void BasicConvNet<Scalar>::backward(const Params& theta, const Eigen::Ref<const 
 
 template <typename Scalar>
 auto BasicConvNet<Scalar>::jvp(const Params& theta, const Params& v, Workspace& ws) const -> const Matrix& {
+    const Matrix* dFeatures = featureTangents(theta, v, ws);
+    return m_head.jvp(theta.segment(m_headOffset, m_head.numParams()), v.segment(m_headOffset, m_head.numParams()), ws.head,
+                      dFeatures);
+}
+
+template <typename Scalar>
+auto BasicConvNet<Scalar>::featureTangents(const Params& theta, const Params& v, Workspace& ws) const -> const Matrix* {
     const int L = numConvLayers();
     const int N = static_cast<int>(ws.a[0].cols());
     ws.da.resize(L + 1);
@@ -210,8 +234,7 @@ auto BasicConvNet<Scalar>::jvp(const Params& theta, const Params& v, Workspace& 
                 }
         }
     }
-    return m_head.jvp(theta.segment(m_headOffset, m_head.numParams()), v.segment(m_headOffset, m_head.numParams()), ws.head,
-                      L > 0 ? &ws.da[L] : nullptr);
+    return L > 0 ? &ws.da[L] : nullptr;
 }
 
 template class BasicConvNet<double>;

@@ -44,14 +44,19 @@ public:
     using Workspace = BasicConvNetWorkspace<Scalar>;
 
     BasicConvNet() = default;
-    // head = {hidden..., outputs} (at least the outputs); its hidden layers use `headAct`.
-    // Throws std::invalid_argument naming the layer when a size is not positive or a
-    // kernel does not fit its input.
+    // head = {hidden..., outputs}; its hidden layers use `headAct`. An empty head makes a
+    // trunk: the conv layers alone, whose output is the flattened features (what network =
+    // cnn_gru puts in front of its GRU); forward(), backward() and jvp() then need a head, and
+    // features(), backwardFeatures() and featureTangents() serve. Throws
+    // std::invalid_argument naming the layer when a size is not positive or a kernel does not
+    // fit its input.
     BasicConvNet(ImageShape input, std::vector<ConvLayerSpec> conv, std::vector<int> head, Activation headAct);
 
     int numParams() const { return m_numParams; }
     int inputs() const { return m_shapes.front().size(); }
-    int outputs() const { return m_head.outputs(); }
+    bool hasHead() const { return m_hasHead; }
+    int features() const { return m_shapes.back().size(); }
+    int outputs() const { return m_hasHead ? m_head.outputs() : features(); }
     int numConvLayers() const { return static_cast<int>(m_conv.size()); }
     const std::vector<ConvLayerSpec>& convLayers() const { return m_conv; }
     // shape of layer l's input (l = numConvLayers(): the flattened features the head reads)
@@ -76,6 +81,16 @@ public:
     // after forward(): J v (outputs x N), the output's derivative along parameter direction v
     const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const;
 
+    // The conv layers alone (a trunk's whole pass; forward() is features() then the head).
+    // features(): the flattened feature maps (features() x N), filling ws.
+    const Matrix& features(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const;
+    // after features(), with ws.da[numConvLayers()] holding dLoss/dFeatures (ws.da sized
+    // numConvLayers() + 1): accumulates the conv layers' dLoss/dθ into grad. Overwrites ws.da.
+    void backwardFeatures(const Params& theta, Workspace& ws, Eigen::Ref<Vector> grad) const;
+    // after features(): the features' derivative along v (features() x N, in ws.da), or
+    // nullptr when there are no conv layers (the features are the image, which v does not move)
+    const Matrix* featureTangents(const Params& theta, const Params& v, Workspace& ws) const;
+
 private:
     // samples per im2col block (the patch buffer stays near 4 MB)
     int blockSize(int l) const;
@@ -89,6 +104,7 @@ private:
     std::vector<int> m_offsets;
     int m_headOffset = 0;
     int m_numParams = 0;
+    bool m_hasHead = false;
     BasicMlp<Scalar> m_head;
 };
 

@@ -150,7 +150,7 @@ auto BasicGruNet<Scalar>::finalState(const SequenceLayout& layout, const Workspa
 
 template <typename Scalar>
 void BasicGruNet<Scalar>::backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, const SequenceLayout& layout,
-                                   Workspace& ws, Eigen::Ref<Vector> grad) const {
+                                   Workspace& ws, Eigen::Ref<Vector> grad, Matrix* dInput) const {
     const int H = m_hidden, D = m_inputs;
     const Eigen::Index N = ws.h.cols();
     Eigen::Map<const Matrix> U(theta.data() + recurrentWeightOffset(), 3 * H, H);
@@ -197,11 +197,16 @@ void BasicGruNet<Scalar>::backward(const Params& theta, const Eigen::Ref<const M
     gU.bottomRows(H).noalias() += ws.g.bottomRows(H) * ws.hPrev.transpose();
     grad.segment(biasOffset(), 3 * H) += ws.g.topRows(3 * H).rowwise().sum();
     grad.segment(resetBiasOffset(), H) += ws.g.bottomRows(H).rowwise().sum();
+    // the input reaches the gates through W alone
+    if (dInput) {
+        Eigen::Map<const Matrix> W(theta.data() + inputWeightOffset(), 3 * H, D);
+        dInput->noalias() = W.transpose() * ws.g.topRows(3 * H);
+    }
 }
 
 template <typename Scalar>
-auto BasicGruNet<Scalar>::jvp(const Params& theta, const Params& v, const SequenceLayout& layout, Workspace& ws) const
-    -> const Matrix& {
+auto BasicGruNet<Scalar>::jvp(const Params& theta, const Params& v, const SequenceLayout& layout, Workspace& ws,
+                              const Matrix* inputTangent) const -> const Matrix& {
     const int H = m_hidden, D = m_inputs;
     const Eigen::Index N = ws.h.cols();
     Eigen::Map<const Matrix> U(theta.data() + recurrentWeightOffset(), 3 * H, H);
@@ -212,6 +217,10 @@ auto BasicGruNet<Scalar>::jvp(const Params& theta, const Params& v, const Sequen
     // the input side's tangent for all samples at once, then the state's through time
     ws.g.resize(3 * H, N);
     ws.g.noalias() = dW * ws.x;
+    if (inputTangent) {
+        Eigen::Map<const Matrix> W(theta.data() + inputWeightOffset(), 3 * H, D);
+        ws.g.noalias() += W * *inputTangent;
+    }
     ws.g.colwise() += db;
     ws.dh.setZero(H, N);
     std::vector<int> cols;

@@ -93,12 +93,14 @@ public:
     Matrix finalState(const SequenceLayout& layout, const Workspace& ws) const;
 
     // reverse mode after forward() (through time, within each sequence): accumulates
-    // dLoss/dθ into grad for dOut (outputs x N) = dLoss/dOutput
+    // dLoss/dθ into grad for dOut (outputs x N) = dLoss/dOutput; with dInput, also sets it
+    // to dLoss/dInput (D x N), for a network in front of the GRU (network = cnn_gru)
     void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, const SequenceLayout& layout,
-                  Workspace& ws, Eigen::Ref<Vector> grad) const;
+                  Workspace& ws, Eigen::Ref<Vector> grad, Matrix* dInput = nullptr) const;
     // forward mode after forward(): J v, the outputs' directional derivative along θ
-    // direction v (outputs x N)
-    const Matrix& jvp(const Params& theta, const Params& v, const SequenceLayout& layout, Workspace& ws) const;
+    // direction v (outputs x N); with inputTangent (D x N), the inputs move along it too
+    const Matrix& jvp(const Params& theta, const Params& v, const SequenceLayout& layout, Workspace& ws,
+                      const Matrix* inputTangent = nullptr) const;
 
 private:
     // the columns at step t of every sequence long enough, in sequence order, and with

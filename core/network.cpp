@@ -11,9 +11,9 @@ NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::ve
     s.inputs = env.observation.dim();
     s.hidden = hidden;
     s.act = cfg.activation;
-    if (cfg.network == NetworkKind::Cnn) {
+    if (hasConvLayers(cfg.network)) {
         if (!env.image)
-            throw ConfigError("network = cnn needs an image observation, and " + env.id +
+            throw ConfigError(std::string("network = ") + networkName(cfg.network) + " needs an image observation, and " + env.id +
                               "'s observation is a vector (use network = mlp, or a pixel environment such as CubeCrash-v0)");
         s.image = *env.image;
         s.conv = cfg.convLayers;
@@ -29,14 +29,14 @@ NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::ve
             in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
         }
     }
-    if (cfg.network == NetworkKind::Gru) s.state = cfg.gruState;
+    if (isRecurrentNetwork(cfg.network)) s.state = cfg.gruState;
     return s;
 }
 
 NetworkSpec criticSpec(const TrpoConfig& cfg, const EnvSpec& env) {
     NetworkSpec s = networkSpec(cfg, env, cfg.valueHidden);
-    if (s.kind == NetworkKind::Gru && !cfg.gruCritic) { // the critic reads the observation alone
-        s.kind = NetworkKind::Mlp;
+    if (isRecurrentNetwork(s.kind) && !cfg.gruCritic) { // the critic reads the observation alone
+        s.kind = s.kind == NetworkKind::CnnGru ? NetworkKind::Cnn : NetworkKind::Mlp;
         s.state = 0;
     }
     return s;
@@ -48,10 +48,13 @@ template <typename Scalar>
 BasicNetwork<Scalar>::BasicNetwork(const NetworkSpec& spec, int outputs) : m_kind(spec.kind) {
     std::vector<int> sizes = spec.hidden;
     sizes.push_back(outputs);
-    if (isConv()) {
-        if (spec.image.size() != spec.inputs)
-            throw std::invalid_argument("Network: the image holds " + std::to_string(spec.image.size()) +
-                                        " values, the observation " + std::to_string(spec.inputs));
+    if (isConv() && spec.image.size() != spec.inputs)
+        throw std::invalid_argument("Network: the image holds " + std::to_string(spec.image.size()) +
+                                    " values, the observation " + std::to_string(spec.inputs));
+    if (m_kind == NetworkKind::CnnGru) { // a conv trunk, then the GRU over its features
+        m_conv = BasicConvNet<Scalar>(spec.image, spec.conv, {}, spec.act);
+        m_gru = BasicGruNet<Scalar>(m_conv.features(), spec.state, spec.hidden, outputs, spec.act);
+    } else if (isConv()) {
         m_conv = BasicConvNet<Scalar>(spec.image, spec.conv, std::move(sizes), spec.act);
     } else if (isRecurrent()) {
         m_gru = BasicGruNet<Scalar>(spec.inputs, spec.state, spec.hidden, outputs, spec.act);
@@ -84,6 +87,8 @@ auto BasicNetwork<Scalar>::forwardSequences(const Params& theta, const Eigen::Re
         ws.sequences = SequenceLayout::blocks(1, static_cast<int>(input.cols()));
         ws.h0.setZero(m_gru.hiddenState(), 1);
     }
+    if (m_kind == NetworkKind::CnnGru)
+        return m_gru.forward(gruParams(theta), m_conv.features(theta, input, ws.conv), ws.sequences, ws.h0, ws.gru);
     return m_gru.forward(theta, input, ws.sequences, ws.h0, ws.gru);
 }
 

@@ -1,10 +1,12 @@
 // The network a policy or a critic holds (the `network` setting): an MLP over the
 // observation vector (core/mlp.h), a convolutional network over the observation image
-// (core/conv.h: conv layers, ReLU, flatten, then the same MLP head), or a recurrent network
-// (core/gru.h: one GRU layer, then the MLP head; the policy only). All have the same
-// contract — θ and a workspace passed in, forward, backward and forward-mode jvp — so the
-// policy's gradient and its exact Gauss-Newton Fisher-vector product (docs/algorithm.md
-// §4.1) are written once; a call costs the MLP one predictable branch.
+// (core/conv.h: conv layers, ReLU, flatten, then the same MLP head), a recurrent network
+// (core/gru.h: one GRU layer, then the MLP head), or both in a row (cnn_gru: the conv layers,
+// then the GRU over their flattened features, then the MLP head; in θ the conv layers' part,
+// then the GRU's, then the head's). All have the same contract — θ and a workspace passed
+// in, forward, backward and forward-mode jvp — so the policy's gradient and its exact
+// Gauss-Newton Fisher-vector product (docs/algorithm.md §4.1) are written once; a call
+// costs the MLP one predictable branch.
 //
 // A recurrent network reads its samples as sequences: the workspace's `sequences` (a
 // SequenceLayout) and `h0` (each sequence's starting state) say how, and whoever runs the
@@ -85,39 +87,64 @@ public:
     BasicNetwork(const NetworkSpec& spec, int outputs);
 
     NetworkKind kind() const { return m_kind; }
-    bool isConv() const { return m_kind == NetworkKind::Cnn; }
-    bool isRecurrent() const { return m_kind == NetworkKind::Gru; }
+    // it has conv layers (cnn, cnn_gru) / a GRU (gru, cnn_gru)
+    bool isConv() const { return hasConvLayers(m_kind); }
+    bool isRecurrent() const { return isRecurrentNetwork(m_kind); }
     // the MLP, or the conv net's or the GRU's head
-    const BasicMlp<Scalar>& mlp() const { return isConv() ? m_conv.head() : isRecurrent() ? m_gru.head() : m_mlp; }
+    const BasicMlp<Scalar>& mlp() const { return isRecurrent() ? m_gru.head() : isConv() ? m_conv.head() : m_mlp; }
+    // the conv layers (for cnn_gru a trunk without a head, at the start of θ)
     const BasicConvNet<Scalar>& conv() const { return m_conv; }
+    // the GRU and its head, whose offsets count from gruOffset() in θ
     const BasicGruNet<Scalar>& gru() const { return m_gru; }
+    int gruOffset() const { return m_kind == NetworkKind::CnnGru ? m_conv.numParams() : 0; }
     int numParams() const {
-        return isConv() ? m_conv.numParams() : isRecurrent() ? m_gru.numParams() : m_mlp.numParams();
+        return isRecurrent() ? gruOffset() + m_gru.numParams() : isConv() ? m_conv.numParams() : m_mlp.numParams();
     }
     int inputs() const { return isConv() ? m_conv.inputs() : isRecurrent() ? m_gru.inputs() : m_mlp.inputs(); }
-    int outputs() const { return isConv() ? m_conv.outputs() : isRecurrent() ? m_gru.outputs() : m_mlp.outputs(); }
+    int outputs() const { return isRecurrent() ? m_gru.outputs() : isConv() ? m_conv.outputs() : m_mlp.outputs(); }
     // where the MLP (or the head) starts in θ
-    int headOffset() const { return isConv() ? m_conv.headOffset() : isRecurrent() ? m_gru.headOffset() : 0; }
-    // the recurrent state's size (0 unless network = gru)
+    int headOffset() const {
+        return isRecurrent() ? gruOffset() + m_gru.headOffset() : isConv() ? m_conv.headOffset() : 0;
+    }
+    // the recurrent state's size (0 unless network = gru or cnn_gru)
     int stateSize() const { return isRecurrent() ? m_gru.hiddenState() : 0; }
     // the spec this network was built from
     NetworkSpec spec() const;
 
     void initialize(Eigen::Ref<Vector> theta, double outGain, class Rng& rng) const {
-        if (isConv()) m_conv.initialize(theta, outGain, rng);
-        else if (isRecurrent()) m_gru.initialize(theta, outGain, rng);
-        else m_mlp.initialize(theta, outGain, rng);
+        if (m_kind == NetworkKind::CnnGru) {
+            m_conv.initialize(theta, outGain, rng);
+            m_gru.initialize(theta.segment(gruOffset(), m_gru.numParams()), outGain, rng);
+        } else if (isConv()) {
+            m_conv.initialize(theta, outGain, rng);
+        } else if (isRecurrent()) {
+            m_gru.initialize(theta, outGain, rng);
+        } else {
+            m_mlp.initialize(theta, outGain, rng);
+        }
     }
     const Matrix& forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const {
         if (isRecurrent()) return forwardSequences(theta, input, ws);
         return isConv() ? m_conv.forward(theta, input, ws.conv) : m_mlp.forward(theta, input, ws.mlp);
     }
     void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws, Eigen::Ref<Vector> grad) const {
-        if (isConv()) m_conv.backward(theta, dOut, ws.conv, grad);
-        else if (isRecurrent()) m_gru.backward(theta, dOut, ws.sequences, ws.gru, grad);
-        else m_mlp.backward(theta, dOut, ws.mlp, grad);
+        if (m_kind == NetworkKind::CnnGru) { // the GRU's input error is the conv layers' output error
+            const int L = m_conv.numConvLayers();
+            ws.conv.da.resize(L + 1);
+            m_gru.backward(gruParams(theta), dOut, ws.sequences, ws.gru, grad.segment(gruOffset(), m_gru.numParams()),
+                           L > 0 ? &ws.conv.da[L] : nullptr);
+            if (L > 0) m_conv.backwardFeatures(theta, ws.conv, grad);
+        } else if (isConv()) {
+            m_conv.backward(theta, dOut, ws.conv, grad);
+        } else if (isRecurrent()) {
+            m_gru.backward(theta, dOut, ws.sequences, ws.gru, grad);
+        } else {
+            m_mlp.backward(theta, dOut, ws.mlp, grad);
+        }
     }
     const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const {
+        if (m_kind == NetworkKind::CnnGru)
+            return m_gru.jvp(gruParams(theta), gruParams(v), ws.sequences, ws.gru, m_conv.featureTangents(theta, v, ws.conv));
         if (isRecurrent()) return m_gru.jvp(theta, v, ws.sequences, ws.gru);
         return isConv() ? m_conv.jvp(theta, v, ws.conv) : m_mlp.jvp(theta, v, ws.mlp);
     }
@@ -132,6 +159,8 @@ public:
     }
 
 private:
+    // the GRU's (and its head's) part of θ or of a direction
+    Params gruParams(const Params& p) const { return p.segment(gruOffset(), m_gru.numParams()); }
     // the recurrent forward pass, with an empty layout read as one episode
     const Matrix& forwardSequences(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const;
 

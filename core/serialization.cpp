@@ -220,7 +220,6 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
     j["activation"] = net.activation() == Activation::Tanh ? "tanh" : "relu";
     if (s.policy.net().isConv()) { // an MLP's file has no such fields (format version 1 as before)
         const ConvNet& conv = s.policy.net().conv();
-        j["network"] = "cnn";
         const ImageShape im = conv.shape(0);
         j["image"] = {{"channels", im.channels}, {"height", im.height}, {"width", im.width}};
         json cl = json::array();
@@ -237,14 +236,14 @@ std::string policyToJson(const PolicySnapshot& s, const PolicyMetadata& meta) {
     }
     if (s.policy.net().isRecurrent()) { // the GRU in ONNX's layout (docs/algorithm.md §12)
         const GruNet& gru = s.policy.net().gru();
-        const int H = gru.hiddenState(), D = gru.inputs();
-        j["network"] = "gru";
+        const int H = gru.hiddenState(), D = gru.inputs(), at = s.policy.net().gruOffset();
         j["gru"] = {{"hidden_size", H},
-                    {"input_weight", matrixRows(s.theta.data() + gru.inputWeightOffset(), 3 * H, D)},
-                    {"recurrent_weight", matrixRows(s.theta.data() + gru.recurrentWeightOffset(), 3 * H, H)},
-                    {"bias", segmentOf(s.theta, gru.biasOffset(), 3 * H)},
-                    {"reset_bias", segmentOf(s.theta, gru.resetBiasOffset(), H)}};
+                    {"input_weight", matrixRows(s.theta.data() + at + gru.inputWeightOffset(), 3 * H, D)},
+                    {"recurrent_weight", matrixRows(s.theta.data() + at + gru.recurrentWeightOffset(), 3 * H, H)},
+                    {"bias", segmentOf(s.theta, at + gru.biasOffset(), 3 * H)},
+                    {"reset_bias", segmentOf(s.theta, at + gru.resetBiasOffset(), H)}};
     }
+    if (s.policy.net().kind() != NetworkKind::Mlp) j["network"] = networkName(s.policy.net().kind());
     j["layer_sizes"] = net.sizes();
     json layers = json::array();
     for (int l = 0; l < net.numLayers(); ++l) {
@@ -306,8 +305,11 @@ SnapshotPtr policyFromJson(const std::string& text) {
         NetworkSpec spec{NetworkKind::Mlp, s->observationSpace.dim(), {}, {}, std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                          act == "tanh" ? Activation::Tanh : Activation::Relu};
         const std::string kind = j.value("network", std::string("mlp"));
-        if (kind == "cnn") {
-            spec.kind = NetworkKind::Cnn;
+        if (kind != "mlp" && kind != "cnn" && kind != "gru" && kind != "cnn_gru")
+            throw std::runtime_error("unknown network '" + kind + "' (expected mlp, cnn, gru or cnn_gru)");
+        int gruInputs = s->observationSpace.dim(); // the GRU reads the observation or the conv features
+        if (kind == "cnn" || kind == "cnn_gru") {
+            spec.kind = kind == "cnn" ? NetworkKind::Cnn : NetworkKind::CnnGru;
             const json& im = j.at("image");
             spec.image = {jsonInteger<int>(im.at("channels")), jsonInteger<int>(im.at("height")), jsonInteger<int>(im.at("width"))};
             if (spec.image.channels < 1 || spec.image.height < 1 || spec.image.width < 1 || spec.image.channels > kMaxLayerWidth ||
@@ -338,15 +340,17 @@ SnapshotPtr policyFromJson(const std::string& text) {
                 spec.conv.push_back(c);
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
-            if (sizes.front() != in.size())
+            if (kind == "cnn" && sizes.front() != in.size())
                 throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the conv layers leave " +
                                          std::to_string(in.size()) + " features");
-        } else if (kind == "gru") {
-            spec.kind = NetworkKind::Gru;
+            gruInputs = in.size();
+        }
+        if (kind == "gru" || kind == "cnn_gru") {
+            if (kind == "gru") spec.kind = NetworkKind::Gru;
             const json& g = j.at("gru");
             spec.state = jsonInteger<int>(g.at("hidden_size"));
             if (spec.state < 1 || spec.state > kMaxLayerWidth) throw std::runtime_error("gru: hidden_size is out of range");
-            const size_t H = static_cast<size_t>(spec.state), D = static_cast<size_t>(s->observationSpace.dim());
+            const size_t H = static_cast<size_t>(spec.state), D = static_cast<size_t>(gruInputs);
             if (!matrixShaped(g.at("input_weight"), 3 * H, D) || !matrixShaped(g.at("recurrent_weight"), 3 * H, H) ||
                 !g.at("bias").is_array() || g.at("bias").size() != 3 * H || !g.at("reset_bias").is_array() ||
                 g.at("reset_bias").size() != H)
@@ -356,9 +360,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
             if (sizes.front() != spec.state)
                 throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the GRU's state has " +
                                          std::to_string(spec.state) + " values");
-        } else if (kind != "mlp") {
-            throw std::runtime_error("unknown network '" + kind + "' (expected mlp, cnn or gru)");
-        } else if (sizes.front() != s->observationSpace.dim()) {
+        } else if (kind == "mlp" && sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
         }
         if (sizes.back() != s->actionSpace.policyOutputs())
@@ -385,11 +387,11 @@ SnapshotPtr policyFromJson(const std::string& text) {
         if (s->policy.net().isRecurrent()) {
             const GruNet& gru = s->policy.net().gru();
             const json& g = j.at("gru");
-            const int H = gru.hiddenState(), D = gru.inputs();
-            readMatrixRows(g.at("input_weight"), s->theta.data() + gru.inputWeightOffset(), 3 * H, D);
-            readMatrixRows(g.at("recurrent_weight"), s->theta.data() + gru.recurrentWeightOffset(), 3 * H, H);
-            readSegment(g.at("bias"), s->theta, gru.biasOffset());
-            readSegment(g.at("reset_bias"), s->theta, gru.resetBiasOffset());
+            const int H = gru.hiddenState(), D = gru.inputs(), at = s->policy.net().gruOffset();
+            readMatrixRows(g.at("input_weight"), s->theta.data() + at + gru.inputWeightOffset(), 3 * H, D);
+            readMatrixRows(g.at("recurrent_weight"), s->theta.data() + at + gru.recurrentWeightOffset(), 3 * H, H);
+            readSegment(g.at("bias"), s->theta, at + gru.biasOffset());
+            readSegment(g.at("reset_bias"), s->theta, at + gru.resetBiasOffset());
         }
         if (s->policy.net().isConv()) {
             const ConvNet& conv = s->policy.net().conv();

@@ -172,7 +172,7 @@ void NetworkValueFunction::setState(const VectorXd& s) {
 }
 
 RecurrentValueFunction::RecurrentValueFunction(const NetworkSpec& net, Rng& rng) : m_net(net, 1) {
-    if (!m_net.isRecurrent()) throw std::invalid_argument("RecurrentValueFunction needs network = gru");
+    if (!m_net.isRecurrent()) throw std::invalid_argument("RecurrentValueFunction needs network = gru or cnn_gru");
     m_theta = initialCriticParams(net, rng);
     m_adam.reset(m_net.numParams());
 }
@@ -359,7 +359,7 @@ void LinearFeatureBaseline::setState(const VectorXd& s) {
 std::unique_ptr<ValueFunction> makeValueFunction(const TrpoConfig& cfg, const EnvSpec& env, Rng& rng) {
     if (cfg.baseline == BaselineKind::Linear) return std::make_unique<LinearFeatureBaseline>(env.observation.dim());
     const NetworkSpec spec = criticSpec(cfg, env);
-    if (spec.kind == NetworkKind::Gru) return std::make_unique<RecurrentValueFunction>(spec, rng);
+    if (isRecurrentNetwork(spec.kind)) return std::make_unique<RecurrentValueFunction>(spec, rng);
     return std::make_unique<NetworkValueFunction>(spec, rng);
 }
 

@@ -240,16 +240,16 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
         // docs/algorithm.md §12) over the batch as a sequence of length 1 from h_in; its
         // state h_out is an output, to feed back as the next step's h_in, and the head's input
         const core::GruNet& gru = network.gru();
-        const int H = gru.hiddenState(), D = gru.inputs();
+        const int H = gru.hiddenState(), D = gru.inputs(), at = network.gruOffset();
         // B = [W's biases (z, r, n); R's biases (0, 0, c_n)]
-        std::vector<float> bias = floatsOf(s.theta, gru.biasOffset(), 3 * H, "a GRU bias");
+        std::vector<float> bias = floatsOf(s.theta, at + gru.biasOffset(), 3 * H, "a GRU bias");
         bias.resize(static_cast<size_t>(5 * H), 0.0f);
-        const std::vector<float> cn = floatsOf(s.theta, gru.resetBiasOffset(), H, "a GRU bias");
+        const std::vector<float> cn = floatsOf(s.theta, at + gru.resetBiasOffset(), H, "a GRU bias");
         bias.insert(bias.end(), cn.begin(), cn.end());
         addTensor(g, "gru.W", {1, 3 * H, D},
-                  rowMajorFloats(s.theta.data() + gru.inputWeightOffset(), 3 * H, D, "a GRU weight"));
+                  rowMajorFloats(s.theta.data() + at + gru.inputWeightOffset(), 3 * H, D, "a GRU weight"));
         addTensor(g, "gru.R", {1, 3 * H, H},
-                  rowMajorFloats(s.theta.data() + gru.recurrentWeightOffset(), 3 * H, H, "a GRU weight"));
+                  rowMajorFloats(s.theta.data() + at + gru.recurrentWeightOffset(), 3 * H, H, "a GRU weight"));
         addTensor(g, "gru.B", {1, 6 * H}, bias);
         addInt64Tensor(g, "gru/axes", {0});
         addNode(g, "Unsqueeze", "gru/unsqueeze", {x, "gru/axes"}, "gru/x");
@@ -323,20 +323,18 @@ onnx::ModelProto buildModel(const PolicySnapshot& s, const PolicyMetadata& meta)
     addMeta(model, "studio_version", TRPO_VERSION);
     addMeta(model, "distribution", discrete ? "categorical" : "diagonal_gaussian");
     addMeta(model, "activation", net.activation() == core::Activation::Tanh ? "tanh" : "relu");
-    if (network.isConv()) { // an MLP's model has no such entries (as before CNN policies existed)
+    // an MLP's model has no such entries (as before CNN policies existed)
+    if (network.kind() != core::NetworkKind::Mlp) addMeta(model, "network", core::networkName(network.kind()));
+    if (network.isConv()) {
         const core::ConvNet& conv = network.conv();
         const core::ImageShape im = conv.shape(0);
-        addMeta(model, "network", "cnn");
         addMeta(model, "image", json{{"channels", im.channels}, {"height", im.height}, {"width", im.width}}.dump());
         json cl = json::array();
         for (const core::ConvLayerSpec& c : conv.convLayers())
             cl.push_back({{"filters", c.filters}, {"kernel", c.kernel}, {"stride", c.stride}});
         addMeta(model, "conv_layers", cl.dump());
     }
-    if (network.isRecurrent()) {
-        addMeta(model, "network", "gru");
-        addMeta(model, "gru_hidden_size", std::to_string(network.stateSize()));
-    }
+    if (network.isRecurrent()) addMeta(model, "gru_hidden_size", std::to_string(network.stateSize()));
     addMeta(model, "layer_sizes", json(net.sizes()).dump());
     if (!discrete) addMeta(model, "log_std", json(toStd(s.theta.tail(nOut))).dump());
     addMeta(model, "obs_normalizer", normalizerJson(s).dump());
@@ -531,18 +529,22 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         core::NetworkSpec spec{core::NetworkKind::Mlp, s->observationSpace.dim(), {}, {},
                                std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                                act == "tanh" ? core::Activation::Tanh : core::Activation::Relu};
-        const auto kind = md.find("network");
-        if (kind != md.end() && kind->second != "cnn" && kind->second != "gru")
-            throw std::runtime_error("unknown network '" + kind->second.substr(0, 40) +
-                                     "' (expected cnn or gru, or no entry for an MLP)");
-        if (kind != md.end() && kind->second == "gru") {
-            spec.kind = core::NetworkKind::Gru;
+        const auto kindEntry = md.find("network");
+        const std::string kind = kindEntry == md.end() ? "mlp" : kindEntry->second;
+        if (kind != "mlp" && kind != "cnn" && kind != "gru" && kind != "cnn_gru")
+            throw std::runtime_error("unknown network '" + kind.substr(0, 40) +
+                                     "' (expected cnn, gru or cnn_gru, or no entry for an MLP)");
+        const bool conv = kind == "cnn" || kind == "cnn_gru", recurrent = kind == "gru" || kind == "cnn_gru";
+        int gruInputs = s->observationSpace.dim(); // the GRU reads the observation or the conv features
+        if (recurrent) {
+            spec.kind = conv ? core::NetworkKind::CnnGru : core::NetworkKind::Gru;
             spec.state = parseInteger<int>(get("gru_hidden_size"), "gru_hidden_size");
             if (spec.state < 1 || spec.state > kMaxWidth) throw std::runtime_error("gru_hidden_size is out of range");
             if (sizes.front() != spec.state)
                 throw std::runtime_error("layer_sizes does not start at the GRU's " + std::to_string(spec.state) + " states");
-        } else if (kind != md.end()) {
-            spec.kind = core::NetworkKind::Cnn;
+        }
+        if (conv) {
+            if (!recurrent) spec.kind = core::NetworkKind::Cnn;
             const json im = parseJsonMeta(get("image"), "image");
             spec.image = {core::jsonInteger<int>(im.at("channels")), core::jsonInteger<int>(im.at("height")),
                           core::jsonInteger<int>(im.at("width"))};
@@ -564,9 +566,10 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 spec.conv.push_back(c);
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
-            if (sizes.front() != in.size())
+            if (!recurrent && sizes.front() != in.size())
                 throw std::runtime_error("layer_sizes does not start at the conv layers' " + std::to_string(in.size()) + " features");
-        } else if (sizes.front() != s->observationSpace.dim()) {
+            gruInputs = in.size();
+        } else if (!recurrent && sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
         }
         if (sizes.back() != s->actionSpace.policyOutputs())
@@ -597,8 +600,8 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
         }
-        if (spec.kind == core::NetworkKind::Gru) {
-            const std::int64_t H = spec.state, D = s->observationSpace.dim();
+        if (recurrent) {
+            const std::int64_t H = spec.state, D = gruInputs;
             const std::pair<const char*, std::vector<std::int64_t>> shapes[] = {
                 {"gru.W", {1, 3 * H, D}}, {"gru.R", {1, 3 * H, H}}, {"gru.B", {1, 6 * H}}};
             for (const auto& [name, dims] : shapes) {
@@ -633,12 +636,12 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
         const int headOffset = s->policy.net().headOffset();
         if (s->policy.net().isRecurrent()) { // back from ONNX's row-major [1, 3H, ·] and B
             const core::GruNet& gru = s->policy.net().gru();
-            const int H = gru.hiddenState(), D = gru.inputs();
-            fromRowMajor(tensorFloats(*inits.at("gru.W")), s->theta.data() + gru.inputWeightOffset(), 3 * H, D);
-            fromRowMajor(tensorFloats(*inits.at("gru.R")), s->theta.data() + gru.recurrentWeightOffset(), 3 * H, H);
+            const int H = gru.hiddenState(), D = gru.inputs(), at = s->policy.net().gruOffset();
+            fromRowMajor(tensorFloats(*inits.at("gru.W")), s->theta.data() + at + gru.inputWeightOffset(), 3 * H, D);
+            fromRowMajor(tensorFloats(*inits.at("gru.R")), s->theta.data() + at + gru.recurrentWeightOffset(), 3 * H, H);
             const std::vector<float> b = tensorFloats(*inits.at("gru.B"));
-            for (int k = 0; k < 3 * H; ++k) s->theta(gru.biasOffset() + k) = b[static_cast<size_t>(k)];
-            for (int k = 0; k < H; ++k) s->theta(gru.resetBiasOffset() + k) = b[static_cast<size_t>(5 * H + k)];
+            for (int k = 0; k < 3 * H; ++k) s->theta(at + gru.biasOffset() + k) = b[static_cast<size_t>(k)];
+            for (int k = 0; k < H; ++k) s->theta(at + gru.resetBiasOffset() + k) = b[static_cast<size_t>(5 * H + k)];
             for (int k = 3 * H; k < 5 * H; ++k)
                 if (b[static_cast<size_t>(k)] != 0.0f)
                     throw std::runtime_error("gru.B: the recurrent biases of z and r must be zero (the policy has none)");

@@ -348,7 +348,7 @@ bool HyperparameterPanel::requestChange(const std::string& key, const std::strin
         core::setConfigValue(next, key, text);
         // a GRU's Fisher-vector products run through whole sequences: choosing one turns
         // the Fisher subsample off (a preset may have it on) rather than refusing
-        if (key == "network" && next.network == core::NetworkKind::Gru && next.fvpSubsample != 1) {
+        if (key == "network" && core::isRecurrentNetwork(next.network) && next.fvpSubsample != 1) {
             also = tr(", and %1: %2 → 1 (a GRU needs whole sequences)").arg(displayName("fvp_subsample")).arg(next.fvpSubsample);
             next.fvpSubsample = 1;
         }

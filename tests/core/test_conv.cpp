@@ -103,7 +103,16 @@ private slots:
         QVERIFY(message([] { (void)ConvNet({3, 40, 32}, {{0, 8, 4}}, {3}, Activation::Relu); }).contains("conv layer 1"));
         QVERIFY(message([] { (void)ConvNet({3, 40, 32}, {{8, 3, 0}}, {3}, Activation::Relu); }).contains("positive"));
         QVERIFY(message([] { (void)ConvNet({0, 40, 32}, {}, {3}, Activation::Relu); }).contains("input image"));
-        QVERIFY(message([] { (void)ConvNet({3, 4, 4}, {}, {}, Activation::Relu); }).contains("head"));
+        // no head: a trunk (network = cnn_gru's), which has features but no forward()
+        const ConvNet trunk({3, 4, 4}, {{2, 3, 1}}, {}, Activation::Relu);
+        QCOMPARE(trunk.features(), 8);
+        QCOMPARE(trunk.outputs(), 8);
+        QCOMPARE(trunk.numParams(), 2 * 27 + 2);
+        QVERIFY(message([&] {
+                    ConvNetWorkspace ws;
+                    const VectorXd theta = VectorXd::Zero(trunk.numParams());
+                    (void)trunk.forward(theta, MatrixXd::Zero(48, 1), ws);
+                }).contains("no head"));
     }
 
     void forwardIsTheConvolution() {

@@ -192,6 +192,37 @@ private slots:
         QVERIFY2((jv - fd).norm() / fd.norm() < 1e-8, qPrintable(QString::number((jv - fd).norm() / fd.norm())));
     }
 
+    // the input's error (backward's dInput) and tangent (jvp's inputTangent), which carry a
+    // network in front of the GRU (cnn_gru), against finite differences in the input
+    void inputErrorAndTangentMatchFiniteDifferences() {
+        Case k(8);
+        const auto& [net, rng, theta, l, x, h0] = k;
+        const MatrixXd c = randomMatrix(2, 15, k.rng), dx = randomMatrix(3, 15, k.rng);
+        auto out = [&](const MatrixXd& in) {
+            GruWorkspace w;
+            return MatrixXd(net.forward(theta, in, l, h0, w));
+        };
+        const double h = 1e-6;
+        const MatrixXd fd = (out(x + h * dx) - out(x - h * dx)) / (2 * h);
+        GruWorkspace ws;
+        net.forward(theta, x, l, h0, ws);
+        // a zero θ direction: the outputs move through the input alone
+        const MatrixXd jv = net.jvp(theta, VectorXd::Zero(net.numParams()), l, ws, &dx);
+        QVERIFY2((jv - fd).norm() / fd.norm() < 1e-8, qPrintable(QString::number((jv - fd).norm() / fd.norm())));
+        // d(sum(c ⊙ out))/dx · dx
+        VectorXd g = VectorXd::Zero(net.numParams());
+        MatrixXd dIn;
+        net.backward(theta, c, l, ws, g, &dIn);
+        QCOMPARE(dIn.rows(), Eigen::Index(3));
+        QCOMPARE(dIn.cols(), Eigen::Index(15));
+        const double an = (dIn.array() * dx.array()).sum(), num = (c.array() * fd.array()).sum();
+        QVERIFY2(std::abs(an - num) < 1e-8 * (1 + std::abs(num)), qPrintable(QString("%1 %2").arg(an).arg(num)));
+        // asking for dInput leaves dθ as it was
+        VectorXd g2 = VectorXd::Zero(net.numParams());
+        net.backward(theta, c, l, ws, g2);
+        QVERIFY(g == g2);
+    }
+
     // uᵀ(J v) = (Jᵀ u)ᵀ v: forward and reverse mode are the same Jacobian, the one the
     // Gauss-Newton Fisher-vector product multiplies by twice
     void jvpAndBackwardAreAdjoint() {

@@ -32,14 +32,26 @@ struct SampledGru {
     Batch batch;
     VectorXd adv;
 };
-SampledGru sampleGru(const std::string& env, std::uint64_t seed) {
+// network = gru over the observation, or cnn_gru (two small conv layers, then the GRU over
+// their features) over an image
+SampledGru sampleGru(const std::string& env, std::uint64_t seed, NetworkKind kind = NetworkKind::Gru) {
     Sampler sampler(sim::environmentFactory(env), 3, seed);
     const EnvSpec& sp = sampler.spec();
     SampledGru g;
-    g.policy = Policy(NetworkSpec{NetworkKind::Gru, sp.observation.dim(), {}, {}, {8}, Activation::Tanh, 6}, sp.action);
+    NetworkSpec spec{kind, sp.observation.dim(), {}, {}, {8}, Activation::Tanh, 6};
+    if (kind == NetworkKind::CnnGru) {
+        spec.image = *sp.image;
+        spec.conv = {{4, 8, 4}, {6, 3, 2}};
+    }
+    g.policy = Policy(spec, sp.action);
     Rng rng(seed);
     g.theta = g.policy.initialParams(rng, -0.3);
-    g.theta.head(g.policy.net().numParams()) += randomVector(g.policy.net().numParams(), rng, 0.3);
+    // the GRU and the head moved off their initial values; the conv layers less, but enough
+    // that their biases are not zero: a black patch would sit on every ReLU's kink, where the
+    // finite differences below are not the derivative
+    const int from = g.policy.net().gruOffset(), count = g.policy.net().numParams() - from;
+    g.theta.segment(from, count) += randomVector(count, rng, 0.3);
+    g.theta.head(from) += randomVector(from, rng, 0.1);
     ObsNormalizer norm;
     RewardScaler scaler;
     SampleSettings ss;
@@ -77,12 +89,15 @@ class TestGruTraining : public QObject {
 private slots:
     void sampledStepsAreTheUpdatesSequences_data() {
         QTest::addColumn<QString>("env");
-        QTest::newRow("CartPoleNoVel, categorical") << "CartPoleNoVel-v1";
-        QTest::newRow("Pendulum, Gaussian") << "Pendulum-v1";
+        QTest::addColumn<bool>("conv"); // cnn_gru rather than gru
+        QTest::newRow("CartPoleNoVel, categorical") << "CartPoleNoVel-v1" << false;
+        QTest::newRow("Pendulum, Gaussian") << "Pendulum-v1" << false;
+        QTest::newRow("CubeCrashScreenBecomesBlack, cnn_gru") << "CubeCrashScreenBecomesBlack-v0" << true;
     }
     void sampledStepsAreTheUpdatesSequences() {
         QFETCH(QString, env);
-        const SampledGru g = sampleGru(env.toStdString(), 11);
+        QFETCH(bool, conv);
+        const SampledGru g = sampleGru(env.toStdString(), 11, conv ? NetworkKind::CnnGru : NetworkKind::Gru);
         const Batch& b = g.batch;
         const int N = b.size(), T = b.stepsPerEnv;
         QCOMPARE(b.states.rows(), 6);
@@ -115,13 +130,21 @@ private slots:
 
     // g from the sharded update (sequences cut at the shards, at the copies and every
     // bptt_steps) is the derivative of the surrogate evaluated on the same sequences
+    void surrogateGradientMatchesFiniteDifferences_data() {
+        QTest::addColumn<bool>("conv");
+        QTest::newRow("gru, CartPoleNoVel") << false;
+        QTest::newRow("cnn_gru, CubeCrashScreenBecomesBlack") << true;
+    }
     void surrogateGradientMatchesFiniteDifferences() {
-        const SampledGru g = sampleGru("CartPoleNoVel-v1", 12);
+        QFETCH(bool, conv);
+        const SampledGru g = conv ? sampleGru("CubeCrashScreenBecomesBlack-v0", 12, NetworkKind::CnnGru)
+                                  : sampleGru("CartPoleNoVel-v1", 12);
         UpdateBatch batch{g.batch.obs, g.batch.actions, g.adv, g.batch.logp, g.batch.sequences(16)};
         const UpdateSettings s = settings(100);
         UpdateWorkspace ws;
         const SurrogateGradient sg = surrogateGradient(g.policy, g.theta, batch, s, ws);
         QVERIFY(ws.shards.size() >= 4); // cuts inside the copies' 150-step blocks
+        if (conv) QVERIFY2(sg.g.head(g.policy.net().gruOffset()).norm() > 0, "no gradient reached the conv layers");
         Rng rng(5);
         const double eps = 1e-5;
         for (int k = 0; k < 6; ++k) {
@@ -138,7 +161,8 @@ private slots:
     void fisherProductMatchesKlHessian_data() { sampledStepsAreTheUpdatesSequences_data(); }
     void fisherProductMatchesKlHessian() {
         QFETCH(QString, env);
-        const SampledGru g = sampleGru(env.toStdString(), 13);
+        QFETCH(bool, conv);
+        const SampledGru g = sampleGru(env.toStdString(), 13, conv ? NetworkKind::CnnGru : NetworkKind::Gru);
         UpdateBatch batch{g.batch.obs, g.batch.actions, g.adv, g.batch.logp, g.batch.sequences(16)};
         UpdateSettings s = settings(100);
         s.fvpDoublePrecision = false; // both products: the double one is always there too
@@ -156,7 +180,7 @@ private slots:
                 g.policy.floatFisherVectorProduct(sh.distOld, v, sh.floatFisher, part);
                 FvFloat += (sh.count / N) * part;
             }
-            const double e = 2e-4;
+            const double e = conv ? 3e-5 : 2e-4; // smaller through ReLUs, whose kinks a wider step may cross
             auto kl = [&](const VectorXd& d) { return evaluateTrial(g.policy, g.theta + d, batch, s, ws).klMean; };
             const double fd = (kl(e * u + e * v) - kl(e * u - e * v) - kl(-e * u + e * v) + kl(-e * u - e * v)) / (4 * e * e);
             const double an = u.dot(Fv);
@@ -220,7 +244,8 @@ private slots:
         QTest::newRow("ppo") << "algo" << "ppo" << "ppo draws minibatches of single samples";
         QTest::newRow("kl_penalty") << "algo" << "kl_penalty" << "network = gru trains with trpo, npg or vpg";
         QTest::newRow("Fisher subsample") << "fvp_subsample" << "2" << "network = gru needs fvp_subsample = 1";
-        QTest::newRow("unknown network") << "network" << "lstm" << "expected mlp, cnn or gru";
+        QTest::newRow("unknown network") << "network" << "lstm" << "expected mlp, cnn, gru or cnn_gru";
+        QTest::newRow("cnn_gru without an image") << "network" << "cnn_gru" << "network = cnn_gru needs an image observation";
     }
     void refusesWhatItCannotTrain() {
         QFETCH(QString, key);
@@ -234,6 +259,40 @@ private slots:
             QFAIL("the trainer started");
         } catch (const ConfigError& e) {
             QVERIFY2(QString(e.what()).contains(message), e.what());
+        }
+    }
+
+    // network = cnn_gru from the settings: conv layers, then the GRU over their features; the
+    // critic the CNN alone, or with gru_critic a cnn_gru of its own; both train, and a
+    // checkpoint's state resumes the same iteration
+    void cnnGruTrainsFromTheSettings() {
+        for (bool gruCritic : {false, true}) {
+            TrpoConfig c = presetConfig("CubeCrashScreenBecomesBlack-v0");
+            setConfigValue(c, "network", "cnn_gru");
+            setConfigValue(c, "conv_layers", "4x8/4,6x3/2");
+            setConfigValue(c, "gru_critic", gruCritic ? "true" : "false");
+            c.fvpSubsample = 1;
+            c.gruState = 6;
+            c.hidden = {8};
+            c.valueHidden = {8};
+            c.stepsPerIteration = 256;
+            c.numEnvs = 2;
+            c.seed = 4;
+            Trainer t(c, sim::environmentFactory(c.env));
+            QCOMPARE(t.policy().stateSize(), 6);
+            QVERIFY(t.policy().net().kind() == NetworkKind::CnnGru);
+            QCOMPARE(t.policy().net().gru().inputs(), 6 * 4 * 3); // the second layer's 6 maps of 4x3
+            const VectorXd before = t.theta();
+            QVERIFY(t.iterate().accepted);
+            QVERIFY(t.theta().allFinite());
+            QVERIFY(!sameBits(before, t.theta()));
+            const TrainerState mid = t.state();
+            const IterationStats next = t.iterate();
+            Trainer resumed(c, sim::environmentFactory(c.env));
+            resumed.setState(mid);
+            const IterationStats again = resumed.iterate();
+            QCOMPARE(again.klMean, next.klMean);
+            QVERIFY(sameBits(resumed.theta(), t.theta()));
         }
     }
 
@@ -323,7 +382,7 @@ private slots:
         QTest::newRow("a recurrent row missing") << "droprow" << "gru: expected input_weight 24x2, recurrent_weight 24x8";
         QTest::newRow("reset bias too short") << "shortbias" << "reset_bias 8";
         QTest::newRow("a weight not a number") << "text" << "missing or mistyped field";
-        QTest::newRow("unknown network") << "network" << "expected mlp, cnn or gru";
+        QTest::newRow("unknown network") << "network" << "expected mlp, cnn, gru or cnn_gru";
     }
     void malformedGruPolicyFilesAreRefused() {
         QFETCH(QString, edit);

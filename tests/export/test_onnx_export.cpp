@@ -34,7 +34,7 @@ struct Case {
     bool normalize;
     bool perDimBounds; // replace the action bounds by different ones per dimension
     bool cnn;          // network = cnn over the environment's image (garage's trpo_cubecrash layers)
-    int gruState = 0;  // network = gru with this many states (0: not recurrent)
+    int gruState = 0;  // network = gru with this many states (0: not recurrent); with cnn, cnn_gru
 };
 
 core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
@@ -54,7 +54,11 @@ core::PolicySnapshot makeSnapshot(const Case& c, std::uint64_t seed) {
         s.actionSpace = core::Space::box(lo, hi);
     }
     const int od = s.observationSpace.dim();
-    if (c.gruState > 0)
+    if (c.gruState > 0 && c.cnn)
+        s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::CnnGru, od, *env->spec().image, {{8, 8, 4}, {16, 4, 2}},
+                                                  c.hidden, c.act, c.gruState},
+                                s.actionSpace);
+    else if (c.gruState > 0)
         s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::Gru, od, {}, {}, c.hidden, c.act, c.gruState}, s.actionSpace);
     else if (c.cnn)
         s.policy = core::Policy(core::NetworkSpec{core::NetworkKind::Cnn, od, *env->spec().image, {{32, 8, 4}, {64, 4, 2}}, c.hidden, c.act},
@@ -220,6 +224,8 @@ const Case kCnnPixels{"CartPolePixels-v0", {32}, core::Activation::Tanh, false, 
 // GRU policies: Unsqueeze, one GRU step from h_in (h_out an output too), Squeeze, then the head
 const Case kGruNoVel{"CartPoleNoVel-v1", {16}, core::Activation::Tanh, true, false, false, 8};
 const Case kGruPendulum{"Pendulum-v1", {}, core::Activation::Relu, false, false, false, 5};
+// a GRU over conv features: the conv layers as in kCnnCube, Flatten, then the GRU step
+const Case kCnnGruCube{"CubeCrashScreenBecomesBlack-v0", {16}, core::Activation::Relu, true, false, true, 6};
 
 } // namespace
 
@@ -358,7 +364,7 @@ void TestOnnxExport::metadata() {
 void TestOnnxExport::roundTrip() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    for (const Case& c : {kDiscrete, kContinuous, kPixels, kCnnCube, kGruNoVel, kGruPendulum}) {
+    for (const Case& c : {kDiscrete, kContinuous, kPixels, kCnnCube, kGruNoVel, kGruPendulum, kCnnGruCube}) {
         const core::PolicySnapshot s = makeSnapshot(c, 11);
         // policy.json carries the same network, wider than any earlier limit included
         const core::SnapshotPtr fromJson = core::policyFromJson(core::policyToJson(s, makeMeta()));
@@ -379,6 +385,8 @@ void TestOnnxExport::roundTrip() {
         if (c.cnn) QCOMPARE(r->policy.net().conv().convLayers(), s.policy.net().conv().convLayers());
         QCOMPARE(r->policy.stateSize(), c.gruState);
         QCOMPARE(fromJson->policy.stateSize(), c.gruState);
+        QVERIFY(r->policy.net().kind() == s.policy.net().kind());
+        QVERIFY(fromJson->policy.net().kind() == s.policy.net().kind());
         QCOMPARE(r->policy.discrete(), s.policy.discrete());
         QCOMPARE(r->actionSpace.low, s.actionSpace.low);
         QCOMPARE(r->actionSpace.high, s.actionSpace.high);
@@ -637,7 +645,7 @@ void TestOnnxExport::gruMatchesOnnxRuntime() {
     const QString problem = runtimeProblem();
     if (!problem.isEmpty()) QFAIL(qPrintable(problem));
     int caseIndex = 0;
-    for (const Case& c : {kGruNoVel, kGruPendulum}) {
+    for (const Case& c : {kGruNoVel, kGruPendulum, kCnnGruCube}) {
         const core::PolicySnapshot s = makeSnapshot(c, 300 + static_cast<std::uint64_t>(caseIndex++));
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
@@ -649,9 +657,13 @@ void TestOnnxExport::gruMatchesOnnxRuntime() {
         } catch (const std::exception& e) {
             QFAIL(e.what());
         }
-        int grus = 0;
-        for (const auto& n : proto.graph().node()) grus += n.op_type() == "GRU";
+        int grus = 0, convs = 0;
+        for (const auto& n : proto.graph().node()) {
+            grus += n.op_type() == "GRU";
+            convs += n.op_type() == "Conv";
+        }
         QCOMPARE(grus, 1);
+        QCOMPARE(convs, c.cnn ? 2 : 0);
 
         // 500 independent steps, each from a random state
         core::Rng rng(17);

@@ -593,7 +593,7 @@ private slots:
         QCOMPARE(panel->config().fvpSubsample, 2);
         auto* network = qobject_cast<QComboBox*>(panel->editor("network"));
         QVERIFY(network);
-        QCOMPARE(network->count(), 3);
+        QCOMPARE(network->count(), 4); // mlp, cnn, gru, cnn_gru
 
         resets.clear();
         QString question;
