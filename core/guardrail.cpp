@@ -12,6 +12,17 @@ std::string num3(double v) {
     std::snprintf(buf, sizeof buf, "%.3g", v);
     return buf;
 }
+
+// the mean return fell more than collapseDrop of the progress made, the check armed
+bool returnFell(const IterationStats& s, const GuardMemory& m, double collapseDrop, std::optional<double> threshold) {
+    if (!(collapseDrop > 0 && threshold && m.baseReturn && m.bestReturn && s.returnMean &&
+          s.episodes >= kCollapseMinEpisodes))
+        return false;
+    const double base = *m.baseReturn, best = *m.bestReturn, target = *threshold;
+    const bool armed = target > base && best >= base + 0.5 * (target - base);
+    return armed && *s.returnMean < best - collapseDrop * (best - base);
+}
+
 } // namespace
 
 Divergence checkDivergence(const IterationStats& s, const GuardMemory& m, double collapseDrop,
@@ -19,18 +30,17 @@ Divergence checkDivergence(const IterationStats& s, const GuardMemory& m, double
     if (s.nonFiniteEnvSteps > 0) return Divergence::NonFiniteEnvironment;
     if (s.outcome == LineSearchOutcome::NonFinite) return Divergence::NonFiniteUpdate;
     if (!std::isfinite(s.valueLossBefore) || !std::isfinite(s.valueLossAfter)) return Divergence::NonFiniteCritic;
-    if (collapseDrop > 0 && threshold && m.baseReturn && m.bestReturn && s.returnMean &&
-        s.episodes >= kCollapseMinEpisodes) {
-        const double base = *m.baseReturn, best = *m.bestReturn, target = *threshold;
-        const bool armed = target > base && best >= base + 0.5 * (target - base);
-        if (armed && *s.returnMean < best - collapseDrop * (best - base)) return Divergence::ReturnCollapse;
-    }
+    // only a step can be undone: a policy no step changed would come back as it is
+    if (m.lastStepAccepted && returnFell(s, m, collapseDrop, threshold)) return Divergence::ReturnCollapse;
     return Divergence::None;
 }
 
-void rememberIteration(const IterationStats& s, GuardMemory& m) {
+void rememberIteration(const IterationStats& s, GuardMemory& m, double collapseDrop, std::optional<double> threshold) {
     if (!m.baseReturn && s.returnMean) m.baseReturn = s.returnMean;
-    if (s.recentReturnMean && (!m.bestReturn || *s.recentReturnMean > *m.bestReturn)) m.bestReturn = s.recentReturnMean;
+    if (!m.lastStepAccepted && s.recentReturnMean && returnFell(s, m, collapseDrop, threshold))
+        m.bestReturn = s.recentReturnMean; // re-based: the level the unchanged policy holds
+    else if (s.recentReturnMean && (!m.bestReturn || *s.recentReturnMean > *m.bestReturn))
+        m.bestReturn = s.recentReturnMean;
     m.lastStepAccepted = s.accepted;
     m.lastStepKl = s.klMean;
 }

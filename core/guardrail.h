@@ -6,7 +6,10 @@
 //     finished an episode, R* the best 20-episode mean so far and T the environment's solved
 //     threshold, the check is armed once R* ≥ R₀ + ½(T − R₀) (the run got at least halfway),
 //     and fires when an iteration's mean return falls below R* − f·(R* − R₀): it lost more
-//     than the fraction f (collapse_drop) of the progress made. f = 0 turns it off.
+//     than the fraction f (collapse_drop) of the progress made. f = 0 turns it off. It fires
+//     only for a policy a step made (the last iteration's step was accepted): a roll back
+//     could not change a policy no step changed, so such a fall re-bases R* to the
+//     20-episode mean of now instead.
 // What happens then is the caller's choice: trpo-train rolls back and goes on, the studio
 // pauses and explains. Trainer::rollBack() restores the last good state.
 #pragma once
@@ -35,8 +38,10 @@ struct GuardMemory {
 // the divergence an iteration shows (None when it is fine); threshold is T
 Divergence checkDivergence(const IterationStats& s, const GuardMemory& memory, double collapseDrop,
                            std::optional<double> threshold);
-// a good iteration's returns update R₀ and R*
-void rememberIteration(const IterationStats& s, GuardMemory& memory);
+// a good iteration's returns update R₀ and R* (and re-base R* after a fall of a policy no
+// step changed, see above)
+void rememberIteration(const IterationStats& s, GuardMemory& memory, double collapseDrop,
+                       std::optional<double> threshold);
 // one paragraph in plain words: what happened, and the setting that most likely caused it
 std::string explainDivergence(const IterationStats& s, const GuardMemory& memory, const TrpoConfig& config);
 

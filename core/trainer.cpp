@@ -429,7 +429,7 @@ void Trainer::runReport(PhaseResult& r) {
     st.nonFiniteEnvSteps = m_batch.nonFiniteSteps;
     st.divergence = checkDivergence(st, m_guard, p.cfg.collapseDrop, spec().rewardThreshold);
     if (st.divergence == Divergence::None) {
-        rememberIteration(st, m_guard);
+        rememberIteration(st, m_guard, p.cfg.collapseDrop, spec().rewardThreshold);
         m_learnedFrom = m_iteration;
     }
     m_lastDivergence = st.divergence;

@@ -124,6 +124,13 @@ private slots:
             QVERIFY(sameLearnedState(t.state(), afterFirst));
             QCOMPARE(t.iteration(), 3);
             QCOMPARE(t.lastDivergence(), Divergence::None);
+            // the restored policy falls too (the rewards stay negative): no step made it, so
+            // no second roll back to the same state; R* re-based to the 20-episode mean
+            const double bestBefore = *t.guardMemory().bestReturn;
+            const IterationStats fourth = t.iterate();
+            QCOMPARE(fourth.divergence, Divergence::None);
+            QVERIFY(t.guardMemory().bestReturn && *t.guardMemory().bestReturn < bestBefore);
+            QCOMPARE(*t.guardMemory().bestReturn, *fourth.recentReturnMean);
         }
     }
 
@@ -133,17 +140,18 @@ private slots:
         s.episodes = 5;
         s.returnMean = 20;
         s.recentReturnMean = 20;
+        s.accepted = true; // each iteration's step accepted: the next policy is a step's
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None); // nothing remembered yet
-        rememberIteration(s, m);
+        rememberIteration(s, m, 0.5, 475.0);
         QCOMPARE(m.baseReturn, std::optional<double>(20));
         // best 200: not yet halfway from 20 to 475, so not armed
         s.recentReturnMean = 200;
-        rememberIteration(s, m);
+        rememberIteration(s, m, 0.5, 475.0);
         s.returnMean = 10;
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None);
         // best 400: armed; a fall below 400 - 0.5 (400 - 20) = 210 is a collapse
         s.recentReturnMean = 400;
-        rememberIteration(s, m);
+        rememberIteration(s, m, 0.5, 475.0);
         s.returnMean = 211;
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None);
         s.returnMean = 209;
@@ -155,6 +163,33 @@ private slots:
         s.episodes = 5;
         s.returnMean.reset(); // no episode finished: nothing to judge
         QCOMPARE(checkDivergence(s, m, 0.5, 475.0), Divergence::None);
+
+        // the same fall of a policy no step changed (the last iteration took no step, or it
+        // was rolled back) is not a collapse: rolling back would bring back the same policy.
+        // R* is re-based to the 20-episode mean of now, and a later fall counts from there
+        {
+            GuardMemory u = m;
+            u.lastStepAccepted = false;
+            IterationStats f = s;
+            f.returnMean = 150;
+            f.recentReturnMean = 300;
+            f.accepted = true;
+            QCOMPARE(checkDivergence(f, u, 0.5, 475.0), Divergence::None);
+            rememberIteration(f, u, 0.5, 475.0);
+            QCOMPARE(u.bestReturn, std::optional<double>(300));
+            QVERIFY(u.lastStepAccepted);
+            f.returnMean = 161; // above 300 - 0.5 (300 - 20) = 160
+            QCOMPARE(checkDivergence(f, u, 0.5, 475.0), Divergence::None);
+            f.returnMean = 159;
+            QCOMPARE(checkDivergence(f, u, 0.5, 475.0), Divergence::ReturnCollapse);
+            // a good iteration of an unchanged policy leaves R* alone
+            GuardMemory g = m;
+            g.lastStepAccepted = false;
+            f.returnMean = 390;
+            f.recentReturnMean = 380;
+            rememberIteration(f, g, 0.5, 475.0);
+            QCOMPARE(g.bestReturn, std::optional<double>(400));
+        }
 
         // the explanation names δ when a large δ took a large step
         s.returnMean = 12;
