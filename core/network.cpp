@@ -14,7 +14,8 @@ NetworkSpec networkSpec(const TrpoConfig& cfg, const EnvSpec& env, const std::ve
     if (hasConvLayers(cfg.network)) {
         if (!env.image)
             throw ConfigError(std::string("network = ") + networkName(cfg.network) + " needs an image observation, and " + env.id +
-                              "'s observation is a vector (use network = mlp, or a pixel environment such as CubeCrash-v0)");
+                              "'s observation is a vector (use network = " + (isRecurrentNetwork(cfg.network) ? "gru" : "mlp") +
+                              ", or a pixel environment such as CubeCrash-v0)");
         s.image = *env.image;
         s.conv = cfg.convLayers;
         ImageShape in = s.image;

@@ -245,7 +245,7 @@ private slots:
         QTest::newRow("kl_penalty") << "algo" << "kl_penalty" << "network = gru trains with trpo, npg or vpg";
         QTest::newRow("Fisher subsample") << "fvp_subsample" << "2" << "network = gru needs fvp_subsample = 1";
         QTest::newRow("unknown network") << "network" << "lstm" << "expected mlp, cnn, gru or cnn_gru";
-        QTest::newRow("cnn_gru without an image") << "network" << "cnn_gru" << "network = cnn_gru needs an image observation";
+        QTest::newRow("cnn_gru without an image") << "network" << "cnn_gru" << "network = cnn_gru needs an image observation, and CartPoleNoVel-v1's observation is a vector (use network = gru";
     }
     void refusesWhatItCannotTrain() {
         QFETCH(QString, key);
