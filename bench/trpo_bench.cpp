@@ -12,7 +12,9 @@
 //   4. (--heuristics, alone) Gymnasium's hand-written controllers (sim/heuristics.h) over
 //      seeds 0-19, next to the real Gymnasium's figures (tests/data/gym_box2d/README.md)
 //   5. (--conv, alone) the convolutional network (core/conv.h) on CubeCrash images, double
-//      against float: forward, backward and jvp per sample
+//      against float: forward, backward and jvp per sample; the natural direction with double
+//      and float Fisher-vector products; throughput and phases of the CNN on CubeCrash-v0 and
+//      the CNN-GRU on CubeCrashScreenBecomesBlack-v0
 //   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset, and
 //      PPO with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20
 //      mean of 475, for each seed, one thread
@@ -463,6 +465,59 @@ void convTiming() {
     networkPasses(netF, theta, obs, "float", [](auto&) {});
 }
 
+// the surrogate gradient and the natural direction (15 CG iterations, every fvpSubsample-th
+// sample in the Fisher-vector products) on one batch, with double and with float products,
+// one thread, median of 5
+void naturalDirectionTiming(const core::Policy& policy, const Eigen::VectorXd& theta, const core::UpdateBatch& ub,
+                            int fvpSubsample) {
+    for (bool dbl : {true, false}) {
+        core::UpdateSettings us;
+        us.fvpDoublePrecision = dbl;
+        us.fvpSubsample = fvpSubsample;
+        us.cgIters = 15;
+        us.cgTolerance = 0;
+        std::vector<double> g, cg;
+        for (int rep = 0; rep < 5; ++rep) {
+            core::UpdateWorkspace ws;
+            const core::SurrogateGradient sg = core::surrogateGradient(policy, theta, ub, us, ws);
+            const core::NaturalDirection nd = core::naturalDirection(policy, theta, sg.g, us, ws);
+            g.push_back(1e3 * sg.seconds);
+            cg.push_back(1e3 * nd.seconds);
+        }
+        std::printf("%-7s Fisher-vector products: gradient %.2f ms, natural direction (15 CG iterations) %.2f ms\n",
+                    dbl ? "double" : "float", median(g), median(cg));
+    }
+}
+
+// CNN policies on their presets (README "Convolutional policies"): the natural direction
+// with double and with float Fisher-vector products on a CubeCrash-v0 batch (the preset's
+// Fisher subsample), then training throughput and phases of CubeCrash-v0 (cnn) and of
+// CubeCrashScreenBecomesBlack-v0 (cnn_gru with a cnn_gru critic)
+void convTraining() {
+    const std::string id = "CubeCrash-v0";
+    const core::TrpoConfig c = benchConfig(id);
+    core::Sampler sampler(sim::environmentFactory(id), c.numEnvs, 1);
+    const core::EnvSpec& sp = sampler.spec();
+    const core::Policy policy(core::networkSpec(c, sp, c.hidden), sp.action);
+    core::Rng rng(1);
+    const Eigen::VectorXd theta = policy.initialParams(rng, 0.0);
+    core::ObsNormalizer norm;
+    core::RewardScaler scaler;
+    core::SampleSettings ss;
+    ss.steps = c.stepsPerIteration;
+    core::Batch batch;
+    sampler.collect(policy, theta, norm, scaler, ss, batch);
+    const Eigen::VectorXd adv = Eigen::VectorXd::Ones(batch.size());
+    std::printf("\n== CNN policy on %s (the preset), a batch of %d steps, Fisher-vector products on every %d-th sample, "
+                "1 thread (median of 5) ==\n",
+                id.c_str(), batch.size(), c.fvpSubsample);
+    naturalDirectionTiming(policy, theta, {batch.obs, batch.actions, adv, batch.logp, batch.sequences(c.bpttSteps)},
+                           c.fvpSubsample);
+    std::printf("\n");
+    throughput("CubeCrash-v0 cnn", c, 20);
+    throughput("CubeCrashScreenBecomesBlack-v0 cnn_gru", benchConfig("CubeCrashScreenBecomesBlack-v0"), 10);
+}
+
 // The GRU policy (README "Recurrent policies") on CartPoleNoVel-v1: the network's passes
 // per sample over a sampled batch read as the update's sequences, double against float; the
 // natural direction (15 CG iterations) with the double and the float Fisher-vector product;
@@ -504,23 +559,7 @@ void gruTiming(int firstSeed, int seeds) {
     networkPasses(core::NetworkFloat(spec, sp.action.policyOutputs()), theta, batch.obs, "float", sequences);
 
     const Eigen::VectorXd adv = Eigen::VectorXd::Ones(n);
-    const core::UpdateBatch ub{batch.obs, batch.actions, adv, batch.logp, batch.sequences(gru.bpttSteps)};
-    for (bool dbl : {true, false}) {
-        core::UpdateSettings us;
-        us.fvpDoublePrecision = dbl;
-        us.cgIters = 15;
-        us.cgTolerance = 0;
-        std::vector<double> g, cg;
-        for (int rep = 0; rep < 5; ++rep) {
-            core::UpdateWorkspace ws;
-            const core::SurrogateGradient sg = core::surrogateGradient(policy, theta, ub, us, ws);
-            const core::NaturalDirection nd = core::naturalDirection(policy, theta, sg.g, us, ws);
-            g.push_back(1e3 * sg.seconds);
-            cg.push_back(1e3 * nd.seconds);
-        }
-        std::printf("%-7s Fisher-vector products: gradient %.2f ms, natural direction (15 CG iterations) %.2f ms\n",
-                    dbl ? "double" : "float", median(g), median(cg));
-    }
+    naturalDirectionTiming(policy, theta, {batch.obs, batch.actions, adv, batch.logp, batch.sequences(gru.bpttSteps)}, 1);
 
     std::printf("\n");
     throughput("CartPoleNoVel-v1 gru", gru, 100);
@@ -578,6 +617,7 @@ int main(int argc, char** argv) {
             heuristics = true;
         else if (!std::strcmp(argv[i], "--conv")) {
             convTiming();
+            convTraining();
             return 0;
         }
         else if (!std::strcmp(argv[i], "--forks"))
