@@ -465,6 +465,26 @@ void convTiming() {
     networkPasses(netF, theta, obs, "float", [](auto&) {});
 }
 
+// a policy of c's network at its initial θ (seed 1) and the last of `batches` batches it sampled
+struct SampledBatch {
+    core::EnvSpec spec;
+    core::Policy policy;
+    Eigen::VectorXd theta;
+    core::Batch batch;
+};
+SampledBatch sampleWithPreset(const core::TrpoConfig& c, int batches) {
+    core::Sampler sampler(sim::environmentFactory(c.env), c.numEnvs, 1);
+    SampledBatch out{sampler.spec(), core::Policy(core::networkSpec(c, sampler.spec(), c.hidden), sampler.spec().action), {}, {}};
+    core::Rng rng(1);
+    out.theta = out.policy.initialParams(rng, 0.0);
+    core::ObsNormalizer norm;
+    core::RewardScaler scaler;
+    core::SampleSettings ss;
+    ss.steps = c.stepsPerIteration;
+    for (int b = 0; b < batches; ++b) sampler.collect(out.policy, out.theta, norm, scaler, ss, out.batch);
+    return out;
+}
+
 // the surrogate gradient and the natural direction (15 CG iterations, every fvpSubsample-th
 // sample in the Fisher-vector products) on one batch, with double and with float products,
 // one thread, median of 5
@@ -496,17 +516,10 @@ void naturalDirectionTiming(const core::Policy& policy, const Eigen::VectorXd& t
 void convTraining() {
     const std::string id = "CubeCrash-v0";
     const core::TrpoConfig c = benchConfig(id);
-    core::Sampler sampler(sim::environmentFactory(id), c.numEnvs, 1);
-    const core::EnvSpec& sp = sampler.spec();
-    const core::Policy policy(core::networkSpec(c, sp, c.hidden), sp.action);
-    core::Rng rng(1);
-    const Eigen::VectorXd theta = policy.initialParams(rng, 0.0);
-    core::ObsNormalizer norm;
-    core::RewardScaler scaler;
-    core::SampleSettings ss;
-    ss.steps = c.stepsPerIteration;
-    core::Batch batch;
-    sampler.collect(policy, theta, norm, scaler, ss, batch);
+    const SampledBatch sb = sampleWithPreset(c, 1);
+    const core::Policy& policy = sb.policy;
+    const Eigen::VectorXd& theta = sb.theta;
+    const core::Batch& batch = sb.batch;
     const Eigen::VectorXd adv = Eigen::VectorXd::Ones(batch.size());
     std::printf("\n== CNN policy on %s (the preset), a batch of %d steps, Fisher-vector products on every %d-th sample, "
                 "1 thread (median of 5) ==\n",
@@ -536,18 +549,12 @@ void gruTiming(int firstSeed, int seeds) {
     core::TrpoConfig gruCritic = gruRelu;
     gruCritic.gruCritic = true;
 
-    core::Sampler sampler(sim::environmentFactory(id), gru.numEnvs, 1);
-    const core::EnvSpec& sp = sampler.spec();
-    const core::Policy policy(core::networkSpec(gru, sp, gru.hidden), sp.action);
-    core::Rng rng(1);
-    const Eigen::VectorXd theta = policy.initialParams(rng, 0.0);
-    core::ObsNormalizer norm;
-    core::RewardScaler scaler;
-    core::SampleSettings ss;
-    ss.steps = gru.stepsPerIteration;
-    core::Batch batch;
-    sampler.collect(policy, theta, norm, scaler, ss, batch);
-    sampler.collect(policy, theta, norm, scaler, ss, batch);
+    // the second batch, so that each copy's first state was carried over from the first
+    const SampledBatch sb = sampleWithPreset(gru, 2);
+    const core::Policy& policy = sb.policy;
+    const Eigen::VectorXd& theta = sb.theta;
+    const core::Batch& batch = sb.batch;
+    const core::EnvSpec& sp = sb.spec;
     const int n = batch.size();
     std::printf("\n== GRU policy on %s: state %d, head %d-%d, %d parameters; a batch of %d steps (%d copies), "
                 "sequences of %d steps, 1 thread (median of 5) ==\n",
