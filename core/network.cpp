@@ -88,9 +88,9 @@ auto BasicNetwork<Scalar>::forwardSequences(const Params& theta, const Eigen::Re
         ws.sequences = SequenceLayout::blocks(1, static_cast<int>(input.cols()));
         ws.h0.setZero(m_gru.hiddenState(), 1);
     }
-    if (m_kind == NetworkKind::CnnGru)
-        return m_gru.forward(gruParams(theta), m_conv.features(theta, input, ws.conv), ws.sequences, ws.h0, ws.gru);
-    return m_gru.forward(theta, input, ws.sequences, ws.h0, ws.gru);
+    // the GRU reads the observation, or for cnn_gru the conv trunk's features
+    if (isConv()) return m_gru.forward(gruParams(theta), m_conv.features(theta, input, ws.conv), ws.sequences, ws.h0, ws.gru);
+    return m_gru.forward(gruParams(theta), input, ws.sequences, ws.h0, ws.gru);
 }
 
 template <typename Scalar>

@@ -111,41 +111,35 @@ public:
     // the spec this network was built from
     NetworkSpec spec() const;
 
+    // A recurrent network is its GRU (and head) at gruOffset() in θ, reading the observation
+    // or, for cnn_gru, the conv trunk's features: one path for both, the trunk's part skipped
+    // when there is none (gruOffset() is 0 and gruParams() all of θ for gru).
     void initialize(Eigen::Ref<Vector> theta, double outGain, class Rng& rng) const {
-        if (m_kind == NetworkKind::CnnGru) {
-            m_conv.initialize(theta, outGain, rng);
-            m_gru.initialize(theta.segment(gruOffset(), m_gru.numParams()), outGain, rng);
-        } else if (isConv()) {
-            m_conv.initialize(theta, outGain, rng);
-        } else if (isRecurrent()) {
-            m_gru.initialize(theta, outGain, rng);
-        } else {
-            m_mlp.initialize(theta, outGain, rng);
-        }
+        if (isConv()) m_conv.initialize(theta, outGain, rng); // a cnn_gru trunk has no head to initialise
+        if (isRecurrent()) m_gru.initialize(theta.segment(gruOffset(), m_gru.numParams()), outGain, rng);
+        if (!isConv() && !isRecurrent()) m_mlp.initialize(theta, outGain, rng);
     }
     const Matrix& forward(const Params& theta, const Eigen::Ref<const Matrix>& input, Workspace& ws) const {
         if (isRecurrent()) return forwardSequences(theta, input, ws);
         return isConv() ? m_conv.forward(theta, input, ws.conv) : m_mlp.forward(theta, input, ws.mlp);
     }
     void backward(const Params& theta, const Eigen::Ref<const Matrix>& dOut, Workspace& ws, Eigen::Ref<Vector> grad) const {
-        if (m_kind == NetworkKind::CnnGru) { // the GRU's input error is the conv layers' output error
-            const int L = m_conv.numConvLayers();
-            ws.conv.da.resize(L + 1);
+        if (isRecurrent()) { // the GRU's input error is the trunk's output error
+            const int L = isConv() ? m_conv.numConvLayers() : 0;
+            if (L > 0) ws.conv.da.resize(L + 1);
             m_gru.backward(gruParams(theta), dOut, ws.sequences, ws.gru, grad.segment(gruOffset(), m_gru.numParams()),
                            L > 0 ? &ws.conv.da[L] : nullptr);
             if (L > 0) m_conv.backwardFeatures(theta, ws.conv, grad);
         } else if (isConv()) {
             m_conv.backward(theta, dOut, ws.conv, grad);
-        } else if (isRecurrent()) {
-            m_gru.backward(theta, dOut, ws.sequences, ws.gru, grad);
         } else {
             m_mlp.backward(theta, dOut, ws.mlp, grad);
         }
     }
     const Matrix& jvp(const Params& theta, const Params& v, Workspace& ws) const {
-        if (m_kind == NetworkKind::CnnGru)
-            return m_gru.jvp(gruParams(theta), gruParams(v), ws.sequences, ws.gru, m_conv.featureTangents(theta, v, ws.conv));
-        if (isRecurrent()) return m_gru.jvp(theta, v, ws.sequences, ws.gru);
+        if (isRecurrent())
+            return m_gru.jvp(gruParams(theta), gruParams(v), ws.sequences, ws.gru,
+                             isConv() ? m_conv.featureTangents(theta, v, ws.conv) : nullptr);
         return isConv() ? m_conv.jvp(theta, v, ws.conv) : m_mlp.jvp(theta, v, ws.mlp);
     }
     // network = gru, after forward(): each sequence's state after its last step (state size
