@@ -125,10 +125,7 @@ const std::vector<Entry>& entries() {
         {{"network", "enum", false, 0, 0, false, "Network of the policy and the critic: mlp (fully connected layers over the observation vector), cnn (the conv_layers over the observation image, each followed by ReLU, then the hidden layers; environments with image observations only) gru (a GRU layer of gru_state units over the observations, then the hidden layers; the critic an MLP unless gru_critic; trpo, npg or vpg) or cnn_gru (the conv_layers, then the GRU over their features, then the hidden layers; the critic the CNN unless gru_critic; image observations; trpo, npg or vpg).", {"mlp", "cnn", "gru", "cnn_gru"}},
          {[](const TrpoConfig& c) { return std::string(networkName(c.network)); },
           [](TrpoConfig& c, const std::string& key, const std::string& t) {
-              if (t == "mlp") c.network = NetworkKind::Mlp;
-              else if (t == "cnn") c.network = NetworkKind::Cnn;
-              else if (t == "gru") c.network = NetworkKind::Gru;
-              else if (t == "cnn_gru") c.network = NetworkKind::CnnGru;
+              if (const std::optional<NetworkKind> k = networkFromName(t)) c.network = *k;
               else bad("network", t, "expected mlp, cnn, gru or cnn_gru");
           }}},
         {{"gru_state", "int", false, 1, 1024, false, "network = gru or cnn_gru: the size of the GRU's hidden state, the policy's memory."}, INT(gruState)},
@@ -227,6 +224,12 @@ const char* networkName(NetworkKind k) {
     case NetworkKind::CnnGru: return "cnn_gru";
     }
     return "mlp";
+}
+
+std::optional<NetworkKind> networkFromName(const std::string& name) {
+    for (NetworkKind k : {NetworkKind::Mlp, NetworkKind::Cnn, NetworkKind::Gru, NetworkKind::CnnGru})
+        if (name == networkName(k)) return k;
+    return std::nullopt;
 }
 
 const char* algorithmName(Algorithm a) {

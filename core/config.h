@@ -24,8 +24,9 @@ enum class BaselineKind { Mlp, Linear };
 // followed by the MLP head, or convolution layers, then a GRU over their features, then the
 // MLP head (core/network.h). The recurrent two are the critic's only with gru_critic.
 enum class NetworkKind { Mlp, Cnn, Gru, CnnGru };
-// "mlp", "cnn", "gru", "cnn_gru"
+// "mlp", "cnn", "gru", "cnn_gru", and back (nullopt for any other text)
 const char* networkName(NetworkKind k);
+std::optional<NetworkKind> networkFromName(const std::string& name);
 inline bool isRecurrentNetwork(NetworkKind k) { return k == NetworkKind::Gru || k == NetworkKind::CnnGru; }
 inline bool hasConvLayers(NetworkKind k) { return k == NetworkKind::Cnn || k == NetworkKind::CnnGru; }
 

@@ -304,12 +304,12 @@ SnapshotPtr policyFromJson(const std::string& text) {
         // files without "network" (all written before CNN policies existed) hold an MLP
         NetworkSpec spec{NetworkKind::Mlp, s->observationSpace.dim(), {}, {}, std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                          act == "tanh" ? Activation::Tanh : Activation::Relu};
-        const std::string kind = j.value("network", std::string("mlp"));
-        if (kind != "mlp" && kind != "cnn" && kind != "gru" && kind != "cnn_gru")
-            throw std::runtime_error("unknown network '" + kind + "' (expected mlp, cnn, gru or cnn_gru)");
+        const std::string kindText = j.value("network", std::string("mlp"));
+        const std::optional<NetworkKind> kind = networkFromName(kindText);
+        if (!kind) throw std::runtime_error("unknown network '" + kindText + "' (expected mlp, cnn, gru or cnn_gru)");
+        spec.kind = *kind;
         int gruInputs = s->observationSpace.dim(); // the GRU reads the observation or the conv features
-        if (kind == "cnn" || kind == "cnn_gru") {
-            spec.kind = kind == "cnn" ? NetworkKind::Cnn : NetworkKind::CnnGru;
+        if (hasConvLayers(*kind)) {
             const json& im = j.at("image");
             spec.image = {jsonInteger<int>(im.at("channels")), jsonInteger<int>(im.at("height")), jsonInteger<int>(im.at("width"))};
             if (spec.image.channels < 1 || spec.image.height < 1 || spec.image.width < 1 || spec.image.channels > kMaxLayerWidth ||
@@ -340,13 +340,12 @@ SnapshotPtr policyFromJson(const std::string& text) {
                 spec.conv.push_back(c);
                 in = {c.filters, (in.height - c.kernel) / c.stride + 1, (in.width - c.kernel) / c.stride + 1};
             }
-            if (kind == "cnn" && sizes.front() != in.size())
+            if (!isRecurrentNetwork(*kind) && sizes.front() != in.size())
                 throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the conv layers leave " +
                                          std::to_string(in.size()) + " features");
             gruInputs = in.size();
         }
-        if (kind == "gru" || kind == "cnn_gru") {
-            if (kind == "gru") spec.kind = NetworkKind::Gru;
+        if (isRecurrentNetwork(*kind)) {
             const json& g = j.at("gru");
             spec.state = jsonInteger<int>(g.at("hidden_size"));
             if (spec.state < 1 || spec.state > kMaxLayerWidth) throw std::runtime_error("gru: hidden_size is out of range");
@@ -360,7 +359,7 @@ SnapshotPtr policyFromJson(const std::string& text) {
             if (sizes.front() != spec.state)
                 throw std::runtime_error("layer_sizes starts at " + std::to_string(sizes.front()) + ", but the GRU's state has " +
                                          std::to_string(spec.state) + " values");
-        } else if (kind == "mlp" && sizes.front() != s->observationSpace.dim()) {
+        } else if (*kind == NetworkKind::Mlp && sizes.front() != s->observationSpace.dim()) {
             throw std::runtime_error("network input size does not match the observation space");
         }
         if (sizes.back() != s->actionSpace.policyOutputs())

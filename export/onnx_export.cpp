@@ -530,21 +530,21 @@ core::SnapshotPtr policyFromOnnx(const std::string& bytes, PolicyMetadata* metaO
                                std::vector<int>(sizes.begin() + 1, sizes.end() - 1),
                                act == "tanh" ? core::Activation::Tanh : core::Activation::Relu};
         const auto kindEntry = md.find("network");
-        const std::string kind = kindEntry == md.end() ? "mlp" : kindEntry->second;
-        if (kind != "mlp" && kind != "cnn" && kind != "gru" && kind != "cnn_gru")
-            throw std::runtime_error("unknown network '" + kind.substr(0, 40) +
+        const std::string kindText = kindEntry == md.end() ? "mlp" : kindEntry->second;
+        const std::optional<core::NetworkKind> kind = core::networkFromName(kindText);
+        if (!kind)
+            throw std::runtime_error("unknown network '" + kindText.substr(0, 40) +
                                      "' (expected cnn, gru or cnn_gru, or no entry for an MLP)");
-        const bool conv = kind == "cnn" || kind == "cnn_gru", recurrent = kind == "gru" || kind == "cnn_gru";
+        spec.kind = *kind;
+        const bool conv = core::hasConvLayers(*kind), recurrent = core::isRecurrentNetwork(*kind);
         int gruInputs = s->observationSpace.dim(); // the GRU reads the observation or the conv features
         if (recurrent) {
-            spec.kind = conv ? core::NetworkKind::CnnGru : core::NetworkKind::Gru;
             spec.state = parseInteger<int>(get("gru_hidden_size"), "gru_hidden_size");
             if (spec.state < 1 || spec.state > kMaxWidth) throw std::runtime_error("gru_hidden_size is out of range");
             if (sizes.front() != spec.state)
                 throw std::runtime_error("layer_sizes does not start at the GRU's " + std::to_string(spec.state) + " states");
         }
         if (conv) {
-            if (!recurrent) spec.kind = core::NetworkKind::Cnn;
             const json im = parseJsonMeta(get("image"), "image");
             spec.image = {core::jsonInteger<int>(im.at("channels")), core::jsonInteger<int>(im.at("height")),
                           core::jsonInteger<int>(im.at("width"))};
