@@ -25,7 +25,11 @@ EnvView::EnvView(QWidget* parent) : QWidget(parent), m_paintCache(std::make_uniq
     setCursor(Qt::OpenHandCursor);
     setToolTip(tr("Drag a body with the mouse to perturb the agent; release to let it recover."));
     m_timer.setTimerType(Qt::PreciseTimer);
-    connect(&m_timer, &QTimer::timeout, this, &EnvView::tick);
+    m_timer.setSingleShot(true);
+    connect(&m_timer, &QTimer::timeout, this, [this] {
+        armFrameTimer();
+        tick();
+    });
     m_frameClock.start();
 }
 
@@ -120,7 +124,19 @@ void EnvView::updateTimer() {
         return;
     }
     const double fps = m_fpsOverride > 0 ? m_fpsOverride : std::max(1.0, m_env->spec().frameRate);
-    m_timer.start(std::max(1, static_cast<int>(std::lround(1000.0 / fps))));
+    m_framePeriodNs = std::llround(1e9 / fps);
+    m_nextFrameNs = m_frameClock.nsecsElapsed();
+    armFrameTimer();
+}
+
+void EnvView::armFrameTimer() {
+    // frames keep a grid of exact periods (60 fps is 16.67 ms, which a periodic timer in whole
+    // milliseconds cannot keep): each wait is to the next grid time, so a late frame does not
+    // push back the ones after it
+    const qint64 now = m_frameClock.nsecsElapsed();
+    m_nextFrameNs += m_framePeriodNs;
+    if (m_nextFrameNs < now) m_nextFrameNs = now + m_framePeriodNs; // a whole frame behind: a new grid
+    m_timer.start(static_cast<int>((m_nextFrameNs - now) / 1000000));
 }
 
 void EnvView::resetEpisode() {

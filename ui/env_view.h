@@ -164,6 +164,7 @@ private:
     void stepEnvironment();
     void resetEpisode();
     void updateTimer();
+    void armFrameTimer();
     void pickAction();
     void stepReplay();
     void stepGhost();
@@ -189,6 +190,7 @@ private:
     QStringList m_paintedHud;
     bool m_painted = false; // the two above are valid
     QTimer m_timer;
+    qint64 m_framePeriodNs = 0, m_nextFrameNs = 0; // on m_frameClock
     Speed m_speed = Speed::RealTime;
     bool m_deterministic = false;
     bool m_restartOnNewPolicy = false;
