@@ -1,12 +1,15 @@
 #include "ui/training_session.h"
 
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <QDateTime>
 #include <QDir>
 #include <QTimer>
 #include <algorithm>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -447,7 +450,34 @@ void TrainingSession::relay(void (TrainingWorker::*signal)(Args...), Slot slot) 
         Qt::DirectConnection);
 }
 
+namespace {
+
+// Linux (6.12 and later) lets a thread of the normal policy ask for a shorter time slice than
+// the default: once woken, it then preempts a thread whose slice is longer at
+// once, instead of waiting for that slice to run out. The UI thread wakes for a frame every
+// 16.7 ms and runs for well under a millisecond. Over `trpo-studio --bench 1000` on two busy
+// cores, 0.25-0.5 ms slices brought the 95th percentile of the frame timer's interval from
+// 18.1-18.2 to 17.9-18.0 ms; 0.1 ms slices let training preempt the UI thread in turn, and a
+// 1 ms slice made no difference. Other kernels ignore the request.
+void askForShortSlice() {
+    struct { // the kernel's struct sched_attr, first version (48 bytes)
+        std::uint32_t size, policy;
+        std::uint64_t flags;
+        std::int32_t nice;
+        std::uint32_t priority;
+        std::uint64_t runtime, deadline, period; // ns
+    } a{};
+    a.size = sizeof a;
+    a.policy = SCHED_OTHER;
+    a.nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); // kept as it is
+    a.runtime = 300'000;
+    ::syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+} // namespace
+
 TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
+    askForShortSlice(); // on the UI thread, which owns the session
     registerMetaTypes();
     qRegisterMetaType<ui::PhaseSnapshotPtr>();
     m_thread.setObjectName("trpo-training");
