@@ -29,10 +29,14 @@ void takeColumns(const Policy& policy, const DistBatch& from, const std::vector<
 ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
                                const Eigen::Ref<const MatrixXd>& actions, const Eigen::Ref<const VectorXd>& adv,
                                const Eigen::Ref<const VectorXd>& oldLogp, const DistBatch& oldDist,
-                               const ObjectiveSettings& s, NetworkWorkspace& ws, DistBatch& dist) {
+                               const ObjectiveSettings& s, NetworkWorkspace& ws, DistBatch& dist,
+                               Policy::FloatPass* floatPass) {
     const Eigen::Index n = obs.cols();
     const double invN = 1.0 / static_cast<double>(n);
-    policy.distribution(theta, obs, ws, dist);
+    if (floatPass)
+        policy.distributionFloat(theta, obs, ws, *floatPass, dist);
+    else
+        policy.distribution(theta, obs, ws, dist);
     const VectorXd logp = policy.logProb(dist, actions);
     ObjectiveValue o;
     o.grad = VectorXd::Zero(theta.size());
@@ -78,26 +82,37 @@ ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, cons
         default: throw std::invalid_argument("policyObjective: trpo and npg have no first-order objective");
     }
     if (s.entropyCoeff != 0.0) o.value += s.entropyCoeff * policy.entropy(dist).mean();
-    policy.logProbGradient(theta, dist, actions, w, s.entropyCoeff, ws, o.grad);
+    const int np = policy.net().numParams();
+    MatrixXd dOut = policy.logProbOutputGradient(dist, actions, w, s.entropyCoeff, o.grad);
     if (klAlgorithm(s.algo) && s.klBeta != 0.0) {
         // −β ∇ mean_i KL(π_old,i ‖ π_θ,i), through the distribution parameters:
         //   categorical logits z: ∂KL/∂z = p_θ − p_old
         //   Gaussian mean μ: ∂KL/∂μ = (μ − μ_old)/σ²; log-std ℓ: ∂KL/∂ℓ = 1 − (σ_old² + (μ_old − μ)²)/σ²
-        const int np = policy.net().numParams();
-        MatrixXd dOut;
+        MatrixXd dKlOut;
         if (policy.discrete()) {
-            dOut = (-s.klBeta * invN) * (dist.p - oldDist.p);
+            dKlOut = (-s.klBeta * invN) * (dist.p - oldDist.p);
         } else {
             const VectorXd invVar = (-2.0 * dist.logStd).array().exp();
             const MatrixXd diff = dist.out - oldDist.out;
-            dOut = (-s.klBeta * invN) * (diff.array().colwise() * invVar.array()).matrix();
+            dKlOut = (-s.klBeta * invN) * (diff.array().colwise() * invVar.array()).matrix();
             const VectorXd varOld = (2.0 * oldDist.logStd).array().exp();
             const VectorXd meanSq = diff.array().square().rowwise().mean().matrix();
             const VectorXd dKl = (1.0 - (varOld + meanSq).array() * invVar.array()).matrix();
             o.grad.tail(policy.outputs()) -= s.klBeta * dKl;
         }
-        policy.net().backward(theta.head(np), dOut, ws, o.grad.head(np));
+        if (floatPass) {
+            dOut += dKlOut; // one backprop of both terms
+        } else {
+            // two, in this order, as before the float pass existed (seeded runs keep their bits)
+            policy.net().backward(theta.head(np), dOut, ws, o.grad.head(np));
+            policy.net().backward(theta.head(np), dKlOut, ws, o.grad.head(np));
+            return o;
+        }
     }
+    if (floatPass)
+        policy.backwardFloat(dOut, *floatPass, o.grad);
+    else
+        policy.net().backward(theta.head(np), dOut, ws, o.grad.head(np));
     return o;
 }
 
@@ -157,6 +172,8 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     // π_old on the whole batch, once (minibatches take its columns)
     NetworkWorkspace wsOld, wsMb;
     DistBatch oldDist, oldMb, distMb;
+    Policy::FloatPass floatPass;
+    Policy::FloatPass* const passes = s.doublePrecision ? nullptr : &floatPass;
     // a recurrent policy trains with vpg only (TrpoConfig::validate()): its one minibatch is the
     // whole batch in order, so both passes read the batch's sequences
     sequencesFor(batch.sequences, 0, n, wsOld);
@@ -195,7 +212,8 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
                     std::sqrt((advMb.array() - mean).square().sum() / static_cast<double>(advMb.size() - 1));
                 advMb = (advMb.array() - mean) / (sd + 1e-8);
             }
-            ObjectiveValue o = policyObjective(policy, theta, obsMb, actMb, advMb, oldLogpMb, oldMb, os, wsMb, distMb);
+            ObjectiveValue o =
+                policyObjective(policy, theta, obsMb, actMb, advMb, oldLogpMb, oldMb, os, wsMb, distMb, passes);
             if (!o.grad.allFinite()) {
                 finite = false;
                 break;

@@ -90,6 +90,13 @@ VectorXd Policy::entropy(const DistBatch& d) const {
 void Policy::logProbGradient(const ParamRef& theta, const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
                              const Eigen::Ref<const VectorXd>& w, double entCoeff, NetworkWorkspace& ws,
                              Eigen::Ref<VectorXd> grad) const {
+    const MatrixXd dOut = logProbOutputGradient(d, actions, w, entCoeff, grad);
+    m_net.backward(theta.head(m_net.numParams()), dOut, ws, grad.head(m_net.numParams()));
+}
+
+MatrixXd Policy::logProbOutputGradient(const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
+                                       const Eigen::Ref<const VectorXd>& w, double entCoeff,
+                                       Eigen::Ref<VectorXd> grad) const {
     const Eigen::Index n = d.out.cols();
     MatrixXd dOut(outputs(), n);
     if (m_discrete) {
@@ -114,7 +121,25 @@ void Policy::logProbGradient(const ParamRef& theta, const DistBatch& d, const Ei
         grad.tail(outputs()) += z2 * w + VectorXd::Constant(outputs(), entCoeff);
         dOut.array().rowwise() *= w.transpose().array();
     }
-    m_net.backward(theta.head(m_net.numParams()), dOut, ws, grad.head(m_net.numParams()));
+    return dOut;
+}
+
+void Policy::distributionFloat(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs,
+                               const NetworkWorkspace& sequences, FloatPass& c, DistBatch& d) const {
+    c.obs = obs.cast<float>();
+    c.ws.sequences = sequences.sequences;
+    c.ws.h0 = sequences.h0.cast<float>();
+    c.theta = theta.head(m_net.numParams()).cast<float>();
+    d.out = m_netF.forward(c.theta, c.obs, c.ws).cast<double>();
+    finishDistribution(theta, d);
+}
+
+void Policy::backwardFloat(const Eigen::Ref<const MatrixXd>& dOut, FloatPass& c, Eigen::Ref<VectorXd> grad) const {
+    const int np = m_net.numParams();
+    c.dOut = dOut.cast<float>();
+    c.grad.setZero(np);
+    m_netF.backward(c.theta, c.dOut, c.ws, c.grad);
+    grad.head(np) += c.grad.cast<double>();
 }
 
 void Policy::fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, NetworkWorkspace& ws,

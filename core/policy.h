@@ -74,6 +74,29 @@ public:
                          const Eigen::Ref<const VectorXd>& w, double entCoeff, NetworkWorkspace& ws,
                          Eigen::Ref<VectorXd> grad) const;
 
+    // the same gradient in two parts: logProbOutputGradient() returns the derivative with
+    // respect to the network's output (outputs x N) and adds a Gaussian's log-std part to
+    // grad's tail; the network's part is then a backprop of it (Network::backward, or
+    // backwardFloat() below)
+    MatrixXd logProbOutputGradient(const DistBatch& d, const Eigen::Ref<const MatrixXd>& actions,
+                                   const Eigen::Ref<const VectorXd>& w, double entCoeff,
+                                   Eigen::Ref<VectorXd> grad) const;
+
+    // The first-order updates' minibatch passes with the network in single precision
+    // (docs/algorithm.md §11): distributionFloat() runs the float copy of the network at θ on
+    // obs (a recurrent policy reads obs as `sequences`' layout and starting states) and gives
+    // its output in double, the log-softmax and everything after it in double;
+    // backwardFloat() then adds the backprop of dOut (outputs x N) through the same float pass
+    // to grad's network part.
+    struct FloatPass {
+        NetworkFloat::Workspace ws;
+        Eigen::VectorXf theta, grad;
+        Eigen::MatrixXf obs, dOut;
+    };
+    void distributionFloat(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs,
+                           const NetworkWorkspace& sequences, FloatPass& c, DistBatch& d) const;
+    void backwardFloat(const Eigen::Ref<const MatrixXd>& dOut, FloatPass& c, Eigen::Ref<VectorXd> grad) const;
+
     // out = F v (no damping), using the activations cached in ws and the distributions d
     // at the same θ. the tangents in ws are overwritten; the activations are kept, so CG can call this repeatedly.
     void fisherVectorProduct(const ParamRef& theta, const DistBatch& d, const ParamRef& v, NetworkWorkspace& ws,

@@ -93,6 +93,39 @@ private slots:
         QVERIFY2(relDiff(o.grad, fd) < 1e-6, qPrintable(QString("relative error %1").arg(relDiff(o.grad, fd))));
     }
 
+    // the minibatch passes in single precision (policyObjective's floatPass, the default of
+    // firstOrderUpdate): the same value and gradient as in double, to float's rounding, for
+    // every objective, both action kinds and a CNN
+    void floatPassMatchesDouble_data() { objectiveGradientMatchesFiniteDifferences_data(); }
+    void floatPassMatchesDouble() {
+        QFETCH(int, algo);
+        QFETCH(bool, discrete);
+        const NetworkSpec cnn = smallCnnSpec();
+        for (const NetworkSpec* net : {static_cast<const NetworkSpec*>(nullptr), &cnn}) {
+            const UpdateProblem p = net ? makeUpdateProblem(discrete, 6, 96, net->inputs, discrete ? 4 : 3, net)
+                                        : makeUpdateProblem(discrete, 6, 96, 5, discrete ? 4 : 3);
+            NetworkWorkspace ws;
+            DistBatch oldDist, dist;
+            p.policy.distribution(p.theta, p.obs, ws, oldDist);
+            ObjectiveSettings s;
+            s.algo = static_cast<Algorithm>(algo);
+            s.klBeta = 3.0;
+            s.clipRange = 0.1;
+            s.entropyCoeff = 0.05;
+            Rng rng(23);
+            const VectorXd theta = p.theta + randomVector(p.policy.numParams(), rng, 0.05);
+            const ObjectiveValue d = policyObjective(p.policy, theta, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, ws, dist);
+            Policy::FloatPass pass;
+            const ObjectiveValue f =
+                policyObjective(p.policy, theta, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, ws, dist, &pass);
+            const QString what = QString("%1, %2").arg(net ? "cnn" : "mlp").arg(relDiff(f.grad, d.grad));
+            QVERIFY2(relDiff(f.grad, d.grad) < 1e-5, qPrintable(what));
+            QVERIFY2(!sameBits(f.grad, d.grad), qPrintable(what)); // it did run in float
+            QVERIFY(std::fabs(f.value - d.value) <= 1e-5 * std::max(1.0, std::fabs(d.value)));
+            QVERIFY(std::fabs(f.klMean - d.klMean) <= 1e-5 * std::max(1e-3, d.klMean));
+        }
+    }
+
     // the KL term alone: with Â = 0 the penalty objective is −β·mean KL, whose gradient is
     // zero at θ_old and matches central differences elsewhere
     void klTermGradient() {
