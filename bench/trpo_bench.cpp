@@ -156,32 +156,43 @@ void forkThroughput(int iterations) {
 }
 
 // Algorithms (README "Algorithms"): each update on CartPole-v1's preset with only `algo`
-// changed, then PPO with RL Zoo's CartPole settings (resources/configs/ppo-cartpole-zoo.json,
-// the guardrail's collapse rollback off as SB3 has none), one thread each, until the last-20
-// mean reaches 475 or 300k steps. steps/s counts training time only.
+// changed, one thread each, then PPO on two threads, with the preset and with the settings
+// of resources/configs/ppo-cartpole-fast.json, and PPO with RL Zoo's CartPole settings
+// (resources/configs/ppo-cartpole-zoo.json, the guardrail's collapse rollback off as SB3 has
+// none) on one, until the last-20 mean reaches 475 or 300k steps. steps/s counts training
+// time only.
 void algorithmTable(int firstSeed, int seeds) {
     const std::string id = "CartPole-v1";
     struct Row {
         std::string name;
-        core::TrpoConfig config;
+        core::TrpoConfig config; // its `threads` are the row's
     };
     std::vector<Row> rows;
     for (core::Algorithm a : {core::Algorithm::Trpo, core::Algorithm::Npg, core::Algorithm::Vpg, core::Algorithm::KlPenalty,
                               core::Algorithm::KlAdaptive, core::Algorithm::Ppo}) {
         core::TrpoConfig c = core::presetConfig(id);
         c.algo = a;
+        c.threads = 1;
         rows.push_back({core::algorithmName(a), c});
     }
-    try {
-        core::TrpoConfig zoo;
-        core::applyConfigJson(zoo, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/ppo-cartpole-zoo.json"));
-        zoo.collapseDrop = 0;
-        rows.push_back({"ppo (zoo settings)", zoo});
-    } catch (const std::exception& e) {
-        std::printf("(ppo with the zoo's settings skipped: %s)\n", e.what());
-    }
+    core::TrpoConfig twoThreads = rows.back().config;
+    twoThreads.threads = 2;
+    rows.push_back({"ppo (2 threads)", twoThreads});
+    const auto fromFile = [&rows, &id](const std::string& name, const std::string& file, int threads) {
+        try {
+            core::TrpoConfig c = core::presetConfig(id); // under the file's settings, as trpo-train --config
+            core::applyConfigJson(c, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/" + file));
+            c.collapseDrop = 0;
+            c.threads = threads;
+            rows.push_back({name, c});
+        } catch (const std::exception& e) {
+            std::printf("(%s skipped: %s)\n", name.c_str(), e.what());
+        }
+    };
+    fromFile("ppo (fast, 2 threads)", "ppo-cartpole-fast.json", 2);
+    fromFile("ppo (zoo settings)", "ppo-cartpole-zoo.json", 1);
     constexpr std::int64_t kBudget = 300000;
-    std::printf("%-20s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
+    std::printf("%-22s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
                 "median time");
     for (Row& row : rows) {
         std::vector<double> steps, secs;
@@ -191,7 +202,6 @@ void algorithmTable(int firstSeed, int seeds) {
         for (int seed = firstSeed; seed < firstSeed + seeds; ++seed) {
             core::TrpoConfig c = row.config;
             c.seed = static_cast<std::uint64_t>(seed);
-            c.threads = 1;
             core::Trainer t(c, sim::environmentFactory(id));
             double seconds = 0;
             bool solved = false;
@@ -220,9 +230,9 @@ void algorithmTable(int firstSeed, int seeds) {
         char stepsText[32] = "-", timeText[32] = "-";
         if (!steps.empty()) {
             std::snprintf(stepsText, sizeof stepsText, "%.1fk", median(steps) / 1e3);
-            std::snprintf(timeText, sizeof timeText, "%.2f s", median(secs));
+            std::snprintf(timeText, sizeof timeText, "%.3f s", median(secs));
         }
-        std::printf("%-20s %12.0f %6d/%-3d %14s %14s  %s\n", row.name.c_str(), trainSteps / trainSeconds,
+        std::printf("%-22s %12.0f %6d/%-3d %14s %14s  %s\n", row.name.c_str(), trainSteps / trainSeconds,
                     static_cast<int>(steps.size()), seeds, stepsText, timeText, perSeed.c_str());
         std::fflush(stdout);
     }
