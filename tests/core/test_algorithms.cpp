@@ -21,6 +21,17 @@ double relDiff(const VectorXd& a, const VectorXd& b) {
     return (a - b).norm() / std::max({a.norm(), b.norm(), 1e-300});
 }
 
+// the objective settings of the gradient tests: a KL term, a clip and an entropy term that
+// all matter
+ObjectiveSettings testObjective(int algo) {
+    ObjectiveSettings s;
+    s.algo = static_cast<Algorithm>(algo);
+    s.klBeta = 3.0;
+    s.clipRange = 0.1;
+    s.entropyCoeff = 0.05;
+    return s;
+}
+
 TrpoConfig cartPole(Algorithm algo) {
     TrpoConfig c = presetConfig("CartPole-v1");
     c.algo = algo;
@@ -66,11 +77,7 @@ private slots:
         NetworkWorkspace ws;
         DistBatch oldDist, dist;
         p.policy.distribution(p.theta, p.obs, ws, oldDist);
-        ObjectiveSettings s;
-        s.algo = static_cast<Algorithm>(algo);
-        s.klBeta = 3.0;
-        s.clipRange = 0.1;
-        s.entropyCoeff = 0.05;
+        const ObjectiveSettings s = testObjective(algo);
         Rng rng(17);
         const VectorXd theta = p.theta + randomVector(p.policy.numParams(), rng, 0.05);
         const ObjectiveValue o = policyObjective(p.policy, theta, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, ws, dist);
@@ -107,11 +114,7 @@ private slots:
             NetworkWorkspace ws;
             DistBatch oldDist, dist;
             p.policy.distribution(p.theta, p.obs, ws, oldDist);
-            ObjectiveSettings s;
-            s.algo = static_cast<Algorithm>(algo);
-            s.klBeta = 3.0;
-            s.clipRange = 0.1;
-            s.entropyCoeff = 0.05;
+            const ObjectiveSettings s = testObjective(algo);
             Rng rng(23);
             const VectorXd theta = p.theta + randomVector(p.policy.numParams(), rng, 0.05);
             const ObjectiveValue d = policyObjective(p.policy, theta, p.obs, p.actions, p.adv, p.oldLogp, oldDist, s, ws, dist);
