@@ -84,11 +84,12 @@ ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, cons
     if (s.entropyCoeff != 0.0) o.value += s.entropyCoeff * policy.entropy(dist).mean();
     const int np = policy.net().numParams();
     MatrixXd dOut = policy.logProbOutputGradient(dist, actions, w, s.entropyCoeff, o.grad);
-    if (klAlgorithm(s.algo) && s.klBeta != 0.0) {
+    const bool klTerm = klAlgorithm(s.algo) && s.klBeta != 0.0;
+    MatrixXd dKlOut;
+    if (klTerm) {
         // −β ∇ mean_i KL(π_old,i ‖ π_θ,i), through the distribution parameters:
         //   categorical logits z: ∂KL/∂z = p_θ − p_old
         //   Gaussian mean μ: ∂KL/∂μ = (μ − μ_old)/σ²; log-std ℓ: ∂KL/∂ℓ = 1 − (σ_old² + (μ_old − μ)²)/σ²
-        MatrixXd dKlOut;
         if (policy.discrete()) {
             dKlOut = (-s.klBeta * invN) * (dist.p - oldDist.p);
         } else {
@@ -100,19 +101,16 @@ ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, cons
             const VectorXd dKl = (1.0 - (varOld + meanSq).array() * invVar.array()).matrix();
             o.grad.tail(policy.outputs()) -= s.klBeta * dKl;
         }
-        if (floatPass) {
-            dOut += dKlOut; // one backprop of both terms
-        } else {
-            // two, in this order, as before the float pass existed (seeded runs keep their bits)
-            policy.net().backward(theta.head(np), dOut, ws, o.grad.head(np));
-            policy.net().backward(theta.head(np), dKlOut, ws, o.grad.head(np));
-            return o;
-        }
     }
-    if (floatPass)
+    if (floatPass) {
+        if (klTerm) dOut += dKlOut; // one backprop of both terms
         policy.backwardFloat(dOut, *floatPass, o.grad);
-    else
+    } else {
+        // in double, one backprop per term in this order (the double path's results are those
+        // of the versions before the float pass)
         policy.net().backward(theta.head(np), dOut, ws, o.grad.head(np));
+        if (klTerm) policy.net().backward(theta.head(np), dKlOut, ws, o.grad.head(np));
+    }
     return o;
 }
 

@@ -124,13 +124,19 @@ MatrixXd Policy::logProbOutputGradient(const DistBatch& d, const Eigen::Ref<cons
     return dOut;
 }
 
+const Eigen::MatrixXf& Policy::forwardFloat(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs,
+                                            const NetworkWorkspace& sequences, NetworkFloat::Workspace& ws,
+                                            Eigen::MatrixXf& obsF, Eigen::VectorXf& thetaF) const {
+    obsF = obs.cast<float>();
+    ws.sequences = sequences.sequences;
+    ws.h0 = sequences.h0.cast<float>();
+    thetaF = theta.head(m_net.numParams()).cast<float>();
+    return m_netF.forward(thetaF, obsF, ws);
+}
+
 void Policy::distributionFloat(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs,
                                const NetworkWorkspace& sequences, FloatPass& c, DistBatch& d) const {
-    c.obs = obs.cast<float>();
-    c.ws.sequences = sequences.sequences;
-    c.ws.h0 = sequences.h0.cast<float>();
-    c.theta = theta.head(m_net.numParams()).cast<float>();
-    d.out = m_netF.forward(c.theta, c.obs, c.ws).cast<double>();
+    d.out = forwardFloat(theta, obs, sequences, c.ws, c.obs, c.theta).cast<double>();
     finishDistribution(theta, d);
 }
 
@@ -190,11 +196,7 @@ void Policy::floatFisherVectorProduct(const DistBatch& d, const ParamRef& v, Flo
 
 void Policy::prepareFloatDistribution(const ParamRef& thetaRef, const Eigen::Ref<const MatrixXd>& obs,
                                       const NetworkWorkspace& sequences, FloatForwardCache& c) const {
-    c.obs = obs.cast<float>();
-    c.ws.sequences = sequences.sequences;
-    c.ws.h0 = sequences.h0.cast<float>();
-    c.theta = thetaRef.head(m_net.numParams()).cast<float>();
-    c.outRef = m_netF.forward(c.theta, c.obs, c.ws);
+    c.outRef = forwardFloat(thetaRef, obs, sequences, c.ws, c.obs, c.theta);
 }
 
 void Policy::floatDistribution(const ParamRef& theta, const DistBatch& ref, FloatForwardCache& c,

@@ -144,6 +144,12 @@ public:
 private:
     // fills logp and p (categorical) or logStd (Gaussian) from d.out and θ
     void finishDistribution(const ParamRef& theta, DistBatch& d) const;
+    // the float network's output at θ on obs: θ and obs rounded to float into thetaF and obsF,
+    // a recurrent policy's sequences and starting states copied into ws (which then holds
+    // the pass, for a backprop)
+    const Eigen::MatrixXf& forwardFloat(const ParamRef& theta, const Eigen::Ref<const MatrixXd>& obs,
+                                        const NetworkWorkspace& sequences, NetworkFloat::Workspace& ws,
+                                        Eigen::MatrixXf& obsF, Eigen::VectorXf& thetaF) const;
 
     Network m_net;
     NetworkFloat m_netF; // same layout, for floatFisherVectorProduct
