@@ -428,7 +428,7 @@ int main(int argc, char** argv) {
     // painting over a part the server may still be reading, waits for a round trip to it. The
     // viewer repaints much the same part every frame, so every frame waited for the X server,
     // itself queued behind training on a busy machine: the 95th percentile of the wait was
-    // 1.5-2.6 ms (`trpo-studio --bench`, README "Speed"). Sent over the socket instead, a frame
+    // 1.5-2.6 ms (`trpo-studio --bench`, README "Benchmarks"). Sent over the socket instead, a frame
     // waits for nothing. TRPO_X11_SHM=1 keeps shared memory (Qt uses it unless QT_XCB_NO_MITSHM
     // is set, to any value).
     if (qgetenv("TRPO_X11_SHM") != "1") qputenv("QT_XCB_NO_MITSHM", "1");

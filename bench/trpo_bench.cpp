@@ -15,9 +15,10 @@
 //      against float: forward, backward and jvp per sample; the natural direction with double
 //      and float Fisher-vector products; throughput and phases of the CNN on CubeCrash-v0 and
 //      the CNN-GRU on CubeCrashScreenBecomesBlack-v0
-//   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset, and
-//      PPO with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20
-//      mean of 475, for each seed, one thread
+//   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset (one
+//      thread), PPO on two threads with the preset and with ppo-cartpole-fast.json, and PPO
+//      with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20 mean of
+//      475, for each seed
 //   7. (--gru, alone) the GRU policy on CartPoleNoVel-v1: its passes and the natural
 //      direction in double and float, throughput and phases against the MLP, steps to 475
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]

@@ -76,7 +76,7 @@ struct FirstOrderSettings {
     double entropyCoeff = 0.0;
     bool normalizeAdvantages = true; // ppo: standardise Â in each minibatch, as SB3
     // the minibatches' network passes in double instead of float (policyObjective's
-    // floatPass): float is about 2x faster, and its gradients agree to about 1e-6
+    // floatPass): float is faster, and its gradients agree within 1e-5 (test_algorithms)
     bool doublePrecision = false;
 };
 
