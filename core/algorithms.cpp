@@ -147,12 +147,20 @@ PolicyOptimizerState PolicyOptimizerState::fromVector(const VectorXd& x, Eigen::
 FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                                   const FirstOrderSettings& s, const UpdateSettings& update,
                                   const SurrogateGradient& gradient, PolicyOptimizerState& opt, Rng& shuffle,
-                                  UpdateWorkspace& ws) {
+                                  UpdateWorkspace& ws, JointCritic* critic) {
     const auto t0 = std::chrono::steady_clock::now();
     const int n = static_cast<int>(batch.obs.cols());
     const Eigen::Index P = theta.size();
     const VectorXd thetaOld = theta;
     const PolicyOptimizerState optOld = opt;
+    const bool joint = critic && critic->critic && s.algo != Algorithm::Vpg;
+    const VectorXd criticOld = joint ? critic->critic->state() : VectorXd();
+    Eigen::MatrixXf criticObs; // the critic evaluates in float
+    if (joint) {
+        criticObs = batch.obs.cast<float>();
+        critic->epochLosses.clear();
+    }
+    VectorXd criticGrad;
     if (opt.m.size() != P) {
         opt.m = VectorXd::Zero(P);
         opt.v = VectorXd::Zero(P);
@@ -191,6 +199,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     double clipSum = 0;
     bool finite = true;
     for (int epoch = 0; epoch < epochs && finite; ++epoch) {
+        double criticLoss = 0;
         std::iota(perm.begin(), perm.end(), 0);
         // Fisher-Yates with our own RNG (std::shuffle is implementation-defined)
         if (!vpg)
@@ -212,16 +221,24 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
             }
             ObjectiveValue o =
                 policyObjective(policy, theta, obsMb, actMb, advMb, oldLogpMb, oldMb, os, wsMb, distMb, passes);
-            if (!o.grad.allFinite()) {
+            if (joint)
+                criticLoss += critic->critic->lossGradient(criticObs, idx, *critic->returns, critic->coeff, criticGrad);
+            if (!o.grad.allFinite() || (joint && !criticGrad.allFinite())) {
                 finite = false;
                 break;
             }
             clipSum += o.clipFraction;
-            // clip the gradient's global norm (PyTorch's clip_grad_norm_, as SB3)
+            // clip the gradient's global norm (PyTorch's clip_grad_norm_, as SB3), over both
+            // networks with a joint critic
             if (s.maxGradNorm > 0.0) {
-                const double coef = s.maxGradNorm / (o.grad.norm() + 1e-6);
-                if (coef < 1.0) o.grad *= coef;
+                const double norm = joint ? std::sqrt(o.grad.squaredNorm() + criticGrad.squaredNorm()) : o.grad.norm();
+                const double coef = s.maxGradNorm / (norm + 1e-6);
+                if (coef < 1.0) {
+                    o.grad *= coef;
+                    if (joint) criticGrad *= coef;
+                }
             }
+            if (joint) critic->critic->adamStep(criticGrad, s.lr);
             ++opt.t;
             ++res.adamSteps;
             opt.m = beta1 * opt.m + (1.0 - beta1) * o.grad;
@@ -230,6 +247,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
             const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(opt.t));
             theta.array() += (s.lr / bc1) * opt.m.array() / (opt.v.array().sqrt() / std::sqrt(bc2) + eps);
         }
+        if (joint && finite) critic->epochLosses.push_back(criticLoss / n);
     }
     if (res.adamSteps > 0) res.clipFraction = clipSum / res.adamSteps;
 
@@ -245,6 +263,10 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     if (!finite || !std::isfinite(e.surrogate) || !std::isfinite(e.klMean) || !theta.allFinite()) {
         theta = thetaOld;
         opt = optOld;
+        if (joint) {
+            critic->critic->setState(criticOld);
+            critic->epochLosses.clear();
+        }
         r.outcome = LineSearchOutcome::NonFinite;
         r.accepted = false;
     } else {

@@ -17,6 +17,7 @@
 #include "core/policy.h"
 #include "core/rng.h"
 #include "core/trpo.h"
+#include "core/value_function.h"
 
 namespace core {
 
@@ -87,15 +88,27 @@ struct FirstOrderResult {
     double stepNorm = 0;     // |θ − θ_old|
     int adamSteps = 0;
 };
+// The critic trained in the same Adam steps as the policy (value_coeff > 0; Stable-Baselines3's
+// PPO, vf_coef): each minibatch's loss is −J + c_V·mean_i (V(s_i) − R_i)², the gradient clip
+// covers both networks' gradients together, and the critic takes its Adam step beside the
+// policy's at the same learning rate (docs/algorithm.md §11.6)
+struct JointCritic {
+    NetworkValueFunction* critic = nullptr;
+    const VectorXd* returns = nullptr; // R_i, the targets (n)
+    double coeff = 0.5;                // c_V
+    std::vector<double> epochLosses = {}; // out: each epoch's mean (V − R)², each minibatch before its step
+};
+
 // Runs the algorithm's Adam steps from θ = θ_old, then evaluates L and KL(π_old‖π_θ) on the
 // whole batch (evaluateTrial, with the θ_old distributions surrogateGradient() left in ws).
 // Minibatches are drawn by Fisher-Yates from `shuffle`. Each minibatch is one single-threaded
-// pass, so the result does not depend on the thread count. A non-finite result leaves θ
-// unchanged (outcome non_finite).
+// pass, so the result does not depend on the thread count. A non-finite result leaves θ (and
+// a joint critic) unchanged (outcome non_finite). Given `critic`, the critic learns in the
+// same steps (kl_*, ppo).
 FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const UpdateBatch& batch,
                                   const FirstOrderSettings& settings, const UpdateSettings& update,
                                   const SurrogateGradient& gradient, PolicyOptimizerState& opt, Rng& shuffle,
-                                  UpdateWorkspace& ws);
+                                  UpdateWorkspace& ws, JointCritic* critic = nullptr);
 
 // npg: θ ← θ_old + βx without a line search; reports the KL and L the step reached.
 // A non-finite trial leaves θ unchanged (outcome non_finite).

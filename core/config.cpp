@@ -168,6 +168,7 @@ const std::vector<Entry>& entries() {
         {{"kl_beta", "double", true, 0, 10000, false, "KL penalty weight β: fixed for kl_penalty; the first value for kl_adaptive, which then halves β when the update's KL < delta/1.5 and doubles it when KL > 1.5·delta (Schulman et al. 2017, §4)."}, DBL(klBeta)},
         {{"max_grad_norm", "double", true, 0, 1000, false, "vpg, kl_penalty, kl_adaptive, ppo: the policy gradient of each Adam step is scaled down to this global norm (SB3's PPO: 0.5). 0 = no clipping."}, DBL(maxGradNorm)},
         {{"anneal_steps", "int", true, 0, 2000000000, false, "vpg, kl_penalty, kl_adaptive, ppo: policy_lr and clip_range are multiplied by 1 − (environment steps so far, this batch included) / anneal_steps, down to 0, like RL Zoo's lin_ schedules over n_timesteps. 0 = constant (SB3's default)."}, INT(annealSteps)},
+        {{"value_coeff", "double", false, 0, 100, false, "kl_penalty, kl_adaptive, ppo: above 0, the critic learns in the policy's Adam steps instead of in a fit of its own, on c_V·mean (V − R)² added to the policy's loss, with one gradient clip over both networks and policy_lr for both (Stable-Baselines3's PPO: vf_coef 0.5). value_lr, value_epochs and value_minibatch then have no effect. 0 = the critic's own fit after the policy step. Needs baseline = mlp."}, DBL(valueCoeff)},
         {{"threads", "int", false, 1, 64, false, "Sampling threads. Results do not depend on it."}, INT(threads)},
     };
     // clang-format on
@@ -308,6 +309,14 @@ void TrpoConfig::validate() const {
     if (stepsPerIteration < numEnvs * 2)
         throw ConfigError("steps_per_iteration = " + std::to_string(stepsPerIteration) +
                           " must be at least 2 x num_envs (" + std::to_string(2 * numEnvs) + ")");
+    if (valueCoeff > 0.0) {
+        if (algo != Algorithm::Ppo && algo != Algorithm::KlPenalty && algo != Algorithm::KlAdaptive)
+            throw ConfigError("value_coeff = " + fmt(valueCoeff) + " trains the critic in the minibatch steps of kl_penalty, "
+                              "kl_adaptive or ppo; " + algorithmName(algo) + " has none (set value_coeff = 0)");
+        if (baseline != BaselineKind::Mlp)
+            throw ConfigError("value_coeff = " + fmt(valueCoeff) + " needs baseline = mlp: the linear baseline is fitted "
+                              "by least squares, not by gradient steps");
+    }
     if (isRecurrentNetwork(network)) {
         // the recurrent update needs whole sequences: the full batch, cut in fixed shards
         const std::string name = std::string("network = ") + networkName(network);

@@ -97,6 +97,7 @@ struct TrpoConfig {
     double klBeta = 1.0;          // KL penalty β (kl_penalty), or its first value (kl_adaptive)
     double maxGradNorm = 0.5;     // policy gradient clipped to this global norm (0 = off)
     int annealSteps = 0;          // policy_lr and clip_range fall linearly to 0 over this many env steps (0 = constant)
+    double valueCoeff = 0.0;      // > 0: the critic learns in the policy's Adam steps on c_V·MSE (kl_*, ppo); 0: its own fit
 
     // --- run control (not hyperparameters) ---
     int threads = 2; // sampling threads; results do not depend on it

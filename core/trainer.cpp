@@ -218,6 +218,7 @@ PhaseResult Trainer::runPhaseUnguarded(CancelFlag cancel) {
             p.stats.iteration = m_iteration + 1;
             p.seconds = 0;
             p.probeable = false;
+            p.jointCriticLosses.clear();
             m_startOfPrevious = std::move(m_startOfThis);
             m_startOfThis = learnedState();
             m_boundary.started = true;
@@ -373,8 +374,13 @@ void Trainer::runPolicyStep(PhaseResult& r) {
             fs.lr *= remaining;
             fs.clipRange *= remaining;
         }
-        const FirstOrderResult fr =
-            firstOrderUpdate(m_policy, m_theta, batch, fs, p.update, p.gradient, m_policyOpt, shuffle, m_updateWs);
+        // value_coeff > 0: the critic learns in the same Adam steps (validate() allows it only
+        // with the network critic of kl_*, ppo: an MLP or a CNN)
+        JointCritic joint{dynamic_cast<NetworkValueFunction*>(m_vf.get()), &p.returns, p.cfg.valueCoeff};
+        const bool withCritic = p.cfg.valueCoeff > 0.0 && joint.critic;
+        const FirstOrderResult fr = firstOrderUpdate(m_policy, m_theta, batch, fs, p.update, p.gradient, m_policyOpt,
+                                                     shuffle, m_updateWs, withCritic ? &joint : nullptr);
+        p.jointCriticLosses = std::move(joint.epochLosses);
         p.search = fr.search;
         st.klBeta = fr.klBeta;
         st.clipFraction = fr.clipFraction;
@@ -404,7 +410,16 @@ void Trainer::runValueFit(PhaseResult& r) {
                                   st.secondsValueFit};
         return;
     }
-    const FitResult fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng, p.update.cancel, m_collective.get());
+    FitResult fr;
+    if (p.cfg.valueCoeff > 0.0 && firstOrder(p.cfg.algo)) {
+        // the critic learned in the policy step (or not at all, when there was none): its
+        // losses before (on the values GAE used) and after
+        scoreFit(p.values, p.returns, fr.lossBefore, fr.explainedVarianceBefore);
+        scoreFit(m_vf->predict(b.obs, b.timestep), p.returns, fr.lossAfter, fr.explainedVarianceAfter);
+        fr.epochLosses = p.jointCriticLosses;
+    } else {
+        fr = m_vf->fit(b.obs, b.timestep, p.returns, p.cfg, m_rng, p.update.cancel, m_collective.get());
+    }
     st.valueLossBefore = fr.lossBefore;
     st.valueLossAfter = fr.lossAfter;
     st.explainedVarianceBefore = fr.explainedVarianceBefore;

@@ -233,6 +233,8 @@ private:
         VectorXd thetaOld;       // θ before the line search
         LineSearchResult search;
         bool probeable = false;  // the line search ran: its batch and phases can be probed
+        // value_coeff > 0: the critic's epoch losses from the policy step (empty when it took none)
+        std::vector<double> jointCriticLosses;
     };
     Pending m_pending;
     // the batch as the policy update sees it: the pending iteration's advantages, and for a

@@ -56,12 +56,12 @@ void setParamsAndAdam(const VectorXd& s, VectorXd& theta, Adam& adam) {
     adam.v = s.segment(2 * p, p);
     adam.t = static_cast<long long>(s(3 * p));
 }
-// the mean squared error of the predictions and their explained variance
+} // namespace
+
 void scoreFit(const VectorXd& pred, const VectorXd& returns, double& loss, double& explained) {
     loss = (pred - returns).squaredNorm() / static_cast<double>(returns.size());
     explained = explainedVariance(pred, returns);
 }
-} // namespace
 
 NetworkValueFunction::NetworkValueFunction(int obsDim, const std::vector<int>& hidden, Activation act, Rng& rng)
     : NetworkValueFunction(NetworkSpec{NetworkKind::Mlp, obsDim, {}, {}, hidden, act}, rng) {}
@@ -112,20 +112,7 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
                                     : Share{0, cut.count()};
             parallelFor(own.count(), cfg.threads, [&](int i) {
                 const int k = own.begin + i;
-                FitPart& p = parts[k];
-                const int len = cut.size[k], first = start + cut.begin[k];
-                p.x.resize(obs.rows(), len);
-                p.dOut.resize(1, len);
-                for (int c = 0; c < len; ++c) p.x.col(c) = obsF.col(idx[first + c]);
-                const Eigen::MatrixXf& out = m_net.forward(thetaF, p.x, p.ws);
-                p.lossSum = 0;
-                for (int c = 0; c < len; ++c) {
-                    const double e = out(0, c) - returns(idx[first + c]);
-                    p.lossSum += e * e;
-                    p.dOut(0, c) = static_cast<float>((2.0 / b) * e);
-                }
-                p.grad.setZero(m_theta.size());
-                m_net.backward(thetaF, p.dOut, p.ws, p.grad);
+                shardGradient(parts[k], thetaF, obsF, idx.data() + start + cut.begin[k], cut.size[k], returns, 2.0 / b);
             });
             if (split) exchangeShards(*collective, cut.count(), own);
             grad = parts[0].grad.cast<double>();
@@ -138,6 +125,37 @@ FitResult NetworkValueFunction::fit(const MatrixXd& obs, const Eigen::VectorXi& 
     pred = predict(obs, timestep);
     scoreFit(pred, returns, r.lossAfter, r.explainedVarianceAfter);
     return r;
+}
+
+void NetworkValueFunction::shardGradient(FitPart& p, const Eigen::VectorXf& thetaF, const Eigen::MatrixXf& obs,
+                                         const int* cols, int len, const VectorXd& returns, double scale) {
+    p.x.resize(obs.rows(), len);
+    p.dOut.resize(1, len);
+    for (int c = 0; c < len; ++c) p.x.col(c) = obs.col(cols[c]);
+    const Eigen::MatrixXf& out = m_net.forward(thetaF, p.x, p.ws);
+    p.lossSum = 0;
+    for (int c = 0; c < len; ++c) {
+        const double e = out(0, c) - returns(cols[c]);
+        p.lossSum += e * e;
+        p.dOut(0, c) = static_cast<float>(scale * e);
+    }
+    p.grad.setZero(m_theta.size());
+    m_net.backward(thetaF, p.dOut, p.ws, p.grad);
+}
+
+double NetworkValueFunction::lossGradient(const Eigen::MatrixXf& obs, const std::vector<int>& cols,
+                                          const VectorXd& returns, double coeff, VectorXd& grad) {
+    if (m_fitParts.empty()) m_fitParts.resize(1);
+    FitPart& p = m_fitParts[0];
+    const int len = static_cast<int>(cols.size());
+    shardGradient(p, m_theta.cast<float>(), obs, cols.data(), len, returns, coeff * 2.0 / len);
+    grad = p.grad.cast<double>();
+    return p.lossSum;
+}
+
+void NetworkValueFunction::adamStep(const VectorXd& grad, double lr) {
+    m_adam.lr = lr;
+    m_adam.step(m_theta, grad);
 }
 
 // every shard's float gradient (its bytes, two floats to a double) and loss sum reach every

@@ -37,6 +37,8 @@ struct FitResult {
 // 1 − Var(target − pred) / Var(target); NaN (undefined) for fewer than 2 targets or targets
 // without variance (their spread below 1e-4 of their size)
 double explainedVariance(const VectorXd& pred, const VectorXd& target);
+// the mean squared error of predictions and their explained variance
+void scoreFit(const VectorXd& pred, const VectorXd& returns, double& loss, double& explained);
 
 // a batch as a critic predicts on it: the sampler's steps (copy-major: `copies` blocks of
 // `steps`), each step's index in its episode, and the bootstrap observations, each with the
@@ -89,6 +91,14 @@ public:
     void setState(const VectorXd& s) override;
     const VectorXd& params() const { return m_theta; }
 
+    // the critic trained in the policy's Adam steps (value_coeff; docs/algorithm.md §11.6):
+    // the gradient of coeff·mean_i (V(s_i) − R_i)² over the columns `cols` of obs (float,
+    // obsDim x N) and returns (N), in float as fit() computes it; returns Σ_i (V(s_i) − R_i)²
+    double lossGradient(const Eigen::MatrixXf& obs, const std::vector<int>& cols, const VectorXd& returns,
+                        double coeff, VectorXd& grad);
+    // one step of the critic's Adam down `grad` at learning rate lr
+    void adamStep(const VectorXd& grad, double lr);
+
 private:
     NetworkFloat m_net; // evaluated in float (see BasicMlp)
     VectorXd m_theta; // master parameters, updated by Adam in double
@@ -101,6 +111,10 @@ private:
         double lossSum = 0; // Σ (V − R)² over the shard, before the step
     };
     std::vector<FitPart> m_fitParts;
+    // part.grad and part.lossSum for the len samples obs.col(cols[i]), returns(cols[i]); the
+    // output derivative of sample i is scale·(V_i − R_i)
+    void shardGradient(FitPart& part, const Eigen::VectorXf& thetaF, const Eigen::MatrixXf& obs, const int* cols,
+                       int len, const VectorXd& returns, double scale);
     void exchangeShards(Collective& c, int count, Share own);
     std::vector<double> m_exchange; // a split minibatch's shard gradients and losses, as exchanged
     mutable NetworkFloat::Workspace m_predictWs;

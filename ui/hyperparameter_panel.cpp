@@ -103,6 +103,8 @@ QString HyperparameterPanel::displayName(const std::string& key) {
         {"clip_range", "PPO clip ε"},
         {"kl_beta", "KL penalty β"},
         {"max_grad_norm", "Max gradient norm"},
+        {"anneal_steps", "Anneal steps"},
+        {"value_coeff", "Joint critic weight c_V"},
     };
     auto it = names.find(key);
     if (it != names.end()) return it->second;

@@ -1,9 +1,11 @@
 // The algorithms on TRPO's pipeline (core/algorithms.h, docs/algorithm.md §11): each
 // first-order objective's gradient against central differences, NPG's step on the quadratic
-// KL model, the adaptive β rule, and PPO's determinism and resume through the trainer.
+// KL model, the adaptive β rule, the critic trained in PPO's steps (value_coeff), and PPO's
+// determinism and resume through the trainer.
 #include <QtTest>
 
 #include <cstring>
+#include <limits>
 
 #include "core/algorithms.h"
 #include "core/presets.h"
@@ -240,6 +242,115 @@ private slots:
         QVERIFY(u.iterate().stepNorm > 0.0);
     }
 
+    // value_coeff (the joint critic, docs/algorithm.md §11.6): the critic's minibatch gradient
+    // is that of c_V·mean (V − R)², checked against central differences of the loss
+    // predict() gives (the critic evaluates in float, hence the looser bound)
+    void jointCriticGradientMatchesFiniteDifferences() {
+        Rng rng(41);
+        NetworkValueFunction critic(5, {16, 16}, Activation::Tanh, rng);
+        const MatrixXd obs = randomMatrix(5, 40, rng);
+        const VectorXd returns = randomVector(40, rng);
+        const std::vector<int> cols = {3, 17, 0, 39, 8, 22, 11, 30, 5, 26, 14, 1};
+        const double coeff = 0.5;
+        VectorXd grad;
+        const double sumSq = critic.lossGradient(obs.cast<float>(), cols, returns, coeff, grad);
+        const Eigen::VectorXi t = Eigen::VectorXi::Zero(40);
+        const MatrixXd obsCols = obs(Eigen::all, cols);
+        const VectorXd retCols = returns(cols);
+        const VectorXd state = critic.state();
+        const Eigen::Index P = critic.params().size();
+        auto loss = [&](const VectorXd& theta) {
+            VectorXd s = state;
+            s.head(P) = theta;
+            critic.setState(s);
+            return coeff * (critic.predict(obsCols, t) - retCols).squaredNorm() / static_cast<double>(cols.size());
+        };
+        const VectorXd theta0 = state.head(P);
+        QVERIFY(std::fabs(loss(theta0) - coeff * sumSq / cols.size()) < 1e-5 * (1.0 + loss(theta0)));
+        const VectorXd fd = numericGradient(loss, theta0, 1e-3);
+        QVERIFY2(relDiff(grad, fd) < 1e-2, qPrintable(QString("relative error %1").arg(relDiff(grad, fd))));
+    }
+
+    // the joint critic inside firstOrderUpdate: a non-finite target leaves θ, Adam's moments
+    // and the critic as they were; finite targets move both networks and the critic's loss
+    // falls from the first epoch to the last
+    void jointCriticStepsWithThePolicy() {
+        const UpdateProblem p = makeUpdateProblem(true, 8, 128, 5, 3);
+        Rng rng(3);
+        NetworkValueFunction critic(5, {16}, Activation::Tanh, rng);
+        VectorXd returns = randomVector(128, rng);
+        UpdateSettings us;
+        UpdateWorkspace ws;
+        const SurrogateGradient g = surrogateGradient(p.policy, p.theta, p.batch(), us, ws);
+        FirstOrderSettings fs;
+        fs.epochs = 4;
+        fs.minibatch = 32;
+        fs.lr = 3e-3;
+        const VectorXd criticBefore = critic.state();
+        for (bool broken : {true, false}) {
+            returns(7) = broken ? std::numeric_limits<double>::quiet_NaN() : 0.3;
+            PolicyOptimizerState opt;
+            Rng shuffle(5);
+            VectorXd theta = p.theta;
+            JointCritic joint{&critic, &returns, 0.5};
+            const FirstOrderResult r = firstOrderUpdate(p.policy, theta, p.batch(), fs, us, g, opt, shuffle, ws, &joint);
+            if (broken) {
+                QCOMPARE(r.search.outcome, LineSearchOutcome::NonFinite);
+                QVERIFY(sameBits(theta, p.theta));
+                QVERIFY(opt.empty());
+                QVERIFY(sameBits(critic.state(), criticBefore));
+                QVERIFY(joint.epochLosses.empty());
+            } else {
+                QCOMPARE(r.search.outcome, LineSearchOutcome::Accepted);
+                QCOMPARE(r.adamSteps, 16);
+                QVERIFY(!sameBits(theta, p.theta));
+                QVERIFY(!sameBits(critic.state(), criticBefore));
+                QCOMPARE(joint.epochLosses.size(), size_t(4));
+                QVERIFY(joint.epochLosses.back() < joint.epochLosses.front());
+            }
+        }
+    }
+
+    // through the trainer: without a gradient clip the critic cannot reach the policy's
+    // steps, so θ after the first update is the same bits as with the critic's own fit;
+    // with SB3's clip of 0.5 over both networks it is not, and the critic's loss falls
+    void jointCriticSharesOnlyTheClip() {
+        auto firstUpdate = [](double valueCoeff, double maxGradNorm, IterationStats* stats) {
+            TrpoConfig c = cartPole(Algorithm::Ppo);
+            c.valueCoeff = valueCoeff;
+            c.maxGradNorm = maxGradNorm;
+            Trainer t(c, sim::environmentFactory(c.env));
+            const IterationStats s = t.iterate();
+            if (stats) *stats = s;
+            return t.theta();
+        };
+        QVERIFY(sameBits(firstUpdate(0.5, 0.0, nullptr), firstUpdate(0.0, 0.0, nullptr)));
+        IterationStats s;
+        QVERIFY(!sameBits(firstUpdate(0.5, 0.5, &s), firstUpdate(0.0, 0.5, nullptr)));
+        QVERIFY(s.valueLossAfter < s.valueLossBefore);
+    }
+
+    // value_coeff needs a minibatch algorithm and the network critic
+    void jointCriticSettingsAreChecked() {
+        TrpoConfig c = cartPole(Algorithm::Ppo);
+        c.valueCoeff = 0.5;
+        c.validate();
+        for (Algorithm a : {Algorithm::Trpo, Algorithm::Npg, Algorithm::Vpg}) {
+            c.algo = a;
+            QVERIFY_THROWS_EXCEPTION(ConfigError, c.validate());
+        }
+        c.algo = Algorithm::KlAdaptive;
+        c.validate();
+        c.baseline = BaselineKind::Linear;
+        try {
+            c.validate();
+            QFAIL("a linear baseline with value_coeff passed validate()");
+        } catch (const ConfigError& e) {
+            QVERIFY(QString(e.what()).contains("baseline = mlp"));
+        }
+        QVERIFY(!findConfigField("value_coeff")->hot);
+    }
+
     // same seed, same bits, with 1 or 2 threads; and a checkpoint resumes exactly (Adam's
     // moments are part of the state)
     void ppoDeterministicAcrossThreadCounts() {
@@ -258,12 +369,16 @@ private slots:
     }
     void ppoResumeEqualsNeverStopping_data() {
         QTest::addColumn<int>("algo");
-        QTest::newRow("ppo") << int(Algorithm::Ppo);
-        QTest::newRow("kl_adaptive") << int(Algorithm::KlAdaptive);
+        QTest::addColumn<double>("valueCoeff");
+        QTest::newRow("ppo") << int(Algorithm::Ppo) << 0.0;
+        QTest::newRow("kl_adaptive") << int(Algorithm::KlAdaptive) << 0.0;
+        QTest::newRow("ppo, joint critic") << int(Algorithm::Ppo) << 0.5;
     }
     void ppoResumeEqualsNeverStopping() {
         QFETCH(int, algo);
-        const TrpoConfig c = cartPole(static_cast<Algorithm>(algo));
+        QFETCH(double, valueCoeff);
+        TrpoConfig c = cartPole(static_cast<Algorithm>(algo));
+        c.valueCoeff = valueCoeff;
         Trainer straight(c, sim::environmentFactory(c.env));
         std::vector<std::string> a, b;
         for (int i = 0; i < 4; ++i) a.push_back(statsWithoutTiming(straight.iterate()));

@@ -139,6 +139,7 @@ private slots:
         QFETCH(QString, text);
         QFETCH(bool, valid);
         TrpoConfig c;
+        if (key == "value_coeff") c.algo = Algorithm::Ppo; // a setting of the minibatch algorithms only
         c.validate(); // the defaults are valid, so an error below is about this field
         setConfigValue(c, key.toStdString(), text.toStdString());
         try {
