@@ -40,7 +40,7 @@ ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, cons
     const VectorXd logp = policy.logProb(dist, actions);
     ObjectiveValue o;
     o.grad = VectorXd::Zero(theta.size());
-    o.klMean = policy.kl(oldDist, dist).mean();
+    if (oldDist.out.size() > 0) o.klMean = policy.kl(oldDist, dist).mean();
     // J = Σ_i f(log π_i) / n (+ terms below); w_i = ∂J/∂log π_i, so ∇J = Σ_i w_i ∇log π_i + ...
     VectorXd w(n);
     switch (s.algo) {
@@ -175,16 +175,20 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
     os.klBeta = s.algo == Algorithm::KlAdaptive ? opt.klBeta : s.klBeta;
     if (klAlgorithm(s.algo)) res.klBeta = os.klBeta;
 
-    // π_old on the whole batch, once (minibatches take its columns)
+    // π_old on the whole batch, once (minibatches take its columns), for the objectives with a
+    // KL term: vpg and ppo read only the sampled log-probabilities
+    const bool needOld = klAlgorithm(s.algo);
     NetworkWorkspace wsOld, wsMb;
     DistBatch oldDist, oldMb, distMb;
     Policy::FloatPass floatPass;
     Policy::FloatPass* const passes = s.doublePrecision ? nullptr : &floatPass;
     // a recurrent policy trains with vpg only (TrpoConfig::validate()): its one minibatch is the
     // whole batch in order, so both passes read the batch's sequences
-    sequencesFor(batch.sequences, 0, n, wsOld);
     sequencesFor(batch.sequences, 0, n, wsMb);
-    policy.distribution(thetaOld, batch.obs, wsOld, oldDist);
+    if (needOld) {
+        sequencesFor(batch.sequences, 0, n, wsOld);
+        policy.distribution(thetaOld, batch.obs, wsOld, oldDist);
+    }
 
     // vpg: one full-batch step; the others: `epochs` passes of shuffled minibatches
     const bool vpg = s.algo == Algorithm::Vpg;
@@ -211,7 +215,7 @@ FirstOrderResult firstOrderUpdate(const Policy& policy, VectorXd& theta, const U
             actMb = batch.actions(Eigen::all, idx);
             advMb = batch.advantages(idx);
             oldLogpMb = batch.oldLogp(idx);
-            takeColumns(policy, oldDist, idx, oldMb);
+            if (needOld) takeColumns(policy, oldDist, idx, oldMb);
             if (s.algo == Algorithm::Ppo && s.normalizeAdvantages && advMb.size() > 1) {
                 // SB3: (A − mean) / (std + 1e-8) per minibatch, with the unbiased std
                 const double mean = advMb.mean();
