@@ -17,8 +17,8 @@
 //      the CNN-GRU on CubeCrashScreenBecomesBlack-v0
 //   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset (one
 //      thread), PPO on two threads with the preset and with ppo-cartpole-fast.json, and PPO
-//      with RL Zoo's CartPole settings: steps/s, and steps and seconds to a last-20 mean of
-//      475, for each seed
+//      with RL Zoo's CartPole settings (its critic in the policy's steps, then fitted on its
+//      own): steps/s, and steps and seconds to a last-20 mean of 475, for each seed
 //   7. (--gru, alone) the GRU policy on CartPoleNoVel-v1: its passes and the natural
 //      direction in double and float, throughput and phases against the MLP, steps to 475
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
@@ -160,8 +160,9 @@ void forkThroughput(int iterations) {
 // changed, one thread each, then PPO on two threads, with the preset and with the settings
 // of resources/configs/ppo-cartpole-fast.json, and PPO with RL Zoo's CartPole settings
 // (resources/configs/ppo-cartpole-zoo.json, the guardrail's collapse rollback off as SB3 has
-// none) on one, until the last-20 mean reaches 475 or 300k steps. steps/s counts training
-// time only.
+// none) on one, with its critic in the policy's steps as SB3's and then with the critic's own
+// fit (value_coeff 0), until the last-20 mean reaches 475 or 300k steps. steps/s counts
+// training time only.
 void algorithmTable(int firstSeed, int seeds) {
     const std::string id = "CartPole-v1";
     struct Row {
@@ -179,12 +180,14 @@ void algorithmTable(int firstSeed, int seeds) {
     core::TrpoConfig twoThreads = rows.back().config;
     twoThreads.threads = 2;
     rows.push_back({"ppo (2 threads)", twoThreads});
-    const auto fromFile = [&rows, &id](const std::string& name, const std::string& file, int threads) {
+    const auto fromFile = [&rows, &id](const std::string& name, const std::string& file, int threads,
+                                       double valueCoeff = -1) {
         try {
             core::TrpoConfig c = core::presetConfig(id); // under the file's settings, as trpo-train --config
             core::applyConfigJson(c, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/" + file));
             c.collapseDrop = 0;
             c.threads = threads;
+            if (valueCoeff >= 0) c.valueCoeff = valueCoeff;
             rows.push_back({name, c});
         } catch (const std::exception& e) {
             std::printf("(%s skipped: %s)\n", name.c_str(), e.what());
@@ -192,8 +195,9 @@ void algorithmTable(int firstSeed, int seeds) {
     };
     fromFile("ppo (fast, 2 threads)", "ppo-cartpole-fast.json", 2);
     fromFile("ppo (zoo settings)", "ppo-cartpole-zoo.json", 1);
+    fromFile("ppo (zoo, own critic fit)", "ppo-cartpole-zoo.json", 1, 0.0);
     constexpr std::int64_t kBudget = 300000;
-    std::printf("%-22s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
+    std::printf("%-26s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
                 "median time");
     for (Row& row : rows) {
         std::vector<double> steps, secs;
@@ -233,7 +237,7 @@ void algorithmTable(int firstSeed, int seeds) {
             std::snprintf(stepsText, sizeof stepsText, "%.1fk", median(steps) / 1e3);
             std::snprintf(timeText, sizeof timeText, "%.3f s", median(secs));
         }
-        std::printf("%-22s %12.0f %6d/%-3d %14s %14s  %s\n", row.name.c_str(), trainSteps / trainSeconds,
+        std::printf("%-26s %12.0f %6d/%-3d %14s %14s  %s\n", row.name.c_str(), trainSteps / trainSeconds,
                     static_cast<int>(steps.size()), seeds, stepsText, timeText, perSeed.c_str());
         std::fflush(stdout);
     }
