@@ -1,5 +1,5 @@
-// Each algorithm learns CartPole: a fixed seed, a step budget, and a last-20 mean return to
-// reach within it (docs/algorithm.md §11). Thresholds leave room below what each reached
+// Each algorithm learns CartPole, and PPO's settings files Pendulum: a fixed seed, a step
+// budget, and a last-20 mean return to reach within it (docs/algorithm.md §11). Thresholds leave room below what each reached
 // when the test was written; slow convergence studies belong in trpo-bench.
 #include <QtTest>
 
@@ -30,9 +30,9 @@ std::int64_t stepsToReach(const TrpoConfig& c, double target, std::int64_t budge
     return -1;
 }
 
-// a PPO settings file the README points to, over CartPole's preset (as trpo-train --config)
-TrpoConfig ppoFile(const char* name) {
-    TrpoConfig c = presetConfig("CartPole-v1");
+// a PPO settings file the README points to, over its environment's preset (as trpo-train --config)
+TrpoConfig ppoFile(const char* name, const char* env = "CartPole-v1") {
+    TrpoConfig c = presetConfig(env);
     applyConfigJson(c, readFileText(std::string(TRPO_TEST_SOURCE_DIR "/resources/configs/") + name));
     return c;
 }
@@ -72,6 +72,22 @@ private slots:
             QCOMPARE(c.algo, Algorithm::Ppo);
         }
         QVERIFY(stepsToReach(c, target, budget) > 0);
+    }
+
+    // the Pendulum files: RL Zoo's settings and ours tuned for wall time (README "Algorithms")
+    void learnsPendulum_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<int>("budget");
+        QTest::newRow("ppo-pendulum-zoo.json") << "ppo-pendulum-zoo.json" << 150000;
+        QTest::newRow("ppo-pendulum-fast.json") << "ppo-pendulum-fast.json" << 100000;
+    }
+    void learnsPendulum() {
+        QFETCH(QString, file);
+        QFETCH(int, budget);
+        TrpoConfig c = ppoFile(qPrintable(file), "Pendulum-v1");
+        c.seed = 1;
+        QCOMPARE(c.algo, Algorithm::Ppo);
+        QVERIFY(stepsToReach(c, -200.0, budget) > 0);
     }
 };
 
