@@ -18,7 +18,8 @@
 //   6. (--algos, alone) every policy update (README "Algorithms") on CartPole's preset (one
 //      thread), PPO on two threads with the preset and with ppo-cartpole-fast.json, and PPO
 //      with RL Zoo's CartPole settings (its critic in the policy's steps, then fitted on its
-//      own): steps/s, and steps and seconds to a last-20 mean of 475, for each seed
+//      own): steps/s, and steps and seconds to a last-20 mean of 475, for each seed; then PPO
+//      on Pendulum-v1 with ppo-pendulum-fast.json and the zoo's settings, to -200
 //   7. (--gru, alone) the GRU policy on CartPoleNoVel-v1: its passes and the natural
 //      direction in double and float, throughput and phases against the MLP, steps to 475
 // Usage: trpo-bench [--quick] [--seeds N] [--first-seed S] [--only ID] [--all-thresholds]
@@ -156,50 +157,37 @@ void forkThroughput(int iterations) {
                 id.c_str(), single, steps / wall, 100.0 * steps / wall / single, iterations);
 }
 
-// Algorithms (README "Algorithms"): each update on CartPole-v1's preset with only `algo`
-// changed, one thread each, then PPO on two threads, with the preset and with the settings
-// of resources/configs/ppo-cartpole-fast.json, and PPO with RL Zoo's CartPole settings
-// (resources/configs/ppo-cartpole-zoo.json, the guardrail's collapse rollback off as SB3 has
-// none) on one, with its critic in the policy's steps as SB3's and then with the critic's own
-// fit (value_coeff 0), until the last-20 mean reaches 475 or 300k steps. steps/s counts
-// training time only.
-void algorithmTable(int firstSeed, int seeds) {
-    const std::string id = "CartPole-v1";
-    struct Row {
-        std::string name;
-        core::TrpoConfig config; // its `threads` are the row's
-    };
-    std::vector<Row> rows;
-    for (core::Algorithm a : {core::Algorithm::Trpo, core::Algorithm::Npg, core::Algorithm::Vpg, core::Algorithm::KlPenalty,
-                              core::Algorithm::KlAdaptive, core::Algorithm::Ppo}) {
+// one row of the algorithm tables: a configuration (its `threads` are the row's)
+struct AlgorithmRow {
+    std::string name;
+    core::TrpoConfig config;
+};
+
+// a PPO settings file of resources/configs over the environment's preset, as
+// trpo-train --config reads it, with the guardrail's collapse rollback off (SB3 has none);
+// valueCoeff >= 0 replaces the file's value_coeff
+void addFileRow(std::vector<AlgorithmRow>& rows, const std::string& id, const std::string& name,
+                const std::string& file, int threads, double valueCoeff = -1) {
+    try {
         core::TrpoConfig c = core::presetConfig(id);
-        c.algo = a;
-        c.threads = 1;
-        rows.push_back({core::algorithmName(a), c});
+        core::applyConfigJson(c, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/" + file));
+        c.collapseDrop = 0;
+        c.threads = threads;
+        if (valueCoeff >= 0) c.valueCoeff = valueCoeff;
+        rows.push_back({name, c});
+    } catch (const std::exception& e) {
+        std::printf("(%s skipped: %s)\n", name.c_str(), e.what());
     }
-    core::TrpoConfig twoThreads = rows.back().config;
-    twoThreads.threads = 2;
-    rows.push_back({"ppo (2 threads)", twoThreads});
-    const auto fromFile = [&rows, &id](const std::string& name, const std::string& file, int threads,
-                                       double valueCoeff = -1) {
-        try {
-            core::TrpoConfig c = core::presetConfig(id); // under the file's settings, as trpo-train --config
-            core::applyConfigJson(c, core::readFileText(std::string(TRPO_RESOURCE_DIR) + "/configs/" + file));
-            c.collapseDrop = 0;
-            c.threads = threads;
-            if (valueCoeff >= 0) c.valueCoeff = valueCoeff;
-            rows.push_back({name, c});
-        } catch (const std::exception& e) {
-            std::printf("(%s skipped: %s)\n", name.c_str(), e.what());
-        }
-    };
-    fromFile("ppo (fast, 2 threads)", "ppo-cartpole-fast.json", 2);
-    fromFile("ppo (zoo settings)", "ppo-cartpole-zoo.json", 1);
-    fromFile("ppo (zoo, own critic fit)", "ppo-cartpole-zoo.json", 1, 0.0);
-    constexpr std::int64_t kBudget = 300000;
-    std::printf("%-26s %12s %10s %14s %14s   per seed (steps to 475)\n", "algorithm", "steps/s", "solved", "median steps",
-                "median time");
-    for (Row& row : rows) {
+}
+
+// each row on each seed until the last-20 mean reaches `target` or `budget` steps are spent:
+// steps/s (training time only), how many seeds solved, the median steps and seconds of
+// those that did, and each seed's steps
+void algorithmRows(const std::string& id, double target, std::int64_t budget, std::vector<AlgorithmRow>& rows,
+                   int firstSeed, int seeds) {
+    std::printf("%-26s %12s %10s %14s %14s   per seed (steps to %g)\n", "algorithm", "steps/s", "solved",
+                "median steps", "median time", target);
+    for (AlgorithmRow& row : rows) {
         std::vector<double> steps, secs;
         std::string perSeed;
         double trainSeconds = 0;
@@ -210,12 +198,12 @@ void algorithmTable(int firstSeed, int seeds) {
             core::Trainer t(c, sim::environmentFactory(id));
             double seconds = 0;
             bool solved = false;
-            while (t.envSteps() < kBudget) {
+            while (t.envSteps() < budget) {
                 const auto t0 = clock_type::now();
                 t.iterate();
                 seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
                 if (static_cast<int>(t.recentReturns().size()) == core::Trainer::kRecentEpisodes &&
-                    *t.recentReturnMean() >= 475.0) {
+                    *t.recentReturnMean() >= target) {
                     solved = true;
                     break;
                 }
@@ -228,7 +216,7 @@ void algorithmTable(int firstSeed, int seeds) {
                 secs.push_back(seconds);
                 std::snprintf(buf, sizeof buf, " %.1fk", t.envSteps() / 1e3);
             } else {
-                std::snprintf(buf, sizeof buf, " >%.0fk", kBudget / 1e3);
+                std::snprintf(buf, sizeof buf, " >%.0fk", budget / 1e3);
             }
             perSeed += buf;
         }
@@ -241,6 +229,41 @@ void algorithmTable(int firstSeed, int seeds) {
                     static_cast<int>(steps.size()), seeds, stepsText, timeText, perSeed.c_str());
         std::fflush(stdout);
     }
+}
+
+// Algorithms (README "Algorithms"): each update on CartPole-v1's preset with only `algo`
+// changed, one thread each, then PPO on two threads, with the preset and with the settings
+// of resources/configs/ppo-cartpole-fast.json, and PPO with RL Zoo's CartPole settings
+// (resources/configs/ppo-cartpole-zoo.json) on one, with its critic in the policy's steps as
+// SB3's and then with the critic's own fit (value_coeff 0), until the last-20 mean reaches
+// 475 or 300k steps. Then PPO on Pendulum-v1 with ppo-pendulum-fast.json (two threads) and
+// the zoo's ppo-pendulum-zoo.json (one), to −200 or 400k steps.
+void algorithmTable(int firstSeed, int seeds) {
+    std::string id = "CartPole-v1";
+    std::vector<AlgorithmRow> rows;
+    for (core::Algorithm a : {core::Algorithm::Trpo, core::Algorithm::Npg, core::Algorithm::Vpg, core::Algorithm::KlPenalty,
+                              core::Algorithm::KlAdaptive, core::Algorithm::Ppo}) {
+        core::TrpoConfig c = core::presetConfig(id);
+        c.algo = a;
+        c.threads = 1;
+        rows.push_back({core::algorithmName(a), c});
+    }
+    core::TrpoConfig twoThreads = rows.back().config;
+    twoThreads.threads = 2;
+    rows.push_back({"ppo (2 threads)", twoThreads});
+    addFileRow(rows, id, "ppo (fast, 2 threads)", "ppo-cartpole-fast.json", 2);
+    addFileRow(rows, id, "ppo (zoo settings)", "ppo-cartpole-zoo.json", 1);
+    addFileRow(rows, id, "ppo (zoo, own critic fit)", "ppo-cartpole-zoo.json", 1, 0.0);
+    algorithmRows(id, 475.0, 300000, rows, firstSeed, seeds);
+
+    id = "Pendulum-v1";
+    std::printf("\n== PPO on Pendulum-v1: steps/s, and steps and time to a last-20 mean of -200 (seeds %d-%d) ==\n",
+                firstSeed, firstSeed + seeds - 1);
+    rows.clear();
+    addFileRow(rows, id, "ppo (fast, 2 threads)", "ppo-pendulum-fast.json", 2);
+    addFileRow(rows, id, "ppo (zoo settings)", "ppo-pendulum-zoo.json", 1);
+    addFileRow(rows, id, "ppo (zoo, own critic fit)", "ppo-pendulum-zoo.json", 1, 0.0);
+    algorithmRows(id, -200.0, 400000, rows, firstSeed, seeds);
 }
 
 // deterministic evaluation: `episodes` episodes with the mode action on fresh environment
