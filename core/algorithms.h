@@ -40,7 +40,8 @@ struct ObjectiveValue {
 };
 // J and its gradient at θ on the samples obs (obsDim x n), actions (actionDim x n),
 // adv (n), oldLogp (n); oldDist holds π_old on the same samples (used by the KL term and the
-// reported KL; vpg and ppo may leave it empty, and klMean is then 0). ws and dist are scratch (a recurrent policy's sequences are set in ws).
+// reported KL; vpg and ppo may leave it empty, and klMean is then 0). ws and dist are
+// scratch (a recurrent policy's sequences are set in ws).
 // Given floatPass, the network's forward and backward passes run in single precision in it
 // (Policy::distributionFloat), everything else in double. docs/algorithm.md §11 gives each J.
 ObjectiveValue policyObjective(const Policy& policy, const VectorXd& theta, const Eigen::Ref<const MatrixXd>& obs,
