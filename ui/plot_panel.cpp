@@ -336,6 +336,15 @@ void PlotPanel::rebuild() {
     }
     const std::optional<double> solved = solvedThreshold(m_history->config().env);
     m_return->setHorizontalLine(solved, solved ? tr("solved %1").arg(*solved) : QString());
+    // the plots of TRPO's own phases say why they stay empty for the other algorithms
+    // (docs/algorithm.md §11): npg takes the CG step without a line search, the first-order
+    // algorithms take Adam steps
+    const core::Algorithm algo = m_history->config().algo;
+    const QString name = QString::fromLatin1(core::algorithmName(algo));
+    m_lineSearch->setNotice(algo == core::Algorithm::Trpo ? QString() : tr("No line search\nin %1").arg(name));
+    m_cg->setNotice(algo == core::Algorithm::Trpo || algo == core::Algorithm::Npg
+                        ? QString()
+                        : tr("No conjugate gradient\nin %1 (Adam steps)").arg(name));
     addMarkers(m_history->configEvents());
     if (!m_history->isEmpty()) onIterationAppended(m_history->last());
 }

@@ -313,6 +313,25 @@ void PlotWidget::setSmoothing(double weight) {
     refresh();
 }
 
+void PlotWidget::setNotice(const QString& text) {
+    if (!m_notice) {
+        m_notice = new QCPItemText(this);
+        m_notice->position->setType(QCPItemPosition::ptAxisRectRatio);
+        m_notice->position->setCoords(0.5, 0.5);
+        m_notice->setPositionAlignment(Qt::AlignCenter);
+        m_notice->setTextAlignment(Qt::AlignCenter);
+        m_notice->setColor(QColor(110, 110, 110));
+        m_notice->setBrush(QBrush(QColor(255, 255, 255, 220)));
+        m_notice->setPadding(QMargins(6, 4, 6, 4));
+        m_notice->setClipToAxisRect(true);
+        m_notice->setLayer("legend"); // above the grid and the data it stands for
+        applyPens(); // its font
+    }
+    m_notice->setText(text);
+    m_notice->setVisible(!text.isEmpty());
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
 void PlotWidget::setPresentation(bool on) {
     m_presentation = on;
     applyPens();
@@ -375,6 +394,7 @@ void PlotWidget::applyPens() {
     }
     if (m_hLine) m_hLine->setPen(QPen(QColor(0, 130, 60), m_presentation ? 3 : 1.5, Qt::DashLine));
     if (m_hLineText) m_hLineText->setFont(tick);
+    if (m_notice) m_notice->setFont(tick);
     for (Marker& m : m_markers) {
         m.line->setPen(QPen(kMarkerColor, m_presentation ? 2.5 : 1.2, Qt::DashLine));
         m.text->setFont(tick);

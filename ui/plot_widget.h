@@ -73,6 +73,10 @@ public:
     void setLogY(bool left, bool right = false);
     // a horizontal reference line (the solved threshold); nullopt removes it
     void setHorizontalLine(std::optional<double> y, const QString& label);
+    // a note across the middle of the plot, for a plot the run's algorithm leaves empty (no
+    // line search in ppo); an empty text removes it
+    void setNotice(const QString& text);
+    QString notice() const { return m_notice && m_notice->visible() ? m_notice->text() : QString(); }
 
     // time series: the history has grown; the display is rebuilt before the next paint
     void markStale() { m_stale = true; }
@@ -172,6 +176,7 @@ private:
     std::vector<Marker> m_markers;
     QCPItemStraightLine* m_hLine = nullptr;
     QCPItemText* m_hLineText = nullptr;
+    QCPItemText* m_notice = nullptr;
     std::optional<double> m_hValue;
     XAxisMode m_xMode = XAxisMode::Iteration;
     double m_smoothing = 0;

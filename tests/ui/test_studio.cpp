@@ -546,7 +546,8 @@ private slots:
     }
 
     // the algorithm is a cold choice from the configuration table: a combo box whose change
-    // asks for a reset, and the new run uses it
+    // asks for a reset, and the new run uses it; the CG and line-search plots then say that
+    // ppo has neither
     void algorithmIsAColdChoice() {
         MainWindow w(fastOptions());
         QSignalSpy resets(&w, &MainWindow::runReset);
@@ -556,6 +557,11 @@ private slots:
         QVERIFY(algo);
         QCOMPARE(algo->count(), 6);
         QCOMPARE(algo->currentText(), QString("trpo"));
+        ui::PlotWidget* cg = w.plotPanel()->cgPlot();
+        ui::PlotWidget* lineSearch = w.plotPanel()->plotForKey("line_search");
+        QVERIFY(lineSearch);
+        QCOMPARE(cg->notice(), QString());
+        QCOMPARE(lineSearch->notice(), QString());
 
         resets.clear();
         answerNextDialog(QMessageBox::No);
@@ -572,6 +578,9 @@ private slots:
         QSignalSpy iterations(w.session(), &TrainingSession::iterationFinished);
         clickToolbar(w, w.stepAction());
         QVERIFY(iterations.wait(20000));
+        // TRPO's own plots say why a ppo run leaves them empty
+        QVERIFY2(cg->notice().startsWith("No conjugate gradient\nin ppo"), qPrintable(cg->notice()));
+        QVERIFY2(lineSearch->notice().startsWith("No line search\nin ppo"), qPrintable(lineSearch->notice()));
     }
 
     // a GRU policy is a cold choice too: on CartPoleNoVel-v1 (whose preset subsamples the
