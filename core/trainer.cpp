@@ -374,12 +374,9 @@ void Trainer::runPolicyStep(PhaseResult& r) {
             fs.lr *= remaining;
             fs.clipRange *= remaining;
         }
-        // value_coeff > 0: the critic learns in the same Adam steps (validate() allows it only
-        // with the network critic of kl_*, ppo: an MLP or a CNN)
-        JointCritic joint{dynamic_cast<NetworkValueFunction*>(m_vf.get()), &p.returns, p.cfg.valueCoeff};
-        const bool withCritic = p.cfg.valueCoeff > 0.0 && joint.critic;
+        JointCritic joint{jointCritic(), &p.returns, p.cfg.valueCoeff};
         const FirstOrderResult fr = firstOrderUpdate(m_policy, m_theta, batch, fs, p.update, p.gradient, m_policyOpt,
-                                                     shuffle, m_updateWs, withCritic ? &joint : nullptr);
+                                                     shuffle, m_updateWs, joint.critic ? &joint : nullptr);
         p.jointCriticLosses = std::move(joint.epochLosses);
         p.search = fr.search;
         st.klBeta = fr.klBeta;
@@ -390,6 +387,11 @@ void Trainer::runPolicyStep(PhaseResult& r) {
     recordLineSearch(p.search, st);
     p.probeable = false;
     r.result = p.search;
+}
+
+NetworkValueFunction* Trainer::jointCritic() const {
+    if (!(m_pending.cfg.valueCoeff > 0.0) || !firstOrder(m_pending.cfg.algo)) return nullptr;
+    return dynamic_cast<NetworkValueFunction*>(m_vf.get());
 }
 
 // phase 7: value fit on the returns; then the normalisers learn from this batch, in batch
@@ -411,7 +413,7 @@ void Trainer::runValueFit(PhaseResult& r) {
         return;
     }
     FitResult fr;
-    if (p.cfg.valueCoeff > 0.0 && firstOrder(p.cfg.algo)) {
+    if (jointCritic()) {
         // the critic learned in the policy step (or not at all, when there was none): its
         // losses before (on the values GAE used) and after
         scoreFit(p.values, p.returns, fr.lossBefore, fr.explainedVarianceBefore);

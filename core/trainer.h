@@ -201,6 +201,10 @@ private:
     PhaseResult runPhaseUnguarded(CancelFlag cancel);
     void runReport(PhaseResult& r);
     void runPolicyStep(PhaseResult& r); // phase 6 for npg and the first-order algorithms
+    // the critic that learns in the first-order algorithms' Adam steps (value_coeff > 0 in the
+    // iteration's settings; validate() allows it only with kl_*, ppo and a network critic),
+    // or null when the critic has its own fit
+    NetworkValueFunction* jointCritic() const;
 
     TrpoConfig m_cfg;
     EnvFactory m_factory;

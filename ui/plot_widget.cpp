@@ -314,6 +314,7 @@ void PlotWidget::setSmoothing(double weight) {
 }
 
 void PlotWidget::setNotice(const QString& text) {
+    if (!m_notice && text.isEmpty()) return; // nothing shown, nothing to remove
     if (!m_notice) {
         m_notice = new QCPItemText(this);
         m_notice->position->setType(QCPItemPosition::ptAxisRectRatio);

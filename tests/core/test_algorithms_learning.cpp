@@ -1,6 +1,7 @@
 // Each algorithm learns CartPole, and PPO's settings files Pendulum: a fixed seed, a step
-// budget, and a last-20 mean return to reach within it (docs/algorithm.md §11). Thresholds leave room below what each reached
-// when the test was written; slow convergence studies belong in trpo-bench.
+// budget, and a last-20 mean return to reach within it (docs/algorithm.md §11). Thresholds
+// leave room below what each reached when the test was written; slow convergence studies
+// belong in trpo-bench.
 #include <QtTest>
 
 #include "core/algorithms.h"
